@@ -1,0 +1,201 @@
+// lmsref: the command-line front end. It parses options, calls the library, prints, and maps errors to exit codes.
+#include "errors.hpp"
+#include "report.hpp"
+#include "runner.hpp"
+#include "stage.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <limits>
+
+namespace {
+
+using namespace lmsref;
+
+constexpr const char* exit_codes_help =
+    "Exit codes: 0 success, 1 bad input or usage, 2 runtime failure (divergence, I/O, device),\n"
+    "            3 compare: a zero-init stage disagrees with numpy beyond --tolerance.";
+
+/// Everything the subcommands read from the command line.
+struct Options {
+    Scenario scenario;
+    std::int64_t seed = 0; // checked against NumPy's range before it becomes scenario.seed
+    std::uint64_t torch_seed = 0;
+    std::string device = "cpu";
+    std::string out_dir;
+    std::string format = "npy";
+    double tolerance = 1e-12;
+};
+
+void add_scenario_options(CLI::App& command, Options& o) {
+    command.add_option("--seed", o.seed, "NumPy seed for x and the noise (np.random.seed), 0 ... 2^32 - 1")
+        ->capture_default_str();
+    CLI::Option* samples = command.add_option("-N,--samples", o.scenario.samples, "number of samples N")
+                               ->capture_default_str();
+    command.add_option("-M,--taps", o.scenario.taps, "adaptive filter length M")->capture_default_str();
+    command.add_option("--eta", o.scenario.step_size, "step size eta")->capture_default_str();
+    command.add_option("--sigmav2", o.scenario.noise_variance, "variance of the measurement noise")
+        ->capture_default_str();
+    command.add_option("--wo", o.scenario.wo, "the unknown system, a comma list of any length")
+        ->delimiter(',')
+        ->capture_default_str();
+    CLI::Option* x = command.add_option("--x", o.scenario.x_file, "read x from this .npy or .csv file (N or N x 1)");
+    CLI::Option* d = command.add_option("--d", o.scenario.d_file, "read d from this .npy or .csv file (N or N x 1)");
+    x->needs(d);
+    d->needs(x);
+    samples->excludes(x);
+    command.add_option("--torch-seed", o.torch_seed, "seed for nn::Linear's default init (default: --seed)");
+    command.add_option("--device", o.device, "where the LibTorch stages run")
+        ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+        ->capture_default_str();
+}
+
+void add_output_options(CLI::App& command, Options& o, bool out_dir_required) {
+    CLI::Option* out = command.add_option("--out-dir", o.out_dir, "write the outputs into this folder");
+    if (out_dir_required) out->required();
+    command.add_option("--format", o.format, "file format of the outputs")
+        ->check(CLI::IsMember({"npy", "csv"}))
+        ->capture_default_str();
+}
+
+/// The scenario the options describe, checked.
+Scenario scenario_from(const Options& o, const CLI::App& command) {
+    if (o.seed < 0 || o.seed > std::numeric_limits<std::uint32_t>::max())
+        throw InputError("--seed: " + std::to_string(o.seed) + " is out of range; NumPy's seeds are 0 ... 4294967295");
+    Scenario scenario = o.scenario;
+    scenario.seed = static_cast<std::uint32_t>(o.seed);
+    if (command.count("--torch-seed") > 0) scenario.torch_seed = o.torch_seed;
+    validate(scenario);
+    return scenario;
+}
+
+int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command) {
+    const Scenario scenario = scenario_from(o, command);
+    const Device device = resolve_device(parse_device_choice(o.device));
+    const FileFormat format = parse_file_format(o.format);
+    if (!o.out_dir.empty()) check_output_dir(o.out_dir);
+    const Data data = make_data(scenario);
+    const StageRun run = run_stage(stage, data, scenario, device);
+    std::cout << stage_report(run, scenario, data);
+    if (!o.out_dir.empty()) {
+        prepare_output_dir(o.out_dir);
+        write_trajectory(o.out_dir, run.trajectory, format);
+        std::cout << "  outputs    " << o.out_dir << "\n";
+    }
+    return 0;
+}
+
+int run_compare(const Options& o, const CLI::App& command) {
+    const Scenario scenario = scenario_from(o, command);
+    const Device device = resolve_device(parse_device_choice(o.device));
+    const FileFormat format = parse_file_format(o.format);
+    if (!(o.tolerance >= 0)) throw InputError("--tolerance: must be >= 0");
+    if (!o.out_dir.empty()) check_output_dir(o.out_dir);
+    const Data data = make_data(scenario);
+    const Comparison comparison = compare_stages(data, scenario, device, o.tolerance);
+    std::cout << comparison_report(comparison, scenario, data, device);
+    if (!o.out_dir.empty()) {
+        prepare_output_dir(o.out_dir);
+        write_data(o.out_dir, data, format);
+        for (const StageComparison& c : comparison.stages) {
+            if (!c.run) continue;
+            const std::string dir = (std::filesystem::path(o.out_dir) / std::string(c.stage->name)).string();
+            prepare_output_dir(dir);
+            write_trajectory(dir, c.run->trajectory, format);
+        }
+        write_file_atomically((std::filesystem::path(o.out_dir) / "summary.json").string(),
+                              summary_json(comparison, scenario, data, device));
+        std::cout << "outputs in " << o.out_dir << " (summary.json, x, d and one folder per stage)\n";
+    }
+    const bool failed = std::any_of(comparison.stages.begin(), comparison.stages.end(),
+                                    [](const StageComparison& c) { return !c.run; });
+    if (failed) return static_cast<int>(ExitCode::runtime_failure);
+    return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
+}
+
+int run_data(const Options& o, const CLI::App& command) {
+    const Scenario scenario = scenario_from(o, command);
+    const FileFormat format = parse_file_format(o.format);
+    check_output_dir(o.out_dir);
+    const Data data = make_data(scenario);
+    prepare_output_dir(o.out_dir);
+    write_data(o.out_dir, data, format);
+    std::cout << "lmsref data: " << describe_scenario(scenario, data) << "\nwrote x" << extension(format) << " and d"
+              << extension(format) << " to " << o.out_dir << "\n";
+    return 0;
+}
+
+int run_list() {
+    for (const Stage& stage : stages()) {
+        std::printf("%-12s %-20s %s\n", std::string(stage.name).c_str(), std::string(stage.notebook_function).c_str(),
+                    std::string(stage.summary).c_str());
+    }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"lmsref: the LMS adaptive filter of the PyTorch notebook, stage by stage, in C++ with LibTorch."};
+    app.set_version_flag("--version", std::string("lmsref ") + lmsref_version() + " (LibTorch " +
+                                          libtorch_version() + ")");
+    app.footer(exit_codes_help);
+    app.require_subcommand(1);
+
+    Options options;
+    std::vector<std::pair<const Stage*, CLI::App*>> stage_commands;
+    for (const Stage& stage : stages()) {
+        CLI::App* command = app.add_subcommand(std::string(stage.name),
+                                               std::string(stage.summary) + " (the notebook's " +
+                                                   std::string(stage.notebook_function) + ")");
+        add_scenario_options(*command, options);
+        add_output_options(*command, options, false);
+        stage_commands.emplace_back(&stage, command);
+    }
+    CLI::App* compare = app.add_subcommand("compare", "run every stage on the same data and compare with numpy");
+    add_scenario_options(*compare, options);
+    add_output_options(*compare, options, false);
+    compare->add_option("--tolerance", options.tolerance, "max |w - w_numpy| allowed for the zero-init stages")
+        ->capture_default_str();
+    CLI::App* data = app.add_subcommand("data", "write the scenario's x and d");
+    add_scenario_options(*data, options);
+    add_output_options(*data, options, true);
+    CLI::App* list = app.add_subcommand("list", "the stages and what each one adds");
+
+    if (argc > 1 && argv[1][0] != '-') { // for an unknown command CLI11 would only say that one is required
+        const std::vector<CLI::App*> commands = app.get_subcommands({});
+        std::string known;
+        bool found = false;
+        for (const CLI::App* command : commands) {
+            known += (known.empty() ? "" : ", ") + command->get_name();
+            found |= command->get_name() == argv[1];
+        }
+        if (!found) {
+            std::cerr << "lmsref: unknown command '" << argv[1] << "'; the commands are " << known << "\n";
+            return static_cast<int>(ExitCode::bad_input);
+        }
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? 0 : static_cast<int>(ExitCode::bad_input);
+    }
+
+    try {
+        for (const auto& [stage, command] : stage_commands)
+            if (command->parsed()) return run_one_stage(*stage, options, *command);
+        if (compare->parsed()) return run_compare(options, *compare);
+        if (data->parsed()) return run_data(options, *data);
+        if (list->parsed()) return run_list();
+    } catch (const Error& error) {
+        std::cerr << "lmsref: " << error.what() << "\n";
+        return static_cast<int>(error.code());
+    } catch (const std::exception& error) {
+        std::string message = error.what();
+        std::cerr << "lmsref: " << message.substr(0, message.find('\n')) << "\n";
+        return static_cast<int>(ExitCode::runtime_failure);
+    }
+    return static_cast<int>(ExitCode::bad_input);
+}

@@ -1,0 +1,341 @@
+#!/usr/bin/python3
+"""Regenerates lmsref's reference data from the notebook's own Python code.
+
+Run with Debian's interpreter and packages (python3-torch, python3-numpy, python3-scipy):
+
+    /usr/bin/python3 scripts/make_reference.py [--out data/reference]
+
+For each scenario it seeds NumPy (np.random.seed) and PyTorch (torch.manual_seed, right before nn.Linear is
+built), builds x and d exactly as the notebook does, runs the notebook's eight functions, copied below as they
+are in the notebook, and writes data/reference/<scenario>/x.npy, d.npy and <stage>/{w,y,e}.npy. For the stages
+that return only their last loss, e is d - y. It also stores raw draws of NumPy's legacy generator
+(random/) and a manifest.json with every parameter and the versions used. Nothing here is typed in by hand.
+"""
+import argparse
+import json
+import os
+import platform
+
+import numpy as np
+import scipy
+import torch
+from scipy import signal
+from torch import nn
+
+SCENARIOS = {
+    # The notebook's defaults.
+    "default": dict(seed=0, N=500, M=3, eta=0.1, sigmav2=0.01, wo=[0.1, 0.2, 0.3], torch_seed=0),
+    # An odd N (the noise starts from the gauss value cached by x), another seed, eta and sigmav2, and a wo
+    # longer than M.
+    "odd": dict(seed=42, N=999, M=4, eta=0.05, sigmav2=0.02, wo=[0.5, -0.4, 0.3, -0.2, 0.1], torch_seed=7),
+    # A small M with a large step size.
+    "small": dict(seed=7, N=300, M=2, eta=0.5, sigmav2=0.001, wo=[0.8, -0.3], torch_seed=3),
+    # The defaults with --seed 42 -N 999.
+    "seed42": dict(seed=42, N=999, M=3, eta=0.1, sigmav2=0.01, wo=[0.1, 0.2, 0.3], torch_seed=42),
+}
+RANDOM_SEEDS = [0, 1, 42, 123456789, 2**32 - 1]
+RANDOM_DRAWS = 1001
+
+M = None  # the notebook's classes read the global M
+
+
+# ---- The notebook's code, as it is in the notebook --------------------------------------------------------
+def lms(x, d, eta, M):
+    N = len(x)
+    xM = np.zeros((M, 1))
+    wi = np.zeros((1, M))
+    y = np.zeros((N, 1))
+    e = np.zeros((N, 1))
+    w = np.zeros((N + 1, M))
+    for i in range(N):
+        xM = np.vstack((x[i : i + 1, [0]], xM[0 : M - 1, [0]]))
+        yi = wi @ xM
+        ei = d[i] - yi
+        wi = wi + eta/2 * 2 * ei * xM.T
+        y[i] = yi
+        e[i] = ei
+        w[i + 1, :] = wi
+    return y, e, w
+
+
+def lms_torch(x, d, eta, M):
+    N = len(x)
+    xM = torch.zeros((M, 1))
+    wi = torch.zeros((1, M))
+    y = torch.zeros((N, 1))
+    e = torch.zeros((N, 1))
+    w = torch.zeros(N + 1, M)
+    for i in range(N):
+        xM = torch.vstack((x[i : i + 1, [0]], xM[0 : M - 1, [0]]))
+        yi = wi @ xM
+        ei = d[i] - yi
+        wi = wi + eta/2 * 2 * ei * xM.T
+        y[i] = yi
+        e[i] = ei
+        w[i + 1, :] = wi
+    return y, e, w
+
+
+def lms_torch_autograd(x, d, eta, M):
+    N = len(x)
+    xM = torch.zeros((M, 1))
+    wi = torch.zeros((1, M), requires_grad=True)
+    y = torch.zeros((N, 1))
+    e = torch.zeros((N, 1))
+    w = torch.zeros(N + 1, M)
+    for i in range(N):
+        xM = torch.vstack((x[i : i + 1, [0]], xM[0 : M - 1, [0]]))
+        yi = wi @ xM
+        ei = d[i] - yi
+        mse = ei**2
+        mse.backward()
+        with torch.no_grad():
+            wi[:] = wi[:] - eta/2 * wi.grad
+            y[i] = yi
+            e[i] = ei
+            w[i + 1, :] = wi
+        wi.grad.zero_()
+    return y, e, w
+
+
+def lms_torch_loss(x, d, eta, M):
+    N = len(x)
+    xM = torch.zeros((M, 1))
+    wi = torch.zeros((1, M), requires_grad=True)
+    y = torch.zeros((N, 1))
+    losses = torch.zeros((N, 1))
+    w = torch.zeros(N + 1, M)
+    loss_function = nn.MSELoss()
+    for i in range(N):
+        xM = torch.vstack((x[i : i + 1, [0]], xM[0 : M - 1, [0]]))
+        yi = wi @ xM
+        loss = loss_function(yi.squeeze(), d[i].squeeze())
+        loss.backward()
+        with torch.no_grad():
+            wi[:] = wi[:] - eta/2 * wi.grad
+            y[i] = yi
+            losses[i] = loss
+            w[i + 1, :] = wi
+        wi.grad.zero_()
+    return y, loss, w
+
+
+def lms_torch_optim(x, d, eta, M):
+    N = len(x)
+    xM = torch.zeros((M, 1))
+    wi = torch.zeros((1, M), requires_grad=True)
+    y = torch.zeros((N, 1))
+    losses = torch.zeros((N, 1))
+    w = torch.zeros(N + 1, M)
+    loss_function = nn.MSELoss()
+    optimizer = torch.optim.SGD([wi], lr=eta/2)
+    for i in range(N):
+        xM = torch.vstack((x[i : i + 1, [0]], xM[0 : M - 1, [0]]))
+        yi = wi @ xM
+        loss = loss_function(yi.squeeze(), d[i].squeeze())
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            y[i] = yi
+            losses[i] = loss
+            w[i + 1, :] = wi
+        wi.grad.zero_()
+    return y, loss, w
+
+
+class LMS(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wi = nn.Parameter(torch.zeros((1, M), requires_grad=True))
+
+    def forward(self, xM):
+        output = self.wi @ xM
+        return output
+
+
+def lms_torch_model(x, d, eta, M, model):
+    N = len(x)
+    xM = torch.zeros((M, 1))
+    y = torch.zeros((N, 1))
+    losses = torch.zeros((N, 1))
+    w = torch.zeros(N + 1, M)
+    loss_function = nn.MSELoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=eta/2)
+    for i in range(N):
+        xM = torch.vstack((x[i : i + 1, [0]], xM[0 : M - 1, [0]]))
+        model.zero_grad()
+        yi = model(xM)
+        loss = loss_function(yi.squeeze(), d[i].squeeze())
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            y[i] = yi
+            losses[i] = loss
+            w[i + 1, :] = model.wi.clone()
+    return y, loss, w
+
+
+def _second_lms_class():  # the notebook redefines LMS; weights_init looks at class names, so keep "LMS"
+    class LMS(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Linear(M, 1, bias=False)
+
+        def forward(self, x):
+            output = self.l1(x.squeeze())
+            return output
+    return LMS
+
+
+LMSLinear = _second_lms_class()
+
+
+def lms_torch_model_2(x, d, eta, M, model):
+    N = len(x)
+    xM = torch.zeros((M, 1))
+    y = torch.zeros((N, 1))
+    losses = torch.zeros((N, 1))
+    w = torch.zeros(N + 1, M)
+    loss_function = nn.MSELoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=eta/2)
+    for i in range(N):
+        xM = torch.vstack((x[i : i + 1, [0]], xM[0 : M - 1, [0]]))
+        model.zero_grad()
+        yi = model(xM)
+        loss = loss_function(yi.squeeze(), d[i].squeeze())
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            y[i] = yi
+            losses[i] = loss
+            w[i + 1, :] = model.l1.weight.clone()
+    return y, loss, w
+
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find('Linear') != -1:
+        if m.weight is not None:
+            torch.nn.init.zeros_(m.weight)
+        if m.bias is not None:
+            torch.nn.init.zeros_(m.bias)
+
+
+lms_torch_model_3 = lms_torch_model_2  # identical in the notebook, line for line
+# ---- end of the notebook's code -----------------------------------------------------------------------------
+
+
+def run_scenario(p):
+    """The notebook's cells in order, for one scenario. Returns x, d and {stage: (y, e, w)} as NumPy arrays."""
+    global M
+    N, M, eta, sigmav2 = p["N"], p["M"], p["eta"], p["sigmav2"]
+    torch.set_default_dtype(torch.float32)  # as a fresh notebook starts
+
+    np.random.seed(p["seed"])
+    x = np.random.randn(N, 1)
+    wo = np.array([p["wo"]])
+    d = signal.lfilter(wo.squeeze(), 1, x.squeeze()) + np.sqrt(sigmav2) * np.random.randn(N)
+    d = d.reshape(-1, 1)
+    x_np, d_np = x, d
+
+    out = {"numpy": lms(x, d, eta, M)}
+
+    torch.set_default_dtype(torch.float64)
+    x = torch.tensor(x)
+    d = torch.tensor(d)
+
+    out["tensor"] = lms_torch(x, d, eta, M)
+    out["autograd"] = lms_torch_autograd(x, d, eta, M)
+    out["mseloss"] = lms_torch_loss(x, d, eta, M)
+    out["sgd"] = lms_torch_optim(x, d, eta, M)
+    out["module"] = lms_torch_model(x, d, eta, M, LMS())
+    torch.manual_seed(p["torch_seed"])
+    model = LMSLinear()
+    initial_weights = model.l1.weight.detach().clone()
+    out["linear"] = lms_torch_model_2(x, d, eta, M, model)
+    # lmsref's convention: row 0 of w holds the initial weights (the notebook leaves it at zero).
+    out["linear"][2][0, :] = initial_weights
+    model = LMSLinear()
+    model.apply(weights_init)
+    out["linear-zero"] = lms_torch_model_3(x, d, eta, M, model)
+
+    arrays = {}
+    for stage, (y, e, w) in out.items():
+        y = np.asarray(y.detach() if torch.is_tensor(y) else y, dtype=np.float64)
+        w = np.asarray(w.detach() if torch.is_tensor(w) else w, dtype=np.float64)
+        if torch.is_tensor(e) and e.dim() == 0:  # the stages that return only their last loss
+            e = d_np - y
+        e = np.asarray(e.detach() if torch.is_tensor(e) else e, dtype=np.float64)
+        arrays[stage] = (y, e, w)
+    return x_np, d_np, arrays
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--out", default=os.path.join(here, "..", "data", "reference"))
+    args = parser.parse_args()
+    out = os.path.normpath(args.out)
+
+    for name, params in SCENARIOS.items():
+        x, d, arrays = run_scenario(params)
+        folder = os.path.join(out, name)
+        os.makedirs(folder, exist_ok=True)
+        np.save(os.path.join(folder, "x.npy"), x)
+        np.save(os.path.join(folder, "d.npy"), d)
+        with open(os.path.join(folder, "params.txt"), "w") as f:  # for the C++ tests: "key value" lines
+            for key, value in params.items():
+                f.write(f"{key} {','.join(map(repr, value)) if isinstance(value, list) else repr(value)}\n")
+        for stage, (y, e, w) in arrays.items():
+            os.makedirs(os.path.join(folder, stage), exist_ok=True)
+            for label, array in (("y", y), ("e", e), ("w", w)):
+                np.save(os.path.join(folder, stage, label + ".npy"), array)
+        print(f"{name}: N={params['N']} M={params['M']} final numpy w = {arrays['numpy'][2][-1]}")
+
+    random_dir = os.path.join(out, "random")
+    os.makedirs(random_dir, exist_ok=True)
+    for seed in RANDOM_SEEDS:
+        state = np.random.RandomState(seed)
+        np.save(os.path.join(random_dir, f"state_{seed}.npy"), state.get_state()[1].astype(np.float64))
+        np.save(os.path.join(random_dir, f"random_sample_{seed}.npy"), state.random_sample(RANDOM_DRAWS))
+        np.save(os.path.join(random_dir, f"randn_{seed}.npy"), np.random.RandomState(seed).randn(RANDOM_DRAWS))
+
+    # Files in the formats lmsref's reader meets, written by NumPy itself, and what each one holds as float64.
+    io_dir = os.path.join(out, "io")
+    os.makedirs(io_dir, exist_ok=True)
+    values = np.arange(-3, 3).reshape(3, 2) * 0.25 + 0.1
+    np.save(os.path.join(io_dir, "float64_3x2.npy"), values)
+    np.save(os.path.join(io_dir, "float32_3x2.npy"), values.astype(np.float32))
+    np.save(os.path.join(io_dir, "float32_3x2_as_float64.npy"), values.astype(np.float32).astype(np.float64))
+    np.save(os.path.join(io_dir, "fortran_3x2.npy"), np.asfortranarray(values))
+    integers = np.array([[-300], [0], [7], [32767]])
+    for dtype in ("int8", "uint8", "int16", "int32", "int64", "uint32"):
+        fits = integers[(integers >= np.iinfo(dtype).min) & (integers <= np.iinfo(dtype).max)].reshape(-1, 1)
+        np.save(os.path.join(io_dir, f"{dtype}.npy"), fits.astype(dtype))
+        np.save(os.path.join(io_dir, f"{dtype}_as_float64.npy"), fits.astype(np.float64))
+    np.save(os.path.join(io_dir, "vector_5.npy"), np.linspace(-1.0, 1.0, 5))
+    np.save(os.path.join(io_dir, "scalar.npy"), np.float64(2.5))
+    np.save(os.path.join(io_dir, "bad_3d.npy"), np.zeros((2, 2, 2)))
+    np.save(os.path.join(io_dir, "bad_big_endian.npy"), np.ones(3, dtype=">f8"))
+    np.save(os.path.join(io_dir, "bad_complex.npy"), np.ones(3, dtype=np.complex128))
+    np.save(os.path.join(io_dir, "bad_bool.npy"), np.ones(3, dtype=bool))
+
+    manifest = {
+        "generated_by": "scripts/make_reference.py",
+        "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+                     "torch": torch.__version__},
+        "scenarios": SCENARIOS,
+        "stages": ["numpy", "tensor", "autograd", "mseloss", "sgd", "module", "linear", "linear-zero"],
+        "files": "<scenario>/params.txt (the parameters, one 'key value' line each), x.npy, d.npy (N x 1); <scenario>/<stage>/y.npy, e.npy (N x 1), w.npy ((N+1) x M)",
+        "io": "io/: arrays in the dtypes and layouts lmsref reads (and some it refuses), with their float64 values",
+    "random": {"seeds": RANDOM_SEEDS, "draws": RANDOM_DRAWS,
+                   "files": "random/state_<seed>.npy: the 624 MT19937 words after np.random.seed(seed), as float64; "
+                            "random_sample_<seed>.npy, randn_<seed>.npy: the first draws of a fresh RandomState(seed)"},
+    }
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+// Typed errors: the library throws them with a message a user can act on; the CLI prints the message on one
+// line and maps the type to an exit code (see ExitCode).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace lmsref {
+
+/// Process exit codes, documented in `lmsref --help` and the README.
+enum class ExitCode : int {
+    success = 0,
+    bad_input = 1,       ///< a bad option, argument or input file
+    runtime_failure = 2, ///< divergence, an I/O failure, a device failure
+    out_of_tolerance = 3 ///< `compare`: a stage disagrees with `numpy` beyond --tolerance
+};
+
+/// Base of every error lmsref throws on purpose.
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& message, ExitCode code) : std::runtime_error(message), code_(code) {}
+    ExitCode code() const noexcept { return code_; }
+
+private:
+    ExitCode code_;
+};
+
+/// The user asked for something that cannot be done: a bad value, a malformed file, an unknown name.
+class InputError : public Error {
+public:
+    explicit InputError(const std::string& message) : Error(message, ExitCode::bad_input) {}
+};
+
+/// Something failed while working: a file could not be written, a device failed, the filter diverged.
+class RuntimeFailure : public Error {
+public:
+    explicit RuntimeFailure(const std::string& message) : Error(message, ExitCode::runtime_failure) {}
+};
+
+} // namespace lmsref

@@ -1,0 +1,40 @@
+// NumPy's legacy random stream (`np.random.seed(S)`, `np.random.rand`, `np.random.randn`), reproduced bit for
+// bit: MT19937 seeded by init_genrand, 53-bit doubles from two 32-bit draws, and the polar Box-Muller `gauss`
+// that keeps its second value for the next call.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace lmsref {
+
+class LegacyRandom {
+public:
+    static constexpr std::size_t state_size = 624;
+
+    /// `np.random.seed(seed)`: NumPy accepts 0 ... 2^32 - 1.
+    explicit LegacyRandom(std::uint32_t seed);
+
+    /// The next raw 32-bit output of MT19937.
+    std::uint32_t next_uint32();
+    /// `np.random.random_sample()`: a double in [0, 1) with 53 random bits.
+    double random_sample();
+    /// `np.random.standard_normal()` (legacy polar method, with the cached second value).
+    double gauss();
+    /// `np.random.randn(n)`.
+    std::vector<double> randn(std::size_t n);
+
+    /// The 624 words of the state (NumPy's `get_state()[1]`), for tests.
+    const std::array<std::uint32_t, state_size>& key() const { return key_; }
+
+private:
+    void generate();
+
+    std::array<std::uint32_t, state_size> key_{};
+    std::size_t pos_ = state_size;
+    bool has_gauss_ = false;
+    double cached_gauss_ = 0.0;
+};
+
+} // namespace lmsref

@@ -1,0 +1,171 @@
+#include "report.hpp"
+
+#include "text.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+namespace lmsref {
+
+const char* lmsref_version() { return LMSREF_VERSION; }
+
+std::string format_vector(const std::vector<double>& values, const char* format) {
+    std::string text = "[";
+    for (std::size_t k = 0; k < values.size(); ++k) text += (k ? ", " : "") + format_number(values[k], format);
+    return text + "]";
+}
+
+std::string describe_scenario(const Scenario& s, const Data& data) {
+    std::string text = "N = " + std::to_string(data.samples()) + ", M = " + std::to_string(s.taps) +
+                       ", eta = " + format_number(s.step_size, "%g");
+    if (s.data_from_files())
+        text += ", x = " + s.x_file + ", d = " + s.d_file;
+    else
+        text += ", sigmav2 = " + format_number(s.noise_variance, "%g") + ", wo = " + format_vector(s.wo, "%g") +
+                ", seed = " + std::to_string(s.seed);
+    return text + ", torch seed = " + std::to_string(s.linear_init_seed());
+}
+
+std::string stage_report(const StageRun& run, const Scenario& scenario, const Data& data) {
+    const Stage& stage = *run.stage;
+    const std::vector<double> final_weights = run.trajectory.final_weights();
+    std::string text = "lmsref " + std::string(stage.name) + " (the notebook's " +
+                       std::string(stage.notebook_function) + "): " + std::string(stage.summary) + "\n";
+    text += "  scenario   " + describe_scenario(scenario, data) + "\n";
+    text += "  device     " + std::string(to_string(run.device)) + ", LibTorch " + libtorch_version() + "\n";
+    text += "  w_N        " + format_vector(final_weights) + "\n";
+    if (!scenario.data_from_files()) {
+        const std::vector<double> optimum = optimum_for_taps(scenario.wo, scenario.taps);
+        text += "  wo         " + format_vector(optimum) +
+                (scenario.wo.size() != optimum.size() ? "  (wo cut or padded to M taps)" : "") + "\n";
+        text += "  ||w_N - wo|| = " + format_number(distance(final_weights, optimum), "%.3e") + "\n";
+    }
+    text += "  time       " + format_number(run.us_per_sample(), "%.3f") + " us/sample (" +
+            format_number(run.seconds * 1e3, "%.3f") + " ms for " + std::to_string(data.samples()) + " samples)\n";
+    return text;
+}
+
+std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data,
+                              Device device) {
+    std::string text = "lmsref compare: " + describe_scenario(scenario, data) + "\n";
+    text += "device " + std::string(to_string(device)) + ", LibTorch " + libtorch_version() + ", tolerance " +
+            format_number(comparison.tolerance, "%g") + "\n\n";
+    char row[256];
+    std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", "stage", "us/sample", "max|w - w_numpy|",
+                  "verdict", "final weights");
+    text += row;
+    std::size_t agreeing = 0;
+    std::size_t zero_init = 0;
+    std::string linear_note;
+    for (const StageComparison& c : comparison.stages) {
+        const Stage& stage = *c.stage;
+        if (!c.run) {
+            std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", std::string(stage.name).c_str(), "-", "-",
+                          "FAILED", c.failure.c_str());
+            text += row;
+            zero_init += stage.starts_from_zero ? 1 : 0;
+            continue;
+        }
+        const bool is_reference = &stage == &stages().front();
+        std::string verdict;
+        if (is_reference) verdict = "ref";
+        else if (!stage.starts_from_zero) verdict = "differs";
+        else verdict = c.within(comparison.tolerance) ? "ok" : "MISMATCH";
+        if (stage.starts_from_zero) {
+            ++zero_init;
+            agreeing += c.within(comparison.tolerance) ? 1 : 0;
+        }
+        if (!stage.starts_from_zero)
+            linear_note += std::string(stage.name) + " (default init) differs early as expected; its final weights are " +
+                           format_number(c.final_distance, "%.2e") + " from numpy's.\n";
+        std::snprintf(row, sizeof row, "%-12s %11.3f  %-19s %-8s %s\n", std::string(stage.name).c_str(),
+                      c.run->us_per_sample(), is_reference ? "0 (reference)" : format_number(c.max_deviation, "%.3e").c_str(),
+                      verdict.c_str(), format_vector(c.run->trajectory.final_weights(), "%.9f").c_str());
+        text += row;
+    }
+    text += "\n" + std::to_string(agreeing) + " of " + std::to_string(zero_init) +
+            " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") + ".\n" + linear_note;
+    return text;
+}
+
+// ---------------------------------------------------------------------------------------------------- JSON
+
+namespace {
+
+std::string json_string(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') out += std::string("\\") + c;
+        else if (static_cast<unsigned char>(c) < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            out += escaped;
+        } else out += c;
+    }
+    return out + "\"";
+}
+
+std::string json_number(double value) { return std::isfinite(value) ? format_number(value) : "null"; }
+
+std::string json_array(const std::vector<double>& values) {
+    std::string out = "[";
+    for (std::size_t k = 0; k < values.size(); ++k) out += (k ? ", " : "") + json_number(values[k]);
+    return out + "]";
+}
+
+} // namespace
+
+std::string summary_json(const Comparison& comparison, const Scenario& s, const Data& data, Device device) {
+    std::string out = "{\n";
+    out += "  \"lmsref\": " + json_string(lmsref_version()) + ",\n";
+    out += "  \"libtorch\": " + json_string(libtorch_version()) + ",\n";
+    out += "  \"device\": " + json_string(to_string(device)) + ",\n";
+    out += "  \"scenario\": {\"N\": " + std::to_string(data.samples()) + ", \"M\": " + std::to_string(s.taps) +
+           ", \"eta\": " + json_number(s.step_size);
+    if (s.data_from_files())
+        out += ", \"x_file\": " + json_string(s.x_file) + ", \"d_file\": " + json_string(s.d_file);
+    else
+        out += ", \"sigmav2\": " + json_number(s.noise_variance) + ", \"wo\": " + json_array(s.wo) +
+               ", \"seed\": " + std::to_string(s.seed);
+    out += ", \"torch_seed\": " + std::to_string(s.linear_init_seed()) + "},\n";
+    out += "  \"tolerance\": " + json_number(comparison.tolerance) + ",\n";
+    out += "  \"agrees\": " + std::string(comparison.agrees() ? "true" : "false") + ",\n";
+    out += "  \"stages\": {";
+    for (std::size_t k = 0; k < comparison.stages.size(); ++k) {
+        const StageComparison& c = comparison.stages[k];
+        out += std::string(k ? "," : "") + "\n    " + json_string(c.stage->name) + ": {";
+        out += "\"notebook_function\": " + json_string(c.stage->notebook_function);
+        out += ", \"expected_to_match_numpy\": " + std::string(c.stage->starts_from_zero ? "true" : "false");
+        if (c.run) {
+            out += ", \"device\": " + json_string(to_string(c.run->device));
+            out += ", \"us_per_sample\": " + json_number(c.run->us_per_sample());
+            out += ", \"max_abs_deviation_from_numpy\": " + json_number(c.max_deviation);
+            out += ", \"final_distance_from_numpy\": " + json_number(c.final_distance);
+            out += ", \"within_tolerance\": " + std::string(c.within(comparison.tolerance) ? "true" : "false");
+            out += ", \"final_weights\": " + json_array(c.run->trajectory.final_weights());
+        } else {
+            out += ", \"failure\": " + json_string(c.failure);
+        }
+        out += "}";
+    }
+    out += "\n  }\n}\n";
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------------- files
+
+void write_trajectory(const std::string& dir, const Trajectory& trajectory, FileFormat format) {
+    const auto path = [&](const char* name) { return (std::filesystem::path(dir) / name).string() + extension(format); };
+    write_array(path("w"), trajectory.w, format);
+    write_array(path("y"), column(trajectory.y), format);
+    write_array(path("e"), column(trajectory.e), format);
+    if (!trajectory.loss.empty()) write_array(path("loss"), column(trajectory.loss), format);
+}
+
+void write_data(const std::string& dir, const Data& data, FileFormat format) {
+    const auto path = [&](const char* name) { return (std::filesystem::path(dir) / name).string() + extension(format); };
+    write_array(path("x"), column(data.x), format);
+    write_array(path("d"), column(data.d), format);
+}
+
+} // namespace lmsref

@@ -1,0 +1,35 @@
+// What lmsref shows and saves: text reports, summary.json and the output files of a run.
+#pragma once
+
+#include "array_io.hpp"
+#include "runner.hpp"
+
+#include <string>
+
+namespace lmsref {
+
+/// lmsref's own version, e.g. "0.1.0".
+const char* lmsref_version();
+
+/// One line: N, M, eta, sigmav2, wo and seeds, or the files the data came from.
+std::string describe_scenario(const Scenario& scenario, const Data& data);
+
+/// A vector as "[0.1, 0.2, 0.3]", each value with `format`.
+std::string format_vector(const std::vector<double>& values, const char* format = "%.6g");
+
+/// What `lmsref <stage>` prints: the scenario, the final weights beside wo, ||w_N - wo||, the time per sample.
+std::string stage_report(const StageRun& run, const Scenario& scenario, const Data& data);
+
+/// What `lmsref compare` prints: one row per stage and a verdict.
+std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data,
+                              Device device);
+
+/// summary.json: the parameters, the versions and every stage's figures.
+std::string summary_json(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device);
+
+/// Writes w, y, e (and loss where the stage has one) into `dir` as w.npy ... or w.csv ...
+void write_trajectory(const std::string& dir, const Trajectory& trajectory, FileFormat format);
+/// Writes x and d into `dir`.
+void write_data(const std::string& dir, const Data& data, FileFormat format);
+
+} // namespace lmsref

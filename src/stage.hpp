@@ -1,0 +1,55 @@
+// The registry of the notebook's stages: the one table that the CLI, compare, bench, tests and plots iterate.
+#pragma once
+
+#include "scenario.hpp"
+#include "trajectory.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lmsref {
+
+/// What every stage receives: the data and the notebook's arguments (x, d, eta, M), plus where to run.
+struct StageInput {
+    const std::vector<double>& x;
+    const std::vector<double>& d;
+    double eta;
+    std::int64_t M;
+    std::uint64_t torch_seed; ///< seeds nn::Linear's default init (the `linear` stage)
+    Device device;
+};
+
+using StageFunction = Trajectory (*)(const StageInput&);
+
+struct Stage {
+    std::string_view name;              ///< the subcommand
+    std::string_view notebook_function; ///< its twin in the notebook
+    std::string_view summary;           ///< what this stage adds, one line
+    StageFunction run;
+    bool starts_from_zero; ///< zero initial weights: the trajectory must match `numpy`
+    bool uses_torch;       ///< false for the plain C++ ground truth
+};
+
+/// The stages in the notebook's order, `numpy` first.
+const std::vector<Stage>& stages();
+/// The stage called `name`; throws InputError listing the known names.
+const Stage& find_stage(std::string_view name);
+
+/// `auto` picks CUDA when available; `cuda` without CUDA throws RuntimeFailure with the reason.
+Device resolve_device(DeviceChoice choice);
+/// The version of LibTorch lmsref was built against, e.g. "1.13.1".
+std::string libtorch_version();
+
+// The stages, one file each under src/stages/.
+Trajectory lms(const StageInput& in);
+Trajectory lms_torch(const StageInput& in);
+Trajectory lms_torch_autograd(const StageInput& in);
+Trajectory lms_torch_loss(const StageInput& in);
+Trajectory lms_torch_optim(const StageInput& in);
+Trajectory run_lms_torch_model(const StageInput& in);
+Trajectory run_lms_torch_model_2(const StageInput& in);
+Trajectory run_lms_torch_model_3(const StageInput& in);
+
+} // namespace lmsref

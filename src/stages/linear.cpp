@@ -1,0 +1,48 @@
+// Stage `linear` — the notebook's `LMS` built on nn::Linear and `lms_torch_model_2`. nn::Linear starts from
+// its default (Kaiming-uniform) weights, not from zeros, so the trajectory differs early and meets the others later.
+#include "stages/linear_model.hpp"
+
+namespace lmsref {
+
+using torch::indexing::Slice;
+
+Trajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M,
+                             LinearLMS& model) {
+    const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(x.device());
+    const std::int64_t N = x.size(0);
+    torch::Tensor xM = torch::zeros({M, 1}, float64);
+    torch::Tensor y = torch::zeros({N, 1}, float64);
+    torch::Tensor losses = torch::zeros({N, 1}, float64);
+    torch::Tensor w = torch::zeros({N + 1, M}, float64);
+    torch::nn::MSELoss loss_function;
+    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(eta / 2));
+    // lmsref's convention: row 0 holds the initial weights. The notebook leaves it at zero, which hides the very
+    // thing this stage shows, nn::Linear's default init.
+    w.index_put_({0, Slice()}, model->l1->weight.detach().clone());
+    for (std::int64_t i = 0; i < N; ++i) {
+        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        model->zero_grad();
+        torch::Tensor yi = model(xM);
+        torch::Tensor loss = loss_function(yi.squeeze(), d[i].squeeze());
+        loss.backward();
+        optimizer.step();
+        {
+            torch::NoGradGuard no_grad;
+            y.index_put_({i}, yi);
+            losses.index_put_({i}, loss);
+            // new: the weights are nn::Linear's
+            w.index_put_({i + 1, Slice()}, model->l1->weight.clone());
+        }
+    }
+    return to_trajectory(y, d - y, w, losses);
+}
+
+Trajectory run_lms_torch_model_2(const StageInput& in) {
+    Float64Default float64;          // torch.set_default_dtype(torch.float64): nn::Linear's weights are float64
+    torch::manual_seed(in.torch_seed); // torch.manual_seed(T), immediately before the model draws its weights
+    LinearLMS model(in.M);
+    model->to(float64_on(in.device).device());
+    return lms_torch_model_2(as_tensor(in.x, in.device), as_tensor(in.d, in.device), in.eta, in.M, model);
+}
+
+} // namespace lmsref

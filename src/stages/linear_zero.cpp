@@ -1,0 +1,29 @@
+// Stage `linear-zero` — the notebook's `weights_init` and `lms_torch_model_3`: the same nn::Linear model with
+// its weights set to zero, which brings the trajectory back onto the `numpy` one.
+#include "stages/linear_model.hpp"
+
+namespace lmsref {
+
+namespace {
+
+// new: applied to every module of the model; zeroes the weights (and bias) of each nn::Linear
+void weights_init(torch::nn::Module& m) {
+    if (auto* linear = m.as<torch::nn::Linear>()) {
+        torch::nn::init::zeros_(linear->weight);
+        if (linear->bias.defined()) torch::nn::init::zeros_(linear->bias);
+    }
+}
+
+} // namespace
+
+Trajectory run_lms_torch_model_3(const StageInput& in) {
+    Float64Default float64;
+    LinearLMS model(in.M);
+    // new
+    model->apply(weights_init);
+    model->to(float64_on(in.device).device());
+    // The notebook's lms_torch_model_3 is lms_torch_model_2 line for line.
+    return lms_torch_model_2(as_tensor(in.x, in.device), as_tensor(in.d, in.device), in.eta, in.M, model);
+}
+
+} // namespace lmsref

@@ -1,0 +1,62 @@
+// Stage `module` — the notebook's `LMS(nn.Module)` and `lms_torch_model`: the weights live in a model, a class
+// derived from nn::Module that registers them as a Parameter; the loop calls the model and zeroes its gradients.
+#include "stages/torch_stage.hpp"
+
+namespace lmsref {
+
+using torch::indexing::Slice;
+
+namespace {
+
+// new: the model. Its constructor creates what it is made of, forward() computes the output from xM.
+struct LMSImpl : torch::nn::Module {
+    explicit LMSImpl(std::int64_t M) { wi = register_parameter("wi", torch::zeros({1, M}, torch::kFloat64)); }
+
+    torch::Tensor forward(const torch::Tensor& xM) {
+        torch::Tensor output = wi.matmul(xM);
+        return output;
+    }
+
+    torch::Tensor wi;
+};
+TORCH_MODULE(LMS);
+
+Trajectory lms_torch_model(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M, LMS& model) {
+    const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(x.device());
+    const std::int64_t N = x.size(0);
+    torch::Tensor xM = torch::zeros({M, 1}, float64);
+    torch::Tensor y = torch::zeros({N, 1}, float64);
+    torch::Tensor losses = torch::zeros({N, 1}, float64);
+    torch::Tensor w = torch::zeros({N + 1, M}, float64);
+    torch::nn::MSELoss loss_function;
+    // new: the optimizer takes the model's parameters
+    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(eta / 2));
+    for (std::int64_t i = 0; i < N; ++i) {
+        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        // new: zero the model's gradients at the start of the step, then ask the model for yi
+        model->zero_grad();
+        torch::Tensor yi = model(xM);
+        torch::Tensor loss = loss_function(yi.squeeze(), d[i].squeeze());
+        loss.backward();
+        optimizer.step();
+        {
+            torch::NoGradGuard no_grad;
+            y.index_put_({i}, yi);
+            losses.index_put_({i}, loss);
+            // new: the weights are the model's
+            w.index_put_({i + 1, Slice()}, model->wi.clone());
+        }
+    }
+    return to_trajectory(y, d - y, w, losses);
+}
+
+} // namespace
+
+Trajectory run_lms_torch_model(const StageInput& in) {
+    // new: model = LMS()
+    LMS model(in.M);
+    model->to(float64_on(in.device).device());
+    return lms_torch_model(as_tensor(in.x, in.device), as_tensor(in.d, in.device), in.eta, in.M, model);
+}
+
+} // namespace lmsref

@@ -1,0 +1,36 @@
+// Stage `tensor` — the notebook's `lms_torch`: the same loop as `numpy`, with LibTorch tensors (float64)
+// in place of NumPy arrays. Mostly, np. becomes torch::.
+#include "stages/torch_stage.hpp"
+
+namespace lmsref {
+
+using torch::indexing::Slice;
+
+Trajectory lms_torch(const StageInput& in) {
+    const torch::Tensor x = as_tensor(in.x, in.device); // x = torch.tensor(x)
+    const torch::Tensor d = as_tensor(in.d, in.device); // d = torch.tensor(d)
+    const double eta = in.eta;
+    const std::int64_t M = in.M;
+    const torch::TensorOptions float64 = float64_on(in.device);
+
+    const std::int64_t N = x.size(0);
+    // new: torch::zeros replaces np.zeros
+    torch::Tensor xM = torch::zeros({M, 1}, float64);
+    torch::Tensor wi = torch::zeros({1, M}, float64);
+    torch::Tensor y = torch::zeros({N, 1}, float64);
+    torch::Tensor e = torch::zeros({N, 1}, float64);
+    torch::Tensor w = torch::zeros({N + 1, M}, float64);
+    for (std::int64_t i = 0; i < N; ++i) {
+        // new: torch::vstack replaces np.vstack
+        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        torch::Tensor yi = wi.matmul(xM);
+        torch::Tensor ei = d[i] - yi;
+        wi = wi + eta / 2 * 2 * ei * xM.t();
+        y.index_put_({i}, yi);
+        e.index_put_({i}, ei);
+        w.index_put_({i + 1, Slice()}, wi);
+    }
+    return to_trajectory(y, e, w);
+}
+
+} // namespace lmsref

@@ -1,0 +1,89 @@
+// Helpers shared by the tests: where the reference data lives, reading it, measuring differences.
+#pragma once
+
+#include "array_io.hpp"
+#include "scenario.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lmsref::test {
+
+inline std::string reference_path(const std::string& relative) {
+    return (std::filesystem::path(LMSREF_REFERENCE_DIR) / relative).string();
+}
+
+inline Array2D reference_array(const std::string& relative) { return read_array(reference_path(relative)); }
+
+/// The reference scenarios, with the parameters scripts/make_reference.py ran them with (<name>/params.txt).
+struct ReferenceScenario {
+    std::string name;
+    Scenario scenario;
+};
+
+inline ReferenceScenario reference_scenario(const std::string& name) {
+    ReferenceScenario reference{name, {}};
+    Scenario& s = reference.scenario;
+    std::ifstream in(reference_path(name + "/params.txt"));
+    for (std::string key, value; in >> key >> value;) {
+        if (key == "seed") s.seed = static_cast<std::uint32_t>(std::stoul(value));
+        else if (key == "N") s.samples = std::stoll(value);
+        else if (key == "M") s.taps = std::stoll(value);
+        else if (key == "eta") s.step_size = std::stod(value);
+        else if (key == "sigmav2") s.noise_variance = std::stod(value);
+        else if (key == "torch_seed") s.torch_seed = std::stoull(value);
+        else if (key == "wo") {
+            s.wo.clear();
+            std::stringstream list(value);
+            for (std::string item; std::getline(list, item, ',');) s.wo.push_back(std::stod(item));
+        } else throw std::runtime_error("unknown key in params.txt: " + key);
+    }
+    return reference;
+}
+
+/// Every folder of data/reference with a params.txt, sorted.
+inline std::vector<std::string> reference_names() {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(LMSREF_REFERENCE_DIR))
+        if (std::filesystem::exists(entry.path() / "params.txt")) names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+inline double max_abs_difference(const std::vector<double>& a, const std::vector<double>& b) {
+    double worst = 0.0;
+    for (std::size_t k = 0; k < a.size(); ++k) worst = std::max(worst, std::abs(a[k] - b[k]));
+    return worst;
+}
+
+inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+/// A fresh empty folder, removed when the object goes.
+class TemporaryDir {
+public:
+    TemporaryDir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "lmsref-test-XXXXXX").string();
+        path_ = ::mkdtemp(pattern.data());
+    }
+    ~TemporaryDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    TemporaryDir(const TemporaryDir&) = delete;
+    TemporaryDir& operator=(const TemporaryDir&) = delete;
+    const std::string& path() const { return path_; }
+    std::string operator/(const std::string& name) const { return (std::filesystem::path(path_) / name).string(); }
+
+private:
+    std::string path_;
+};
+
+} // namespace lmsref::test

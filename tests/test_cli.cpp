@@ -1,0 +1,149 @@
+// The lmsref executable end to end, on small cases: what it prints, what it writes and how it exits.
+#include "runner.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <sys/wait.h>
+
+using namespace lmsref;
+using namespace lmsref::test;
+
+namespace {
+
+struct Result {
+    int exit_code = -1;
+    std::string output; // stdout and stderr together
+};
+
+Result run_lmsref(const std::string& arguments) {
+    const std::string command = std::string("'") + LMSREF_EXECUTABLE + "' " + arguments + " 2>&1";
+    Result result;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+} // namespace
+
+TEST_CASE("cli: a stage prints its summary and writes its outputs", "[cli]") {
+    TemporaryDir dir;
+    const Result result = run_lmsref("autograd --seed 3 -N 40 --eta 0.2 --out-dir '" + dir.path() + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::Contains("lmsref autograd") && Catch::Contains("N = 40, M = 3, eta = 0.2") &&
+                                    Catch::Contains("||w_N - wo||") && Catch::Contains("us/sample"));
+    // The files hold the same trajectory the library computes.
+    Scenario scenario;
+    scenario.seed = 3;
+    scenario.samples = 40;
+    scenario.step_size = 0.2;
+    const StageRun run = run_stage(find_stage("autograd"), generate_data(scenario), scenario, Device::cpu);
+    REQUIRE(read_array(dir / "w.npy").values == run.trajectory.w.values);
+    REQUIRE(read_array(dir / "w.npy").rows == 41);
+    REQUIRE(read_array(dir / "y.npy").values == run.trajectory.y);
+    REQUIRE(read_array(dir / "e.npy").values == run.trajectory.e);
+    REQUIRE_FALSE(std::filesystem::exists(dir / "loss.npy")); // autograd has no loss block
+}
+
+TEST_CASE("cli: compare prints the table, writes summary.json and every stage's folder", "[cli]") {
+    TemporaryDir dir;
+    const Result result = run_lmsref("compare -N 60 --format csv --out-dir '" + dir.path() + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::Contains("7 of 7 zero-init stages (numpy included) agree with numpy to 1e-12"));
+    for (const Stage& stage : stages()) {
+        CAPTURE(stage.name);
+        REQUIRE_THAT(result.output, Catch::Contains(std::string(stage.name)));
+        REQUIRE(read_array(dir / (std::string(stage.name) + "/w.csv")).rows == 61);
+    }
+    REQUIRE(std::filesystem::exists(dir / "mseloss/loss.csv"));
+    REQUIRE(read_signal(dir / "x.csv") == generate_data(Scenario{[] {
+                                             Scenario s;
+                                             s.samples = 60;
+                                             return s;
+                                         }()})
+                                             .x);
+    std::ifstream summary(dir / "summary.json");
+    const std::string json((std::istreambuf_iterator<char>(summary)), std::istreambuf_iterator<char>());
+    REQUIRE_THAT(json, Catch::Contains("\"agrees\": true") && Catch::Contains("\"linear-zero\": {") &&
+                           Catch::Contains("\"N\": 60"));
+}
+
+TEST_CASE("cli: compare exits 3 when a stage is outside the tolerance", "[cli]") {
+    // At tolerance 0, a stage that rounds differently from numpy anywhere is a mismatch.
+    const Result result = run_lmsref("compare -N 50 --tolerance 0");
+    INFO(result.output);
+    Scenario scenario;
+    scenario.samples = 50;
+    const Comparison strict = compare_stages(generate_data(scenario), scenario, Device::cpu, 0.0);
+    REQUIRE_FALSE(strict.agrees()); // the autograd and SGD updates round differently from the plain loop
+    REQUIRE(result.exit_code == 3);
+    REQUIRE_THAT(result.output, Catch::Contains("MISMATCH"));
+}
+
+TEST_CASE("cli: data writes x and d, which stages read back", "[cli]") {
+    TemporaryDir dir;
+    Result result = run_lmsref("data --seed 5 -N 30 --out-dir '" + dir.path() + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    Scenario scenario;
+    scenario.seed = 5;
+    scenario.samples = 30;
+    const Data data = generate_data(scenario);
+    REQUIRE(read_signal(dir / "x.npy") == data.x);
+    REQUIRE(read_signal(dir / "d.npy") == data.d);
+    result = run_lmsref("numpy --x '" + (dir / "x.npy") + "' --d '" + (dir / "d.npy") + "' --out-dir '" +
+                        (dir / "run") + "'");
+    REQUIRE(result.exit_code == 0);
+    const StageRun run = run_stage(stages().front(), data, scenario, Device::cpu);
+    REQUIRE(read_array(dir / "run/w.npy").values == run.trajectory.w.values);
+}
+
+TEST_CASE("cli: list, --help and --version", "[cli]") {
+    Result result = run_lmsref("list");
+    REQUIRE(result.exit_code == 0);
+    for (const Stage& stage : stages()) REQUIRE_THAT(result.output, Catch::Contains(std::string(stage.notebook_function)));
+    result = run_lmsref("--help");
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::Contains("compare") && Catch::Contains("Exit codes"));
+    result = run_lmsref("sgd --help");
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::Contains("--torch-seed") && Catch::Contains("--wo"));
+    result = run_lmsref("--version");
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::StartsWith("lmsref ") && Catch::Contains("LibTorch"));
+}
+
+TEST_CASE("cli: bad input gets one line and exit code 1, and writes nothing", "[cli]") {
+    TemporaryDir dir;
+    const std::string out = " --out-dir '" + (dir / "out") + "'";
+    struct Case {
+        std::string arguments;
+        std::string message;
+        bool from_cli11; // CLI11's own messages add a line pointing to --help
+    };
+    const Case cases[] = {
+        {"numpy -N 0" + out, "lmsref: --samples: 0 is not allowed; N must be >= 1", false},
+        {"numpy --eta -1" + out, "lmsref: --eta: -1 is not allowed; eta must be finite and > 0", false},
+        {"numpy --seed 4294967296" + out, "NumPy's seeds are 0 ... 4294967295", false},
+        {"numpy --x /nonexistent.npy --d /nonexistent.npy" + out, "/nonexistent.npy: cannot open", false},
+        {"numpy --device gpu" + out, "--device", true},
+        {"adam", "lmsref: unknown command 'adam'; the commands are numpy, tensor", false},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.arguments);
+        const Result result = run_lmsref(c.arguments);
+        INFO(result.output);
+        REQUIRE(result.exit_code == 1);
+        REQUIRE_THAT(result.output, Catch::Contains(c.message));
+        if (!c.from_cli11) REQUIRE(std::count(result.output.begin(), result.output.end(), '\n') == 1);
+        REQUIRE_FALSE(std::filesystem::exists(dir / "out"));
+    }
+}
