@@ -138,7 +138,8 @@ int run_list() {
 } // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"lmsref: the LMS adaptive filter of the PyTorch notebook, stage by stage, in C++ with LibTorch."};
+    CLI::App app{"lmsref: the LMS adaptive filter of the PyTorch notebook, stage by stage, in C++ with LibTorch.",
+                 "lmsref"};
     app.set_version_flag("--version", std::string("lmsref ") + lmsref_version() + " (LibTorch " +
                                           libtorch_version() + ")");
     app.footer(exit_codes_help);
