@@ -1,5 +1,6 @@
 // lmsref: the command-line front end. It parses options, calls the library, prints, and maps errors to exit codes.
 #include "errors.hpp"
+#include "figures.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "stage.hpp"
@@ -27,6 +28,15 @@ struct Options {
     std::string out_dir;
     std::string format = "npy";
     double tolerance = 1e-12;
+    std::string plot;     // a stage's figure
+    std::string plot_dir; // compare's figures
+    // lmsref plot
+    std::string kind = "weights";
+    std::vector<std::string> files;
+    std::string reference;
+    std::string title;
+    std::string out;
+    std::vector<double> wo; // dashed lines on a re-plot
 };
 
 void add_scenario_options(CLI::App& command, Options& o) {
@@ -71,11 +81,25 @@ Scenario scenario_from(const Options& o, const CLI::App& command) {
     return scenario;
 }
 
+std::string folder_of(const std::string& file) {
+    const std::string folder = std::filesystem::path(file).parent_path().string();
+    return folder.empty() ? "." : folder;
+}
+
+/// Plot options are checked before any work: an unknown image type, or a build without plotting.
+void check_plotting(const std::string& target) {
+    if (target.empty()) return;
+    if (!plotting_built_in()) render(Figure{}, target); // throws, saying how to enable plotting
+    check_plot_target(target);
+}
+
 int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const Device device = resolve_device(parse_device_choice(o.device));
     const FileFormat format = parse_file_format(o.format);
     if (!o.out_dir.empty()) check_output_dir(o.out_dir);
+    check_plotting(o.plot);
+    if (!o.plot.empty() && o.plot != "-") check_output_dir(folder_of(o.plot));
     const Data data = make_data(scenario);
     const StageRun run = run_stage(stage, data, scenario, device);
     std::cout << stage_report(run, scenario, data);
@@ -83,6 +107,12 @@ int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command)
         prepare_output_dir(o.out_dir);
         write_trajectory(o.out_dir, run.trajectory, format);
         std::cout << "  outputs    " << o.out_dir << "\n";
+    }
+    if (!o.plot.empty()) { // the data outputs are written first: a plotting failure loses nothing
+        const StageRun numpy = &stage == &stages().front() ? run : run_stage(stages().front(), data, scenario, device);
+        std::cout << std::flush;
+        render(stage_figure(run, numpy, scenario, data), o.plot);
+        if (o.plot != "-") std::cout << "  plot       " << o.plot << "\n";
     }
     return 0;
 }
@@ -93,6 +123,10 @@ int run_compare(const Options& o, const CLI::App& command) {
     const FileFormat format = parse_file_format(o.format);
     if (!(o.tolerance >= 0)) throw InputError("--tolerance: must be >= 0");
     if (!o.out_dir.empty()) check_output_dir(o.out_dir);
+    if (!o.plot_dir.empty()) {
+        check_plotting((std::filesystem::path(o.plot_dir) / "gallery.png").string());
+        check_output_dir(o.plot_dir);
+    }
     const Data data = make_data(scenario);
     const Comparison comparison = compare_stages(data, scenario, device, o.tolerance);
     std::cout << comparison_report(comparison, scenario, data, device);
@@ -109,6 +143,11 @@ int run_compare(const Options& o, const CLI::App& command) {
                               summary_json(comparison, scenario, data, device));
         std::cout << "outputs in " << o.out_dir << " (summary.json, x, d and one folder per stage)\n";
     }
+    if (!o.plot_dir.empty()) {
+        prepare_output_dir(o.plot_dir);
+        plot_comparison(comparison, scenario, data, o.plot_dir);
+        std::cout << "plots in " << o.plot_dir << " (one per stage, gallery.png, deviation.png, learning.png)\n";
+    }
     const bool failed = std::any_of(comparison.stages.begin(), comparison.stages.end(),
                                     [](const StageComparison& c) { return !c.run; });
     if (failed) return static_cast<int>(ExitCode::runtime_failure);
@@ -124,6 +163,15 @@ int run_data(const Options& o, const CLI::App& command) {
     write_data(o.out_dir, data, format);
     std::cout << "lmsref data: " << describe_scenario(scenario, data) << "\nwrote x" << extension(format) << " and d"
               << extension(format) << " to " << o.out_dir << "\n";
+    return 0;
+}
+
+int run_plot(const Options& o) {
+    const PlotKind kind = parse_plot_kind(o.kind);
+    check_plotting(o.out);
+    if (o.out != "-") check_output_dir(folder_of(o.out));
+    render(replot(kind, o.files, o.reference, o.wo, o.title), o.out);
+    if (o.out != "-") std::cout << "lmsref plot: wrote " << o.out << "\n";
     return 0;
 }
 
@@ -153,6 +201,8 @@ int main(int argc, char** argv) {
                                                    std::string(stage.notebook_function) + ")");
         add_scenario_options(*command, options);
         add_output_options(*command, options, false);
+        command->add_option("--plot", options.plot,
+                            "draw the weights over numpy's into FILE (.png, .svg, .pdf; - for the terminal)");
         stage_commands.emplace_back(&stage, command);
     }
     CLI::App* compare = app.add_subcommand("compare", "run every stage on the same data and compare with numpy");
@@ -160,9 +210,24 @@ int main(int argc, char** argv) {
     add_output_options(*compare, options, false);
     compare->add_option("--tolerance", options.tolerance, "max |w - w_numpy| allowed for the zero-init stages")
         ->capture_default_str();
+    compare->add_option("--plot-dir", options.plot_dir,
+                        "draw every stage, a gallery, the deviation from numpy and the learning curve into DIR");
     CLI::App* data = app.add_subcommand("data", "write the scenario's x and d");
     add_scenario_options(*data, options);
     add_output_options(*data, options, true);
+    CLI::App* plot = app.add_subcommand("plot", "draw saved outputs again (files written by --out-dir)");
+    plot->add_option("--kind", options.kind, "weights: each file's trajectory; deviation: each file's distance "
+                                             "from --reference; learning: e^2 in dB of each e file")
+        ->check(CLI::IsMember({"weights", "deviation", "learning"}))
+        ->capture_default_str();
+    plot->add_option("files", options.files, "the saved outputs (.npy or .csv): w files, or e files for learning")
+        ->required();
+    plot->add_option("--reference", options.reference, "the trajectory to draw under (weights) or measure from "
+                                                       "(deviation), e.g. out/numpy/w.npy");
+    plot->add_option("--wo", options.wo, "draw these true coefficients as dashed lines (weights)")
+        ->delimiter(',');
+    plot->add_option("--title", options.title, "the figure's title");
+    plot->add_option("--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)")->required();
     CLI::App* list = app.add_subcommand("list", "the stages and what each one adds");
 
     if (argc > 1 && argv[1][0] != '-') { // for an unknown command CLI11 would only say that one is required
@@ -189,6 +254,7 @@ int main(int argc, char** argv) {
             if (command->parsed()) return run_one_stage(*stage, options, *command);
         if (compare->parsed()) return run_compare(options, *compare);
         if (data->parsed()) return run_data(options, *data);
+        if (plot->parsed()) return run_plot(options);
         if (list->parsed()) return run_list();
     } catch (const Error& error) {
         std::cerr << "lmsref: " << error.what() << "\n";

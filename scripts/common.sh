@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${LMSREF_BUILD_DIR:-$ROOT/build}
 # What building, testing and plotting need, as Debian 12 packages.
 PACKAGES=(g++ cmake ninja-build libtorch-dev libcli11-dev catch2 libgnuplot-iostream-dev libboost-iostreams-dev
-          gnuplot-nox)
+          libboost-filesystem-dev gnuplot-nox)
 
 log() { printf '==> %s\n' "$*" >&2; }
 

@@ -338,8 +338,18 @@ void write_file_atomically(const std::string& path, const std::string& contents)
         }
         written += static_cast<std::size_t>(n);
     }
-    ::fchmod(fd, 0644);
-    if (::close(fd) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    if (::close(fd) != 0) {
+        const int error = errno;
+        ::unlink(temporary.c_str());
+        throw RuntimeFailure(path + ": cannot write (" + std::strerror(error) + ")");
+    }
+    publish_file(temporary, path);
+}
+
+void publish_file(const std::string& temporary, const std::string& path) {
+    const mode_t mask = ::umask(0); // reading the umask means setting it; put it back at once
+    ::umask(mask);
+    if (::chmod(temporary.c_str(), 0666 & ~mask) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0) {
         const int error = errno;
         ::unlink(temporary.c_str());
         throw RuntimeFailure(path + ": cannot write (" + std::strerror(error) + ")");

@@ -52,6 +52,9 @@ void write_array(const std::string& path, const Array2D& array, FileFormat forma
 /// A signal of N values as an N x 1 array.
 Array2D column(const std::vector<double>& values);
 
+/// Gives a finished temporary file the permissions of a new file (0666 less the umask) and renames it to `path`.
+/// On failure removes the temporary file and throws RuntimeFailure.
+void publish_file(const std::string& temporary, const std::string& path);
 /// Writes `contents` to `path` through a temporary file in the same folder and a rename. Throws RuntimeFailure.
 void write_file_atomically(const std::string& path, const std::string& contents);
 /// Checks, without creating anything, that `path` is a folder lmsref can write into or can create: so that a

@@ -27,6 +27,7 @@ struct Stage {
     std::string_view name;              ///< the subcommand
     std::string_view notebook_function; ///< its twin in the notebook
     std::string_view summary;           ///< what this stage adds, one line
+    std::string_view colour;            ///< its colour in every figure, "#rrggbb"
     StageFunction run;
     bool starts_from_zero; ///< zero initial weights: the trajectory must match `numpy`
     bool uses_torch;       ///< false for the plain C++ ground truth

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <sys/wait.h>
 
 using namespace lmsref;
@@ -18,8 +19,10 @@ struct Result {
     std::string output; // stdout and stderr together
 };
 
-Result run_lmsref(const std::string& arguments) {
-    const std::string command = std::string("'") + LMSREF_EXECUTABLE + "' " + arguments + " 2>&1";
+/// Runs lmsref with `arguments`, after `environment` (e.g. "NAME=value") when given.
+Result run_lmsref(const std::string& arguments, const std::string& environment = "") {
+    const std::string command = (environment.empty() ? "" : "env " + environment + " ") + "'" + LMSREF_EXECUTABLE +
+                                "' " + arguments + " 2>&1";
     Result result;
     FILE* pipe = ::popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
@@ -146,4 +149,35 @@ TEST_CASE("cli: bad input gets one line and exit code 1, and writes nothing", "[
         if (!c.from_cli11) REQUIRE(std::count(result.output.begin(), result.output.end(), '\n') == 1);
         REQUIRE_FALSE(std::filesystem::exists(dir / "out"));
     }
+}
+
+TEST_CASE("cli: --plot and --plot-dir draw; without gnuplot the data outputs are still written", "[cli][plot]") {
+    TemporaryDir dir;
+    Result result = run_lmsref("linear-zero -N 80 --plot '" + (dir / "w.svg") + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    std::ifstream svg(dir / "w.svg");
+    REQUIRE_THAT(std::string(std::istreambuf_iterator<char>(svg), {}), Catch::Contains("linear-zero w_k"));
+
+    result = run_lmsref("compare -N 80 --plot-dir '" + (dir / "plots") + "'");
+    REQUIRE(result.exit_code == 0);
+    for (const Stage& stage : stages()) REQUIRE(std::filesystem::exists(dir / ("plots/" + std::string(stage.name) + ".png")));
+    for (const char* name : {"gallery.png", "deviation.png", "learning.png"}) REQUIRE(std::filesystem::exists(dir / ("plots/" + std::string(name))));
+
+    result = run_lmsref("plot --kind deviation --reference '" + reference_path("default/numpy/w.npy") + "' '" +
+                        reference_path("default/linear/w.npy") + "' --out '" + (dir / "dev.png") + "'");
+    REQUIRE(result.exit_code == 0);
+    REQUIRE(std::filesystem::exists(dir / "dev.png"));
+
+    result = run_lmsref("sgd -N 80 --plot '" + (dir / "w.jpg") + "' --out-dir '" + (dir / "jpg") + "'");
+    REQUIRE(result.exit_code == 1); // refused before any work: nothing written
+    REQUIRE_THAT(result.output, Catch::Contains("use .png, .svg or .pdf"));
+    REQUIRE_FALSE(std::filesystem::exists(dir / "jpg"));
+
+    result = run_lmsref("sgd -N 80 --plot '" + (dir / "none.png") + "' --out-dir '" + (dir / "kept") + "'",
+                        "LMSREF_GNUPLOT=/nonexistent/gnuplot");
+    REQUIRE(result.exit_code == 2);
+    REQUIRE_THAT(result.output, Catch::Contains("lmsref: gnuplot not found") && Catch::Contains("gnuplot-nox"));
+    REQUIRE(std::filesystem::exists(dir / "kept/w.npy"));
+    REQUIRE_FALSE(std::filesystem::exists(dir / "none.png"));
 }

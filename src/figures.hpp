@@ -1,0 +1,33 @@
+// lmsref's figures: what `--plot`, `compare --plot-dir` and `lmsref plot` draw, built from runs or saved files.
+#pragma once
+
+#include "plot.hpp"
+#include "runner.hpp"
+
+#include <string>
+#include <vector>
+
+namespace lmsref {
+
+/// The scenario in a figure's title: "N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, seed = 0".
+std::string figure_title(const Scenario& scenario, const Data& data);
+
+/// `lmsref <stage> --plot`: the stage's weights over numpy's, like the notebook's plot_ws.
+Figure stage_figure(const StageRun& run, const StageRun& numpy, const Scenario& scenario, const Data& data);
+
+/// `compare --plot-dir DIR`: <stage>.png for every stage, gallery.png, deviation.png and learning.png.
+/// Returns the files written.
+std::vector<std::string> plot_comparison(const Comparison& comparison, const Scenario& scenario, const Data& data,
+                                         const std::string& dir);
+
+enum class PlotKind { weights, deviation, learning };
+/// "weights", "deviation" or "learning"; throws InputError otherwise.
+PlotKind parse_plot_kind(const std::string& text);
+
+/// `lmsref plot`: a figure from saved outputs. weights: each file a panel, over `reference` when given;
+/// deviation: each file against `reference` (required); learning: each file an error signal e.
+/// A series is named after the file's folder (out/linear/w.npy is "linear") and keeps that stage's colour.
+Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::string& reference,
+              const std::vector<double>& wo, const std::string& title);
+
+} // namespace lmsref
