@@ -1,4 +1,5 @@
 // lmsref: the command-line front end. It parses options, calls the library, prints, and maps errors to exit codes.
+#include "basics.hpp"
 #include "errors.hpp"
 #include "figures.hpp"
 #include "report.hpp"
@@ -37,6 +38,10 @@ struct Options {
     std::string title;
     std::string out;
     std::vector<double> wo; // dashed lines on a re-plot
+    // lmsref basics
+    std::string section;
+    bool list_sections = false;
+    std::string basics_device = "auto";
 };
 
 void add_scenario_options(CLI::App& command, Options& o) {
@@ -175,6 +180,21 @@ int run_plot(const Options& o) {
     return 0;
 }
 
+int run_basics(const Options& o) {
+    if (o.list_sections) {
+        for (const BasicsSectionInfo& section : basics_sections())
+            std::printf("%-14s %s\n", std::string(section.name).c_str(), std::string(section.title).c_str());
+        return 0;
+    }
+    if (o.seed < 0 || o.seed > std::numeric_limits<std::uint32_t>::max())
+        throw InputError("--seed: " + std::to_string(o.seed) + " is out of range; use 0 ... 4294967295");
+    BasicsOptions options;
+    options.seed = static_cast<std::uint64_t>(o.seed);
+    options.device = parse_device_choice(o.basics_device);
+    std::cout << basics_tour(o.section, options);
+    return 0;
+}
+
 int run_list() {
     for (const Stage& stage : stages()) {
         std::printf("%-12s %-20s %s\n", std::string(stage.name).c_str(), std::string(stage.notebook_function).c_str(),
@@ -228,6 +248,13 @@ int main(int argc, char** argv) {
         ->delimiter(',');
     plot->add_option("--title", options.title, "the figure's title");
     plot->add_option("--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)")->required();
+    CLI::App* basics = app.add_subcommand("basics", "the notebook's tensor tour: each C++ line and what it prints");
+    basics->add_option("--section", options.section, "only this section (see --list)");
+    basics->add_flag("--list", options.list_sections, "name the sections");
+    basics->add_option("--seed", options.seed, "seed for rand, randn and the NumPy draws")->capture_default_str();
+    basics->add_option("--device", options.basics_device, "the devices section's choice")
+        ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+        ->capture_default_str();
     CLI::App* list = app.add_subcommand("list", "the stages and what each one adds");
 
     if (argc > 1 && argv[1][0] != '-') { // for an unknown command CLI11 would only say that one is required
@@ -255,6 +282,7 @@ int main(int argc, char** argv) {
         if (compare->parsed()) return run_compare(options, *compare);
         if (data->parsed()) return run_data(options, *data);
         if (plot->parsed()) return run_plot(options);
+        if (basics->parsed()) return run_basics(options);
         if (list->parsed()) return run_list();
     } catch (const Error& error) {
         std::cerr << "lmsref: " << error.what() << "\n";

@@ -320,6 +320,20 @@ def main():
     np.save(os.path.join(io_dir, "bad_complex.npy"), np.ones(3, dtype=np.complex128))
     np.save(os.path.join(io_dir, "bad_bool.npy"), np.ones(3, dtype=bool))
 
+    # The tensor tour's random factories (lmsref basics, seed 0), in the order the tour draws them.
+    basics_dir = os.path.join(out, "basics")
+    os.makedirs(basics_dir, exist_ok=True)
+    torch.set_default_dtype(torch.float32)
+    torch.manual_seed(0)
+    np.save(os.path.join(basics_dir, "rand_2x2.npy"), torch.rand(2, 2).numpy())
+    np.save(os.path.join(basics_dir, "randn_3x3.npy"), torch.randn(3, 3).numpy())
+    np.save(os.path.join(basics_dir, "linspace_0_1_10.npy"), torch.linspace(0, 1, 10).numpy())
+    torch.manual_seed(0)
+    np.save(os.path.join(basics_dir, "rand_4x3.npy"), torch.rand(4, 3).numpy())
+    values = np.random.RandomState(0).randn(5)
+    np.save(os.path.join(basics_dir, "randn5_seed0.npy"), values)
+    np.save(os.path.join(basics_dir, "randn5_seed0_as_float32.npy"), torch.Tensor(values).numpy())
+
     manifest = {
         "generated_by": "scripts/make_reference.py",
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
@@ -327,7 +341,9 @@ def main():
         "scenarios": SCENARIOS,
         "stages": ["numpy", "tensor", "autograd", "mseloss", "sgd", "module", "linear", "linear-zero"],
         "files": "<scenario>/params.txt (the parameters, one 'key value' line each), x.npy, d.npy (N x 1); <scenario>/<stage>/y.npy, e.npy (N x 1), w.npy ((N+1) x M)",
-        "io": "io/: arrays in the dtypes and layouts lmsref reads (and some it refuses), with their float64 values",
+        "basics": "basics/: torch.manual_seed(0) then rand(2, 2), randn(3, 3), linspace(0, 1, 10); torch.manual_seed(0) "
+              "then rand(4, 3); np.random.seed(0) randn(5) and torch.Tensor() of it (float32)",
+    "io": "io/: arrays in the dtypes and layouts lmsref reads (and some it refuses), with their float64 values",
     "random": {"seeds": RANDOM_SEEDS, "draws": RANDOM_DRAWS,
                    "files": "random/state_<seed>.npy: the 624 MT19937 words after np.random.seed(seed), as float64; "
                             "random_sample_<seed>.npy, randn_<seed>.npy: the first draws of a fresh RandomState(seed)"},

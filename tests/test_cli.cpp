@@ -181,3 +181,21 @@ TEST_CASE("cli: --plot and --plot-dir draw; without gnuplot the data outputs are
     REQUIRE(std::filesystem::exists(dir / "kept/w.npy"));
     REQUIRE_FALSE(std::filesystem::exists(dir / "none.png"));
 }
+
+TEST_CASE("cli: basics prints the tour, one section, or the list", "[cli][basics]") {
+    Result result = run_lmsref("basics");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::StartsWith("== Tensors") && Catch::Contains("== Autograd") &&
+                                    Catch::Contains(">>> torch::linspace(0, 1, 10)"));
+    result = run_lmsref("basics --section autograd");
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::StartsWith("== Autograd") && !Catch::Contains("== Tensors") &&
+                                    Catch::Contains(">>> x0.grad()"));
+    result = run_lmsref("basics --list");
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::Contains("view-reshape") && Catch::Contains("conversion"));
+    result = run_lmsref("basics --section nope");
+    REQUIRE(result.exit_code == 1);
+    REQUIRE_THAT(result.output, Catch::Contains("unknown section 'nope'"));
+}
