@@ -1,5 +1,6 @@
 // lmsref: the command-line front end. It parses options, calls the library, prints, and maps errors to exit codes.
 #include "basics.hpp"
+#include "bench.hpp"
 #include "errors.hpp"
 #include "figures.hpp"
 #include "report.hpp"
@@ -42,6 +43,10 @@ struct Options {
     std::string section;
     bool list_sections = false;
     std::string basics_device = "auto";
+    // lmsref bench
+    std::string bench_stages;
+    int repeats = 20;
+    std::string json;
 };
 
 void add_scenario_options(CLI::App& command, Options& o) {
@@ -195,6 +200,22 @@ int run_basics(const Options& o) {
     return 0;
 }
 
+int run_bench(const Options& o, const CLI::App& command) {
+    const Scenario scenario = scenario_from(o, command);
+    const Device device = resolve_device(parse_device_choice(o.device));
+    const std::vector<const Stage*> selected = select_stages(o.bench_stages);
+    if (o.repeats < 1) throw InputError("--repeats: " + std::to_string(o.repeats) + " is not allowed; R must be >= 1");
+    if (!o.json.empty()) check_output_dir(folder_of(o.json));
+    const Data data = make_data(scenario);
+    const BenchResult result = bench_stages(selected, data, scenario, device, o.repeats);
+    std::cout << bench_report(result, scenario, data, device);
+    if (!o.json.empty()) {
+        write_file_atomically(o.json, bench_json(result, scenario, data, device));
+        std::cout << "wrote " << o.json << "\n";
+    }
+    return 0;
+}
+
 int run_list() {
     for (const Stage& stage : stages()) {
         std::printf("%-12s %-20s %s\n", std::string(stage.name).c_str(), std::string(stage.notebook_function).c_str(),
@@ -235,6 +256,11 @@ int main(int argc, char** argv) {
     CLI::App* data = app.add_subcommand("data", "write the scenario's x and d");
     add_scenario_options(*data, options);
     add_output_options(*data, options, true);
+    CLI::App* bench = app.add_subcommand("bench", "time every stage: min, median and max us per sample");
+    add_scenario_options(*bench, options);
+    bench->add_option("--stages", options.bench_stages, "a comma list of stages (default: all)");
+    bench->add_option("--repeats", options.repeats, "timed runs per stage, after one warm-up")->capture_default_str();
+    bench->add_option("--json", options.json, "also write the figures as JSON to FILE");
     CLI::App* plot = app.add_subcommand("plot", "draw saved outputs again (files written by --out-dir)");
     plot->add_option("--kind", options.kind, "weights: each file's trajectory; deviation: each file's distance "
                                              "from --reference; learning: e^2 in dB of each e file")
@@ -283,6 +309,7 @@ int main(int argc, char** argv) {
         if (data->parsed()) return run_data(options, *data);
         if (plot->parsed()) return run_plot(options);
         if (basics->parsed()) return run_basics(options);
+        if (bench->parsed()) return run_bench(options, *bench);
         if (list->parsed()) return run_list();
     } catch (const Error& error) {
         std::cerr << "lmsref: " << error.what() << "\n";

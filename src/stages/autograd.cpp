@@ -4,8 +4,6 @@
 
 namespace lmsref {
 
-using torch::indexing::Slice;
-
 Trajectory lms_torch_autograd(const StageInput& in) {
     const torch::Tensor x = as_tensor(in.x, in.device);
     const torch::Tensor d = as_tensor(in.d, in.device);
@@ -21,7 +19,7 @@ Trajectory lms_torch_autograd(const StageInput& in) {
     torch::Tensor e = torch::zeros({N, 1}, float64);
     torch::Tensor w = torch::zeros({N + 1, M}, float64);
     for (std::int64_t i = 0; i < N; ++i) {
-        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        xM = torch::vstack({x.slice(0, i, i + 1), xM.slice(0, 0, M - 1)}); // x[i : i + 1, [0]], xM[0 : M - 1, [0]]
         torch::Tensor yi = wi.matmul(xM);
         torch::Tensor ei = d[i] - yi;
         // new: the gradient of e^2 with respect to wi, by autograd
@@ -29,10 +27,10 @@ Trajectory lms_torch_autograd(const StageInput& in) {
         mse.backward();
         {
             torch::NoGradGuard no_grad; // with torch.no_grad():
-            wi.index_put_({Slice()}, wi.index({Slice()}) - eta / 2 * wi.grad());
-            y.index_put_({i}, yi);
-            e.index_put_({i}, ei);
-            w.index_put_({i + 1, Slice()}, wi);
+            wi.copy_(wi - eta / 2 * wi.grad()); // wi[:] = wi[:] - eta/2 * wi.grad: in place, wi stays the leaf
+            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
+            e.slice(0, i, i + 1).copy_(ei); // e[i] = ei
+            w.slice(0, i + 1, i + 2).copy_(wi); // w[i + 1, :] = wi
         }
         // new: gradients accumulate, so clear them for the next sample
         wi.grad().zero_();

@@ -4,8 +4,6 @@
 
 namespace lmsref {
 
-using torch::indexing::Slice;
-
 Trajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M,
                              LinearLMS& model) {
     const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(x.device());
@@ -18,9 +16,9 @@ Trajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, dou
     torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(eta / 2));
     // lmsref's convention: row 0 holds the initial weights. The notebook leaves it at zero, which hides the very
     // thing this stage shows, nn::Linear's default init.
-    w.index_put_({0, Slice()}, model->l1->weight.detach().clone());
+    w.slice(0, 0, 1).copy_(model->l1->weight.detach());
     for (std::int64_t i = 0; i < N; ++i) {
-        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        xM = torch::vstack({x.slice(0, i, i + 1), xM.slice(0, 0, M - 1)}); // x[i : i + 1, [0]], xM[0 : M - 1, [0]]
         model->zero_grad();
         torch::Tensor yi = model(xM);
         torch::Tensor loss = loss_function(yi.squeeze(), d[i].squeeze());
@@ -28,10 +26,10 @@ Trajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, dou
         optimizer.step();
         {
             torch::NoGradGuard no_grad;
-            y.index_put_({i}, yi);
-            losses.index_put_({i}, loss);
+            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
+            losses[i].copy_(loss);          // losses[i] = loss
             // new: the weights are nn::Linear's
-            w.index_put_({i + 1, Slice()}, model->l1->weight.clone());
+            w.slice(0, i + 1, i + 2).copy_(model->l1->weight.clone()); // w[i + 1, :] = model.l1.weight.clone()
         }
     }
     return to_trajectory(y, d - y, w, losses);

@@ -4,8 +4,6 @@
 
 namespace lmsref {
 
-using torch::indexing::Slice;
-
 namespace {
 
 // new: the model. Its constructor creates what it is made of, forward() computes the output from xM.
@@ -32,7 +30,7 @@ Trajectory lms_torch_model(const torch::Tensor& x, const torch::Tensor& d, doubl
     // new: the optimizer takes the model's parameters
     torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(eta / 2));
     for (std::int64_t i = 0; i < N; ++i) {
-        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        xM = torch::vstack({x.slice(0, i, i + 1), xM.slice(0, 0, M - 1)}); // x[i : i + 1, [0]], xM[0 : M - 1, [0]]
         // new: zero the model's gradients at the start of the step, then ask the model for yi
         model->zero_grad();
         torch::Tensor yi = model(xM);
@@ -41,10 +39,10 @@ Trajectory lms_torch_model(const torch::Tensor& x, const torch::Tensor& d, doubl
         optimizer.step();
         {
             torch::NoGradGuard no_grad;
-            y.index_put_({i}, yi);
-            losses.index_put_({i}, loss);
+            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
+            losses[i].copy_(loss);          // losses[i] = loss
             // new: the weights are the model's
-            w.index_put_({i + 1, Slice()}, model->wi.clone());
+            w.slice(0, i + 1, i + 2).copy_(model->wi.clone()); // w[i + 1, :] = model.wi.clone()
         }
     }
     return to_trajectory(y, d - y, w, losses);

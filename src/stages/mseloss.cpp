@@ -3,8 +3,6 @@
 
 namespace lmsref {
 
-using torch::indexing::Slice;
-
 Trajectory lms_torch_loss(const StageInput& in) {
     const torch::Tensor x = as_tensor(in.x, in.device);
     const torch::Tensor d = as_tensor(in.d, in.device);
@@ -21,17 +19,17 @@ Trajectory lms_torch_loss(const StageInput& in) {
     // new
     torch::nn::MSELoss loss_function;
     for (std::int64_t i = 0; i < N; ++i) {
-        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        xM = torch::vstack({x.slice(0, i, i + 1), xM.slice(0, 0, M - 1)}); // x[i : i + 1, [0]], xM[0 : M - 1, [0]]
         torch::Tensor yi = wi.matmul(xM);
         // new: the loss block replaces ei = d[i] - yi; mse = ei**2
         torch::Tensor loss = loss_function(yi.squeeze(), d[i].squeeze());
         loss.backward();
         {
             torch::NoGradGuard no_grad;
-            wi.index_put_({Slice()}, wi.index({Slice()}) - eta / 2 * wi.grad());
-            y.index_put_({i}, yi);
-            losses.index_put_({i}, loss);
-            w.index_put_({i + 1, Slice()}, wi);
+            wi.copy_(wi - eta / 2 * wi.grad()); // wi[:] = wi[:] - eta/2 * wi.grad: in place, wi stays the leaf
+            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
+            losses[i].copy_(loss);          // losses[i] = loss
+            w.slice(0, i + 1, i + 2).copy_(wi); // w[i + 1, :] = wi
         }
         wi.grad().zero_();
     }

@@ -3,8 +3,6 @@
 
 namespace lmsref {
 
-using torch::indexing::Slice;
-
 Trajectory lms_torch_optim(const StageInput& in) {
     const torch::Tensor x = as_tensor(in.x, in.device);
     const torch::Tensor d = as_tensor(in.d, in.device);
@@ -22,7 +20,7 @@ Trajectory lms_torch_optim(const StageInput& in) {
     // new
     torch::optim::SGD optimizer(std::vector<torch::Tensor>{wi}, torch::optim::SGDOptions(eta / 2));
     for (std::int64_t i = 0; i < N; ++i) {
-        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        xM = torch::vstack({x.slice(0, i, i + 1), xM.slice(0, 0, M - 1)}); // x[i : i + 1, [0]], xM[0 : M - 1, [0]]
         torch::Tensor yi = wi.matmul(xM);
         torch::Tensor loss = loss_function(yi.squeeze(), d[i].squeeze());
         loss.backward();
@@ -30,9 +28,9 @@ Trajectory lms_torch_optim(const StageInput& in) {
         optimizer.step();
         {
             torch::NoGradGuard no_grad;
-            y.index_put_({i}, yi);
-            losses.index_put_({i}, loss);
-            w.index_put_({i + 1, Slice()}, wi);
+            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
+            losses[i].copy_(loss);          // losses[i] = loss
+            w.slice(0, i + 1, i + 2).copy_(wi); // w[i + 1, :] = wi
         }
         wi.grad().zero_();
     }

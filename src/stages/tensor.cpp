@@ -4,8 +4,6 @@
 
 namespace lmsref {
 
-using torch::indexing::Slice;
-
 Trajectory lms_torch(const StageInput& in) {
     const torch::Tensor x = as_tensor(in.x, in.device); // x = torch.tensor(x)
     const torch::Tensor d = as_tensor(in.d, in.device); // d = torch.tensor(d)
@@ -13,6 +11,7 @@ Trajectory lms_torch(const StageInput& in) {
     const std::int64_t M = in.M;
     const torch::TensorOptions float64 = float64_on(in.device);
 
+    c10::InferenceMode inference; // C++: no autograd here, so LibTorch can skip its bookkeeping (view tracking)
     const std::int64_t N = x.size(0);
     // new: torch::zeros replaces np.zeros
     torch::Tensor xM = torch::zeros({M, 1}, float64);
@@ -22,13 +21,13 @@ Trajectory lms_torch(const StageInput& in) {
     torch::Tensor w = torch::zeros({N + 1, M}, float64);
     for (std::int64_t i = 0; i < N; ++i) {
         // new: torch::vstack replaces np.vstack
-        xM = torch::vstack({x.index({Slice(i, i + 1), Slice(0, 1)}), xM.index({Slice(0, M - 1), Slice(0, 1)})});
+        xM = torch::vstack({x.slice(0, i, i + 1), xM.slice(0, 0, M - 1)}); // x[i : i + 1, [0]], xM[0 : M - 1, [0]]
         torch::Tensor yi = wi.matmul(xM);
         torch::Tensor ei = d[i] - yi;
         wi = wi + eta / 2 * 2 * ei * xM.t();
-        y.index_put_({i}, yi);
-        e.index_put_({i}, ei);
-        w.index_put_({i + 1, Slice()}, wi);
+        y.slice(0, i, i + 1).copy_(yi);     // y[i] = yi
+        e.slice(0, i, i + 1).copy_(ei);     // e[i] = ei
+        w.slice(0, i + 1, i + 2).copy_(wi); // w[i + 1, :] = wi
     }
     return to_trajectory(y, e, w);
 }

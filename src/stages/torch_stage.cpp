@@ -53,4 +53,7 @@ Device resolve_device(DeviceChoice choice) {
 
 std::string libtorch_version() { return TORCH_VERSION; }
 
+int torch_threads() { return at::get_num_threads(); }
+void set_torch_threads(int threads) { at::set_num_threads(threads); }
+
 } // namespace lmsref
