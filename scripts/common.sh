@@ -13,13 +13,17 @@ BUILD_DIR=${LMSREF_BUILD_DIR:-$ROOT/build}
 # What building, testing and plotting need, as Debian 12 packages.
 PACKAGES=(g++ cmake ninja-build libtorch-dev libcli11-dev catch2 libgnuplot-iostream-dev libboost-iostreams-dev
           libboost-filesystem-dev gnuplot-nox)
+# What the Python twin of the notebook needs (scripts/bench, scripts/make_reference.py), run by /usr/bin/python3.
+PYTHON_PACKAGES=(python3-torch python3-numpy python3-scipy)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# The Debian packages (default: PACKAGES) that are not installed.
 missing_packages() {
     command -v dpkg-query >/dev/null 2>&1 || return 0
-    local package
-    for package in "${PACKAGES[@]}"; do
+    local package wanted=("$@")
+    [ $# -gt 0 ] || wanted=("${PACKAGES[@]}")
+    for package in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}\n' "$package" 2>/dev/null | grep -q '^install ok installed$' || echo "$package"
     done
 }
@@ -34,7 +38,7 @@ configure() {
 
 install_missing_packages() {
     local missing
-    missing=$(missing_packages | tr '\n' ' ')
+    missing=$(missing_packages "$@" | tr '\n' ' ')
     if [ -z "${missing// /}" ]; then return 0; fi
     if [ "${LMSREF_NO_APT:-0}" = 1 ]; then
         log "LMSREF_NO_APT=1: not installing $missing"
@@ -60,5 +64,5 @@ build() {
     log "configuring in $BUILD_DIR"
     configure >/dev/null
     log "building"
-    cmake --build "$BUILD_DIR" -j "$(nproc)"
+    cmake --build "$BUILD_DIR" -j "$(nproc)" >&2
 }
