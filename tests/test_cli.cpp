@@ -199,3 +199,20 @@ TEST_CASE("cli: basics prints the tour, one section, or the list", "[cli][basics
     REQUIRE(result.exit_code == 1);
     REQUIRE_THAT(result.output, Catch::Contains("unknown section 'nope'"));
 }
+
+TEST_CASE("cli: bench times the chosen stages and writes the JSON the Python twin writes", "[cli][bench]") {
+    TemporaryDir dir;
+    const Result result = run_lmsref("bench -N 50 --repeats 2 --stages sgd,numpy --json '" + (dir / "b.json") + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::Contains("numpy") && Catch::Contains("sgd") && !Catch::Contains("autograd") &&
+                                    Catch::Contains("x numpy"));
+    std::ifstream in(dir / "b.json");
+    const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* key : {"\"scenario\"", "\"libtorch\"", "\"device\"", "\"stages\"", "\"sgd\"",
+                            "\"min_us_per_sample\"", "\"median_us_per_sample\"", "\"max_us_per_sample\"",
+                            "\"repeats\": 2"})
+        REQUIRE_THAT(json, Catch::Contains(key));
+    REQUIRE(run_lmsref("bench --stages adam").exit_code == 1);
+    REQUIRE(run_lmsref("bench --repeats 0").exit_code == 1);
+}
