@@ -6,6 +6,7 @@
 #include "report.hpp"
 #include "runner.hpp"
 #include "stage.hpp"
+#include "text.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -24,8 +25,10 @@ constexpr const char* exit_codes_help =
 /// Everything the subcommands read from the command line.
 struct Options {
     Scenario scenario;
-    std::int64_t seed = 0; // checked against NumPy's range before it becomes scenario.seed
-    std::uint64_t torch_seed = 0;
+    // Read as text and parsed by the library, so that every bad value gets the same kind of message.
+    std::string seed = "0";
+    std::string torch_seed;
+    std::string wo = "0.1,0.2,0.3";
     std::string device = "cpu";
     std::string out_dir;
     std::string format = "npy";
@@ -38,7 +41,7 @@ struct Options {
     std::string reference;
     std::string title;
     std::string out;
-    std::vector<double> wo; // dashed lines on a re-plot
+    std::string plot_wo; // dashed lines on a re-plot
     // lmsref basics
     std::string section;
     bool list_sections = false;
@@ -58,15 +61,14 @@ void add_scenario_options(CLI::App& command, Options& o) {
     command.add_option("--eta", o.scenario.step_size, "step size eta")->capture_default_str();
     command.add_option("--sigmav2", o.scenario.noise_variance, "variance of the measurement noise")
         ->capture_default_str();
-    command.add_option("--wo", o.scenario.wo, "the unknown system, a comma list of any length")
-        ->delimiter(',')
-        ->capture_default_str();
+    command.add_option("--wo", o.wo, "the unknown system, a comma list of any length")->capture_default_str();
     CLI::Option* x = command.add_option("--x", o.scenario.x_file, "read x from this .npy or .csv file (N or N x 1)");
     CLI::Option* d = command.add_option("--d", o.scenario.d_file, "read d from this .npy or .csv file (N or N x 1)");
     x->needs(d);
     d->needs(x);
     samples->excludes(x);
-    command.add_option("--torch-seed", o.torch_seed, "seed for nn::Linear's default init (default: --seed)");
+    command.add_option("--torch-seed", o.torch_seed, "seed for nn::Linear's default init, 0 ... 2^64 - 1 "
+                                                     "(default: --seed)");
     command.add_option("--device", o.device, "where the LibTorch stages run")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
         ->capture_default_str();
@@ -80,13 +82,25 @@ void add_output_options(CLI::App& command, Options& o, bool out_dir_required) {
         ->capture_default_str();
 }
 
+/// The scenario's data, with a note on standard error for each file whose dtype was converted.
+Data load_data(const Scenario& scenario) {
+    Data data = make_data(scenario);
+    for (const std::string& note : data.notes) std::cerr << "lmsref: note: " << note << "\n";
+    return data;
+}
+
 /// The scenario the options describe, checked.
+std::uint32_t numpy_seed(const std::string& text) {
+    return static_cast<std::uint32_t>(parse_count("--seed", text, std::numeric_limits<std::uint32_t>::max(),
+                                                  " (NumPy's seeds are 32-bit)"));
+}
+
 Scenario scenario_from(const Options& o, const CLI::App& command) {
-    if (o.seed < 0 || o.seed > std::numeric_limits<std::uint32_t>::max())
-        throw InputError("--seed: " + std::to_string(o.seed) + " is out of range; NumPy's seeds are 0 ... 4294967295");
     Scenario scenario = o.scenario;
-    scenario.seed = static_cast<std::uint32_t>(o.seed);
-    if (command.count("--torch-seed") > 0) scenario.torch_seed = o.torch_seed;
+    scenario.seed = numpy_seed(o.seed);
+    scenario.wo = parse_number_list("--wo", o.wo);
+    if (command.count("--torch-seed") > 0)
+        scenario.torch_seed = parse_count("--torch-seed", o.torch_seed, std::numeric_limits<std::uint64_t>::max());
     validate(scenario);
     return scenario;
 }
@@ -110,7 +124,7 @@ int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command)
     if (!o.out_dir.empty()) check_output_dir(o.out_dir);
     check_plotting(o.plot);
     if (!o.plot.empty() && o.plot != "-") check_output_dir(folder_of(o.plot));
-    const Data data = make_data(scenario);
+    const Data data = load_data(scenario);
     const StageRun run = run_stage(stage, data, scenario, device);
     std::cout << stage_report(run, scenario, data);
     if (!o.out_dir.empty()) {
@@ -131,15 +145,22 @@ int run_compare(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const Device device = resolve_device(parse_device_choice(o.device));
     const FileFormat format = parse_file_format(o.format);
-    if (!(o.tolerance >= 0)) throw InputError("--tolerance: must be >= 0");
+    if (!(o.tolerance >= 0))
+        throw InputError("--tolerance: " + format_number(o.tolerance, "%g") + " is not allowed; it must be >= 0");
     if (!o.out_dir.empty()) check_output_dir(o.out_dir);
     if (!o.plot_dir.empty()) {
         check_plotting((std::filesystem::path(o.plot_dir) / "gallery.png").string());
         check_output_dir(o.plot_dir);
     }
-    const Data data = make_data(scenario);
+    const Data data = load_data(scenario);
     const Comparison comparison = compare_stages(data, scenario, device, o.tolerance);
     std::cout << comparison_report(comparison, scenario, data, device);
+    const bool failed = std::any_of(comparison.stages.begin(), comparison.stages.end(),
+                                    [](const StageComparison& c) { return !c.run; });
+    if (failed) { // a failed stage has no outputs to write, and half a set of outputs would mislead
+        if (!o.out_dir.empty() || !o.plot_dir.empty()) std::cout << "nothing was written: a stage failed\n";
+        return static_cast<int>(ExitCode::runtime_failure);
+    }
     if (!o.out_dir.empty()) {
         prepare_output_dir(o.out_dir);
         write_data(o.out_dir, data, format);
@@ -158,9 +179,6 @@ int run_compare(const Options& o, const CLI::App& command) {
         plot_comparison(comparison, scenario, data, o.plot_dir);
         std::cout << "plots in " << o.plot_dir << " (one per stage, gallery.png, deviation.png, learning.png)\n";
     }
-    const bool failed = std::any_of(comparison.stages.begin(), comparison.stages.end(),
-                                    [](const StageComparison& c) { return !c.run; });
-    if (failed) return static_cast<int>(ExitCode::runtime_failure);
     return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
 }
 
@@ -168,7 +186,7 @@ int run_data(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const FileFormat format = parse_file_format(o.format);
     check_output_dir(o.out_dir);
-    const Data data = make_data(scenario);
+    const Data data = load_data(scenario);
     prepare_output_dir(o.out_dir);
     write_data(o.out_dir, data, format);
     std::cout << "lmsref data: " << describe_scenario(scenario, data) << "\nwrote x" << extension(format) << " and d"
@@ -180,7 +198,8 @@ int run_plot(const Options& o) {
     const PlotKind kind = parse_plot_kind(o.kind);
     check_plotting(o.out);
     if (o.out != "-") check_output_dir(folder_of(o.out));
-    render(replot(kind, o.files, o.reference, o.wo, o.title), o.out);
+    const std::vector<double> wo = o.plot_wo.empty() ? std::vector<double>{} : parse_number_list("--wo", o.plot_wo);
+    render(replot(kind, o.files, o.reference, wo, o.title), o.out);
     if (o.out != "-") std::cout << "lmsref plot: wrote " << o.out << "\n";
     return 0;
 }
@@ -191,10 +210,8 @@ int run_basics(const Options& o) {
             std::printf("%-14s %s\n", std::string(section.name).c_str(), std::string(section.title).c_str());
         return 0;
     }
-    if (o.seed < 0 || o.seed > std::numeric_limits<std::uint32_t>::max())
-        throw InputError("--seed: " + std::to_string(o.seed) + " is out of range; use 0 ... 4294967295");
     BasicsOptions options;
-    options.seed = static_cast<std::uint64_t>(o.seed);
+    options.seed = numpy_seed(o.seed);
     options.device = parse_device_choice(o.basics_device);
     std::cout << basics_tour(o.section, options);
     return 0;
@@ -206,7 +223,7 @@ int run_bench(const Options& o, const CLI::App& command) {
     const std::vector<const Stage*> selected = select_stages(o.bench_stages);
     if (o.repeats < 1) throw InputError("--repeats: " + std::to_string(o.repeats) + " is not allowed; R must be >= 1");
     if (!o.json.empty()) check_output_dir(folder_of(o.json));
-    const Data data = make_data(scenario);
+    const Data data = load_data(scenario);
     const BenchResult result = bench_stages(selected, data, scenario, device, o.repeats);
     std::cout << bench_report(result, scenario, data, device);
     if (!o.json.empty()) {
@@ -270,8 +287,7 @@ int main(int argc, char** argv) {
         ->required();
     plot->add_option("--reference", options.reference, "the trajectory to draw under (weights) or measure from "
                                                        "(deviation), e.g. out/numpy/w.npy");
-    plot->add_option("--wo", options.wo, "draw these true coefficients as dashed lines (weights)")
-        ->delimiter(',');
+    plot->add_option("--wo", options.plot_wo, "draw these true coefficients as dashed lines (weights)");
     plot->add_option("--title", options.title, "the figure's title");
     plot->add_option("--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)")->required();
     CLI::App* basics = app.add_subcommand("basics", "the notebook's tensor tour: each C++ line and what it prints");

@@ -211,11 +211,19 @@ Array2D decode_npy(const std::string& bytes, const std::string& name) {
     array.cols = h.shape.size() == 2 ? h.shape[1] : 1;
     array.values.resize(count);
     const char* data = bytes.data() + data_start;
+    constexpr double exact_integers = 9007199254740992.0; // 2^53: every integer up to here is a double
     for (std::size_t i = 0; i < count; ++i) {
         // Fortran order stores column after column; lmsref keeps rows together.
         const std::size_t target = h.fortran_order ? (i % array.rows) * array.cols + i / array.rows : i;
-        array.values[target] = decode_item(data + i * h.item_size, h);
+        const double value = decode_item(data + i * h.item_size, h);
+        if (h.kind != 'f' && std::abs(value) > exact_integers)
+            throw InputError(name + ": value " + std::to_string(i) + " of this " + h.descr +
+                             " array is beyond 2^53 and has no exact float64; convert it yourself");
+        array.values[target] = value;
     }
+    if (!(h.kind == 'f' && h.item_size == 8))
+        array.converted_from = (h.kind == 'f' ? "float" : h.kind == 'i' ? "int" : "uint") +
+                               std::to_string(8 * h.item_size);
     return array;
 }
 
@@ -309,8 +317,10 @@ Array2D read_array(const std::string& path) {
     return ext == ".npy" ? decode_npy(bytes, path) : decode_csv(bytes, path);
 }
 
-std::vector<double> read_signal(const std::string& path) {
+std::vector<double> read_signal(const std::string& path, std::string* note) {
     const Array2D array = read_array(path);
+    if (note && !array.converted_from.empty())
+        *note = path + " holds " + array.converted_from + " values; lmsref read them as float64";
     if (array.cols != 1)
         throw InputError(path + ": has shape (" + std::to_string(array.rows) + ", " + std::to_string(array.cols) +
                          "); a signal must be N or N x 1 (one value per row)");

@@ -13,6 +13,7 @@ struct Array2D {
     std::size_t rows = 0;
     std::size_t cols = 0;
     std::vector<double> values;
+    std::string converted_from; ///< the file's dtype when it was not float64 ("float32", "int16", ...)
 
     Array2D() = default;
     Array2D(std::size_t rows_, std::size_t cols_) : rows(rows_), cols(cols_), values(rows_ * cols_, 0.0) {}
@@ -33,8 +34,8 @@ const char* extension(FileFormat format);
 
 /// The .npy bytes of an array, as NumPy writes them (1-D when `as_vector`).
 std::string encode_npy(const Array2D& array, bool as_vector = false);
-/// Parses .npy bytes: float64, float32 and integer dtypes, C or Fortran order, 0 to 2 dimensions. `name` only
-/// labels the messages. Throws InputError.
+/// Parses .npy bytes: float64, float32 and integer dtypes (converted to float64, exactly: an integer beyond 2^53
+/// is refused), C or Fortran order, 0 to 2 dimensions. `name` only labels the messages. Throws InputError.
 Array2D decode_npy(const std::string& bytes, const std::string& name);
 
 /// One row per line, values separated by commas, 17 significant digits.
@@ -44,8 +45,9 @@ Array2D decode_csv(const std::string& text, const std::string& name);
 
 /// Reads a .npy or .csv file (picked by extension). Throws InputError.
 Array2D read_array(const std::string& path);
-/// Reads a signal: N values stored as N or N x 1. Rejects NaN and Inf. Throws InputError.
-std::vector<double> read_signal(const std::string& path);
+/// Reads a signal: N values stored as N or N x 1. Rejects NaN and Inf. Throws InputError. When the file held
+/// another dtype than float64, says so in `*note` (if given).
+std::vector<double> read_signal(const std::string& path, std::string* note = nullptr);
 
 /// Writes an array atomically. Throws RuntimeFailure.
 void write_array(const std::string& path, const Array2D& array, FileFormat format);

@@ -2,6 +2,7 @@
 // line and maps the type to an exit code (see ExitCode).
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -35,6 +36,16 @@ public:
 class RuntimeFailure : public Error {
 public:
     explicit RuntimeFailure(const std::string& message) : Error(message, ExitCode::runtime_failure) {}
+};
+
+/// The weights stopped being finite: the step size is too large for this input.
+class DivergenceError : public RuntimeFailure {
+public:
+    DivergenceError(const std::string& message, std::size_t sample) : RuntimeFailure(message), sample_(sample) {}
+    std::size_t sample() const noexcept { return sample_; }
+
+private:
+    std::size_t sample_;
 };
 
 } // namespace lmsref

@@ -57,11 +57,16 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
     std::size_t agreeing = 0;
     std::size_t zero_init = 0;
     std::string linear_note;
+    std::string failure_note;
     for (const StageComparison& c : comparison.stages) {
         const Stage& stage = *c.stage;
         if (!c.run) {
+            // The message without the stage's name, up to the first ';' (the rest is said once, below the table).
+            std::string reason = c.failure.substr(c.failure.find(": ") == std::string::npos ? 0 : c.failure.find(": ") + 2);
+            if (failure_note.empty()) failure_note = c.failure + "\n";
+            reason = reason.substr(0, reason.find(';'));
             std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", std::string(stage.name).c_str(), "-", "-",
-                          "FAILED", c.failure.c_str());
+                          c.diverged ? "DIVERGED" : "FAILED", reason.c_str());
             text += row;
             zero_init += stage.starts_from_zero ? 1 : 0;
             continue;
@@ -84,7 +89,8 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
         text += row;
     }
     text += "\n" + std::to_string(agreeing) + " of " + std::to_string(zero_init) +
-            " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") + ".\n" + linear_note;
+            " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") + ".\n" + linear_note +
+            failure_note;
     return text;
 }
 

@@ -35,11 +35,12 @@ void check_finite(const std::string& name, const Trajectory& trajectory, const D
                 double power = 0.0;
                 for (double value : data.x) power += value * value;
                 power /= static_cast<double>(data.x.size());
-                throw RuntimeFailure(name + ": diverged at sample " + std::to_string(r - 1) +
+                throw DivergenceError(name + ": diverged at sample " + std::to_string(r - 1) +
                                      " (the weights stopped being finite); with M = " + std::to_string(s.taps) +
                                      " and input power " + format_number(power, "%.3g") + ", eta = " +
                                      format_number(s.step_size, "%g") + " must stay below about " +
-                                     format_number(stability_bound(s.taps, power), "%.3g"));
+                                     format_number(stability_bound(s.taps, power), "%.3g"),
+                                 r - 1);
             }
 }
 
@@ -83,6 +84,7 @@ Comparison compare_stages(const Data& data, const Scenario& scenario, Device dev
             current.run = run_stage(stage, data, scenario, device);
         } catch (const RuntimeFailure& failure) {
             current.failure = failure.what();
+            current.diverged = dynamic_cast<const DivergenceError*>(&failure) != nullptr;
             continue;
         }
         const Array2D& w = current.run->trajectory.w;

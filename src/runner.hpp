@@ -19,8 +19,8 @@ struct StageRun {
     double us_per_sample() const { return 1e6 * seconds / static_cast<double>(trajectory.y.size()); }
 };
 
-/// Runs one stage. The `numpy` stage always runs on the CPU. Throws RuntimeFailure when the weights stop being
-/// finite (naming the sample and the stability bound) or when LibTorch fails.
+/// Runs one stage. The `numpy` stage always runs on the CPU. Throws DivergenceError when the weights stop being
+/// finite (naming the first such sample and the stability bound), RuntimeFailure when LibTorch fails.
 StageRun run_stage(const Stage& stage, const Data& data, const Scenario& scenario, Device device);
 
 /// The LMS mean-square stability bound for white input of power `input_power`: eta < 2 / ((M + 2) input_power).
@@ -35,6 +35,7 @@ double distance(const std::vector<double>& a, const std::vector<double>& b);
 struct StageComparison {
     std::optional<StageRun> run;   ///< empty when the stage failed
     std::string failure;           ///< why it failed, when it did
+    bool diverged = false;         ///< it failed because its weights stopped being finite
     const Stage* stage = nullptr;
     double max_deviation = 0.0;    ///< max |w - w_numpy| over the whole trajectory
     double final_distance = 0.0;   ///< ||w_N - w_numpy_N||

@@ -23,14 +23,14 @@ void validate(const Scenario& s) {
     if (s.samples < 1) throw InputError("--samples: " + std::to_string(s.samples) + " is not allowed; N must be >= 1");
     if (s.taps < 1) throw InputError("--taps: " + std::to_string(s.taps) + " is not allowed; M must be >= 1");
     if (!std::isfinite(s.step_size) || s.step_size <= 0)
-        throw InputError("--eta: " + format_number(s.step_size) + " is not allowed; eta must be finite and > 0");
+        throw InputError("--eta: " + format_number(s.step_size, "%.10g") + " is not allowed; eta must be finite and > 0");
     if (!std::isfinite(s.noise_variance) || s.noise_variance < 0)
-        throw InputError("--sigmav2: " + format_number(s.noise_variance) +
+        throw InputError("--sigmav2: " + format_number(s.noise_variance, "%.10g") +
                          " is not allowed; sigmav2 must be finite and >= 0");
     if (s.wo.empty()) throw InputError("--wo: the list is empty; give at least one coefficient, e.g. 0.1,0.2,0.3");
     for (double coefficient : s.wo)
         if (!std::isfinite(coefficient))
-            throw InputError("--wo: " + format_number(coefficient) + " is not allowed; coefficients must be finite");
+            throw InputError("--wo: " + format_number(coefficient, "%.10g") + " is not allowed; coefficients must be finite");
     if (s.x_file.empty() != s.d_file.empty())
         throw InputError(s.x_file.empty() ? "--d: give --x too; x and d are read together"
                                           : "--x: give --d too; x and d are read together");
@@ -52,7 +52,11 @@ Data generate_data(const Scenario& scenario) {
 Data make_data(const Scenario& scenario) {
     validate(scenario);
     if (!scenario.data_from_files()) return generate_data(scenario);
-    Data data{read_signal(scenario.x_file), read_signal(scenario.d_file)};
+    std::string x_note;
+    std::string d_note;
+    Data data{read_signal(scenario.x_file, &x_note), read_signal(scenario.d_file, &d_note), {}};
+    for (std::string* note : {&x_note, &d_note})
+        if (!note->empty()) data.notes.push_back(*note);
     if (data.x.size() != data.d.size())
         throw InputError("--x/--d: " + scenario.x_file + " has " + std::to_string(data.x.size()) + " samples but " +
                          scenario.d_file + " has " + std::to_string(data.d.size()) + "; they must be equally long");

@@ -39,6 +39,7 @@ void validate(const Scenario& scenario);
 struct Data {
     std::vector<double> x;
     std::vector<double> d;
+    std::vector<std::string> notes; ///< what reading the files changed (a dtype converted to float64)
     std::int64_t samples() const { return static_cast<std::int64_t>(x.size()); }
 };
 

@@ -1,8 +1,10 @@
-// Small text helpers shared by the messages, the reports and the writers.
+// Small text helpers shared by the messages, the reports, the writers and the option parsing.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace lmsref {
 
@@ -12,5 +14,12 @@ inline std::string format_number(double value, const char* format = "%.17g") {
     std::snprintf(text, sizeof text, format, value);
     return text;
 }
+
+/// A comma list of finite numbers ("0.1, 0.2,0.3"). Throws InputError naming `option`, the item and its place.
+std::vector<double> parse_number_list(const std::string& option, const std::string& text);
+
+/// A whole non-negative integer no larger than `max`. Throws InputError naming `option` and the range.
+std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t max,
+                          const std::string& range_note = "");
 
 } // namespace lmsref

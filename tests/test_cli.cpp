@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <sys/wait.h>
 
 using namespace lmsref;
@@ -19,9 +20,10 @@ struct Result {
     std::string output; // stdout and stderr together
 };
 
-/// Runs lmsref with `arguments`, after `environment` (e.g. "NAME=value") when given.
-Result run_lmsref(const std::string& arguments, const std::string& environment = "") {
-    const std::string command = (environment.empty() ? "" : "env " + environment + " ") + "'" + LMSREF_EXECUTABLE +
+/// Runs lmsref with `arguments`, after `environment` (e.g. "NAME=value") when given, in `folder` when given.
+Result run_lmsref(const std::string& arguments, const std::string& environment = "", const std::string& folder = "") {
+    const std::string command = (folder.empty() ? "" : "cd '" + folder + "' && ") +
+                                (environment.empty() ? "" : "env " + environment + " ") + "'" + LMSREF_EXECUTABLE +
                                 "' " + arguments + " 2>&1";
     Result result;
     FILE* pipe = ::popen(command.c_str(), "r");
@@ -124,31 +126,66 @@ TEST_CASE("cli: list, --help and --version", "[cli]") {
     REQUIRE_THAT(result.output, Catch::StartsWith("lmsref ") && Catch::Contains("LibTorch"));
 }
 
-TEST_CASE("cli: bad input gets one line and exit code 1, and writes nothing", "[cli]") {
-    TemporaryDir dir;
-    const std::string out = " --out-dir '" + (dir / "out") + "'";
-    struct Case {
-        std::string arguments;
-        std::string message;
-        bool from_cli11; // CLI11's own messages add a line pointing to --help
-    };
-    const Case cases[] = {
-        {"numpy -N 0" + out, "lmsref: --samples: 0 is not allowed; N must be >= 1", false},
-        {"numpy --eta -1" + out, "lmsref: --eta: -1 is not allowed; eta must be finite and > 0", false},
-        {"numpy --seed 4294967296" + out, "NumPy's seeds are 0 ... 4294967295", false},
-        {"numpy --x /nonexistent.npy --d /nonexistent.npy" + out, "/nonexistent.npy: cannot open", false},
-        {"numpy --device gpu" + out, "--device", true},
-        {"adam", "lmsref: unknown command 'adam'; the commands are numpy, tensor", false},
-    };
-    for (const Case& c : cases) {
-        CAPTURE(c.arguments);
-        const Result result = run_lmsref(c.arguments);
-        INFO(result.output);
-        REQUIRE(result.exit_code == 1);
-        REQUIRE_THAT(result.output, Catch::Contains(c.message));
-        if (!c.from_cli11) REQUIRE(std::count(result.output.begin(), result.output.end(), '\n') == 1);
-        REQUIRE_FALSE(std::filesystem::exists(dir / "out"));
+namespace {
+
+struct ErrorCase {
+    int exit_code;
+    std::size_t lines; // 0: not counted (compare prints its table)
+    std::string message;
+    std::string arguments;
+};
+
+std::string trim(const std::string& text) {
+    const auto begin = text.find_first_not_of(' ');
+    return begin == std::string::npos ? "" : text.substr(begin, text.find_last_not_of(' ') - begin + 1);
+}
+
+std::string with_fixtures(std::string text) {
+    const std::string placeholder = "{fixtures}";
+    for (std::size_t at; (at = text.find(placeholder)) != std::string::npos;)
+        text.replace(at, placeholder.size(), LMSREF_CLI_ERRORS_DIR);
+    return text;
+}
+
+/// tests/cli_errors/cases.txt: exit code | lines | message | arguments.
+std::vector<ErrorCase> error_cases() {
+    std::vector<ErrorCase> cases;
+    std::ifstream in(std::string(LMSREF_CLI_ERRORS_DIR) + "/cases.txt");
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        std::vector<std::string> fields;
+        std::stringstream parts(line);
+        for (std::string field; fields.size() < 3 && std::getline(parts, field, '|');) fields.push_back(trim(field));
+        std::string rest;
+        std::getline(parts, rest);
+        cases.push_back({std::stoi(fields[0]), std::stoul(fields[1]), with_fixtures(fields[2]), with_fixtures(trim(rest))});
     }
+    return cases;
+}
+
+} // namespace
+
+TEST_CASE("cli: every wrong command gets a clear message, its exit code, and leaves no file", "[cli][errors]") {
+    const std::vector<ErrorCase> cases = error_cases();
+    REQUIRE(cases.size() >= 20);
+    for (const ErrorCase& c : cases) {
+        CAPTURE(c.arguments);
+        TemporaryDir dir; // the working folder: relative outputs would land here
+        const Result result = run_lmsref(c.arguments, "", dir.path());
+        INFO(result.output);
+        REQUIRE(result.exit_code == c.exit_code);
+        REQUIRE_THAT(result.output, Catch::Contains(c.message));
+        if (c.lines > 0) REQUIRE(static_cast<std::size_t>(std::count(result.output.begin(), result.output.end(), '\n')) == c.lines);
+        REQUIRE(std::filesystem::is_empty(dir.path()));
+    }
+}
+
+TEST_CASE("cli: a float32 input is read as float64, and lmsref says so", "[cli][errors]") {
+    const Result result = run_lmsref(with_fixtures("numpy --x {fixtures}/x10.npy --d {fixtures}/d10_float32.npy"));
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::Contains("lmsref: note: ") &&
+                                    Catch::Contains("d10_float32.npy holds float32 values; lmsref read them as float64"));
 }
 
 TEST_CASE("cli: --plot and --plot-dir draw; without gnuplot the data outputs are still written", "[cli][plot]") {

@@ -18,7 +18,7 @@ namespace {
 constexpr double tolerance = 1e-12;
 
 Data reference_data(const std::string& name) {
-    return {read_signal(reference_path(name + "/x.npy")), read_signal(reference_path(name + "/d.npy"))};
+    return {read_signal(reference_path(name + "/x.npy")), read_signal(reference_path(name + "/d.npy")), {}};
 }
 } // namespace
 
