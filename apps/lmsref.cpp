@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <new>
 
 namespace {
 
@@ -55,8 +56,8 @@ struct Options {
 void add_scenario_options(CLI::App& command, Options& o) {
     command.add_option("--seed", o.seed, "NumPy seed for x and the noise (np.random.seed), 0 ... 2^32 - 1")
         ->capture_default_str();
-    CLI::Option* samples = command.add_option("-N,--samples", o.scenario.samples, "number of samples N")
-                               ->capture_default_str();
+    CLI::Option* samples =
+        command.add_option("-N,--samples", o.scenario.samples, "number of samples N")->capture_default_str();
     command.add_option("-M,--taps", o.scenario.taps, "adaptive filter length M")->capture_default_str();
     command.add_option("--eta", o.scenario.step_size, "step size eta")->capture_default_str();
     command.add_option("--sigmav2", o.scenario.noise_variance, "variance of the measurement noise")
@@ -67,8 +68,9 @@ void add_scenario_options(CLI::App& command, Options& o) {
     x->needs(d);
     d->needs(x);
     samples->excludes(x);
-    command.add_option("--torch-seed", o.torch_seed, "seed for nn::Linear's default init, 0 ... 2^64 - 1 "
-                                                     "(default: --seed)");
+    command.add_option("--torch-seed", o.torch_seed,
+                       "seed for nn::Linear's default init, 0 ... 2^64 - 1 "
+                       "(default: --seed)");
     command.add_option("--device", o.device, "where the LibTorch stages run")
         ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
         ->capture_default_str();
@@ -91,8 +93,8 @@ Data load_data(const Scenario& scenario) {
 
 /// The scenario the options describe, checked.
 std::uint32_t numpy_seed(const std::string& text) {
-    return static_cast<std::uint32_t>(parse_count("--seed", text, std::numeric_limits<std::uint32_t>::max(),
-                                                  " (NumPy's seeds are 32-bit)"));
+    return static_cast<std::uint32_t>(
+        parse_count("--seed", text, std::numeric_limits<std::uint32_t>::max(), " (NumPy's seeds are 32-bit)"));
 }
 
 Scenario scenario_from(const Options& o, const CLI::App& command) {
@@ -246,17 +248,17 @@ int run_list() {
 int main(int argc, char** argv) {
     CLI::App app{"lmsref: the LMS adaptive filter of the PyTorch notebook, stage by stage, in C++ with LibTorch.",
                  "lmsref"};
-    app.set_version_flag("--version", std::string("lmsref ") + lmsref_version() + " (LibTorch " +
-                                          libtorch_version() + ")");
+    app.set_version_flag("--version",
+                         std::string("lmsref ") + lmsref_version() + " (LibTorch " + libtorch_version() + ")");
     app.footer(exit_codes_help);
     app.require_subcommand(1);
 
     Options options;
     std::vector<std::pair<const Stage*, CLI::App*>> stage_commands;
     for (const Stage& stage : stages()) {
-        CLI::App* command = app.add_subcommand(std::string(stage.name),
-                                               std::string(stage.summary) + " (the notebook's " +
-                                                   std::string(stage.notebook_function) + ")");
+        CLI::App* command =
+            app.add_subcommand(std::string(stage.name), std::string(stage.summary) + " (the notebook's " +
+                                                            std::string(stage.notebook_function) + ")");
         add_scenario_options(*command, options);
         add_output_options(*command, options, false);
         command->add_option("--plot", options.plot,
@@ -279,14 +281,16 @@ int main(int argc, char** argv) {
     bench->add_option("--repeats", options.repeats, "timed runs per stage, after one warm-up")->capture_default_str();
     bench->add_option("--json", options.json, "also write the figures as JSON to FILE");
     CLI::App* plot = app.add_subcommand("plot", "draw saved outputs again (files written by --out-dir)");
-    plot->add_option("--kind", options.kind, "weights: each file's trajectory; deviation: each file's distance "
-                                             "from --reference; learning: e^2 in dB of each e file")
+    plot->add_option("--kind", options.kind,
+                     "weights: each file's trajectory; deviation: each file's distance "
+                     "from --reference; learning: e^2 in dB of each e file")
         ->check(CLI::IsMember({"weights", "deviation", "learning"}))
         ->capture_default_str();
     plot->add_option("files", options.files, "the saved outputs (.npy or .csv): w files, or e files for learning")
         ->required();
-    plot->add_option("--reference", options.reference, "the trajectory to draw under (weights) or measure from "
-                                                       "(deviation), e.g. out/numpy/w.npy");
+    plot->add_option("--reference", options.reference,
+                     "the trajectory to draw under (weights) or measure from "
+                     "(deviation), e.g. out/numpy/w.npy");
     plot->add_option("--wo", options.plot_wo, "draw these true coefficients as dashed lines (weights)");
     plot->add_option("--title", options.title, "the figure's title");
     plot->add_option("--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)")->required();
@@ -330,6 +334,9 @@ int main(int argc, char** argv) {
     } catch (const Error& error) {
         std::cerr << "lmsref: " << error.what() << "\n";
         return static_cast<int>(error.code());
+    } catch (const std::bad_alloc&) {
+        std::cerr << "lmsref: out of memory; try a smaller --samples or --taps\n";
+        return static_cast<int>(ExitCode::runtime_failure);
     } catch (const std::exception& error) {
         std::string message = error.what();
         std::cerr << "lmsref: " << message.substr(0, message.find('\n')) << "\n";

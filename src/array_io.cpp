@@ -24,7 +24,9 @@ FileFormat parse_file_format(const std::string& text) {
     throw InputError("--format: '" + text + "' is not a format; use npy or csv");
 }
 
-const char* extension(FileFormat format) { return format == FileFormat::csv ? ".csv" : ".npy"; }
+const char* extension(FileFormat format) {
+    return format == FileFormat::csv ? ".csv" : ".npy";
+}
 
 Array2D column(const std::vector<double>& values) {
     Array2D array(values.size(), 1);
@@ -103,9 +105,9 @@ NpyHeader parse_npy_header(const std::string& header, const std::string& name) {
         throw InputError(name + ": unsupported dtype '" + descr + "'; lmsref reads float64, float32 and integers");
     }
     const bool is_float = parsed.kind == 'f' && (parsed.item_size == 4 || parsed.item_size == 8);
-    const bool is_integer = (parsed.kind == 'i' || parsed.kind == 'u') &&
-                            (parsed.item_size == 1 || parsed.item_size == 2 || parsed.item_size == 4 ||
-                             parsed.item_size == 8);
+    const bool is_integer =
+        (parsed.kind == 'i' || parsed.kind == 'u') &&
+        (parsed.item_size == 1 || parsed.item_size == 2 || parsed.item_size == 4 || parsed.item_size == 8);
     if (!is_float && !is_integer)
         throw InputError(name + ": unsupported dtype '" + descr + "'; lmsref reads float64, float32 and integers");
     if (parsed.byte_order == '>' && parsed.item_size > 1)
@@ -222,7 +224,9 @@ Array2D decode_npy(const std::string& bytes, const std::string& name) {
         array.values[target] = value;
     }
     if (!(h.kind == 'f' && h.item_size == 8))
-        array.converted_from = (h.kind == 'f' ? "float" : h.kind == 'i' ? "int" : "uint") +
+        array.converted_from = (h.kind == 'f'   ? "float"
+                                : h.kind == 'i' ? "int"
+                                                : "uint") +
                                std::to_string(8 * h.item_size);
     return array;
 }
@@ -269,8 +273,8 @@ Array2D decode_csv(const std::string& text, const std::string& name) {
             array.values.push_back(number);
         }
         if (line.back() == ',')
-            throw InputError(name + ": line " + std::to_string(line_number) + ", column " +
-                             std::to_string(cols + 1) + ": '' is not a number");
+            throw InputError(name + ": line " + std::to_string(line_number) + ", column " + std::to_string(cols + 1) +
+                             ": '' is not a number");
         if (array.rows == 0) {
             array.cols = cols;
             first_row_line = line_number;

@@ -19,11 +19,12 @@ class Notebook {
 public:
     explicit Notebook(BasicsSection& section) : section_(section) {}
 
-    template <typename Value>
-    const Value& show(const std::string& code, const Value& value) {
+    template <typename Value> const Value& show(const std::string& code, const Value& value) {
         std::ostringstream printed;
-        if constexpr (std::is_same_v<Value, bool>) printed << (value ? "true" : "false");
-        else printed << value;
+        if constexpr (std::is_same_v<Value, bool>)
+            printed << (value ? "true" : "false");
+        else
+            printed << value;
         section_.cells.push_back({code, printed.str()});
         return value;
     }
@@ -36,7 +37,9 @@ private:
     BasicsSection& section_;
 };
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+    return text.substr(0, text.find('\n'));
+}
 
 void tensors(Notebook& nb, const BasicsOptions&) {
     torch::Tensor x = nb.show("torch::tensor({2, 3, 4})", torch::tensor({2, 3, 4}));
@@ -104,7 +107,8 @@ void operations(Notebook& nb, const BasicsOptions&) {
     nb.keep("cos", nb.show("torch::cos(a)", torch::cos(a)));
     nb.keep("sum", nb.show("torch::sum(a)", torch::sum(a)));
     nb.keep("mean", nb.show("torch::mean(a)", torch::mean(a)));
-    torch::Tensor A = nb.show("torch::Tensor A = torch::tensor({{1., 2.}, {3., 4.}})", torch::tensor({{1., 2.}, {3., 4.}}));
+    torch::Tensor A =
+        nb.show("torch::Tensor A = torch::tensor({{1., 2.}, {3., 4.}})", torch::tensor({{1., 2.}, {3., 4.}}));
     nb.keep("A", A);
     nb.keep("matmul", nb.show("torch::matmul(A, A)  // or A.matmul(A), Python's A @ A", torch::matmul(A, A)));
     nb.keep("greater", nb.show("a > 0", a > 0));

@@ -13,8 +13,8 @@
 namespace lmsref {
 
 struct BasicsOptions {
-    std::uint64_t seed = 0;                          ///< torch::manual_seed for rand and randn
-    DeviceChoice device = DeviceChoice::automatic;   ///< the devices section's choice
+    std::uint64_t seed = 0;                        ///< torch::manual_seed for rand and randn
+    DeviceChoice device = DeviceChoice::automatic; ///< the devices section's choice
 };
 
 struct BasicsSectionInfo {

@@ -13,8 +13,12 @@ namespace lmsref {
 int torch_threads();
 void set_torch_threads(int threads);
 
-double StageTiming::min() const { return *std::min_element(us_per_sample.begin(), us_per_sample.end()); }
-double StageTiming::max() const { return *std::max_element(us_per_sample.begin(), us_per_sample.end()); }
+double StageTiming::min() const {
+    return *std::min_element(us_per_sample.begin(), us_per_sample.end());
+}
+double StageTiming::max() const {
+    return *std::max_element(us_per_sample.begin(), us_per_sample.end());
+}
 double StageTiming::median() const {
     std::vector<double> sorted = us_per_sample;
     std::sort(sorted.begin(), sorted.end());
@@ -49,7 +53,8 @@ StageTiming time_stage(const Stage& stage, const Data& data, const Scenario& sce
     StageTiming timing;
     timing.stage = &stage;
     timing.device = run_stage(stage, data, scenario, device).device; // the warm-up
-    for (int r = 0; r < repeats; ++r) timing.us_per_sample.push_back(run_stage(stage, data, scenario, device).us_per_sample());
+    for (int r = 0; r < repeats; ++r)
+        timing.us_per_sample.push_back(run_stage(stage, data, scenario, device).us_per_sample());
     return timing;
 }
 
@@ -64,11 +69,12 @@ BenchResult bench_stages(const std::vector<const Stage*>& selected, const Data& 
     result.repeats = repeats;
     result.threads = 1;
     try {
-        for (const Stage* stage : selected) result.stages.push_back(time_stage(*stage, data, scenario, device, repeats));
+        for (const Stage* stage : selected)
+            result.stages.push_back(time_stage(*stage, data, scenario, device, repeats));
         const auto numpy = std::find_if(result.stages.begin(), result.stages.end(),
                                         [](const StageTiming& t) { return t.stage == &stages().front(); });
-        result.numpy = numpy != result.stages.end() ? *numpy
-                                                    : time_stage(stages().front(), data, scenario, device, repeats);
+        result.numpy =
+            numpy != result.stages.end() ? *numpy : time_stage(stages().front(), data, scenario, device, repeats);
     } catch (...) {
         set_torch_threads(threads);
         throw;
@@ -83,8 +89,7 @@ std::string bench_report(const BenchResult& result, const Scenario& scenario, co
             std::to_string(result.threads) + " intra-op thread, " + std::to_string(result.repeats) +
             " timed runs per stage after one warm-up\n\n";
     char row[160];
-    std::snprintf(row, sizeof row, "%-12s %12s %12s %12s %12s\n", "stage", "min us/smp", "median", "max",
-                  "x numpy");
+    std::snprintf(row, sizeof row, "%-12s %12s %12s %12s %12s\n", "stage", "min us/smp", "median", "max", "x numpy");
     text += row;
     for (const StageTiming& t : result.stages) {
         std::snprintf(row, sizeof row, "%-12s %12.4f %12.4f %12.4f %12.1f\n", std::string(t.stage->name).c_str(),
@@ -97,21 +102,23 @@ std::string bench_report(const BenchResult& result, const Scenario& scenario, co
 }
 
 std::string bench_json(const BenchResult& result, const Scenario& s, const Data& data, Device device) {
-    std::string out = "{\n  \"implementation\": \"lmsref\",\n  \"lmsref\": \"" + std::string(lmsref_version()) + "\",\n";
+    std::string out =
+        "{\n  \"implementation\": \"lmsref\",\n  \"lmsref\": \"" + std::string(lmsref_version()) + "\",\n";
     out += "  \"scenario\": {\"N\": " + std::to_string(data.samples()) + ", \"M\": " + std::to_string(s.taps) +
            ", \"eta\": " + format_number(s.step_size) + ", \"sigmav2\": " + format_number(s.noise_variance) +
            ", \"wo\": [";
     for (std::size_t k = 0; k < s.wo.size(); ++k) out += (k ? ", " : "") + format_number(s.wo[k]);
-    out += "], \"seed\": " + std::to_string(s.seed) + ", \"torch_seed\": " + std::to_string(s.linear_init_seed()) +
-           "},\n";
+    out +=
+        "], \"seed\": " + std::to_string(s.seed) + ", \"torch_seed\": " + std::to_string(s.linear_init_seed()) + "},\n";
     out += "  \"libtorch\": \"" + libtorch_version() + "\",\n  \"device\": \"" + to_string(device) + "\",\n";
     out += "  \"threads\": " + std::to_string(result.threads) + ",\n  \"stages\": {";
     for (std::size_t k = 0; k < result.stages.size(); ++k) {
         const StageTiming& t = result.stages[k];
-        out += std::string(k ? "," : "") + "\n    \"" + std::string(t.stage->name) + "\": {\"min_us_per_sample\": " +
-               format_number(t.min()) + ", \"median_us_per_sample\": " + format_number(t.median()) +
-               ", \"max_us_per_sample\": " + format_number(t.max()) + ", \"repeats\": " +
-               std::to_string(result.repeats) + ", \"device\": \"" + to_string(t.device) + "\"}";
+        out += std::string(k ? "," : "") + "\n    \"" + std::string(t.stage->name) +
+               "\": {\"min_us_per_sample\": " + format_number(t.min()) +
+               ", \"median_us_per_sample\": " + format_number(t.median()) +
+               ", \"max_us_per_sample\": " + format_number(t.max()) +
+               ", \"repeats\": " + std::to_string(result.repeats) + ", \"device\": \"" + to_string(t.device) + "\"}";
     }
     return out + "\n  }\n}\n";
 }

@@ -68,7 +68,8 @@ std::vector<std::string> plot_comparison(const Comparison& comparison, const Sce
         std::string label = std::string(stage.name);
         if (&c != &numpy) label += "   max dev " + format_number(c.max_deviation, "%.1e");
         panels.push_back({label, std::string(stage.colour), &c.run->trajectory.w});
-        if (&c != &numpy) deviations.push_back({std::string(stage.name), std::string(stage.colour), &c.run->trajectory.w});
+        if (&c != &numpy)
+            deviations.push_back({std::string(stage.name), std::string(stage.colour), &c.run->trajectory.w});
         if (&c == &numpy) // every zero-init stage coincides with numpy here; linear does not
             errors.push_back({"numpy (and every zero-init stage)", std::string(stage.colour), &c.run->trajectory.e});
         else if (!stage.starts_from_zero)
@@ -114,9 +115,8 @@ Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::s
     for (std::size_t k = 0; k < files.size(); ++k)
         if (arrays[k].rows != shape.rows || arrays[k].cols != shape.cols)
             throw InputError(files[k] + ": has shape (" + std::to_string(arrays[k].rows) + ", " +
-                             std::to_string(arrays[k].cols) + ") but " +
-                             (reference ? reference_file : files.front()) + " has (" + std::to_string(shape.rows) +
-                             ", " + std::to_string(shape.cols) + ")");
+                             std::to_string(arrays[k].cols) + ") but " + (reference ? reference_file : files.front()) +
+                             " has (" + std::to_string(shape.rows) + ", " + std::to_string(shape.cols) + ")");
     std::vector<WeightsSeries> series;
     for (std::size_t k = 0; k < files.size(); ++k)
         series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &arrays[k]});

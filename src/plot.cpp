@@ -73,7 +73,9 @@ std::vector<double> moving_average(const std::vector<double>& values, std::size_
     return averages;
 }
 
-double decibels(double power) { return 10.0 * std::log10(std::max(power, 1e-30)); }
+double decibels(double power) {
+    return 10.0 * std::log10(std::max(power, 1e-30));
+}
 
 std::string lowercase_extension(const std::string& path) {
     std::string ext = std::filesystem::path(path).extension().string();
@@ -86,7 +88,8 @@ std::string lowercase_extension(const std::string& path) {
 Figure weights_figure(const std::string& title, const WeightsSeries& stage, const Array2D* reference,
                       const std::vector<double>& wo) {
     Figure figure;
-    figure.body = (reference ? datablock("ref", *reference) : "") + datablock("stage", *stage.w) + common_style();
+    figure.body = (reference ? datablock("ref", *reference) : "") + datablock("stage", *stage.w) + common_style() +
+                  "set key outside top center horizontal\n"; // the plot and its title get the full width
     figure.body += "set title " + quoted(title) + "\nset xlabel 'iteration'\nset ylabel 'coefficients'\n";
     figure.body += weights_plot("stage", stage, stage.w->cols, wo, reference != nullptr, true);
     return figure;
@@ -103,13 +106,12 @@ Figure gallery_figure(const std::string& title, const std::vector<WeightsSeries>
     const std::size_t columns = std::min<std::size_t>(4, panels.size());
     const std::size_t rows = (panels.size() + columns - 1) / std::max<std::size_t>(columns, 1);
     figure.body += "set multiplot layout " + std::to_string(rows) + "," + std::to_string(columns) + " title " +
-                   quoted(title + (reference ? "   (each stage in colour over numpy in grey; dashed: wo)" : "")) +
-                   "\n";
+                   quoted(title + (reference ? "   (each stage in colour over numpy in grey; dashed: wo)" : "")) + "\n";
     figure.body += "set xlabel 'iteration'\nset ylabel 'coefficients'\n";
     for (std::size_t p = 0; p < panels.size(); ++p) {
         figure.body += "set title " + quoted(panels[p].label) + " tc rgb '" + panels[p].colour + "'\n";
-        figure.body += weights_plot("s" + std::to_string(p), panels[p], panels[p].w->cols, wo, reference != nullptr,
-                                    false);
+        figure.body +=
+            weights_plot("s" + std::to_string(p), panels[p], panels[p].w->cols, wo, reference != nullptr, false);
     }
     figure.body += "unset multiplot\n";
     return figure;
@@ -167,8 +169,8 @@ Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>&
         if (s == 0)
             plot += "$" + block + " using 1:2 with lines lw 0.8 lc rgb '#b0b0b0' title " +
                     quoted(series[s].label + ": e²") + ", ";
-        plot += std::string(s ? ", " : "") + "$" + block + " using 1:3 with lines lw 2.2 lc rgb '" +
-                series[s].colour + "' title " + quoted(series[s].label + ": moving average");
+        plot += std::string(s ? ", " : "") + "$" + block + " using 1:3 with lines lw 2.2 lc rgb '" + series[s].colour +
+                "' title " + quoted(series[s].label + ": moving average");
     }
     if (std::isfinite(noise_variance) && noise_variance > 0)
         plot += ", " + format_number(decibels(noise_variance)) + " with lines " + wo_style + " title " +

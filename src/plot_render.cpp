@@ -60,8 +60,8 @@ std::string gnuplot_error(const std::string& messages) {
 std::string temporary_file(const std::string& pattern) {
     std::string path = pattern;
     const int fd = ::mkstemp(path.data());
-    if (fd < 0) throw RuntimeFailure(pattern.substr(0, pattern.size() - 12) + ": cannot write (" +
-                                     std::strerror(errno) + ")");
+    if (fd < 0)
+        throw RuntimeFailure(pattern.substr(0, pattern.size() - 12) + ": cannot write (" + std::strerror(errno) + ")");
     ::close(fd);
     return path;
 }

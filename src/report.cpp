@@ -7,7 +7,9 @@
 
 namespace lmsref {
 
-const char* lmsref_version() { return LMSREF_VERSION; }
+const char* lmsref_version() {
+    return LMSREF_VERSION;
+}
 
 std::string format_vector(const std::vector<double>& values, const char* format) {
     std::string text = "[";
@@ -45,14 +47,13 @@ std::string stage_report(const StageRun& run, const Scenario& scenario, const Da
     return text;
 }
 
-std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data,
-                              Device device) {
+std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device) {
     std::string text = "lmsref compare: " + describe_scenario(scenario, data) + "\n";
     text += "device " + std::string(to_string(device)) + ", LibTorch " + libtorch_version() + ", tolerance " +
             format_number(comparison.tolerance, "%g") + "\n\n";
     char row[256];
-    std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", "stage", "us/sample", "max|w - w_numpy|",
-                  "verdict", "final weights");
+    std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", "stage", "us/sample", "max|w - w_numpy|", "verdict",
+                  "final weights");
     text += row;
     std::size_t agreeing = 0;
     std::size_t zero_init = 0;
@@ -62,7 +63,8 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
         const Stage& stage = *c.stage;
         if (!c.run) {
             // The message without the stage's name, up to the first ';' (the rest is said once, below the table).
-            std::string reason = c.failure.substr(c.failure.find(": ") == std::string::npos ? 0 : c.failure.find(": ") + 2);
+            std::string reason =
+                c.failure.substr(c.failure.find(": ") == std::string::npos ? 0 : c.failure.find(": ") + 2);
             if (failure_note.empty()) failure_note = c.failure + "\n";
             reason = reason.substr(0, reason.find(';'));
             std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", std::string(stage.name).c_str(), "-", "-",
@@ -73,24 +75,29 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
         }
         const bool is_reference = &stage == &stages().front();
         std::string verdict;
-        if (is_reference) verdict = "ref";
-        else if (!stage.starts_from_zero) verdict = "differs";
-        else verdict = c.within(comparison.tolerance) ? "ok" : "MISMATCH";
+        if (is_reference)
+            verdict = "ref";
+        else if (!stage.starts_from_zero)
+            verdict = "differs";
+        else
+            verdict = c.within(comparison.tolerance) ? "ok" : "MISMATCH";
         if (stage.starts_from_zero) {
             ++zero_init;
             agreeing += c.within(comparison.tolerance) ? 1 : 0;
         }
         if (!stage.starts_from_zero)
-            linear_note += std::string(stage.name) + " (default init) differs early as expected; its final weights are " +
+            linear_note += std::string(stage.name) +
+                           " (default init) differs early as expected; its final weights are " +
                            format_number(c.final_distance, "%.2e") + " from numpy's.\n";
         std::snprintf(row, sizeof row, "%-12s %11.3f  %-19s %-8s %s\n", std::string(stage.name).c_str(),
-                      c.run->us_per_sample(), is_reference ? "0 (reference)" : format_number(c.max_deviation, "%.3e").c_str(),
-                      verdict.c_str(), format_vector(c.run->trajectory.final_weights(), "%.9f").c_str());
+                      c.run->us_per_sample(),
+                      is_reference ? "0 (reference)" : format_number(c.max_deviation, "%.3e").c_str(), verdict.c_str(),
+                      format_vector(c.run->trajectory.final_weights(), "%.9f").c_str());
         text += row;
     }
     text += "\n" + std::to_string(agreeing) + " of " + std::to_string(zero_init) +
-            " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") + ".\n" + linear_note +
-            failure_note;
+            " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") +
+            ".\n" + linear_note + failure_note;
     return text;
 }
 
@@ -101,17 +108,21 @@ namespace {
 std::string json_string(std::string_view text) {
     std::string out = "\"";
     for (char c : text) {
-        if (c == '"' || c == '\\') out += std::string("\\") + c;
+        if (c == '"' || c == '\\')
+            out += std::string("\\") + c;
         else if (static_cast<unsigned char>(c) < 0x20) {
             char escaped[8];
             std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
             out += escaped;
-        } else out += c;
+        } else
+            out += c;
     }
     return out + "\"";
 }
 
-std::string json_number(double value) { return std::isfinite(value) ? format_number(value) : "null"; }
+std::string json_number(double value) {
+    return std::isfinite(value) ? format_number(value) : "null";
+}
 
 std::string json_array(const std::vector<double>& values) {
     std::string out = "[";
@@ -161,7 +172,9 @@ std::string summary_json(const Comparison& comparison, const Scenario& s, const 
 // ---------------------------------------------------------------------------------------------------- files
 
 void write_trajectory(const std::string& dir, const Trajectory& trajectory, FileFormat format) {
-    const auto path = [&](const char* name) { return (std::filesystem::path(dir) / name).string() + extension(format); };
+    const auto path = [&](const char* name) {
+        return (std::filesystem::path(dir) / name).string() + extension(format);
+    };
     write_array(path("w"), trajectory.w, format);
     write_array(path("y"), column(trajectory.y), format);
     write_array(path("e"), column(trajectory.e), format);
@@ -169,7 +182,9 @@ void write_trajectory(const std::string& dir, const Trajectory& trajectory, File
 }
 
 void write_data(const std::string& dir, const Data& data, FileFormat format) {
-    const auto path = [&](const char* name) { return (std::filesystem::path(dir) / name).string() + extension(format); };
+    const auto path = [&](const char* name) {
+        return (std::filesystem::path(dir) / name).string() + extension(format);
+    };
     write_array(path("x"), column(data.x), format);
     write_array(path("d"), column(data.d), format);
 }

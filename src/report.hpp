@@ -21,8 +21,7 @@ std::string format_vector(const std::vector<double>& values, const char* format 
 std::string stage_report(const StageRun& run, const Scenario& scenario, const Data& data);
 
 /// What `lmsref compare` prints: one row per stage and a verdict.
-std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data,
-                              Device device);
+std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device);
 
 /// summary.json: the parameters, the versions and every stage's figures.
 std::string summary_json(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
 #include <cmath>
 
 namespace lmsref {
@@ -36,11 +37,11 @@ void check_finite(const std::string& name, const Trajectory& trajectory, const D
                 for (double value : data.x) power += value * value;
                 power /= static_cast<double>(data.x.size());
                 throw DivergenceError(name + ": diverged at sample " + std::to_string(r - 1) +
-                                     " (the weights stopped being finite); with M = " + std::to_string(s.taps) +
-                                     " and input power " + format_number(power, "%.3g") + ", eta = " +
-                                     format_number(s.step_size, "%g") + " must stay below about " +
-                                     format_number(stability_bound(s.taps, power), "%.3g"),
-                                 r - 1);
+                                          " (the weights stopped being finite); with M = " + std::to_string(s.taps) +
+                                          " and input power " + format_number(power, "%.3g") +
+                                          ", eta = " + format_number(s.step_size, "%g") + " must stay below about " +
+                                          format_number(stability_bound(s.taps, power), "%.3g"),
+                                      r - 1);
             }
 }
 
@@ -56,10 +57,13 @@ StageRun run_stage(const Stage& stage, const Data& data, const Scenario& scenari
         run.trajectory = stage.run(input);
     } catch (const Error&) {
         throw;
+    } catch (const std::bad_alloc&) {
+        throw RuntimeFailure(std::string(stage.name) + ": out of memory; try a smaller --samples or --taps");
     } catch (const std::exception& error) { // LibTorch's c10::Error and friends: keep the first line
         std::string message = error.what();
         message = message.substr(0, message.find('\n'));
-        throw RuntimeFailure(std::string(stage.name) + ": LibTorch failed: " + message);
+        throw RuntimeFailure(std::string(stage.name) + (stage.uses_torch ? ": LibTorch failed: " : ": failed: ") +
+                             message);
     }
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     check_finite(std::string(stage.name), run.trajectory, data, scenario);
@@ -89,8 +93,10 @@ Comparison compare_stages(const Data& data, const Scenario& scenario, Device dev
         }
         const Array2D& w = current.run->trajectory.w;
         if (reference == nullptr) {
-            if (&stage == &stages().front()) reference = &w;
-            else current.max_deviation = current.final_distance = std::nan(""); // numpy itself failed
+            if (&stage == &stages().front())
+                reference = &w;
+            else
+                current.max_deviation = current.final_distance = std::nan(""); // numpy itself failed
             continue;
         }
         for (std::size_t k = 0; k < w.values.size(); ++k)

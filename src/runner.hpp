@@ -33,12 +33,12 @@ std::vector<double> optimum_for_taps(const std::vector<double>& wo, std::int64_t
 double distance(const std::vector<double>& a, const std::vector<double>& b);
 
 struct StageComparison {
-    std::optional<StageRun> run;   ///< empty when the stage failed
-    std::string failure;           ///< why it failed, when it did
-    bool diverged = false;         ///< it failed because its weights stopped being finite
+    std::optional<StageRun> run; ///< empty when the stage failed
+    std::string failure;         ///< why it failed, when it did
+    bool diverged = false;       ///< it failed because its weights stopped being finite
     const Stage* stage = nullptr;
-    double max_deviation = 0.0;    ///< max |w - w_numpy| over the whole trajectory
-    double final_distance = 0.0;   ///< ||w_N - w_numpy_N||
+    double max_deviation = 0.0;  ///< max |w - w_numpy| over the whole trajectory
+    double final_distance = 0.0; ///< ||w_N - w_numpy_N||
     bool within(double tolerance) const { return run && max_deviation <= tolerance; }
 };
 

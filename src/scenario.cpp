@@ -10,7 +10,9 @@
 
 namespace lmsref {
 
-const char* to_string(Device device) { return device == Device::cuda ? "cuda" : "cpu"; }
+const char* to_string(Device device) {
+    return device == Device::cuda ? "cuda" : "cpu";
+}
 
 DeviceChoice parse_device_choice(const std::string& text) {
     if (text == "cpu") return DeviceChoice::cpu;
@@ -23,14 +25,16 @@ void validate(const Scenario& s) {
     if (s.samples < 1) throw InputError("--samples: " + std::to_string(s.samples) + " is not allowed; N must be >= 1");
     if (s.taps < 1) throw InputError("--taps: " + std::to_string(s.taps) + " is not allowed; M must be >= 1");
     if (!std::isfinite(s.step_size) || s.step_size <= 0)
-        throw InputError("--eta: " + format_number(s.step_size, "%.10g") + " is not allowed; eta must be finite and > 0");
+        throw InputError("--eta: " + format_number(s.step_size, "%.10g") +
+                         " is not allowed; eta must be finite and > 0");
     if (!std::isfinite(s.noise_variance) || s.noise_variance < 0)
         throw InputError("--sigmav2: " + format_number(s.noise_variance, "%.10g") +
                          " is not allowed; sigmav2 must be finite and >= 0");
     if (s.wo.empty()) throw InputError("--wo: the list is empty; give at least one coefficient, e.g. 0.1,0.2,0.3");
     for (double coefficient : s.wo)
         if (!std::isfinite(coefficient))
-            throw InputError("--wo: " + format_number(coefficient, "%.10g") + " is not allowed; coefficients must be finite");
+            throw InputError("--wo: " + format_number(coefficient, "%.10g") +
+                             " is not allowed; coefficients must be finite");
     if (s.x_file.empty() != s.d_file.empty())
         throw InputError(s.x_file.empty() ? "--d: give --x too; x and d are read together"
                                           : "--x: give --d too; x and d are read together");
@@ -41,8 +45,8 @@ Data generate_data(const Scenario& scenario) {
     const auto N = static_cast<std::size_t>(scenario.samples);
     LegacyRandom random(scenario.seed);
     Data data;
-    data.x = random.randn(N);                        // x = np.random.randn(N, 1)
-    data.d = lfilter_fir(scenario.wo, data.x);       // signal.lfilter(wo.squeeze(), 1, x.squeeze())
+    data.x = random.randn(N);                  // x = np.random.randn(N, 1)
+    data.d = lfilter_fir(scenario.wo, data.x); // signal.lfilter(wo.squeeze(), 1, x.squeeze())
     const double noise_gain = std::sqrt(scenario.noise_variance);
     const std::vector<double> noise = random.randn(N); // + np.sqrt(sigmav2) * np.random.randn(N)
     for (std::size_t n = 0; n < N; ++n) data.d[n] = data.d[n] + noise_gain * noise[n];

@@ -48,8 +48,7 @@ std::uint64_t parse_count(const std::string& option, const std::string& text, st
         throw InputError(option + ": '" + text + "' is not allowed; use " + allowed);
     errno = 0;
     const unsigned long long number = std::strtoull(value.c_str(), nullptr, 10);
-    if (errno == ERANGE || number > max)
-        throw InputError(option + ": " + value + " is out of range; use " + allowed);
+    if (errno == ERANGE || number > max) throw InputError(option + ": " + value + " is out of range; use " + allowed);
     return number;
 }
 

@@ -21,7 +21,9 @@ inline std::string reference_path(const std::string& relative) {
     return (std::filesystem::path(LMSREF_REFERENCE_DIR) / relative).string();
 }
 
-inline Array2D reference_array(const std::string& relative) { return read_array(reference_path(relative)); }
+inline Array2D reference_array(const std::string& relative) {
+    return read_array(reference_path(relative));
+}
 
 /// The reference scenarios, with the parameters scripts/make_reference.py ran them with (<name>/params.txt).
 struct ReferenceScenario {
@@ -34,17 +36,24 @@ inline ReferenceScenario reference_scenario(const std::string& name) {
     Scenario& s = reference.scenario;
     std::ifstream in(reference_path(name + "/params.txt"));
     for (std::string key, value; in >> key >> value;) {
-        if (key == "seed") s.seed = static_cast<std::uint32_t>(std::stoul(value));
-        else if (key == "N") s.samples = std::stoll(value);
-        else if (key == "M") s.taps = std::stoll(value);
-        else if (key == "eta") s.step_size = std::stod(value);
-        else if (key == "sigmav2") s.noise_variance = std::stod(value);
-        else if (key == "torch_seed") s.torch_seed = std::stoull(value);
+        if (key == "seed")
+            s.seed = static_cast<std::uint32_t>(std::stoul(value));
+        else if (key == "N")
+            s.samples = std::stoll(value);
+        else if (key == "M")
+            s.taps = std::stoll(value);
+        else if (key == "eta")
+            s.step_size = std::stod(value);
+        else if (key == "sigmav2")
+            s.noise_variance = std::stod(value);
+        else if (key == "torch_seed")
+            s.torch_seed = std::stoull(value);
         else if (key == "wo") {
             s.wo.clear();
             std::stringstream list(value);
             for (std::string item; std::getline(list, item, ',');) s.wo.push_back(std::stod(item));
-        } else throw std::runtime_error("unknown key in params.txt: " + key);
+        } else
+            throw std::runtime_error("unknown key in params.txt: " + key);
     }
     return reference;
 }
@@ -64,7 +73,9 @@ inline double max_abs_difference(const std::vector<double>& a, const std::vector
     return worst;
 }
 
-inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+inline bool same_bits(double a, double b) {
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 /// A fresh empty folder, removed when the object goes.
 class TemporaryDir {

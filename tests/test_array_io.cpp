@@ -85,8 +85,8 @@ TEST_CASE("CSV round trips every double exactly", "[io]") {
 }
 
 TEST_CASE("the CSV reader names the line of a bad value, a header or a ragged row", "[io]") {
-    REQUIRE_THROWS_WITH(decode_csv("x\n1\n2\n", "h.csv"), Catch::Contains("line 1, column 1: 'x' is not a number") &&
-                                                              Catch::Contains("no header line"));
+    REQUIRE_THROWS_WITH(decode_csv("x\n1\n2\n", "h.csv"),
+                        Catch::Contains("line 1, column 1: 'x' is not a number") && Catch::Contains("no header line"));
     REQUIRE_THROWS_WITH(decode_csv("1\n2\nabc\n", "b.csv"), Catch::Contains("b.csv: line 3, column 1: 'abc'"));
     REQUIRE_THROWS_WITH(decode_csv("1,2\n3\n", "r.csv"), Catch::Contains("line 2 has 1 values but line 1 has 2"));
     REQUIRE_THROWS_WITH(decode_csv("1,\n", "t.csv"), Catch::Contains("line 1, column 2: ''"));

@@ -11,14 +11,18 @@ using namespace lmsref::test;
 
 namespace {
 
-BasicsSection section(const std::string& name) { return basics_section(name, BasicsOptions{}); }
+BasicsSection section(const std::string& name) {
+    return basics_section(name, BasicsOptions{});
+}
 
 std::vector<double> values_of(const torch::Tensor& tensor) {
     const torch::Tensor flat = tensor.detach().to(torch::kCPU, torch::kFloat64).contiguous().view(-1);
     return {flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel()};
 }
 
-std::vector<std::int64_t> sizes_of(const torch::Tensor& tensor) { return tensor.sizes().vec(); }
+std::vector<std::int64_t> sizes_of(const torch::Tensor& tensor) {
+    return tensor.sizes().vec();
+}
 
 } // namespace
 
@@ -88,8 +92,7 @@ TEST_CASE("basics: element-wise operations, reductions, matrix product, comparis
     const std::vector<double> A = values_of(s.tensors.at("A"));
     const std::vector<double> product = values_of(s.tensors.at("matmul"));
     for (std::size_t i = 0; i < 2; ++i)
-        for (std::size_t j = 0; j < 2; ++j)
-            REQUIRE(product[i * 2 + j] == A[i * 2] * A[j] + A[i * 2 + 1] * A[2 + j]);
+        for (std::size_t j = 0; j < 2; ++j) REQUIRE(product[i * 2 + j] == A[i * 2] * A[j] + A[i * 2 + 1] * A[2 + j]);
     const std::vector<double> greater = values_of(s.tensors.at("greater"));
     const std::vector<double> equal = values_of(s.tensors.at("equal"));
     for (std::size_t k = 0; k < a.size(); ++k) {

@@ -70,11 +70,11 @@ TEST_CASE("cli: compare prints the table, writes summary.json and every stage's 
     }
     REQUIRE(std::filesystem::exists(dir / "mseloss/loss.csv"));
     REQUIRE(read_signal(dir / "x.csv") == generate_data(Scenario{[] {
-                                             Scenario s;
-                                             s.samples = 60;
-                                             return s;
-                                         }()})
-                                             .x);
+                                              Scenario s;
+                                              s.samples = 60;
+                                              return s;
+                                          }()})
+                                              .x);
     std::ifstream summary(dir / "summary.json");
     const std::string json((std::istreambuf_iterator<char>(summary)), std::istreambuf_iterator<char>());
     REQUIRE_THAT(json, Catch::Contains("\"agrees\": true") && Catch::Contains("\"linear-zero\": {") &&
@@ -114,7 +114,8 @@ TEST_CASE("cli: data writes x and d, which stages read back", "[cli]") {
 TEST_CASE("cli: list, --help and --version", "[cli]") {
     Result result = run_lmsref("list");
     REQUIRE(result.exit_code == 0);
-    for (const Stage& stage : stages()) REQUIRE_THAT(result.output, Catch::Contains(std::string(stage.notebook_function)));
+    for (const Stage& stage : stages())
+        REQUIRE_THAT(result.output, Catch::Contains(std::string(stage.notebook_function)));
     result = run_lmsref("--help");
     REQUIRE(result.exit_code == 0);
     REQUIRE_THAT(result.output, Catch::Contains("compare") && Catch::Contains("Exit codes"));
@@ -158,7 +159,8 @@ std::vector<ErrorCase> error_cases() {
         for (std::string field; fields.size() < 3 && std::getline(parts, field, '|');) fields.push_back(trim(field));
         std::string rest;
         std::getline(parts, rest);
-        cases.push_back({std::stoi(fields[0]), std::stoul(fields[1]), with_fixtures(fields[2]), with_fixtures(trim(rest))});
+        cases.push_back(
+            {std::stoi(fields[0]), std::stoul(fields[1]), with_fixtures(fields[2]), with_fixtures(trim(rest))});
     }
     return cases;
 }
@@ -175,7 +177,8 @@ TEST_CASE("cli: every wrong command gets a clear message, its exit code, and lea
         INFO(result.output);
         REQUIRE(result.exit_code == c.exit_code);
         REQUIRE_THAT(result.output, Catch::Contains(c.message));
-        if (c.lines > 0) REQUIRE(static_cast<std::size_t>(std::count(result.output.begin(), result.output.end(), '\n')) == c.lines);
+        if (c.lines > 0)
+            REQUIRE(static_cast<std::size_t>(std::count(result.output.begin(), result.output.end(), '\n')) == c.lines);
         REQUIRE(std::filesystem::is_empty(dir.path()));
     }
 }
@@ -184,8 +187,9 @@ TEST_CASE("cli: a float32 input is read as float64, and lmsref says so", "[cli][
     const Result result = run_lmsref(with_fixtures("numpy --x {fixtures}/x10.npy --d {fixtures}/d10_float32.npy"));
     INFO(result.output);
     REQUIRE(result.exit_code == 0);
-    REQUIRE_THAT(result.output, Catch::Contains("lmsref: note: ") &&
-                                    Catch::Contains("d10_float32.npy holds float32 values; lmsref read them as float64"));
+    REQUIRE_THAT(result.output,
+                 Catch::Contains("lmsref: note: ") &&
+                     Catch::Contains("d10_float32.npy holds float32 values; lmsref read them as float64"));
 }
 
 TEST_CASE("cli: --plot and --plot-dir draw; without gnuplot the data outputs are still written", "[cli][plot]") {
@@ -198,8 +202,10 @@ TEST_CASE("cli: --plot and --plot-dir draw; without gnuplot the data outputs are
 
     result = run_lmsref("compare -N 80 --plot-dir '" + (dir / "plots") + "'");
     REQUIRE(result.exit_code == 0);
-    for (const Stage& stage : stages()) REQUIRE(std::filesystem::exists(dir / ("plots/" + std::string(stage.name) + ".png")));
-    for (const char* name : {"gallery.png", "deviation.png", "learning.png"}) REQUIRE(std::filesystem::exists(dir / ("plots/" + std::string(name))));
+    for (const Stage& stage : stages())
+        REQUIRE(std::filesystem::exists(dir / ("plots/" + std::string(stage.name) + ".png")));
+    for (const char* name : {"gallery.png", "deviation.png", "learning.png"})
+        REQUIRE(std::filesystem::exists(dir / ("plots/" + std::string(name))));
 
     result = run_lmsref("plot --kind deviation --reference '" + reference_path("default/numpy/w.npy") + "' '" +
                         reference_path("default/linear/w.npy") + "' --out '" + (dir / "dev.png") + "'");
@@ -246,9 +252,9 @@ TEST_CASE("cli: bench times the chosen stages and writes the JSON the Python twi
                                     Catch::Contains("x numpy"));
     std::ifstream in(dir / "b.json");
     const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const char* key : {"\"scenario\"", "\"libtorch\"", "\"device\"", "\"stages\"", "\"sgd\"",
-                            "\"min_us_per_sample\"", "\"median_us_per_sample\"", "\"max_us_per_sample\"",
-                            "\"repeats\": 2"})
+    for (const char* key :
+         {"\"scenario\"", "\"libtorch\"", "\"device\"", "\"stages\"", "\"sgd\"", "\"min_us_per_sample\"",
+          "\"median_us_per_sample\"", "\"max_us_per_sample\"", "\"repeats\": 2"})
         REQUIRE_THAT(json, Catch::Contains(key));
     REQUIRE(run_lmsref("bench --stages adam").exit_code == 1);
     REQUIRE(run_lmsref("bench --repeats 0").exit_code == 1);

@@ -88,25 +88,27 @@ TEST_CASE("plot: the weights figure sends gnuplot the trajectories themselves", 
     for (std::size_t k = 0; k < sent.values.size(); ++k) REQUIRE(same_bits(sent.values[k], linear_w().values[k]));
     REQUIRE(read_datablock(script, "ref").values == numpy_w().values);
     REQUIRE_THAT(script, Catch::StartsWith("set terminal pngcairo size 900,540") &&
-                             Catch::Contains("set output \"w.png.tmp\"") && Catch::Contains("first 0.20000000000000001") &&
-                             Catch::Contains("lc rgb '#8c564b'") && Catch::Contains("'#80000000'"));
+                             Catch::Contains("set output \"w.png.tmp\"") &&
+                             Catch::Contains("first 0.20000000000000001") && Catch::Contains("lc rgb '#8c564b'") &&
+                             Catch::Contains("'#80000000'"));
     // The terminal follows the extension.
     REQUIRE_THAT(gnuplot_script(figure, "w.svg", "t"), Catch::StartsWith("set terminal svg"));
     REQUIRE_THAT(gnuplot_script(figure, "w.PDF", "t"), Catch::StartsWith("set terminal pdfcairo"));
-    REQUIRE_THAT(gnuplot_script(figure, "-", ""), Catch::StartsWith("set terminal dumb") &&
-                                                      Catch::Contains("set output\n"));
+    REQUIRE_THAT(gnuplot_script(figure, "-", ""),
+                 Catch::StartsWith("set terminal dumb") && Catch::Contains("set output\n"));
     REQUIRE_THROWS_AS(gnuplot_script(figure, "w.jpg", "t"), InputError);
     REQUIRE_THROWS_WITH(check_plot_target("w.jpg"), Catch::Contains("use .png, .svg or .pdf"));
 }
 
 TEST_CASE("plot: the deviation figure sends max_k |w_k - w_numpy,k|, zero drawn at 1e-18", "[plot]") {
-    const Figure figure = deviation_figure("t", {{"linear", "#8c564b", &linear_w()}, {"numpy", "#000000", &numpy_w()}},
-                                           numpy_w());
+    const Figure figure =
+        deviation_figure("t", {{"linear", "#8c564b", &linear_w()}, {"numpy", "#000000", &numpy_w()}}, numpy_w());
     const Array2D sent = read_datablock(figure.body, "d0");
     REQUIRE(sent.rows == numpy_w().rows);
     for (std::size_t r = 0; r < sent.rows; ++r) {
         double worst = 0.0;
-        for (std::size_t c = 0; c < numpy_w().cols; ++c) worst = std::max(worst, std::abs(linear_w()(r, c) - numpy_w()(r, c)));
+        for (std::size_t c = 0; c < numpy_w().cols; ++c)
+            worst = std::max(worst, std::abs(linear_w()(r, c) - numpy_w()(r, c)));
         REQUIRE(sent.values[r] == std::max(worst, 1e-18));
     }
     const Array2D self = read_datablock(figure.body, "d1");
@@ -188,8 +190,8 @@ TEST_CASE("plot: compare's figures and re-plots from saved files", "[plot][gnupl
     REQUIRE(big_endian_32(file_bytes(dir / "gallery.png"), 16) == 1800);
 
     write_array(dir / "numpy-w.npy", numpy_w(), FileFormat::npy);
-    const Figure again = replot(PlotKind::deviation, {reference_path("default/linear/w.npy")}, dir / "numpy-w.npy",
-                                {}, "");
+    const Figure again =
+        replot(PlotKind::deviation, {reference_path("default/linear/w.npy")}, dir / "numpy-w.npy", {}, "");
     REQUIRE_THAT(again.body, Catch::Contains("title \"linear\"") && Catch::Contains("lc rgb '#8c564b'"));
     REQUIRE_THROWS_WITH(replot(PlotKind::deviation, {dir / "numpy-w.npy"}, "", {}, ""), Catch::Contains("--reference"));
     REQUIRE_THROWS_WITH(replot(PlotKind::weights, {reference_path("odd/numpy/w.npy")}, dir / "numpy-w.npy", {}, ""),

@@ -47,8 +47,8 @@ TEST_CASE("every stage reproduces the Python notebook's trajectory", "[stages][r
             CHECK(max_abs_difference(run.trajectory.w.values, w.values) <= tolerance);
             CHECK(max_abs_difference(run.trajectory.y, reference_array(folder + "y.npy").values) <= tolerance);
             CHECK(max_abs_difference(run.trajectory.e, reference_array(folder + "e.npy").values) <= tolerance);
-            CHECK(run.trajectory.loss.empty() == (stage.name == "numpy" || stage.name == "tensor" ||
-                                                  stage.name == "autograd"));
+            CHECK(run.trajectory.loss.empty() ==
+                  (stage.name == "numpy" || stage.name == "tensor" || stage.name == "autograd"));
         }
     }
 }
@@ -65,8 +65,8 @@ TEST_CASE("the loss stages record e^2 as their loss", "[stages]") {
 TEST_CASE("the numpy stage matches NumPy's own loop bit for bit", "[stages][reference]") {
     for (const std::string& name : reference_names()) {
         CAPTURE(name);
-        const StageRun run = run_stage(stages().front(), reference_data(name), reference_scenario(name).scenario,
-                                       Device::cpu);
+        const StageRun run =
+            run_stage(stages().front(), reference_data(name), reference_scenario(name).scenario, Device::cpu);
         const Array2D w = reference_array(name + "/numpy/w.npy");
         for (std::size_t k = 0; k < w.values.size(); ++k) {
             CAPTURE(k);
@@ -129,8 +129,8 @@ TEST_CASE("compare measures every stage against numpy", "[stages]") {
     }
     const StageComparison& linear = comparison.stages[6];
     REQUIRE(linear.stage->name == "linear");
-    REQUIRE(linear.max_deviation > 0.01);     // differs early...
-    REQUIRE(linear.final_distance < 0.01);    // ...and meets the others later
+    REQUIRE(linear.max_deviation > 0.01);  // differs early...
+    REQUIRE(linear.final_distance < 0.01); // ...and meets the others later
     // With tolerance 0, compare agrees only if every zero-init stage is exactly numpy.
     const Comparison strict = compare_stages(reference_data("default"), reference.scenario, Device::cpu, 0.0);
     bool all_exact = true;

@@ -26,10 +26,10 @@ Trajectory lms_torch_autograd(const StageInput& in) {
         torch::Tensor mse = ei.pow(2);
         mse.backward();
         {
-            torch::NoGradGuard no_grad; // with torch.no_grad():
+            torch::NoGradGuard no_grad;         // with torch.no_grad():
             wi.copy_(wi - eta / 2 * wi.grad()); // wi[:] = wi[:] - eta/2 * wi.grad: in place, wi stays the leaf
-            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
-            e.slice(0, i, i + 1).copy_(ei); // e[i] = ei
+            y.slice(0, i, i + 1).copy_(yi);     // y[i] = yi
+            e.slice(0, i, i + 1).copy_(ei);     // e[i] = ei
             w.slice(0, i + 1, i + 2).copy_(wi); // w[i + 1, :] = wi
         }
         // new: gradients accumulate, so clear them for the next sample

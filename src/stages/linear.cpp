@@ -36,7 +36,7 @@ Trajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, dou
 }
 
 Trajectory run_lms_torch_model_2(const StageInput& in) {
-    Float64Default float64;          // torch.set_default_dtype(torch.float64): nn::Linear's weights are float64
+    Float64Default float64;            // torch.set_default_dtype(torch.float64): nn::Linear's weights are float64
     torch::manual_seed(in.torch_seed); // torch.manual_seed(T), immediately before the model draws its weights
     LinearLMS model(in.M);
     model->to(float64_on(in.device).device());

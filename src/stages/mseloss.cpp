@@ -27,8 +27,8 @@ Trajectory lms_torch_loss(const StageInput& in) {
         {
             torch::NoGradGuard no_grad;
             wi.copy_(wi - eta / 2 * wi.grad()); // wi[:] = wi[:] - eta/2 * wi.grad: in place, wi stays the leaf
-            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
-            losses[i].copy_(loss);          // losses[i] = loss
+            y.slice(0, i, i + 1).copy_(yi);     // y[i] = yi
+            losses[i].copy_(loss);              // losses[i] = loss
             w.slice(0, i + 1, i + 2).copy_(wi); // w[i + 1, :] = wi
         }
         wi.grad().zero_();

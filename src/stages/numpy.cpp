@@ -10,8 +10,7 @@ namespace {
 
 // The loop, for M known at compile time (StaticM > 0: the compiler unrolls the inner loops and keeps xM and wi
 // in registers) or at run time (StaticM == 0). The same operations in the same order either way, so the same bits.
-template <std::size_t StaticM>
-Trajectory lms_loop(const StageInput& in) {
+template <std::size_t StaticM> Trajectory lms_loop(const StageInput& in) {
     const std::vector<double>& x = in.x;
     const std::vector<double>& d = in.d;
     const double eta = in.eta;

@@ -4,16 +4,17 @@
 namespace lmsref {
 
 const std::vector<Stage>& stages() {
+    // name, notebook function, what it adds, colour, function, starts from zero weights, uses LibTorch
     static const std::vector<Stage> table{
         {"numpy", "lms", "plain C++ loop, no LibTorch: the ground truth", "#000000", lms, true, false},
         {"tensor", "lms_torch", "LibTorch tensors, the same manual update", "#1f77b4", lms_torch, true, true},
         {"autograd", "lms_torch_autograd", "requires_grad, backward() on e^2, update under NoGradGuard, grad.zero_()",
          "#ff7f0e", lms_torch_autograd, true, true},
         {"mseloss", "lms_torch_loss", "nn::MSELoss replaces e^2", "#2ca02c", lms_torch_loss, true, true},
-        {"sgd", "lms_torch_optim", "optim::SGD(lr = eta/2) replaces the manual update", "#d62728",
-         lms_torch_optim, true, true},
-        {"module", "lms_torch_model", "a custom nn::Module that registers a Parameter; model->zero_grad()",
-         "#9467bd", run_lms_torch_model, true, true},
+        {"sgd", "lms_torch_optim", "optim::SGD(lr = eta/2) replaces the manual update", "#d62728", lms_torch_optim,
+         true, true},
+        {"module", "lms_torch_model", "a custom nn::Module that registers a Parameter; model->zero_grad()", "#9467bd",
+         run_lms_torch_model, true, true},
         {"linear", "lms_torch_model_2", "nn::Linear(M, 1, bias=false), default init: differs early, same limit",
          "#8c564b", run_lms_torch_model_2, false, true},
         {"linear-zero", "lms_torch_model_3", "nn::Linear with weights initialised to zero: matches numpy again",

@@ -28,8 +28,8 @@ Trajectory lms_torch_optim(const StageInput& in) {
         optimizer.step();
         {
             torch::NoGradGuard no_grad;
-            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
-            losses[i].copy_(loss);          // losses[i] = loss
+            y.slice(0, i, i + 1).copy_(yi);     // y[i] = yi
+            losses[i].copy_(loss);              // losses[i] = loss
             w.slice(0, i + 1, i + 2).copy_(wi); // w[i + 1, :] = wi
         }
         wi.grad().zero_();

@@ -7,7 +7,9 @@
 namespace lmsref {
 
 namespace {
-torch::Device torch_device(Device device) { return device == Device::cuda ? torch::kCUDA : torch::kCPU; }
+torch::Device torch_device(Device device) {
+    return device == Device::cuda ? torch::kCUDA : torch::kCPU;
+}
 
 std::vector<double> to_host(const torch::Tensor& tensor) {
     const torch::Tensor host = tensor.detach().to(torch::kCPU, torch::kFloat64).contiguous();
@@ -16,7 +18,9 @@ std::vector<double> to_host(const torch::Tensor& tensor) {
 }
 } // namespace
 
-torch::TensorOptions float64_on(Device device) { return torch::dtype(torch::kFloat64).device(torch_device(device)); }
+torch::TensorOptions float64_on(Device device) {
+    return torch::dtype(torch::kFloat64).device(torch_device(device));
+}
 
 torch::Tensor as_tensor(const std::vector<double>& values, Device device) {
     const auto n = static_cast<std::int64_t>(values.size());
@@ -39,7 +43,9 @@ Float64Default::Float64Default() : previous_(c10::get_default_dtype()) {
     c10::set_default_dtype(caffe2::TypeMeta::Make<double>());
 }
 
-Float64Default::~Float64Default() { c10::set_default_dtype(previous_); }
+Float64Default::~Float64Default() {
+    c10::set_default_dtype(previous_);
+}
 
 Device resolve_device(DeviceChoice choice) {
     if (choice == DeviceChoice::cpu) return Device::cpu;
@@ -51,9 +57,15 @@ Device resolve_device(DeviceChoice choice) {
     return Device::cuda;
 }
 
-std::string libtorch_version() { return TORCH_VERSION; }
+std::string libtorch_version() {
+    return TORCH_VERSION;
+}
 
-int torch_threads() { return at::get_num_threads(); }
-void set_torch_threads(int threads) { at::set_num_threads(threads); }
+int torch_threads() {
+    return at::get_num_threads();
+}
+void set_torch_threads(int threads) {
+    at::set_num_threads(threads);
+}
 
 } // namespace lmsref
