@@ -97,7 +97,8 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
     }
     text += "\n" + std::to_string(agreeing) + " of " + std::to_string(zero_init) +
             " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") +
-            ".\n" + linear_note + failure_note;
+            ".\n" + linear_note + failure_note +
+            "us/sample: one cold run of each stage; lmsref bench times them properly.\n";
     return text;
 }
 
