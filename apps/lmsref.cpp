@@ -115,7 +115,7 @@ std::string folder_of(const std::string& file) {
 /// Plot options are checked before any work: an unknown image type, or a build without plotting.
 void check_plotting(const std::string& target) {
     if (target.empty()) return;
-    if (!plotting_built_in()) render(Figure{}, target); // throws, saying how to enable plotting
+    require_plotting();
     check_plot_target(target);
 }
 

@@ -57,6 +57,8 @@ std::string gnuplot_script(const Figure& figure, const std::string& output, cons
 
 /// Whether this build of lmsref can draw (it was built with gnuplot-iostream).
 bool plotting_built_in();
+/// Throws InputError, saying how to enable plotting, when it is not built in.
+void require_plotting();
 
 /// Draws the figure with gnuplot (the program in $LMSREF_GNUPLOT, or `gnuplot` on the PATH) into `output`:
 /// gnuplot writes a temporary file in the same folder, which replaces `output` only when gnuplot succeeded.

@@ -76,12 +76,17 @@ bool plotting_built_in() {
 #endif
 }
 
+void require_plotting() {
+    if (!plotting_built_in())
+        throw InputError("plotting is not built in: install libgnuplot-iostream-dev, libboost-iostreams-dev and "
+                         "libboost-filesystem-dev, then rebuild lmsref");
+}
+
 void render(const Figure& figure, const std::string& output) {
+    require_plotting();
     check_plot_target(output);
 #ifndef LMSREF_HAVE_GNUPLOT_IOSTREAM
     (void)figure;
-    throw InputError("plotting is not built in: install libgnuplot-iostream-dev, libboost-iostreams-dev and "
-                     "libboost-filesystem-dev, then rebuild lmsref");
 #else
     const std::string program = gnuplot_program();
     const bool to_terminal = output == "-";
