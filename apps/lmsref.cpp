@@ -112,11 +112,13 @@ std::string folder_of(const std::string& file) {
     return folder.empty() ? "." : folder;
 }
 
-/// Plot options are checked before any work: an unknown image type, or a build without plotting.
-void check_plotting(const std::string& target) {
+/// A plot target is checked before any work: a build without plotting, an unknown image type, a folder that
+/// cannot be written.
+void check_plot_output(const std::string& target) {
     if (target.empty()) return;
     require_plotting();
     check_plot_target(target);
+    if (target != "-") check_output_dir(folder_of(target));
 }
 
 int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command) {
@@ -124,8 +126,7 @@ int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command)
     const Device device = resolve_device(parse_device_choice(o.device));
     const FileFormat format = parse_file_format(o.format);
     if (!o.out_dir.empty()) check_output_dir(o.out_dir);
-    check_plotting(o.plot);
-    if (!o.plot.empty() && o.plot != "-") check_output_dir(folder_of(o.plot));
+    check_plot_output(o.plot);
     const Data data = load_data(scenario);
     const StageRun run = run_stage(stage, data, scenario, device);
     std::cout << stage_report(run, scenario, data);
@@ -150,10 +151,7 @@ int run_compare(const Options& o, const CLI::App& command) {
     if (!(o.tolerance >= 0))
         throw InputError("--tolerance: " + format_number(o.tolerance, "%g") + " is not allowed; it must be >= 0");
     if (!o.out_dir.empty()) check_output_dir(o.out_dir);
-    if (!o.plot_dir.empty()) {
-        check_plotting((std::filesystem::path(o.plot_dir) / "gallery.png").string());
-        check_output_dir(o.plot_dir);
-    }
+    if (!o.plot_dir.empty()) check_plot_output((std::filesystem::path(o.plot_dir) / "gallery.png").string());
     const Data data = load_data(scenario);
     const Comparison comparison = compare_stages(data, scenario, device, o.tolerance);
     std::cout << comparison_report(comparison, scenario, data, device);
@@ -164,16 +162,7 @@ int run_compare(const Options& o, const CLI::App& command) {
         return static_cast<int>(ExitCode::runtime_failure);
     }
     if (!o.out_dir.empty()) {
-        prepare_output_dir(o.out_dir);
-        write_data(o.out_dir, data, format);
-        for (const StageComparison& c : comparison.stages) {
-            if (!c.run) continue;
-            const std::string dir = (std::filesystem::path(o.out_dir) / std::string(c.stage->name)).string();
-            prepare_output_dir(dir);
-            write_trajectory(dir, c.run->trajectory, format);
-        }
-        write_file_atomically((std::filesystem::path(o.out_dir) / "summary.json").string(),
-                              summary_json(comparison, scenario, data, device));
+        write_comparison(o.out_dir, comparison, scenario, data, device, format);
         std::cout << "outputs in " << o.out_dir << " (summary.json, x, d and one folder per stage)\n";
     }
     if (!o.plot_dir.empty()) {
@@ -198,8 +187,7 @@ int run_data(const Options& o, const CLI::App& command) {
 
 int run_plot(const Options& o) {
     const PlotKind kind = parse_plot_kind(o.kind);
-    check_plotting(o.out);
-    if (o.out != "-") check_output_dir(folder_of(o.out));
+    check_plot_output(o.out);
     const std::vector<double> wo = o.plot_wo.empty() ? std::vector<double>{} : parse_number_list("--wo", o.plot_wo);
     render(replot(kind, o.files, o.reference, wo, o.title), o.out);
     if (o.out != "-") std::cout << "lmsref plot: wrote " << o.out << "\n";
@@ -223,7 +211,7 @@ int run_bench(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const Device device = resolve_device(parse_device_choice(o.device));
     const std::vector<const Stage*> selected = select_stages(o.bench_stages);
-    if (o.repeats < 1) throw InputError("--repeats: " + std::to_string(o.repeats) + " is not allowed; R must be >= 1");
+    check_repeats(o.repeats);
     if (!o.json.empty()) check_output_dir(folder_of(o.json));
     const Data data = load_data(scenario);
     const BenchResult result = bench_stages(selected, data, scenario, device, o.repeats);

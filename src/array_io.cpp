@@ -291,13 +291,13 @@ Array2D decode_csv(const std::string& text, const std::string& name) {
 
 // ------------------------------------------------------------------------------------------------------ files
 
-namespace {
-
 std::string lowercase_extension(const std::string& path) {
     std::string ext = std::filesystem::path(path).extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
     return ext;
 }
+
+namespace {
 
 std::string read_file(const std::string& path) {
     std::error_code ec;

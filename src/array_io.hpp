@@ -43,6 +43,9 @@ std::string encode_csv(const Array2D& array);
 /// Parses CSV text of numbers (no header); every row must have the same number of columns. Throws InputError.
 Array2D decode_csv(const std::string& text, const std::string& name);
 
+/// A path's extension in lower case, with its dot: "w.NPY" -> ".npy".
+std::string lowercase_extension(const std::string& path);
+
 /// Reads a .npy or .csv file (picked by extension). Throws InputError.
 Array2D read_array(const std::string& path);
 /// Reads a signal: N values stored as N or N x 1. Rejects NaN and Inf. Throws InputError. When the file held

@@ -26,6 +26,10 @@ double StageTiming::median() const {
     return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
+void check_repeats(int repeats) {
+    if (repeats < 1) throw InputError("--repeats: " + std::to_string(repeats) + " is not allowed; R must be >= 1");
+}
+
 std::vector<const Stage*> select_stages(const std::string& comma_list) {
     std::vector<const Stage*> selected;
     if (comma_list.empty()) {
@@ -62,7 +66,7 @@ StageTiming time_stage(const Stage& stage, const Data& data, const Scenario& sce
 
 BenchResult bench_stages(const std::vector<const Stage*>& selected, const Data& data, const Scenario& scenario,
                          Device device, int repeats) {
-    if (repeats < 1) throw InputError("--repeats: " + std::to_string(repeats) + " is not allowed; R must be >= 1");
+    check_repeats(repeats);
     const int threads = torch_threads();
     set_torch_threads(1);
     BenchResult result;

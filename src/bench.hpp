@@ -25,6 +25,9 @@ struct BenchResult {
     int threads = 1; ///< LibTorch's intra-op threads during the runs
 };
 
+/// Throws InputError unless `repeats` >= 1.
+void check_repeats(int repeats);
+
 /// The stages named in a comma list ("" for all), in registry order. Throws InputError for an unknown name.
 std::vector<const Stage*> select_stages(const std::string& comma_list);
 

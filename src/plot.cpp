@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 
 namespace lmsref {
 
@@ -75,12 +74,6 @@ std::vector<double> moving_average(const std::vector<double>& values, std::size_
 
 double decibels(double power) {
     return 10.0 * std::log10(std::max(power, 1e-30));
-}
-
-std::string lowercase_extension(const std::string& path) {
-    std::string ext = std::filesystem::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    return ext;
 }
 
 } // namespace

@@ -190,4 +190,18 @@ void write_data(const std::string& dir, const Data& data, FileFormat format) {
     write_array(path("d"), column(data.d), format);
 }
 
+void write_comparison(const std::string& dir, const Comparison& comparison, const Scenario& scenario, const Data& data,
+                      Device device, FileFormat format) {
+    prepare_output_dir(dir);
+    write_data(dir, data, format);
+    for (const StageComparison& c : comparison.stages) {
+        if (!c.run) continue; // a failed stage has nothing to write
+        const std::string folder = (std::filesystem::path(dir) / std::string(c.stage->name)).string();
+        prepare_output_dir(folder);
+        write_trajectory(folder, c.run->trajectory, format);
+    }
+    write_file_atomically((std::filesystem::path(dir) / "summary.json").string(),
+                          summary_json(comparison, scenario, data, device));
+}
+
 } // namespace lmsref

@@ -30,5 +30,8 @@ std::string summary_json(const Comparison& comparison, const Scenario& scenario,
 void write_trajectory(const std::string& dir, const Trajectory& trajectory, FileFormat format);
 /// Writes x and d into `dir`.
 void write_data(const std::string& dir, const Data& data, FileFormat format);
+/// Writes what `compare --out-dir` promises into `dir`: x, d, one folder per stage and summary.json.
+void write_comparison(const std::string& dir, const Comparison& comparison, const Scenario& scenario, const Data& data,
+                      Device device, FileFormat format);
 
 } // namespace lmsref

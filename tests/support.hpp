@@ -77,6 +77,19 @@ inline bool same_bits(double a, double b) {
     return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
+/// The whole content of a file.
+inline std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// How many entries a folder holds.
+inline std::size_t files_in(const std::string& dir) {
+    std::size_t count = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++count;
+    return count;
+}
+
 /// A fresh empty folder, removed when the object goes.
 class TemporaryDir {
 public:

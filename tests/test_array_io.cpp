@@ -11,13 +11,6 @@ using namespace lmsref;
 using namespace lmsref::test;
 
 namespace {
-std::string file_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-}
-
 void write_text(const std::string& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
 }
@@ -107,9 +100,7 @@ TEST_CASE("read_signal refuses NaN and Inf, and files are written atomically", "
     write_array(dir / "w.csv", w, FileFormat::csv);
     REQUIRE(read_array(dir / "w.npy").values == w.values);
     REQUIRE(read_array(dir / "w.csv").values == w.values);
-    std::size_t files = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
-    REQUIRE(files == 4); // nan.csv, empty.npy, w.npy, w.csv: no temporary file left behind
+    REQUIRE(files_in(dir.path()) == 4); // nan.csv, empty.npy, w.npy, w.csv: no temporary file left behind
 
     REQUIRE_THROWS_AS(write_array("/nonexistent-folder/w.npy", w, FileFormat::npy), RuntimeFailure);
     REQUIRE_THROWS_AS(prepare_output_dir("/proc/lmsref"), RuntimeFailure);

@@ -36,21 +36,10 @@ Array2D read_datablock(const std::string& script, const std::string& name) {
     return block;
 }
 
-std::string file_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
 std::uint32_t big_endian_32(const std::string& bytes, std::size_t at) {
     std::uint32_t value = 0;
     for (std::size_t k = 0; k < 4; ++k) value = (value << 8) | static_cast<unsigned char>(bytes[at + k]);
     return value;
-}
-
-std::size_t files_in(const std::string& dir) {
-    std::size_t count = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++count;
-    return count;
 }
 
 /// Sets an environment variable for the life of the object.
