@@ -259,3 +259,21 @@ TEST_CASE("cli: bench times the chosen stages and writes the JSON the Python twi
     REQUIRE(run_lmsref("bench --stages adam").exit_code == 1);
     REQUIRE(run_lmsref("bench --repeats 0").exit_code == 1);
 }
+
+TEST_CASE("cli: compare --seed 42 -N 999 writes the Python notebook's trajectories", "[cli][reference]") {
+    // The reference scenario seed42 is the notebook run with np.random.seed(42), N = 999 and the other defaults;
+    // its torch seed is 42 too, which is what --torch-seed defaults to here. Tolerance 1e-12, as in test_stages.
+    TemporaryDir dir;
+    const Result result = run_lmsref("compare --seed 42 -N 999 --out-dir '" + dir.path() + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE(file_bytes(dir / "x.npy") == file_bytes(reference_path("seed42/x.npy")));
+    for (const Stage& stage : stages()) {
+        const std::string name(stage.name);
+        CAPTURE(name);
+        const Array2D w = read_array(dir / (name + "/w.npy"));
+        REQUIRE(max_abs_difference(w.values, reference_array("seed42/" + name + "/w.npy").values) <= 1e-12);
+        REQUIRE(max_abs_difference(read_signal(dir / (name + "/y.npy")),
+                                   reference_array("seed42/" + name + "/y.npy").values) <= 1e-12);
+    }
+}
