@@ -47,6 +47,16 @@ std::string stage_report(const StageRun& run, const Scenario& scenario, const Da
     return text;
 }
 
+namespace {
+/// Final weights for the compare table: all of them up to 6 taps, else the first 6 and the count.
+std::string shown_weights(const std::vector<double>& weights) {
+    constexpr std::size_t shown = 6;
+    if (weights.size() <= shown) return format_vector(weights, "%.9f");
+    const std::string first = format_vector({weights.begin(), weights.begin() + shown}, "%.9f");
+    return first.substr(0, first.size() - 1) + ", ... (" + std::to_string(weights.size()) + " taps)]";
+}
+} // namespace
+
 std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device) {
     std::string text = "lmsref compare: " + describe_scenario(scenario, data) + "\n";
     text += "device " + std::string(to_string(device)) + ", LibTorch " + libtorch_version() + ", tolerance " +
@@ -67,9 +77,9 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
                 c.failure.substr(c.failure.find(": ") == std::string::npos ? 0 : c.failure.find(": ") + 2);
             if (failure_note.empty()) failure_note = c.failure + "\n";
             reason = reason.substr(0, reason.find(';'));
-            std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", std::string(stage.name).c_str(), "-", "-",
-                          c.diverged ? "DIVERGED" : "FAILED", reason.c_str());
-            text += row;
+            std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s ", std::string(stage.name).c_str(), "-", "-",
+                          c.diverged ? "DIVERGED" : "FAILED");
+            text += row + reason + "\n";
             zero_init += stage.starts_from_zero ? 1 : 0;
             continue;
         }
@@ -89,11 +99,10 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
             linear_note += std::string(stage.name) +
                            " (default init) differs early as expected; its final weights are " +
                            format_number(c.final_distance, "%.2e") + " from numpy's.\n";
-        std::snprintf(row, sizeof row, "%-12s %11.3f  %-19s %-8s %s\n", std::string(stage.name).c_str(),
+        std::snprintf(row, sizeof row, "%-12s %11.3f  %-19s %-8s ", std::string(stage.name).c_str(),
                       c.run->us_per_sample(),
-                      is_reference ? "0 (reference)" : format_number(c.max_deviation, "%.3e").c_str(), verdict.c_str(),
-                      format_vector(c.run->trajectory.final_weights(), "%.9f").c_str());
-        text += row;
+                      is_reference ? "0 (reference)" : format_number(c.max_deviation, "%.3e").c_str(), verdict.c_str());
+        text += row + shown_weights(c.run->trajectory.final_weights()) + "\n";
     }
     text += "\n" + std::to_string(agreeing) + " of " + std::to_string(zero_init) +
             " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") +
