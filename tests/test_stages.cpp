@@ -4,6 +4,7 @@
 // alpha), so they agree to rounding, about 1e-16 per step, not bit for bit; 1e-12 leaves room for that rounding
 // to accumulate over a thousand samples and still fails at once on any real difference in the algorithm.
 #include "errors.hpp"
+#include "report.hpp"
 #include "runner.hpp"
 #include "support.hpp"
 
@@ -149,4 +150,20 @@ TEST_CASE("a diverging filter is reported with the sample and the stability boun
     const Comparison comparison = compare_stages(data, scenario, Device::cpu, tolerance);
     REQUIRE_FALSE(comparison.agrees());
     REQUIRE_FALSE(comparison.stages.front().run);
+}
+
+TEST_CASE("the compare table keeps one row per stage, also for a long filter", "[stages][report]") {
+    Scenario scenario;
+    scenario.taps = 20;
+    scenario.samples = 5;
+    const Data data = generate_data(scenario);
+    const std::string table =
+        comparison_report(compare_stages(data, scenario, Device::cpu, tolerance), scenario, data, Device::cpu);
+    for (const Stage& stage : stages()) {
+        CAPTURE(stage.name);
+        const std::size_t row = table.find("\n" + std::string(stage.name) + " ");
+        REQUIRE(row != std::string::npos);
+        const std::string line = table.substr(row + 1, table.find('\n', row + 1) - row - 1);
+        REQUIRE_THAT(line, Catch::EndsWith(", ... (20 taps)]"));
+    }
 }
