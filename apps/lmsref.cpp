@@ -91,12 +91,13 @@ Data load_data(const Scenario& scenario) {
     return data;
 }
 
-/// The scenario the options describe, checked.
+/// --seed: NumPy's seeds are 32-bit.
 std::uint32_t numpy_seed(const std::string& text) {
     return static_cast<std::uint32_t>(
         parse_count("--seed", text, std::numeric_limits<std::uint32_t>::max(), " (NumPy's seeds are 32-bit)"));
 }
 
+/// The scenario the options describe, checked.
 Scenario scenario_from(const Options& o, const CLI::App& command) {
     Scenario scenario = o.scenario;
     scenario.seed = numpy_seed(o.seed);
@@ -155,9 +156,7 @@ int run_compare(const Options& o, const CLI::App& command) {
     const Data data = load_data(scenario);
     const Comparison comparison = compare_stages(data, scenario, device, o.tolerance);
     std::cout << comparison_report(comparison, scenario, data, device);
-    const bool failed = std::any_of(comparison.stages.begin(), comparison.stages.end(),
-                                    [](const StageComparison& c) { return !c.run; });
-    if (failed) { // a failed stage has no outputs to write, and half a set of outputs would mislead
+    if (comparison.failed()) { // a failed stage has no outputs to write, and half a set of outputs would mislead
         if (!o.out_dir.empty() || !o.plot_dir.empty()) std::cout << "nothing was written: a stage failed\n";
         return static_cast<int>(ExitCode::runtime_failure);
     }

@@ -108,12 +108,7 @@ std::string bench_report(const BenchResult& result, const Scenario& scenario, co
 std::string bench_json(const BenchResult& result, const Scenario& s, const Data& data, Device device) {
     std::string out =
         "{\n  \"implementation\": \"lmsref\",\n  \"lmsref\": \"" + std::string(lmsref_version()) + "\",\n";
-    out += "  \"scenario\": {\"N\": " + std::to_string(data.samples()) + ", \"M\": " + std::to_string(s.taps) +
-           ", \"eta\": " + format_number(s.step_size) + ", \"sigmav2\": " + format_number(s.noise_variance) +
-           ", \"wo\": [";
-    for (std::size_t k = 0; k < s.wo.size(); ++k) out += (k ? ", " : "") + format_number(s.wo[k]);
-    out +=
-        "], \"seed\": " + std::to_string(s.seed) + ", \"torch_seed\": " + std::to_string(s.linear_init_seed()) + "},\n";
+    out += "  \"scenario\": " + scenario_json(s, data) + ",\n";
     out += "  \"libtorch\": \"" + libtorch_version() + "\",\n  \"device\": \"" + to_string(device) + "\",\n";
     out += "  \"threads\": " + std::to_string(result.threads) + ",\n  \"stages\": {";
     for (std::size_t k = 0; k < result.stages.size(); ++k) {

@@ -73,8 +73,8 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
         const Stage& stage = *c.stage;
         if (!c.run) {
             // The message without the stage's name, up to the first ';' (the rest is said once, below the table).
-            std::string reason =
-                c.failure.substr(c.failure.find(": ") == std::string::npos ? 0 : c.failure.find(": ") + 2);
+            const std::size_t after_name = c.failure.find(": ");
+            std::string reason = c.failure.substr(after_name == std::string::npos ? 0 : after_name + 2);
             if (failure_note.empty()) failure_note = c.failure + "\n";
             reason = reason.substr(0, reason.find(';'));
             std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s ", std::string(stage.name).c_str(), "-", "-",
@@ -142,19 +142,23 @@ std::string json_array(const std::vector<double>& values) {
 
 } // namespace
 
-std::string summary_json(const Comparison& comparison, const Scenario& s, const Data& data, Device device) {
-    std::string out = "{\n";
-    out += "  \"lmsref\": " + json_string(lmsref_version()) + ",\n";
-    out += "  \"libtorch\": " + json_string(libtorch_version()) + ",\n";
-    out += "  \"device\": " + json_string(to_string(device)) + ",\n";
-    out += "  \"scenario\": {\"N\": " + std::to_string(data.samples()) + ", \"M\": " + std::to_string(s.taps) +
-           ", \"eta\": " + json_number(s.step_size);
+std::string scenario_json(const Scenario& s, const Data& data) {
+    std::string out = "{\"N\": " + std::to_string(data.samples()) + ", \"M\": " + std::to_string(s.taps) +
+                      ", \"eta\": " + json_number(s.step_size);
     if (s.data_from_files())
         out += ", \"x_file\": " + json_string(s.x_file) + ", \"d_file\": " + json_string(s.d_file);
     else
         out += ", \"sigmav2\": " + json_number(s.noise_variance) + ", \"wo\": " + json_array(s.wo) +
                ", \"seed\": " + std::to_string(s.seed);
-    out += ", \"torch_seed\": " + std::to_string(s.linear_init_seed()) + "},\n";
+    return out + ", \"torch_seed\": " + std::to_string(s.linear_init_seed()) + "}";
+}
+
+std::string summary_json(const Comparison& comparison, const Scenario& s, const Data& data, Device device) {
+    std::string out = "{\n";
+    out += "  \"lmsref\": " + json_string(lmsref_version()) + ",\n";
+    out += "  \"libtorch\": " + json_string(libtorch_version()) + ",\n";
+    out += "  \"device\": " + json_string(to_string(device)) + ",\n";
+    out += "  \"scenario\": " + scenario_json(s, data) + ",\n";
     out += "  \"tolerance\": " + json_number(comparison.tolerance) + ",\n";
     out += "  \"agrees\": " + std::string(comparison.agrees() ? "true" : "false") + ",\n";
     out += "  \"stages\": {";
@@ -181,22 +185,23 @@ std::string summary_json(const Comparison& comparison, const Scenario& s, const 
 
 // ---------------------------------------------------------------------------------------------------- files
 
+namespace {
+/// DIR/name.npy or DIR/name.csv.
+std::string output_path(const std::string& dir, const char* name, FileFormat format) {
+    return (std::filesystem::path(dir) / name).string() + extension(format);
+}
+} // namespace
+
 void write_trajectory(const std::string& dir, const Trajectory& trajectory, FileFormat format) {
-    const auto path = [&](const char* name) {
-        return (std::filesystem::path(dir) / name).string() + extension(format);
-    };
-    write_array(path("w"), trajectory.w, format);
-    write_array(path("y"), column(trajectory.y), format);
-    write_array(path("e"), column(trajectory.e), format);
-    if (!trajectory.loss.empty()) write_array(path("loss"), column(trajectory.loss), format);
+    write_array(output_path(dir, "w", format), trajectory.w, format);
+    write_array(output_path(dir, "y", format), column(trajectory.y), format);
+    write_array(output_path(dir, "e", format), column(trajectory.e), format);
+    if (!trajectory.loss.empty()) write_array(output_path(dir, "loss", format), column(trajectory.loss), format);
 }
 
 void write_data(const std::string& dir, const Data& data, FileFormat format) {
-    const auto path = [&](const char* name) {
-        return (std::filesystem::path(dir) / name).string() + extension(format);
-    };
-    write_array(path("x"), column(data.x), format);
-    write_array(path("d"), column(data.d), format);
+    write_array(output_path(dir, "x", format), column(data.x), format);
+    write_array(output_path(dir, "d", format), column(data.d), format);
 }
 
 void write_comparison(const std::string& dir, const Comparison& comparison, const Scenario& scenario, const Data& data,

@@ -70,6 +70,10 @@ StageRun run_stage(const Stage& stage, const Data& data, const Scenario& scenari
     return run;
 }
 
+bool Comparison::failed() const {
+    return std::any_of(stages.begin(), stages.end(), [](const StageComparison& c) { return !c.run; });
+}
+
 bool Comparison::agrees() const {
     return std::all_of(stages.begin(), stages.end(), [this](const StageComparison& c) {
         return c.run && (!c.stage->starts_from_zero || c.within(tolerance));

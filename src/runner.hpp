@@ -48,6 +48,8 @@ struct Comparison {
 
     /// True when no stage failed and every stage that starts from zero is within tolerance of `numpy`.
     bool agrees() const;
+    /// True when a stage failed (diverged, or LibTorch failed).
+    bool failed() const;
 };
 
 /// Runs every stage on the same data and measures each trajectory against `numpy`'s.

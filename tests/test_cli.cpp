@@ -256,6 +256,12 @@ TEST_CASE("cli: bench times the chosen stages and writes the JSON the Python twi
          {"\"scenario\"", "\"libtorch\"", "\"device\"", "\"stages\"", "\"sgd\"", "\"min_us_per_sample\"",
           "\"median_us_per_sample\"", "\"max_us_per_sample\"", "\"repeats\": 2"})
         REQUIRE_THAT(json, Catch::Contains(key));
+    // With data from files, the JSON names the files rather than a seed that played no part.
+    REQUIRE(run_lmsref(with_fixtures("bench --repeats 1 --stages numpy --x {fixtures}/x10.npy --d "
+                                     "{fixtures}/d10_float32.npy --json '") +
+                       (dir / "files.json") + "'")
+                .exit_code == 0);
+    REQUIRE_THAT(file_bytes(dir / "files.json"), Catch::Contains("\"x_file\": ") && !Catch::Contains("\"seed\""));
     REQUIRE(run_lmsref("bench --stages adam").exit_code == 1);
     REQUIRE(run_lmsref("bench --repeats 0").exit_code == 1);
 }
