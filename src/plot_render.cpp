@@ -57,11 +57,11 @@ std::string gnuplot_error(const std::string& messages) {
     return error;
 }
 
-std::string temporary_file(const std::string& pattern) {
+/// A new empty file named after `pattern` (ending in XXXXXX); a failure is reported against `label`.
+std::string temporary_file(const std::string& pattern, const std::string& label) {
     std::string path = pattern;
     const int fd = ::mkstemp(path.data());
-    if (fd < 0)
-        throw RuntimeFailure(pattern.substr(0, pattern.size() - 12) + ": cannot write (" + std::strerror(errno) + ")");
+    if (fd < 0) throw RuntimeFailure(label + ": cannot write (" + std::strerror(errno) + ")");
     ::close(fd);
     return path;
 }
@@ -90,9 +90,10 @@ void render(const Figure& figure, const std::string& output) {
 #else
     const std::string program = gnuplot_program();
     const bool to_terminal = output == "-";
-    const std::string file = to_terminal ? "" : temporary_file(output + ".tmp-XXXXXX");
-    const std::string messages_file =
-        temporary_file((std::filesystem::temp_directory_path() / "lmsref-gnuplot-XXXXXX").string());
+    // gnuplot's messages first: if that file cannot be made, no temporary image is left behind either.
+    const std::string messages_file = temporary_file(
+        (std::filesystem::temp_directory_path() / "lmsref-gnuplot-XXXXXX").string(), "gnuplot's messages");
+    const std::string file = to_terminal ? "" : temporary_file(output + ".tmp-XXXXXX", output);
     {
         Gnuplot gnuplot(shell_quoted(program) + " 2>" + shell_quoted(messages_file));
         gnuplot << gnuplot_script(figure, output, file) << std::flush;
