@@ -1,4 +1,5 @@
 // The lmsref executable end to end, on small cases: what it prints, what it writes and how it exits.
+#include "cli_support.hpp"
 #include "runner.hpp"
 #include "support.hpp"
 
@@ -8,34 +9,9 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-#include <sys/wait.h>
 
 using namespace lmsref;
 using namespace lmsref::test;
-
-namespace {
-
-struct Result {
-    int exit_code = -1;
-    std::string output; // stdout and stderr together
-};
-
-/// Runs lmsref with `arguments`, after `environment` (e.g. "NAME=value") when given, in `folder` when given.
-Result run_lmsref(const std::string& arguments, const std::string& environment = "", const std::string& folder = "") {
-    const std::string command = (folder.empty() ? "" : "cd '" + folder + "' && ") +
-                                (environment.empty() ? "" : "env " + environment + " ") + "'" + LMSREF_EXECUTABLE +
-                                "' " + arguments + " 2>&1";
-    Result result;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, n);
-    const int status = ::pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
-} // namespace
 
 TEST_CASE("cli: a stage prints its summary and writes its outputs", "[cli]") {
     TemporaryDir dir;

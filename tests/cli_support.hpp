@@ -1,0 +1,34 @@
+// Running the lmsref executable from the tests: its exit code and everything it printed.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include <sys/wait.h>
+
+namespace lmsref::test {
+
+struct Result {
+    int exit_code = -1;
+    std::string output; // stdout and stderr together
+};
+
+/// Runs lmsref with `arguments`, after `environment` (e.g. "NAME=value") when given, in `folder` when given.
+inline Result run_lmsref(const std::string& arguments, const std::string& environment = "",
+                         const std::string& folder = "") {
+    const std::string command = (folder.empty() ? "" : "cd '" + folder + "' && ") +
+                                (environment.empty() ? "" : "env " + environment + " ") + "'" + LMSREF_EXECUTABLE +
+                                "' " + arguments + " 2>&1";
+    Result result;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+} // namespace lmsref::test
