@@ -3,6 +3,7 @@
 #include "bench.hpp"
 #include "errors.hpp"
 #include "figures.hpp"
+#include "output_set.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "stage.hpp"
@@ -10,30 +11,44 @@
 
 #include <CLI/CLI.hpp>
 
-#include <filesystem>
+#include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <limits>
 #include <new>
+#include <optional>
+#include <sstream>
 
 namespace {
 
 using namespace lmsref;
 
-constexpr const char* exit_codes_help =
-    "Exit codes: 0 success, 1 bad input or usage, 2 runtime failure (divergence, I/O, device),\n"
-    "            3 compare: a zero-init stage disagrees with numpy beyond --tolerance.";
+constexpr std::int64_t max_samples = 1000000000;
+constexpr std::int64_t max_taps = 1000000;
+constexpr std::size_t help_width = 100;
 
-/// Everything the subcommands read from the command line.
+/// The exit codes a command can end with; `failures` says what makes it end with 2.
+std::string exit_codes(const std::string& failures, bool with_mismatch = false) {
+    return "Exit codes: 0 success, 1 bad input or usage, 2 runtime failure (" + failures + ")" +
+           (with_mismatch ? ",\n            3 a zero-init stage disagrees with numpy beyond --tolerance." : ".");
+}
+
+/// Everything the subcommands read from the command line, as text: the library parses every value, so that each
+/// bad value gets the same kind of message (the option, the value, what is allowed).
 struct Options {
-    Scenario scenario;
-    // Read as text and parsed by the library, so that every bad value gets the same kind of message.
     std::string seed = "0";
-    std::string torch_seed;
+    std::string samples = std::to_string(Scenario{}.samples);
+    std::string taps = std::to_string(Scenario{}.taps);
+    std::string eta = format_number(Scenario{}.step_size, "%g");
+    std::string sigmav2 = format_number(Scenario{}.noise_variance, "%g");
     std::string wo = "0.1,0.2,0.3";
+    std::string x_file;
+    std::string d_file;
+    std::string torch_seed;
     std::string device = "cpu";
     std::string out_dir;
     std::string format = "npy";
-    double tolerance = 1e-12;
+    std::string tolerance = "1e-12";
     std::string plot;     // a stage's figure
     std::string plot_dir; // compare's figures
     // lmsref plot
@@ -49,38 +64,95 @@ struct Options {
     std::string basics_device = "auto";
     // lmsref bench
     std::string bench_stages;
-    int repeats = 20;
+    std::string repeats = "20";
     std::string json;
 };
 
-void add_scenario_options(CLI::App& command, Options& o) {
-    command.add_option("--seed", o.seed, "NumPy seed for x and the noise (np.random.seed), 0 ... 2^32 - 1")
-        ->capture_default_str();
-    CLI::Option* samples =
-        command.add_option("-N,--samples", o.scenario.samples, "number of samples N")->capture_default_str();
-    command.add_option("-M,--taps", o.scenario.taps, "adaptive filter length M")->capture_default_str();
-    command.add_option("--eta", o.scenario.step_size, "step size eta")->capture_default_str();
-    command.add_option("--sigmav2", o.scenario.noise_variance, "variance of the measurement noise")
-        ->capture_default_str();
-    command.add_option("--wo", o.wo, "the unknown system, a comma list of any length")->capture_default_str();
-    CLI::Option* x = command.add_option("--x", o.scenario.x_file, "read x from this .npy or .csv file (N or N x 1)");
-    CLI::Option* d = command.add_option("--d", o.scenario.d_file, "read d from this .npy or .csv file (N or N x 1)");
-    x->needs(d);
-    d->needs(x);
-    samples->excludes(x);
-    command.add_option("--torch-seed", o.torch_seed,
-                       "seed for nn::Linear's default init, 0 ... 2^64 - 1 "
-                       "(default: --seed)");
-    command.add_option("--device", o.device, "where the LibTorch stages run")
-        ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
-        ->capture_default_str();
+/// CLI11's help with every description wrapped to fit `help_width` columns.
+class Formatter : public CLI::Formatter {
+public:
+    Formatter() { column_width(34); }
+    std::string make_option_desc(const CLI::Option* option) const override {
+        return wrapped(CLI::Formatter::make_option_desc(option), help_width - get_column_width());
+    }
+    std::string make_subcommand(const CLI::App* command) const override {
+        std::stringstream out;
+        CLI::detail::format_help(out, command->get_name(),
+                                 wrapped(command->get_description(), help_width - get_column_width()),
+                                 get_column_width());
+        return out.str();
+    }
+
+private:
+    static std::string wrapped(const std::string& text, std::size_t width) {
+        std::string out;
+        std::size_t line = 0;
+        std::stringstream words(text);
+        for (std::string word; words >> word;) {
+            if (line > 0 && line + 1 + word.size() > width) {
+                out += "\n";
+                line = 0;
+            } else if (line > 0) {
+                out += " ";
+                ++line;
+            }
+            out += word;
+            line += word.size();
+        }
+        return out;
+    }
+};
+
+/// Which scenario options a command takes.
+enum Parts : unsigned {
+    generated = 1,  ///< --seed, -N, --sigmav2, --wo: the generated data
+    files = 2,      ///< --x, --d: data read from files
+    filter = 4,     ///< -M, --eta: the adaptive filter
+    torch_seed = 8, ///< --torch-seed: nn::Linear's default init
+    device = 16,    ///< --device: where LibTorch runs
+    all_parts = 31
+};
+
+void add_scenario_options(CLI::App& command, Options& o, unsigned parts) {
+    if (parts & generated) {
+        command.add_option("--seed", o.seed, "NumPy seed for x and the noise (np.random.seed), 0 ... 2^32 - 1")
+            ->type_name("UINT")
+            ->capture_default_str();
+        command.add_option("-N,--samples", o.samples, "number of samples N")->type_name("UINT")->capture_default_str();
+    }
+    if (parts & filter) {
+        command.add_option("-M,--taps", o.taps, "adaptive filter length M")->type_name("UINT")->capture_default_str();
+        command.add_option("--eta", o.eta, "step size eta")->type_name("FLOAT")->capture_default_str();
+    }
+    if (parts & generated) {
+        command.add_option("--sigmav2", o.sigmav2, "variance of the measurement noise")
+            ->type_name("FLOAT")
+            ->capture_default_str();
+        command.add_option("--wo", o.wo, "the unknown system, a comma list of any length")
+            ->type_name("LIST")
+            ->capture_default_str();
+    }
+    if (parts & files) {
+        command.add_option("--x", o.x_file, "read x from this .npy or .csv file (N or N x 1), with --d")
+            ->type_name("FILE");
+        command.add_option("--d", o.d_file, "read d from this .npy or .csv file (N or N x 1), with --x")
+            ->type_name("FILE");
+    }
+    if (parts & torch_seed)
+        command.add_option("--torch-seed", o.torch_seed, "seed of nn::Linear's default init, 0 ... 2^64 - 1 "
+                                                          "(default: --seed)")
+            ->type_name("UINT");
+    if (parts & device)
+        command.add_option("--device", o.device, "where the LibTorch stages run: cpu, cuda or auto")
+            ->type_name("DEVICE")
+            ->capture_default_str();
 }
 
-void add_output_options(CLI::App& command, Options& o, bool out_dir_required) {
-    CLI::Option* out = command.add_option("--out-dir", o.out_dir, "write the outputs into this folder");
-    if (out_dir_required) out->required();
-    command.add_option("--format", o.format, "file format of the outputs")
-        ->check(CLI::IsMember({"npy", "csv"}))
+void add_output_options(CLI::App& command, Options& o) {
+    command.add_option("--out-dir", o.out_dir, "write the outputs into this folder (replaced as a whole)")
+        ->type_name("DIR");
+    command.add_option("--format", o.format, "file format of the outputs: npy or csv")
+        ->type_name("FORMAT")
         ->capture_default_str();
 }
 
@@ -91,57 +163,83 @@ Data load_data(const Scenario& scenario) {
     return data;
 }
 
+/// Before the work: a step size past the mean-square stability bound is worth a word, not a refusal.
+void warn_about_step_size(const Scenario& scenario, const Data& data) {
+    (void)scenario; // PENDING: stability_warning(scenario, data)
+    (void)data;
+}
+
 /// --seed: NumPy's seeds are 32-bit.
 std::uint32_t numpy_seed(const std::string& text) {
     return static_cast<std::uint32_t>(
         parse_count("--seed", text, std::numeric_limits<std::uint32_t>::max(), " (NumPy's seeds are 32-bit)"));
 }
 
+/// A whole number option with an upper bound (the lower bounds are validate()'s).
+std::int64_t bounded_integer(const std::string& option, const std::string& text, const char* symbol,
+                             std::int64_t max) {
+    const std::string range = std::string("; ") + symbol + " must be from 1 to " + std::to_string(max);
+    const std::int64_t value = parse_integer(option, text, range);
+    if (value > max) throw InputError(option + ": " + std::to_string(value) + " is not allowed" + range);
+    return value;
+}
+
 /// The scenario the options describe, checked.
 Scenario scenario_from(const Options& o, const CLI::App& command) {
-    Scenario scenario = o.scenario;
+    Scenario scenario;
     scenario.seed = numpy_seed(o.seed);
+    scenario.samples = bounded_integer("--samples", o.samples, "N", max_samples);
+    scenario.taps = bounded_integer("--taps", o.taps, "M", max_taps);
+    scenario.step_size = parse_number("--eta", o.eta);
+    scenario.noise_variance = parse_number("--sigmav2", o.sigmav2);
     scenario.wo = parse_number_list("--wo", o.wo);
-    if (command.count("--torch-seed") > 0)
+    scenario.x_file = o.x_file;
+    scenario.d_file = o.d_file;
+    if (scenario.data_from_files())
+        for (const char* option : {"--samples", "--sigmav2", "--wo"})
+            if (command.get_option_no_throw(option) != nullptr && command.count(option) > 0)
+                throw InputError(std::string(option) +
+                                 ": the data come from --x and --d; give either the files or the generated data's "
+                                 "options");
+    if (command.get_option_no_throw("--torch-seed") != nullptr && command.count("--torch-seed") > 0)
         scenario.torch_seed = parse_count("--torch-seed", o.torch_seed, std::numeric_limits<std::uint64_t>::max());
     validate(scenario);
     return scenario;
 }
 
-std::string folder_of(const std::string& file) {
-    const std::string folder = std::filesystem::path(file).parent_path().string();
-    return folder.empty() ? "." : folder;
-}
-
-/// A plot target is checked before any work: a build without plotting, an unknown image type, a folder that
-/// cannot be written.
-void check_plot_output(const std::string& target) {
+/// A plot request is checked before any work: a build without plotting, an unknown image type.
+void check_plot_request(const std::string& target) {
     if (target.empty()) return;
     require_plotting();
     check_plot_target(target);
-    if (target != "-") check_output_dir(folder_of(target));
+}
+
+/// Where to write a file target (--plot, --json, --out) within the output set; "-" and "" stay as they are.
+std::string staged_file(OutputSet& outputs, const std::string& target, const char* option) {
+    return target.empty() || target == "-" ? target : outputs.file(target, option);
 }
 
 int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
-    const Device device = resolve_device(parse_device_choice(o.device));
+    const Device device = stage.uses_torch ? resolve_device(parse_device_choice(o.device)) : Device::cpu;
     const FileFormat format = parse_file_format(o.format);
-    if (!o.out_dir.empty()) check_output_dir(o.out_dir);
-    check_plot_output(o.plot);
+    check_plot_request(o.plot);
+    OutputSet outputs(is_output_name);
+    const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+    const std::string plot = staged_file(outputs, o.plot, "--plot");
     const Data data = load_data(scenario);
+    warn_about_step_size(scenario, data);
     const StageRun run = run_stage(stage, data, scenario, device);
-    std::cout << stage_report(run, scenario, data);
-    if (!o.out_dir.empty()) {
-        prepare_output_dir(o.out_dir);
-        write_trajectory(o.out_dir, run.trajectory, format);
-        std::cout << "  outputs    " << o.out_dir << "\n";
-    }
-    if (!o.plot.empty()) { // the data outputs are written first: a plotting failure loses nothing
+    std::cout << stage_report(run, scenario, data) << std::flush;
+    outputs.write([&] {
+        if (!out_dir.empty()) write_trajectory(out_dir, run.trajectory, format);
+        if (plot.empty()) return;
         const StageRun numpy = &stage == &stages().front() ? run : run_stage(stages().front(), data, scenario, device);
-        std::cout << std::flush;
-        render(stage_figure(run, numpy, scenario, data), o.plot);
-        if (o.plot != "-") std::cout << "  plot       " << o.plot << "\n";
-    }
+        render(stage_figure(run, numpy, scenario, data), plot);
+    });
+    outputs.commit();
+    if (!out_dir.empty()) std::cout << "  outputs    " << o.out_dir << "\n";
+    if (!plot.empty() && plot != "-") std::cout << "  plot       " << o.plot << "\n";
     return 0;
 }
 
@@ -149,46 +247,58 @@ int run_compare(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const Device device = resolve_device(parse_device_choice(o.device));
     const FileFormat format = parse_file_format(o.format);
-    if (!(o.tolerance >= 0))
-        throw InputError("--tolerance: " + format_number(o.tolerance, "%g") + " is not allowed; it must be >= 0");
-    if (!o.out_dir.empty()) check_output_dir(o.out_dir);
-    if (!o.plot_dir.empty()) check_plot_output((std::filesystem::path(o.plot_dir) / "gallery.png").string());
+    const double tolerance = parse_number("--tolerance", o.tolerance);
+    if (!(tolerance >= 0) || !std::isfinite(tolerance))
+        throw InputError("--tolerance: " + o.tolerance + " is not allowed; it must be finite and >= 0");
+    if (!o.plot_dir.empty()) require_plotting();
+    OutputSet outputs(is_output_name);
+    const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+    const std::string plot_dir = o.plot_dir.empty() ? "" : outputs.folder(o.plot_dir, "--plot-dir");
     const Data data = load_data(scenario);
-    const Comparison comparison = compare_stages(data, scenario, device, o.tolerance);
-    std::cout << comparison_report(comparison, scenario, data, device);
+    warn_about_step_size(scenario, data);
+    const Comparison comparison = compare_stages(data, scenario, device, tolerance);
+    std::cout << comparison_report(comparison, scenario, data, device) << std::flush;
     if (comparison.failed()) { // a failed stage has no outputs to write, and half a set of outputs would mislead
-        if (!o.out_dir.empty() || !o.plot_dir.empty()) std::cout << "nothing was written: a stage failed\n";
+        if (!out_dir.empty() || !plot_dir.empty()) std::cout << "nothing was written: a stage failed\n";
         return static_cast<int>(ExitCode::runtime_failure);
     }
-    if (!o.out_dir.empty()) {
-        write_comparison(o.out_dir, comparison, scenario, data, device, format);
+    outputs.write([&] {
+        if (!out_dir.empty()) write_comparison(out_dir, comparison, scenario, data, device, format);
+        if (!plot_dir.empty()) plot_comparison(comparison, scenario, data, plot_dir);
+    });
+    outputs.commit();
+    if (!out_dir.empty())
         std::cout << "outputs in " << o.out_dir << " (summary.json, x, d and one folder per stage)\n";
-    }
-    if (!o.plot_dir.empty()) {
-        prepare_output_dir(o.plot_dir);
-        plot_comparison(comparison, scenario, data, o.plot_dir);
+    if (!plot_dir.empty())
         std::cout << "plots in " << o.plot_dir << " (one per stage, gallery.png, deviation.png, learning.png)\n";
-    }
     return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
 }
 
 int run_data(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const FileFormat format = parse_file_format(o.format);
-    check_output_dir(o.out_dir);
-    const Data data = load_data(scenario);
-    prepare_output_dir(o.out_dir);
-    write_data(o.out_dir, data, format);
-    std::cout << "lmsref data: " << describe_scenario(scenario, data) << "\nwrote x" << extension(format) << " and d"
-              << extension(format) << " to " << o.out_dir << "\n";
+    if (o.out_dir.empty()) throw InputError("--out-dir: lmsref data writes x and d into a folder; name it");
+    OutputSet outputs(is_output_name);
+    const std::string out_dir = outputs.folder(o.out_dir, "--out-dir");
+    const Data data = generate_data(scenario);
+    outputs.write([&] { write_data(out_dir, data, format); });
+    outputs.commit();
+    std::cout << "lmsref data: N = " << data.samples() << ", sigmav2 = " << format_number(scenario.noise_variance, "%g")
+              << ", wo = " << format_vector(scenario.wo, "%g") << ", seed = " << scenario.seed << "\nwrote x"
+              << extension(format) << " and d" << extension(format) << " to " << o.out_dir << "\n";
     return 0;
 }
 
 int run_plot(const Options& o) {
     const PlotKind kind = parse_plot_kind(o.kind);
-    check_plot_output(o.out);
+    if (o.out.empty()) throw InputError("--out: name the image to write (.png, .svg, .pdf; - for the terminal)");
+    check_plot_request(o.out);
     const std::vector<double> wo = o.plot_wo.empty() ? std::vector<double>{} : parse_number_list("--wo", o.plot_wo);
-    render(replot(kind, o.files, o.reference, wo, o.title), o.out);
+    const Figure figure = replot(kind, o.files, o.reference, wo, o.title);
+    OutputSet outputs(is_output_name);
+    const std::string out = staged_file(outputs, o.out, "--out");
+    outputs.write([&] { render(figure, out); });
+    outputs.commit();
     if (o.out != "-") std::cout << "lmsref plot: wrote " << o.out << "\n";
     return 0;
 }
@@ -210,15 +320,18 @@ int run_bench(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const Device device = resolve_device(parse_device_choice(o.device));
     const std::vector<const Stage*> selected = select_stages(o.bench_stages);
-    check_repeats(o.repeats);
-    if (!o.json.empty()) check_output_dir(folder_of(o.json));
+    const auto repeats = static_cast<int>(
+        parse_count("--repeats", o.repeats, std::numeric_limits<int>::max(), " (timed runs per stage)"));
+    check_repeats(repeats);
+    OutputSet outputs(is_output_name);
+    const std::string json = staged_file(outputs, o.json, "--json");
     const Data data = load_data(scenario);
-    const BenchResult result = bench_stages(selected, data, scenario, device, o.repeats);
-    std::cout << bench_report(result, scenario, data, device);
-    if (!o.json.empty()) {
-        write_file_atomically(o.json, bench_json(result, scenario, data, device));
-        std::cout << "wrote " << o.json << "\n";
-    }
+    warn_about_step_size(scenario, data);
+    const BenchResult result = bench_stages(selected, data, scenario, device, repeats);
+    std::cout << bench_report(result, scenario, data, device) << std::flush;
+    if (!json.empty()) outputs.write([&] { write_file_atomically(json, bench_json(result, scenario, data, device)); });
+    outputs.commit();
+    if (!json.empty()) std::cout << "wrote " << o.json << "\n";
     return 0;
 }
 
@@ -230,15 +343,87 @@ int run_list() {
     return 0;
 }
 
+// ------------------------------------------------------------------------------------------------- parse errors
+
+std::vector<std::string> command_names(const CLI::App& app) {
+    std::vector<std::string> names;
+    for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+    return names;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+    return text;
+}
+
+/// The option names a command knows, as typed: "--eta", "-N", "--samples", ...
+std::vector<std::string> option_names(const CLI::App& command) {
+    std::vector<std::string> names;
+    for (const CLI::Option* option : command.get_options()) {
+        for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+        for (const std::string& name : option->get_snames()) names.push_back("-" + name);
+    }
+    return names;
+}
+
+/// An argument the command does not take: name the option or value, and what was meant when it is close.
+std::string unexpected_argument(const CLI::App& app, const CLI::App& command, const std::string& argument) {
+    const std::string prefix = "lmsref " + command.get_name() + ": ";
+    const std::string help = " (lmsref " + command.get_name() + " --help lists its options)";
+    if (argument.empty() || argument[0] != '-' || argument == "-")
+        return prefix + "unexpected argument '" + argument + "'; lists take commas, e.g. --wo 0.1,0.2,0.3" + help;
+    const std::string name = argument.substr(0, argument.find('='));
+    std::vector<std::string> others;
+    for (const CLI::App* other : app.get_subcommands({})) {
+        const std::vector<std::string> names = option_names(*other);
+        if (other != &command && std::find(names.begin(), names.end(), name) != names.end())
+            others.push_back(other->get_name());
+    }
+    if (!others.empty())
+        return prefix + name + " is not an option of " + command.get_name() + "; the commands that take it: " +
+               joined(others);
+    const std::string near = closest_name(name, option_names(command));
+    return prefix + "unknown option " + name + (near.empty() ? "" : "; did you mean " + near + "?") + help;
+}
+
+/// CLI11's parse errors in lmsref's words: one line, with the option and what is allowed.
+std::string parse_error_message(const CLI::ParseError& error, const CLI::App& app, int argc, char** argv) {
+    const CLI::App* command = nullptr;
+    for (const CLI::App* candidate : app.get_subcommands({}))
+        if (argc > 1 && candidate->get_name() == argv[1]) command = candidate;
+    const std::string what = error.what();
+    if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr && command != nullptr) {
+        const std::vector<std::string> extras = command->remaining();
+        if (!extras.empty()) { // an unknown option before a value that was then taken for an argument: the option
+            const auto option = std::find_if(extras.begin(), extras.end(),
+                                             [](const std::string& e) { return e.size() > 1 && e[0] == '-'; });
+            return unexpected_argument(app, *command, option != extras.end() ? *option : extras.front());
+        }
+    }
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr) {
+        const std::string option = what.substr(0, what.find(':'));
+        return "lmsref: " + option + " needs a value" +
+               (command != nullptr ? " (lmsref " + command->get_name() + " --help)" : "");
+    }
+    if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr && command == nullptr)
+        return "lmsref: give a command: " + joined(command_names(app)) + " (lmsref --help says what each does)";
+    return "lmsref: " + what.substr(0, what.find('\n'));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+    remove_outputs_on_signals(); // first, before any thread starts
+
     CLI::App app{"lmsref: the LMS adaptive filter of the PyTorch notebook, stage by stage, in C++ with LibTorch.",
                  "lmsref"};
+    app.formatter(std::make_shared<Formatter>());
     app.set_version_flag("--version",
                          std::string("lmsref ") + lmsref_version() + " (LibTorch " + libtorch_version() + ")");
-    app.footer(exit_codes_help);
+    app.footer(exit_codes("divergence, I/O, device, gnuplot", true));
     app.require_subcommand(1);
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
     Options options;
     std::vector<std::pair<const Stage*, CLI::App*>> stage_commands;
@@ -246,67 +431,92 @@ int main(int argc, char** argv) {
         CLI::App* command =
             app.add_subcommand(std::string(stage.name), std::string(stage.summary) + " (the notebook's " +
                                                             std::string(stage.notebook_function) + ")");
-        add_scenario_options(*command, options);
-        add_output_options(*command, options, false);
+        add_scenario_options(*command, options,
+                             generated | files | filter | (stage.uses_torch ? device : 0U) |
+                                 (stage.starts_from_zero ? 0U : torch_seed));
+        add_output_options(*command, options);
         command->add_option("--plot", options.plot,
-                            "draw the weights over numpy's into FILE (.png, .svg, .pdf; - for the terminal)");
+                            "draw the weights over numpy's into FILE (.png, .svg, .pdf; - for the terminal)")
+            ->type_name("FILE");
+        command->footer(exit_codes(stage.uses_torch ? "divergence, I/O, device, gnuplot" : "divergence, I/O, gnuplot"));
         stage_commands.emplace_back(&stage, command);
     }
     CLI::App* compare = app.add_subcommand("compare", "run every stage on the same data and compare with numpy");
-    add_scenario_options(*compare, options);
-    add_output_options(*compare, options, false);
-    compare->add_option("--tolerance", options.tolerance, "max |w - w_numpy| allowed for the zero-init stages")
+    add_scenario_options(*compare, options, all_parts);
+    add_output_options(*compare, options);
+    compare
+        ->add_option("--tolerance", options.tolerance,
+                     "the zero-init stages must keep |w - w_numpy| <= tolerance * max(1, |w_numpy|), element-wise")
+        ->type_name("FLOAT")
         ->capture_default_str();
-    compare->add_option("--plot-dir", options.plot_dir,
-                        "draw every stage, a gallery, the deviation from numpy and the learning curve into DIR");
+    compare
+        ->add_option("--plot-dir", options.plot_dir,
+                     "draw every stage, a gallery, the deviation from numpy and the learning curve into DIR")
+        ->type_name("DIR");
+    compare->footer(exit_codes("divergence, I/O, device, gnuplot", true));
     CLI::App* data = app.add_subcommand("data", "write the scenario's x and d");
-    add_scenario_options(*data, options);
-    add_output_options(*data, options, true);
+    add_scenario_options(*data, options, generated);
+    add_output_options(*data, options);
+    data->footer(exit_codes("I/O"));
     CLI::App* bench = app.add_subcommand("bench", "time every stage: min, median and max us per sample");
-    add_scenario_options(*bench, options);
-    bench->add_option("--stages", options.bench_stages, "a comma list of stages (default: all)");
-    bench->add_option("--repeats", options.repeats, "timed runs per stage, after one warm-up")->capture_default_str();
-    bench->add_option("--json", options.json, "also write the figures as JSON to FILE");
+    add_scenario_options(*bench, options, all_parts);
+    bench->add_option("--stages", options.bench_stages, "a comma list of stages (default: all)")->type_name("LIST");
+    bench->add_option("--repeats", options.repeats, "timed runs per stage, after one warm-up")
+        ->type_name("UINT")
+        ->capture_default_str();
+    bench->add_option("--json", options.json, "also write the figures as JSON to FILE")->type_name("FILE");
+    bench->footer(exit_codes("divergence, I/O, device"));
     CLI::App* plot = app.add_subcommand("plot", "draw saved outputs again (files written by --out-dir)");
     plot->add_option("--kind", options.kind,
                      "weights: each file's trajectory; deviation: each file's distance "
                      "from --reference; learning: e^2 in dB of each e file")
-        ->check(CLI::IsMember({"weights", "deviation", "learning"}))
+        ->type_name("KIND")
         ->capture_default_str();
     plot->add_option("files", options.files, "the saved outputs (.npy or .csv): w files, or e files for learning")
-        ->required();
+        ->type_name("FILE");
     plot->add_option("--reference", options.reference,
                      "the trajectory to draw under (weights) or measure from "
-                     "(deviation), e.g. out/numpy/w.npy");
-    plot->add_option("--wo", options.plot_wo, "draw these true coefficients as dashed lines (weights)");
-    plot->add_option("--title", options.title, "the figure's title");
-    plot->add_option("--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)")->required();
+                     "(deviation), e.g. out/numpy/w.npy")
+        ->type_name("FILE");
+    plot->add_option("--wo", options.plot_wo, "draw these true coefficients as dashed lines (weights)")
+        ->type_name("LIST");
+    plot->add_option("--title", options.title, "the figure's title")->type_name("TEXT");
+    plot->add_option("--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)")
+        ->type_name("FILE");
+    plot->footer(exit_codes("I/O, gnuplot"));
     CLI::App* basics = app.add_subcommand("basics", "the notebook's tensor tour: each C++ line and what it prints");
-    basics->add_option("--section", options.section, "only this section (see --list)");
+    basics->add_option("--section", options.section, "only this section (see --list)")->type_name("NAME");
     basics->add_flag("--list", options.list_sections, "name the sections");
-    basics->add_option("--seed", options.seed, "seed for rand, randn and the NumPy draws")->capture_default_str();
-    basics->add_option("--device", options.basics_device, "the devices section's choice")
-        ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+    basics->add_option("--seed", options.seed, "seed for rand, randn and the NumPy draws")
+        ->type_name("UINT")
         ->capture_default_str();
+    basics->add_option("--device", options.basics_device, "the devices section's choice: cpu, cuda or auto")
+        ->type_name("DEVICE")
+        ->capture_default_str();
+    basics->footer(exit_codes("device"));
     CLI::App* list = app.add_subcommand("list", "the stages and what each one adds");
 
     if (argc > 1 && argv[1][0] != '-') { // for an unknown command CLI11 would only say that one is required
-        const std::vector<CLI::App*> commands = app.get_subcommands({});
-        std::string known;
-        bool found = false;
-        for (const CLI::App* command : commands) {
-            known += (known.empty() ? "" : ", ") + command->get_name();
-            found |= command->get_name() == argv[1];
-        }
-        if (!found) {
-            std::cerr << "lmsref: unknown command '" << argv[1] << "'; the commands are " << known << "\n";
+        const std::vector<std::string> known = command_names(app);
+        if (std::find(known.begin(), known.end(), argv[1]) == known.end()) {
+            const std::string near = closest_name(argv[1], known);
+            std::cerr << "lmsref: unknown command '" << argv[1] << "'"
+                      << (near.empty() ? "" : " (did you mean '" + near + "'?)") << "; the commands are "
+                      << joined(known) << "\n";
             return static_cast<int>(ExitCode::bad_input);
         }
     }
     try {
         app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::CallForAllHelp& help) {
+        return app.exit(help);
+    } catch (const CLI::CallForVersion& version) {
+        return app.exit(version);
     } catch (const CLI::ParseError& error) {
-        return app.exit(error) == 0 ? 0 : static_cast<int>(ExitCode::bad_input);
+        std::cerr << parse_error_message(error, app, argc, argv) << "\n";
+        return static_cast<int>(ExitCode::bad_input);
     }
 
     try {

@@ -4,9 +4,13 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -99,11 +103,10 @@ NpyHeader parse_npy_header(const std::string& header, const std::string& name) {
         throw InputError(name + ": unsupported dtype '" + descr + "'; lmsref reads float64, float32 and integers");
     parsed.byte_order = descr[0];
     parsed.kind = descr[1];
-    try {
-        parsed.item_size = std::stoul(descr.substr(2));
-    } catch (const std::exception&) {
+    const std::string size = descr.substr(2);
+    if (size.size() > 2 || size.find_first_not_of("0123456789") != std::string::npos)
         throw InputError(name + ": unsupported dtype '" + descr + "'; lmsref reads float64, float32 and integers");
-    }
+    parsed.item_size = std::stoul(size);
     const bool is_float = parsed.kind == 'f' && (parsed.item_size == 4 || parsed.item_size == 8);
     const bool is_integer =
         (parsed.kind == 'i' || parsed.kind == 'u') &&
@@ -245,6 +248,23 @@ std::string encode_csv(const Array2D& array) {
     return out;
 }
 
+namespace {
+/// A field as a message can show it: control bytes as \xNN.
+std::string printable(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
+            out.push_back(c);
+            continue;
+        }
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        out += escaped;
+    }
+    return out;
+}
+} // namespace
+
 Array2D decode_csv(const std::string& text, const std::string& name) {
     Array2D array;
     std::size_t first_row_line = 0;
@@ -262,11 +282,10 @@ Array2D decode_csv(const std::string& text, const std::string& name) {
             const auto end = field.find_last_not_of(" \t");
             const std::string value = begin == std::string::npos ? "" : field.substr(begin, end - begin + 1);
             char* stop = nullptr;
-            errno = 0;
             const double number = std::strtod(value.c_str(), &stop);
-            if (value.empty() || *stop != '\0') {
+            if (value.empty() || stop != value.c_str() + value.size()) { // also a NUL byte inside the field
                 std::string message = name + ": line " + std::to_string(line_number) + ", column " +
-                                      std::to_string(cols) + ": '" + value + "' is not a number";
+                                      std::to_string(cols) + ": '" + printable(value) + "' is not a number";
                 if (array.rows == 0) message += " (a CSV file for lmsref holds numbers only, no header line)";
                 throw InputError(message);
             }
@@ -299,9 +318,27 @@ std::string lowercase_extension(const std::string& path) {
 
 namespace {
 
-std::string read_file(const std::string& path) {
+std::string kind_of_file(std::filesystem::file_type type) {
+    switch (type) {
+    case std::filesystem::file_type::fifo: return "a FIFO";
+    case std::filesystem::file_type::character: return "a character device";
+    case std::filesystem::file_type::block: return "a block device";
+    case std::filesystem::file_type::socket: return "a socket";
+    default: return "not a plain file";
+    }
+}
+
+/// A FIFO would block the read and a device never end it: only folders' plain files are read.
+void check_regular_file(const std::string& path) {
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a folder, not a file");
+    const std::filesystem::file_status status = std::filesystem::status(path, ec);
+    if (std::filesystem::is_directory(status)) throw InputError(path + ": is a folder, not a file");
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+        throw InputError(path + ": is not a regular file (" + kind_of_file(status.type()) +
+                         "); lmsref reads .npy and .csv files");
+}
+
+std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
     std::ostringstream contents;
@@ -313,6 +350,7 @@ std::string read_file(const std::string& path) {
 } // namespace
 
 Array2D read_array(const std::string& path) {
+    check_regular_file(path);
     const std::string ext = lowercase_extension(path);
     if (ext != ".npy" && ext != ".csv")
         throw InputError(path + ": unknown file type '" + ext + "'; lmsref reads .npy and .csv files");
@@ -336,13 +374,51 @@ std::vector<double> read_signal(const std::string& path, std::string* note) {
     return array.values;
 }
 
+namespace {
+
+/// A test hook, read once: LMSREF_TEST_FAULT=write-error:N makes the N-th file write of the process fail as on a full
+/// disk (ENOSPC, after half the bytes); LMSREF_TEST_FAULT=signal:N[:INT|TERM|HUP] sends the process that signal
+/// (default TERM) once the N-th file is written. The tests use it to stop a run in the middle of writing its outputs.
+struct Fault {
+    enum Kind { none, write_error, signal } kind = none;
+    long at = 0;
+    int signal_number = SIGTERM;
+};
+
+Fault injected_fault() {
+    static const Fault fault = [] {
+        const char* text = std::getenv("LMSREF_TEST_FAULT");
+        const std::string value = text ? text : "";
+        const std::size_t colon = value.find(':');
+        if (colon == std::string::npos) return Fault{};
+        const std::string kind = value.substr(0, colon);
+        const long at = std::atol(value.c_str() + colon + 1);
+        if (kind == "write-error") return Fault{Fault::write_error, at};
+        if (kind == "signal") {
+            const std::string name = value.substr(value.find(':', colon + 1) + 1);
+            return Fault{Fault::signal, at, name == "INT" ? SIGINT : name == "HUP" ? SIGHUP : SIGTERM};
+        }
+        return Fault{};
+    }();
+    return fault;
+}
+
+} // namespace
+
 void write_file_atomically(const std::string& path, const std::string& contents) {
+    static std::atomic<long> files_written{0};
+    const Fault fault = injected_fault();
+    const long this_file = ++files_written;
     std::string temporary = path + ".tmp-XXXXXX";
     const int fd = ::mkstemp(temporary.data());
     if (fd < 0) throw RuntimeFailure(path + ": cannot write (" + std::strerror(errno) + ")");
     std::size_t written = 0;
     while (written < contents.size()) {
-        const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+        const bool fail_here = fault.kind == Fault::write_error && fault.at == this_file && written > 0;
+        const std::size_t chunk = fault.kind == Fault::write_error && fault.at == this_file && written == 0
+                                      ? (contents.size() + 1) / 2
+                                      : contents.size() - written;
+        const ssize_t n = fail_here ? (errno = ENOSPC, -1) : ::write(fd, contents.data() + written, chunk);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             const int error = errno;
@@ -358,6 +434,7 @@ void write_file_atomically(const std::string& path, const std::string& contents)
         throw RuntimeFailure(path + ": cannot write (" + std::strerror(error) + ")");
     }
     publish_file(temporary, path);
+    if (fault.kind == Fault::signal && fault.at == this_file) ::kill(::getpid(), fault.signal_number);
 }
 
 void publish_file(const std::string& temporary, const std::string& path) {
@@ -372,17 +449,6 @@ void publish_file(const std::string& temporary, const std::string& path) {
 
 void write_array(const std::string& path, const Array2D& array, FileFormat format) {
     write_file_atomically(path, format == FileFormat::npy ? encode_npy(array) : encode_csv(array));
-}
-
-void check_output_dir(const std::string& path) {
-    std::error_code ec;
-    std::filesystem::path existing = std::filesystem::absolute(path, ec);
-    while (!std::filesystem::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
-    if (!std::filesystem::is_directory(existing, ec))
-        throw RuntimeFailure(path + ": cannot be an output folder (" + existing.string() + " is not a folder)");
-    if (::access(existing.c_str(), W_OK | X_OK) != 0)
-        throw RuntimeFailure(path + ": cannot write to the output folder (" + existing.string() + ": " +
-                             std::strerror(errno) + ")");
 }
 
 void prepare_output_dir(const std::string& path) {

@@ -62,9 +62,6 @@ Array2D column(const std::vector<double>& values);
 void publish_file(const std::string& temporary, const std::string& path);
 /// Writes `contents` to `path` through a temporary file in the same folder and a rename. Throws RuntimeFailure.
 void write_file_atomically(const std::string& path, const std::string& contents);
-/// Checks, without creating anything, that `path` is a folder lmsref can write into or can create: so that a
-/// bad output folder is reported before any work is done. Throws RuntimeFailure.
-void check_output_dir(const std::string& path);
 /// Creates a folder (and its parents) and checks it can be written to. Throws RuntimeFailure.
 void prepare_output_dir(const std::string& path);
 

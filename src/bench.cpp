@@ -88,7 +88,7 @@ BenchResult bench_stages(const std::vector<const Stage*>& selected, const Data& 
 }
 
 std::string bench_report(const BenchResult& result, const Scenario& scenario, const Data& data, Device device) {
-    std::string text = "lmsref bench: " + describe_scenario(scenario, data) + "\n";
+    std::string text = "lmsref bench: " + describe_scenario(scenario, data, true) + "\n";
     text += "device " + std::string(to_string(device)) + ", LibTorch " + libtorch_version() + ", " +
             std::to_string(result.threads) + " intra-op thread, " + std::to_string(result.repeats) +
             " timed runs per stage after one warm-up\n\n";

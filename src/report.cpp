@@ -2,6 +2,7 @@
 
 #include "text.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -17,7 +18,7 @@ std::string format_vector(const std::vector<double>& values, const char* format)
     return text + "]";
 }
 
-std::string describe_scenario(const Scenario& s, const Data& data) {
+std::string describe_scenario(const Scenario& s, const Data& data, bool with_torch_seed) {
     std::string text = "N = " + std::to_string(data.samples()) + ", M = " + std::to_string(s.taps) +
                        ", eta = " + format_number(s.step_size, "%g");
     if (s.data_from_files())
@@ -25,7 +26,14 @@ std::string describe_scenario(const Scenario& s, const Data& data) {
     else
         text += ", sigmav2 = " + format_number(s.noise_variance, "%g") + ", wo = " + format_vector(s.wo, "%g") +
                 ", seed = " + std::to_string(s.seed);
-    return text + ", torch seed = " + std::to_string(s.linear_init_seed());
+    return text + (with_torch_seed ? ", torch seed = " + std::to_string(s.linear_init_seed()) : "");
+}
+
+std::string shown_weights(const std::vector<double>& weights) {
+    constexpr std::size_t shown = 6;
+    if (weights.size() <= shown) return format_vector(weights, "%.9g");
+    const std::string first = format_vector({weights.begin(), weights.begin() + shown}, "%.9g");
+    return first.substr(0, first.size() - 1) + ", ... (" + std::to_string(weights.size()) + " taps)]";
 }
 
 std::string stage_report(const StageRun& run, const Scenario& scenario, const Data& data) {
@@ -33,32 +41,26 @@ std::string stage_report(const StageRun& run, const Scenario& scenario, const Da
     const std::vector<double> final_weights = run.trajectory.final_weights();
     std::string text = "lmsref " + std::string(stage.name) + " (the notebook's " +
                        std::string(stage.notebook_function) + "): " + std::string(stage.summary) + "\n";
-    text += "  scenario   " + describe_scenario(scenario, data) + "\n";
-    text += "  device     " + std::string(to_string(run.device)) + ", LibTorch " + libtorch_version() + "\n";
-    text += "  w_N        " + format_vector(final_weights) + "\n";
+    // The torch seed matters to the one stage that draws its initial weights from LibTorch.
+    text += "  scenario   " + describe_scenario(scenario, data, !stage.starts_from_zero) + "\n";
+    if (stage.uses_torch)
+        text += "  device     " + std::string(to_string(run.device)) + ", LibTorch " + libtorch_version() + "\n";
+    text += "  w_N        " + shown_weights(final_weights) + "\n";
     if (!scenario.data_from_files()) {
         const std::vector<double> optimum = optimum_for_taps(scenario.wo, scenario.taps);
-        text += "  wo         " + format_vector(optimum) +
+        text += "  wo         " + shown_weights(optimum) +
                 (scenario.wo.size() != optimum.size() ? "  (wo cut or padded to M taps)" : "") + "\n";
-        text += "  ||w_N - wo|| = " + format_number(distance(final_weights, optimum), "%.3e") + "\n";
+        text += "  ||w_N - wo|| = " + format_number(distance(final_weights, optimum), "%.9g") + "\n";
     }
+    const std::int64_t samples = data.samples();
     text += "  time       " + format_number(run.us_per_sample(), "%.3f") + " us/sample (" +
-            format_number(run.seconds * 1e3, "%.3f") + " ms for " + std::to_string(data.samples()) + " samples)\n";
+            format_number(run.seconds * 1e3, "%.3f") + " ms for " + std::to_string(samples) +
+            (samples == 1 ? " sample)\n" : " samples)\n");
     return text;
 }
 
-namespace {
-/// Final weights for the compare table: all of them up to 6 taps, else the first 6 and the count.
-std::string shown_weights(const std::vector<double>& weights) {
-    constexpr std::size_t shown = 6;
-    if (weights.size() <= shown) return format_vector(weights, "%.9f");
-    const std::string first = format_vector({weights.begin(), weights.begin() + shown}, "%.9f");
-    return first.substr(0, first.size() - 1) + ", ... (" + std::to_string(weights.size()) + " taps)]";
-}
-} // namespace
-
 std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device) {
-    std::string text = "lmsref compare: " + describe_scenario(scenario, data) + "\n";
+    std::string text = "lmsref compare: " + describe_scenario(scenario, data, true) + "\n";
     text += "device " + std::string(to_string(device)) + ", LibTorch " + libtorch_version() + ", tolerance " +
             format_number(comparison.tolerance, "%g") + "\n\n";
     char row[256];
@@ -206,7 +208,6 @@ void write_data(const std::string& dir, const Data& data, FileFormat format) {
 
 void write_comparison(const std::string& dir, const Comparison& comparison, const Scenario& scenario, const Data& data,
                       Device device, FileFormat format) {
-    prepare_output_dir(dir);
     write_data(dir, data, format);
     for (const StageComparison& c : comparison.stages) {
         if (!c.run) continue; // a failed stage has nothing to write
@@ -216,6 +217,26 @@ void write_comparison(const std::string& dir, const Comparison& comparison, cons
     }
     write_file_atomically((std::filesystem::path(dir) / "summary.json").string(),
                           summary_json(comparison, scenario, data, device));
+}
+
+} // namespace lmsref
+
+namespace lmsref {
+
+bool is_output_name(const std::string& name, bool is_folder) {
+    const auto is_stage = [](std::string_view text) {
+        return std::any_of(stages().begin(), stages().end(), [&](const Stage& stage) { return stage.name == text; });
+    };
+    if (is_folder) return is_stage(name);
+    if (name.find(".tmp-") != std::string::npos) return true; // a temporary an interrupted older lmsref left
+    const std::filesystem::path path(name);
+    const std::string stem = path.stem().string();
+    const std::string ext = lowercase_extension(name);
+    static const std::vector<std::string> stems = {"x", "d", "w", "y", "e", "loss", "summary", "gallery",
+                                                   "deviation", "learning"};
+    static const std::vector<std::string> extensions = {".npy", ".csv", ".json", ".png", ".svg", ".pdf"};
+    return (std::find(stems.begin(), stems.end(), stem) != stems.end() || is_stage(stem)) &&
+           std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
 }
 
 } // namespace lmsref

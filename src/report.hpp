@@ -11,8 +11,11 @@ namespace lmsref {
 /// lmsref's own version, e.g. "0.1.0".
 const char* lmsref_version();
 
-/// One line: N, M, eta, sigmav2, wo and seeds, or the files the data came from.
-std::string describe_scenario(const Scenario& scenario, const Data& data);
+/// One line: N, M, eta, sigmav2, wo and the seed, or the files the data came from; the torch seed when asked.
+std::string describe_scenario(const Scenario& scenario, const Data& data, bool with_torch_seed);
+
+/// Final weights for a table: all of them up to 6 taps, else the first 6 and the count; 9 significant digits.
+std::string shown_weights(const std::vector<double>& weights);
 
 /// A vector as "[0.1, 0.2, 0.3]", each value with `format`.
 std::string format_vector(const std::vector<double>& values, const char* format = "%.6g");
@@ -33,7 +36,10 @@ std::string summary_json(const Comparison& comparison, const Scenario& scenario,
 void write_trajectory(const std::string& dir, const Trajectory& trajectory, FileFormat format);
 /// Writes x and d into `dir`.
 void write_data(const std::string& dir, const Data& data, FileFormat format);
-/// Writes what `compare --out-dir` promises into `dir`: x, d, one folder per stage and summary.json.
+/// Whether a file or folder of that name is one lmsref writes into an output folder (w.npy, summary.json, a stage's
+/// folder, gallery.png, ...): OutputSet replaces an existing folder only when it holds nothing else.
+bool is_output_name(const std::string& name, bool is_folder);
+/// Writes what `compare --out-dir` promises into the empty folder `dir`: x, d, one folder per stage, summary.json.
 void write_comparison(const std::string& dir, const Comparison& comparison, const Scenario& scenario, const Data& data,
                       Device device, FileFormat format);
 

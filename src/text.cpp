@@ -2,6 +2,7 @@
 
 #include "errors.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -25,9 +26,8 @@ std::vector<double> parse_number_list(const std::string& option, const std::stri
         const std::size_t comma = text.find(',', start);
         const std::string value = trimmed(text.substr(start, comma == std::string::npos ? comma : comma - start));
         char* stop = nullptr;
-        errno = 0;
         const double number = value.empty() ? 0.0 : std::strtod(value.c_str(), &stop);
-        if (value.empty() || *stop != '\0')
+        if (value.empty() || stop != value.c_str() + value.size())
             throw InputError(option + ": item " + std::to_string(item) + " ('" + value +
                              "') is not a number; give comma-separated numbers, e.g. 0.1,0.2,0.3");
         if (!std::isfinite(number))
@@ -38,6 +38,51 @@ std::vector<double> parse_number_list(const std::string& option, const std::stri
         start = comma + 1;
     }
     return numbers;
+}
+
+double parse_number(const std::string& option, const std::string& text) {
+    const std::string value = trimmed(text);
+    char* stop = nullptr;
+    const double number = value.empty() ? 0.0 : std::strtod(value.c_str(), &stop);
+    if (value.empty() || stop != value.c_str() + value.size())
+        throw InputError(option + ": '" + text + "' is not a number");
+    return number;
+}
+
+std::int64_t parse_integer(const std::string& option, const std::string& text, const std::string& range_note) {
+    const std::string value = trimmed(text);
+    const std::size_t digits = !value.empty() && (value[0] == '-' || value[0] == '+') ? 1 : 0;
+    if (value.size() == digits || value.find_first_not_of("0123456789", digits) != std::string::npos)
+        throw InputError(option + ": '" + text + "' is not a whole number");
+    errno = 0;
+    const long long number = std::strtoll(value.c_str(), nullptr, 10);
+    if (errno == ERANGE) throw InputError(option + ": " + value + " is out of range" + range_note);
+    return number;
+}
+
+std::string closest_name(const std::string& text, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t best_distance = 3; // farther than 2 edits is no suggestion
+    for (const std::string& candidate : candidates) {
+        if (text.size() >= 3 && candidate.compare(0, text.size(), text) == 0) return candidate;
+        // Levenshtein distance, one row at a time.
+        std::vector<std::size_t> row(candidate.size() + 1);
+        for (std::size_t j = 0; j < row.size(); ++j) row[j] = j;
+        for (std::size_t i = 1; i <= text.size(); ++i) {
+            std::size_t diagonal = row[0];
+            row[0] = i;
+            for (std::size_t j = 1; j <= candidate.size(); ++j) {
+                const std::size_t above = row[j];
+                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (text[i - 1] == candidate[j - 1] ? 0 : 1)});
+                diagonal = above;
+            }
+        }
+        if (row.back() < best_distance) {
+            best_distance = row.back();
+            best = candidate;
+        }
+    }
+    return best;
 }
 
 std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t max,

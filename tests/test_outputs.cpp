@@ -1,2 +1,260 @@
-// (being written)
+// A run's outputs as a whole set (a full disk, a signal, a stale file, two runs at once), input files that are not
+// files, the stage reports and the help: what a user meets first.
+#include "cli_support.hpp"
+#include "report.hpp"
+#include "runner.hpp"
+#include "support.hpp"
+
 #include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+using namespace lmsref;
+using namespace lmsref::test;
+
+namespace {
+
+/// Every file under `dir` with its bytes, by path relative to `dir`.
+std::map<std::string, std::string> snapshot(const std::string& dir) {
+    std::map<std::string, std::string> files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+        if (entry.is_regular_file())
+            files[std::filesystem::relative(entry.path(), dir).string()] = file_bytes(entry.path().string());
+    return files;
+}
+
+/// Entries under `dir` that a run leaves only while it works: work folders and temporary files.
+std::vector<std::string> leftovers(const std::string& dir) {
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(".lmsref-", 0) == 0 || name.find(".tmp-") != std::string::npos)
+            found.push_back(entry.path().string());
+    }
+    return found;
+}
+
+/// A tmpfs of `kilobytes` mounted on a folder, unmounted when the object goes; mounted() is false where this
+/// process may not mount (not root, no CAP_SYS_ADMIN).
+class SmallDisk {
+public:
+    explicit SmallDisk(const std::string& folder, int kilobytes) : folder_(folder) {
+        std::filesystem::create_directories(folder);
+        const std::string options = "size=" + std::to_string(kilobytes) + "k";
+        mounted_ = ::mount("tmpfs", folder.c_str(), "tmpfs", 0, options.c_str()) == 0;
+        if (!mounted_) reason_ = std::strerror(errno);
+    }
+    ~SmallDisk() {
+        if (mounted_) ::umount2(folder_.c_str(), MNT_DETACH);
+    }
+    SmallDisk(const SmallDisk&) = delete;
+    SmallDisk& operator=(const SmallDisk&) = delete;
+    bool mounted() const { return mounted_; }
+    const std::string& reason() const { return reason_; }
+
+private:
+    std::string folder_;
+    bool mounted_ = false;
+    std::string reason_;
+};
+
+bool killed_by_signal(const Result& result, int signal) {
+    return result.exit_code == -1 || result.exit_code == 128 + signal; // the shell may report it either way
+}
+
+} // namespace
+
+TEST_CASE("outputs: a write that fails midway leaves the previous set whole and no temporary", "[outputs]") {
+    TemporaryDir dir;
+    const std::string out = dir / "o";
+    REQUIRE(run_lmsref("compare -N 40 --out-dir '" + out + "'").exit_code == 0);
+    const auto before = snapshot(out);
+    REQUIRE(before.size() == 2 + 1 + 3 * 8 + 1); // x, d, summary.json, w/y/e per stage, mseloss's loss
+
+    // The 5th file of the new set fails as on a full disk, half written.
+    const Result result = run_lmsref("compare -N 60 --seed 1 --out-dir '" + out + "'", "LMSREF_TEST_FAULT=write-error:5");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 2);
+    REQUIRE_THAT(result.output, Catch::Contains("No space left on device") && Catch::Contains("lmsref: " + out + "/") &&
+                                    !Catch::Contains(".lmsref-"));
+    REQUIRE(snapshot(out) == before);
+    REQUIRE(leftovers(dir.path()).empty());
+    REQUIRE(files_in(dir.path()) == 1);
+}
+
+TEST_CASE("outputs: a full disk during compare leaves the previous set whole", "[outputs]") {
+    TemporaryDir dir;
+    SmallDisk disk(dir / "disk", 256); // compare -N 100 needs about 60 KB; -N 2000 about 1.2 MB
+    if (!disk.mounted()) {
+        WARN("skipped: cannot mount a tmpfs here (" << disk.reason() << "); the injected write failure above covers it");
+        return;
+    }
+    const std::string out = dir / "disk/o";
+    REQUIRE(run_lmsref("compare -N 100 --out-dir '" + out + "'").exit_code == 0);
+    const auto before = snapshot(out);
+    const Result result = run_lmsref("compare -N 2000 --format csv --out-dir '" + out + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 2);
+    REQUIRE_THAT(result.output, Catch::Contains("No space left on device") && !Catch::Contains(".lmsref-"));
+    REQUIRE(snapshot(out) == before);
+    REQUIRE(leftovers(dir / "disk").empty());
+}
+
+TEST_CASE("outputs: SIGTERM, SIGINT or SIGHUP while writing removes the new set and keeps the old", "[outputs]") {
+    for (const auto& [name, number] : {std::pair{"TERM", SIGTERM}, {"INT", SIGINT}, {"HUP", SIGHUP}}) {
+        CAPTURE(name);
+        TemporaryDir dir;
+        const std::string out = dir / "o";
+        REQUIRE(run_lmsref("sgd -N 30 --out-dir '" + out + "'").exit_code == 0);
+        const auto before = snapshot(out);
+        // The signal comes after the 2nd file of the new run: w.npy and y.npy are written, e.npy is not.
+        const Result result =
+            run_lmsref("sgd -N 50 --out-dir '" + out + "'", std::string("LMSREF_TEST_FAULT=signal:2:") + name);
+        INFO(result.output);
+        REQUIRE(killed_by_signal(result, number));
+        REQUIRE(snapshot(out) == before);
+        REQUIRE(leftovers(dir.path()).empty());
+        REQUIRE(files_in(dir.path()) == 1);
+    }
+}
+
+TEST_CASE("outputs: a folder holds exactly the last run's files", "[outputs]") {
+    TemporaryDir dir;
+    const std::string out = dir / "o";
+    REQUIRE(run_lmsref("mseloss -N 20 --out-dir '" + out + "'").exit_code == 0);
+    REQUIRE(std::filesystem::exists(out + "/loss.npy"));
+    REQUIRE(run_lmsref("numpy -N 20 --out-dir '" + out + "'").exit_code == 0);
+    REQUIRE(snapshot(out).size() == 3); // w, y, e: no stale loss.npy
+    REQUIRE_FALSE(std::filesystem::exists(out + "/loss.npy"));
+    REQUIRE(run_lmsref("numpy -N 20 --format csv --out-dir '" + out + "'").exit_code == 0);
+    std::vector<std::string> names;
+    for (const auto& [name, bytes] : snapshot(out)) names.push_back(name);
+    REQUIRE(names == std::vector<std::string>{"e.csv", "w.csv", "y.csv"}); // no x.npy beside x.csv
+    REQUIRE(leftovers(dir.path()).empty());
+}
+
+TEST_CASE("outputs: two runs into one folder at once publish one whole set, never a mix", "[outputs]") {
+    TemporaryDir dir;
+    const std::string out = dir / "o";
+    Result first;
+    Result second;
+    std::thread other([&] { first = run_lmsref("compare -N 300 --seed 1 --out-dir '" + out + "'"); });
+    second = run_lmsref("compare -N 300 --seed 2 --out-dir '" + out + "'");
+    other.join();
+    INFO(first.output << second.output);
+    REQUIRE(first.exit_code == 0);
+    REQUIRE(second.exit_code == 0);
+    // Whichever came last, every file belongs to the seed that summary.json names.
+    Scenario scenario;
+    scenario.samples = 300;
+    scenario.seed = file_bytes(out + "/summary.json").find("\"seed\": 1") != std::string::npos ? 1 : 2;
+    const Data data = generate_data(scenario);
+    REQUIRE(read_signal(out + "/x.npy") == data.x);
+    for (const Stage& stage : stages()) {
+        CAPTURE(stage.name);
+        const StageRun run = run_stage(stage, data, scenario, Device::cpu);
+        REQUIRE(read_array(out + "/" + std::string(stage.name) + "/w.npy").values == run.trajectory.w.values);
+    }
+    REQUIRE(leftovers(dir.path()).empty());
+}
+
+TEST_CASE("outputs: a folder with files lmsref did not write is refused, not replaced", "[outputs]") {
+    TemporaryDir dir;
+    std::filesystem::create_directories(dir / "o/numpy");
+    std::ofstream(dir / "o/numpy/notes.txt") << "mine\n";
+    const Result result = run_lmsref("compare -N 20 --out-dir '" + (dir / "o") + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 1);
+    REQUIRE_THAT(result.output, Catch::Contains("holds numpy/notes.txt, which lmsref did not write"));
+    REQUIRE(file_bytes(dir / "o/numpy/notes.txt") == "mine\n");
+    REQUIRE(leftovers(dir.path()).empty());
+}
+
+TEST_CASE("input: a FIFO is refused at once rather than read", "[outputs][errors]") {
+    TemporaryDir dir;
+    REQUIRE(::mkfifo((dir / "x.npy").c_str(), 0600) == 0);
+    const Result result =
+        run_lmsref("numpy --x '" + (dir / "x.npy") + "' --d '" + std::string(LMSREF_CLI_ERRORS_DIR) + "/d9.npy'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 1);
+    REQUIRE_THAT(result.output, Catch::Contains("x.npy: is not a regular file (a FIFO)"));
+}
+
+TEST_CASE("report: a stage prints what it used, in compare's number format", "[report]") {
+    Result result = run_lmsref("numpy -N 1");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE_THAT(result.output, Catch::Contains("for 1 sample)") && !Catch::Contains("device") &&
+                                    !Catch::Contains("LibTorch") && !Catch::Contains("torch seed"));
+    result = run_lmsref("linear -N 30 --torch-seed 7");
+    REQUIRE_THAT(result.output, Catch::Contains("torch seed = 7") && Catch::Contains("device     cpu, LibTorch") &&
+                                    Catch::Contains("for 30 samples)"));
+    result = run_lmsref("sgd -N 30");
+    REQUIRE_THAT(result.output, !Catch::Contains("torch seed") && Catch::Contains("device     cpu"));
+    // The final weights with 9 significant digits, as compare prints them.
+    Scenario scenario;
+    scenario.samples = 30;
+    const StageRun run = run_stage(find_stage("sgd"), generate_data(scenario), scenario, Device::cpu);
+    REQUIRE_THAT(result.output, Catch::Contains("w_N        " + shown_weights(run.trajectory.final_weights())));
+    // A long filter is shortened like compare's table.
+    result = run_lmsref("numpy -N 30 -M 20");
+    REQUIRE_THAT(result.output, Catch::Contains(", ... (20 taps)]"));
+}
+
+TEST_CASE("report: table values keep 9 significant digits at any magnitude", "[report]") {
+    REQUIRE(shown_weights({1.1e289, -2.5e-300, 0.1}) == "[1.1e+289, -2.5e-300, 0.1]");
+    REQUIRE(shown_weights({0.123456789012}) == "[0.123456789]");
+    REQUIRE(shown_weights(std::vector<double>(7, 1.0)) == "[1, 1, 1, 1, 1, 1, ... (7 taps)]");
+}
+
+TEST_CASE("help: each command lists the options it uses, within 100 columns", "[help]") {
+    const auto help = [](const std::string& command) {
+        const Result result = run_lmsref(command + " --help");
+        REQUIRE(result.exit_code == 0);
+        return result.output;
+    };
+    const std::vector<std::string> commands = {"",     "numpy", "tensor", "autograd", "mseloss", "sgd",    "module",
+                                               "linear", "linear-zero", "compare", "data", "bench", "plot", "basics",
+                                               "list"};
+    for (const std::string& command : commands) {
+        CAPTURE(command);
+        std::stringstream lines(help(command));
+        for (std::string line; std::getline(lines, line);) {
+            CAPTURE(line);
+            REQUIRE(line.size() <= 100);
+        }
+    }
+    REQUIRE_THAT(help("numpy"), !Catch::Contains("--device") && !Catch::Contains("--torch-seed") &&
+                                    Catch::Contains("--eta FLOAT") && Catch::Contains("--x FILE") &&
+                                    Catch::Contains("--out-dir DIR") && Catch::Contains("--wo LIST"));
+    REQUIRE_THAT(help("sgd"), Catch::Contains("--device DEVICE") && !Catch::Contains("--torch-seed"));
+    REQUIRE_THAT(help("linear"), Catch::Contains("--torch-seed UINT") && Catch::Contains("--device"));
+    REQUIRE_THAT(help("data"), !Catch::Contains("--eta") && !Catch::Contains("--taps") && !Catch::Contains("--device") &&
+                                   !Catch::Contains("--x") && Catch::Contains("--seed UINT"));
+    REQUIRE_THAT(help("compare"), Catch::Contains("--tolerance FLOAT") && Catch::Contains("3 a zero-init stage"));
+    REQUIRE_THAT(help("numpy"), !Catch::Contains("3 a zero-init stage") && Catch::Contains("Exit codes"));
+    REQUIRE_THAT(help("list"), !Catch::Contains("Exit codes"));
+}
+
+TEST_CASE("help: the README shows lmsref --help as it is", "[help]") {
+    const std::string readme =
+        file_bytes((std::filesystem::path(LMSREF_REFERENCE_DIR).parent_path().parent_path() / "README.md").string());
+    for (const std::string& command : {std::string("--help"), std::string("compare --help")}) {
+        CAPTURE(command);
+        const std::string marker = "<!-- lmsref " + command + " -->\n```\n";
+        const std::size_t start = readme.find(marker);
+        REQUIRE(start != std::string::npos);
+        const std::size_t begin = start + marker.size();
+        const std::string shown = readme.substr(begin, readme.find("```\n", begin) - begin);
+        REQUIRE(shown == run_lmsref(command).output);
+    }
+}

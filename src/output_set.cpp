@@ -1,0 +1,303 @@
+#include "output_set.hpp"
+
+#include "errors.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lmsref {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The work folders of every uncommitted output set of the process. This is the one piece of process-wide state in
+// lmsref: a signal ends the process from any point of a run, so the folders to remove must be reachable from the
+// thread that handles it. The mutex also keeps a signal from cutting a commit in half.
+struct Pending {
+    std::mutex mutex;
+    std::vector<OutputSet::Target*> targets;
+};
+
+Pending& pending() {
+    static Pending instance;
+    return instance;
+}
+
+std::string error_text(int error) {
+    return std::strerror(error);
+}
+
+/// Removes a target's work folder, and the parent folders the run created for it when nothing else is in them.
+void remove_work(const OutputSet::Target& target) noexcept {
+    std::error_code ec;
+    fs::remove_all(target.work, ec);
+    if (target.created_above.empty()) return;
+    for (fs::path folder = fs::path(target.path).parent_path();; folder = folder.parent_path()) {
+        if (::rmdir(folder.c_str()) != 0 || folder == target.created_above || !folder.has_relative_path()) break;
+    }
+}
+
+/// Whether `inner` is `outer` or lies inside it (both absolute and normal).
+bool is_within(const fs::path& inner, const fs::path& outer) {
+    auto i = inner.begin();
+    for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+        if (o->empty()) continue; // a trailing separator
+        if (i == inner.end() || *i != *o) return false;
+    }
+    return true;
+}
+
+/// The first entry under `folder` that lmsref did not write, as a path relative to it; "" when there is none.
+std::string foreign_entry(const fs::path& folder, const std::function<bool(const std::string&, bool)>& is_output,
+                          const fs::path& relative = {}) {
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(folder, ec)) {
+        const bool is_folder = entry.is_directory(ec) && !entry.is_symlink(ec);
+        const std::string name = entry.path().filename().string();
+        if (!is_output(name, is_folder)) return (relative / name).string();
+        if (is_folder) {
+            const std::string inside = foreign_entry(entry.path(), is_output, relative / name);
+            if (!inside.empty()) return inside;
+        }
+    }
+    if (ec) return (relative / ".").string() + " (unreadable: " + ec.message() + ")";
+    return "";
+}
+
+/// Flushes a file or a folder tree to disk. Returns errno of the first failure, 0 on success.
+int sync_tree(const fs::path& path) {
+    std::error_code ec;
+    const bool is_folder = fs::is_directory(fs::symlink_status(path, ec));
+    if (is_folder)
+        for (const fs::directory_entry& entry : fs::directory_iterator(path, ec))
+            if (const int error = sync_tree(entry.path())) return error;
+    if (ec) return ec.value();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (is_folder ? O_DIRECTORY : 0));
+    if (fd < 0) return errno;
+    const int error = ::fsync(fd) == 0 ? 0 : errno;
+    ::close(fd);
+    return error;
+}
+
+/// Advisory locks on the parent folders of the targets, taken for the time of a commit: two runs that publish into
+/// the same place publish one after the other. Each folder is locked once, whatever path names it.
+class ParentLocks {
+public:
+    explicit ParentLocks(const std::deque<OutputSet::Target>& targets) {
+        std::vector<std::pair<dev_t, ino_t>> seen;
+        for (const OutputSet::Target& target : targets) {
+            const std::string parent = fs::path(target.path).parent_path().string();
+            const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            struct stat info {};
+            if (fd < 0 || ::fstat(fd, &info) != 0) {
+                const int error = errno;
+                if (fd >= 0) ::close(fd);
+                throw RuntimeFailure(parent + ": cannot open the folder to publish into it (" + error_text(error) +
+                                     ")");
+            }
+            if (std::find(seen.begin(), seen.end(), std::make_pair(info.st_dev, info.st_ino)) != seen.end()) {
+                ::close(fd);
+                continue;
+            }
+            seen.emplace_back(info.st_dev, info.st_ino);
+            fds_.push_back(fd); // closed by the destructor, also when flock fails
+            while (::flock(fd, LOCK_EX) != 0)
+                if (errno != EINTR)
+                    throw RuntimeFailure(parent + ": cannot lock the folder (" + error_text(errno) + ")");
+        }
+    }
+    ~ParentLocks() {
+        for (int fd : fds_) {
+            ::fsync(fd); // the renames into this folder reach the disk
+            ::close(fd);
+        }
+    }
+    ParentLocks(const ParentLocks&) = delete;
+    ParentLocks& operator=(const ParentLocks&) = delete;
+
+private:
+    std::vector<int> fds_;
+};
+
+} // namespace
+
+OutputSet::OutputSet(std::function<bool(const std::string&, bool)> is_output_name)
+    : is_output_name_(std::move(is_output_name)) {}
+
+OutputSet::~OutputSet() {
+    if (!committed_) discard();
+}
+
+std::string OutputSet::folder(const std::string& target, const std::string& option) {
+    return add(target, option, true).staged;
+}
+
+std::string OutputSet::file(const std::string& target, const std::string& option) {
+    return add(target, option, false).staged;
+}
+
+OutputSet::Target& OutputSet::add(const std::string& target, const std::string& option, bool is_folder) {
+    const std::string what = option + ": " + target;
+    if (target.empty()) throw InputError(option + ": the path is empty");
+    if (!is_folder && target.back() == '/') throw InputError(what + " names a folder; give a file name");
+    std::error_code ec;
+    fs::path path = fs::absolute(target, ec).lexically_normal();
+    if (ec) throw RuntimeFailure(what + ": " + ec.message());
+    if (path.filename().empty()) path = path.parent_path(); // "out/" is "out"
+    if (fs::is_symlink(fs::symlink_status(path, ec))) {
+        if (!fs::exists(path, ec))
+            throw InputError(what + " is a symbolic link to " + fs::read_symlink(path, ec).string() +
+                             ", which does not exist");
+        path = fs::canonical(path, ec);
+    }
+    const fs::path here = fs::current_path(ec);
+    if (!path.has_relative_path() || (!ec && is_within(here, path)))
+        throw InputError(what + " is the current folder or holds it, which lmsref cannot replace; name a new folder, "
+                                "e.g. " +
+                         option + " out");
+    for (const Target& other : targets_)
+        if (is_within(path, other.path) || is_within(other.path, path))
+            throw InputError(what + " overlaps " + other.option + " " + other.shown + "; give every output its own place");
+
+    const fs::file_status status = fs::status(path, ec);
+    if (fs::exists(status)) {
+        if (is_folder && !fs::is_directory(status)) throw InputError(what + " exists and is not a folder");
+        if (!is_folder && fs::is_directory(status)) throw InputError(what + " is a folder; give a file name");
+        if (is_folder) {
+            const std::string foreign = foreign_entry(path, is_output_name_);
+            if (!foreign.empty())
+                throw InputError(what + " holds " + foreign +
+                                 ", which lmsref did not write; lmsref replaces a folder only when it holds nothing "
+                                 "but lmsref's outputs, so give a new or empty folder");
+        }
+    }
+
+    Target entry;
+    entry.path = path.string();
+    entry.shown = target;
+    entry.option = option;
+    entry.is_folder = is_folder;
+    const fs::path parent = path.parent_path();
+    if (!is_folder && !fs::exists(parent, ec))
+        throw InputError(what + ": the folder " + parent.string() + " does not exist");
+    if (!fs::exists(parent, ec)) { // an output folder's parents are made, as mkdir -p would
+        fs::path top = parent;
+        while (!fs::exists(top.parent_path(), ec) && top.has_relative_path()) top = top.parent_path();
+        entry.created_above = top.string();
+    }
+    std::lock_guard<std::mutex> lock(pending().mutex);
+    if (!entry.created_above.empty()) {
+        fs::create_directories(parent, ec);
+        if (ec) {
+            remove_work(entry);
+            throw RuntimeFailure(what + ": cannot create the folder " + parent.string() + " (" + ec.message() + ")");
+        }
+    }
+    if (!fs::is_directory(parent, ec)) throw RuntimeFailure(what + ": " + parent.string() + " is not a folder");
+    std::string work = (parent / ".lmsref-XXXXXX").string();
+    if (::mkdtemp(work.data()) == nullptr) {
+        const int error = errno;
+        remove_work(entry);
+        throw RuntimeFailure(what + " cannot be written: no new file can be made in " + parent.string() + " (" +
+                             error_text(error) + ")");
+    }
+    entry.work = work;
+    entry.staged = (fs::path(work) / path.filename()).string();
+    Target& added = targets_.emplace_back(std::move(entry));
+    pending().targets.push_back(&added);
+    if (is_folder && ::mkdir(added.staged.c_str(), 0777) != 0)
+        throw RuntimeFailure(what + " cannot be written (" + error_text(errno) + ")");
+    return added;
+}
+
+std::string OutputSet::in_user_terms(std::string message) const {
+    for (const Target& target : targets_)
+        for (std::size_t at; (at = message.find(target.staged)) != std::string::npos;)
+            message.replace(at, target.staged.size(), target.shown);
+    return message;
+}
+
+void OutputSet::commit() {
+    for (const Target& target : targets_) {
+        if (!fs::exists(fs::symlink_status(target.staged)))
+            throw RuntimeFailure(target.path + ": nothing was written there");
+        if (const int error = sync_tree(target.work))
+            throw RuntimeFailure(target.path + ": cannot write (" + error_text(error) + ")");
+    }
+    {
+        const ParentLocks locks(targets_);
+        std::lock_guard<std::mutex> lock(pending().mutex); // no signal cuts the renames in half
+        std::vector<bool> moved(targets_.size(), false);
+        const auto previous = [](const Target& t) { return (fs::path(t.work) / ".previous").string(); };
+        for (std::size_t i = 0; i < targets_.size(); ++i) {
+            const Target& t = targets_[i];
+            std::error_code ec;
+            int error = 0;
+            if (fs::exists(fs::symlink_status(t.path, ec))) {
+                if (std::rename(t.path.c_str(), previous(t).c_str()) == 0)
+                    moved[i] = true;
+                else
+                    error = errno;
+            }
+            if (error == 0 && std::rename(t.staged.c_str(), t.path.c_str()) != 0) error = errno;
+            if (error == 0) continue;
+            for (std::size_t j = i + 1; j-- > 0;) { // put back what this commit changed, newest first
+                if (j < i) std::rename(targets_[j].path.c_str(), targets_[j].staged.c_str());
+                if (moved[j]) std::rename(previous(targets_[j]).c_str(), targets_[j].path.c_str());
+            }
+            throw RuntimeFailure(t.path + ": cannot publish the outputs (" + error_text(error) + ")");
+        }
+        committed_ = true;
+    }
+    discard(); // the previous sets, now in the work folders
+}
+
+void OutputSet::discard() noexcept {
+    std::lock_guard<std::mutex> lock(pending().mutex);
+    for (Target& target : targets_) {
+        remove_work(committed_ ? Target{target.path, target.shown, target.option, target.work, "", "", target.is_folder} : target);
+        auto& list = pending().targets;
+        list.erase(std::remove(list.begin(), list.end(), &target), list.end());
+    }
+    targets_.clear();
+}
+
+void remove_outputs_on_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::thread([signals] {
+        int signal = 0;
+        while (sigwait(&signals, &signal) != 0) {
+        }
+        {
+            std::lock_guard<std::mutex> lock(pending().mutex);
+            for (const OutputSet::Target* target : pending().targets) remove_work(*target);
+        }
+        // End the process as the signal would have: the shell sees 128 + the signal number.
+        std::signal(signal, SIG_DFL);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, signal);
+        pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+        std::raise(signal);
+        std::_Exit(128 + signal);
+    }).detach();
+}
+
+} // namespace lmsref
