@@ -43,16 +43,17 @@ std::string figure_title(const Scenario& s, const Data& data) {
 Figure stage_figure(const StageRun& run, const StageRun& numpy, const Scenario& scenario, const Data& data) {
     const Stage& stage = *run.stage;
     const WeightsSeries series{std::string(stage.name), std::string(stage.colour), &run.trajectory.w};
+    const WeightsSeries reference{std::string(numpy.stage->name), "", &numpy.trajectory.w};
     return weights_figure("lmsref " + std::string(stage.name) + " (" + std::string(stage.notebook_function) +
-                              ") over numpy: " + figure_title(scenario, data),
-                          series, &numpy.trajectory.w, known_wo(scenario));
+                              ") over " + reference.label + ": " + figure_title(scenario, data),
+                          series, &reference, known_wo(scenario));
 }
 
 std::vector<std::string> plot_comparison(const Comparison& comparison, const Scenario& scenario, const Data& data,
                                          const std::string& dir) {
     const StageComparison& numpy = comparison.stages.front();
     if (!numpy.run) throw RuntimeFailure("compare --plot-dir: numpy failed, so there is nothing to compare with");
-    const Array2D& reference = numpy.run->trajectory.w;
+    const WeightsSeries reference{std::string(numpy.stage->name), "", &numpy.run->trajectory.w};
     const std::string title = figure_title(scenario, data);
     const auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
     std::vector<std::string> written;
@@ -93,18 +94,24 @@ PlotKind parse_plot_kind(const std::string& text) {
 }
 
 Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::string& reference_file,
-              const std::vector<double>& wo, const std::string& title) {
+              const std::vector<double>& wo, const std::string& title, bool log_x) {
     if (files.empty()) throw InputError("lmsref plot: give at least one file to plot");
     if (kind == PlotKind::deviation && reference_file.empty())
         throw InputError("--kind deviation: give --reference, the trajectory (e.g. out/numpy/w.npy) to measure from");
+    if (kind == PlotKind::learning && !reference_file.empty())
+        throw InputError("--reference: --kind learning draws no reference; leave it out");
+    if (kind != PlotKind::weights && !wo.empty()) throw InputError("--wo: only --kind weights draws wo; leave it out");
 
     if (kind == PlotKind::learning) {
         std::vector<std::vector<double>> signals;
         for (const std::string& file : files) signals.push_back(read_signal(file));
         std::vector<ErrorSeries> series;
-        for (std::size_t k = 0; k < files.size(); ++k)
-            series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &signals[k]});
-        return learning_figure(title.empty() ? "learning curve" : title, series, std::nan(""));
+        for (std::size_t k = 0; k < files.size(); ++k) {
+            // loss.npy holds the notebook's loss, e² already: it is drawn as it is, not squared again
+            const bool loss = std::filesystem::path(files[k]).stem() == "loss";
+            series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &signals[k], loss});
+        }
+        return learning_figure(title.empty() ? "learning curve" : title, series, std::nan(""), log_x);
     }
 
     std::vector<Array2D> arrays;
@@ -120,12 +127,18 @@ Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::s
     std::vector<WeightsSeries> series;
     for (std::size_t k = 0; k < files.size(); ++k)
         series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &arrays[k]});
+    const std::optional<WeightsSeries> drawn_reference =
+        reference ? std::optional<WeightsSeries>(WeightsSeries{series_name(reference_file), "", &*reference})
+                  : std::nullopt;
     if (kind == PlotKind::deviation)
-        return deviation_figure(title.empty() ? "distance from " + reference_file : title, series, *reference);
-    const Array2D* drawn_reference = reference ? &*reference : nullptr;
-    if (series.size() == 1)
-        return weights_figure(title.empty() ? files.front() : title, series.front(), drawn_reference, wo);
-    return gallery_figure(title.empty() ? "weights" : title, series, drawn_reference, wo);
+        return deviation_figure(title.empty() ? "distance from " + reference_file : title, series, *drawn_reference,
+                                log_x);
+    const WeightsSeries* under = drawn_reference ? &*drawn_reference : nullptr;
+    if (series.size() == 1) {
+        const std::string named = under ? series.front().label + " over " + under->label : files.front();
+        return weights_figure(title.empty() ? named : title, series.front(), under, wo, log_x);
+    }
+    return gallery_figure(title.empty() ? "weights" : title, series, under, wo, log_x);
 }
 
 } // namespace lmsref

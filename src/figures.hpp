@@ -24,10 +24,12 @@ enum class PlotKind { weights, deviation, learning };
 /// "weights", "deviation" or "learning"; throws InputError otherwise.
 PlotKind parse_plot_kind(const std::string& text);
 
-/// `lmsref plot`: a figure from saved outputs. weights: each file a panel, over `reference` when given;
-/// deviation: each file against `reference` (required); learning: each file an error signal e.
-/// A series is named after the file's folder (out/linear/w.npy is "linear") and keeps that stage's colour.
+/// `lmsref plot`: a figure from saved outputs. weights: each file a panel, over `reference` when given, with
+/// `wo` dashed; deviation: each file against `reference` (required); learning: each file an error signal e, or a
+/// loss (a file named loss.*: e² already, drawn as it is). A series, the reference too, is named after the file's
+/// folder (out/linear/w.npy is "linear") and keeps that stage's colour. `log_x`: the iteration on a log scale.
+/// Throws InputError for an option the kind ignores (`reference` or `wo` with learning, `wo` with deviation).
 Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::string& reference,
-              const std::vector<double>& wo, const std::string& title);
+              const std::vector<double>& wo, const std::string& title, bool log_x = false);
 
 } // namespace lmsref

@@ -5,14 +5,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace lmsref {
 
 namespace {
 
 constexpr double deviation_floor = 1e-18;
-constexpr const char* reference_style = "lw 6 lc rgb '#80000000'"; // thick, black, half transparent
-constexpr const char* wo_style = "dt 2 lw 1.5 lc rgb '#555555'";
+// The reference: light grey and wider than the stage's line, drawn first, so the stage shows on top of it and a
+// stage that agrees shows as a line with a grey halo. Explicit line types keep the dumb terminal's key characters
+// in step with its curves.
+constexpr const char* reference_style = "lt 1 lw 3.5 lc rgb '#c4c4c4'";
+constexpr const char* stage_style = "lt 2 lw 1.3";
+constexpr const char* wo_style = "lt 3 dt 2 lw 1.2 lc rgb '#303030'";
+constexpr const char* zoom_shade = "fc rgb '#efefef' fs solid 1.0 noborder";
 
 std::string quoted(const std::string& text) {
     std::string out = "\"";
@@ -23,115 +29,354 @@ std::string quoted(const std::string& text) {
     return out + "\"";
 }
 
-/// A datablock: the iteration in column 1, then one column per value.
-std::string datablock(const std::string& name, const Array2D& rows) {
+std::string number(double value) {
+    return format_number(value);
+}
+
+struct Range {
+    double low = std::numeric_limits<double>::infinity();
+    double high = -std::numeric_limits<double>::infinity();
+    void add(double value) {
+        if (!std::isfinite(value)) return;
+        low = std::min(low, value);
+        high = std::max(high, value);
+    }
+    bool empty() const { return !(low <= high); }
+    /// Widened by `fraction` of its width on each side; a zero-width range by 10% of its value (1 at zero).
+    Range padded(double fraction) const {
+        if (empty()) return {-1.0, 1.0};
+        const double width = high - low;
+        const double pad = width > 0 ? width * fraction : (low == 0 ? 1.0 : std::abs(low) * 0.1);
+        return {low - pad, high + pad};
+    }
+    std::string text() const { return "[" + number(low) + ":" + number(high) + "]"; }
+};
+
+/// The iterations an axis shows for rows 0 .. last: from 1 on a log scale, never of zero width.
+Range x_range(std::size_t first, std::size_t last) {
+    return {static_cast<double>(first), static_cast<double>(std::max(last, first + 1))};
+}
+
+/// A datablock: the iteration (the row index) in column 1, then one column per value, for the rows given.
+std::string datablock(const std::string& name, const Array2D& values, const std::vector<std::size_t>& rows) {
     std::string out = "$" + name + " << EOD\n";
-    for (std::size_t r = 0; r < rows.rows; ++r) {
+    for (std::size_t r : rows) {
         out += std::to_string(r);
-        for (std::size_t c = 0; c < rows.cols; ++c) out += " " + format_number(rows(r, c));
+        for (std::size_t c = 0; c < values.cols; ++c) out += " " + number(values(r, c));
         out += "\n";
     }
     return out + "EOD\n";
 }
 
 std::string common_style() {
-    return "set termoption noenhanced\nset grid lc rgb '#d0d0d0'\nset border lc rgb '#404040'\n"
-           "set key outside right top box opaque\nset autoscale xfixmin\nset autoscale xfixmax\n";
+    return "set termoption noenhanced\nset grid lc rgb '#d0d0d0'\nset border lc rgb '#404040'\n";
 }
 
-/// The plot command of one weights panel: the reference under the stage, then wo.
-std::string weights_plot(const std::string& block, const WeightsSeries& stage, std::size_t taps,
-                         const std::vector<double>& wo, bool with_reference, bool with_key) {
-    std::string out;
-    if (!wo.empty()) {
-        for (std::size_t k = 0; k < wo.size(); ++k)
-            out += "set arrow " + std::to_string(k + 1) + " from graph 0, first " + format_number(wo[k]) +
-                   " to graph 1, first " + format_number(wo[k]) + " nohead " + wo_style + " back\n";
-    }
-    out += std::string(with_key ? "set key\n" : "unset key\n");
-    out += "plot ";
-    if (with_reference)
-        out += "for [k=2:" + std::to_string(taps + 1) + "] $ref using 1:k with lines " + reference_style +
-               " title (k == 2 ? 'numpy' : ''), ";
-    out += "for [k=2:" + std::to_string(taps + 1) + "] $" + block + " using 1:k with lines lw 1.6 lc rgb '" +
-           stage.colour + "' title (k == 2 ? " + quoted(stage.label + " w_k") + " : '')";
-    if (!wo.empty()) out += ", NaN with lines " + std::string(wo_style) + " title 'wo'";
-    out += "\n";
-    if (!wo.empty()) out += "unset arrow\n";
+/// The x axis: its range, scale, label and tics (every `tic_step` iterations when > 0; whole iterations only).
+std::string x_axis(const Range& x, bool log_x, const std::string& label, double tic_step = 0) {
+    std::string tics = "set xtics autofreq\n";
+    if (tic_step > 0)
+        tics = "set xtics 0, " + number(tic_step) + "\n";
+    else if (!log_x && x.high - x.low <= 10)
+        tics = "set xtics 1\n";
+    return std::string(log_x ? "set logscale x\n" : "unset logscale x\n") + tics + "set xrange " + x.text() +
+           "\nset xlabel " + quoted(log_x ? label + " (log scale)" : label) + "\n";
+}
+
+/// The plot area of one part of a figure, in screen fractions.
+struct Box {
+    double left, right, bottom, top;
+};
+
+std::string margins(const Box& box) {
+    return "set lmargin at screen " + number(box.left) + "\nset rmargin at screen " + number(box.right) +
+           "\nset bmargin at screen " + number(box.bottom) + "\nset tmargin at screen " + number(box.top) + "\n";
+}
+
+/// How much of the x axis a weights panel's zoom shows, or 0 for no zoom panel.
+std::size_t zoom_end(const std::vector<const Array2D*>& series, bool log_x) {
+    if (log_x || series.empty()) return 0;
+    const std::size_t last = series.front()->rows - 1;
+    const std::size_t transient = transient_iterations(series);
+    std::size_t end = std::max<std::size_t>(20, transient * 3);
+    end = (end + 19) / 20 * 20; // a round number, in quarters for the tics
+    return last >= 80 && end * 4 <= last ? end : 0;
+}
+
+/// The datablocks of a weights trajectory: `name` for the whole axis, `name`z for the zoom (when `zoom` > 0).
+std::string weights_blocks(const std::string& name, const Array2D& w, std::size_t zoom, bool log_x,
+                           std::size_t full_pixels, std::size_t zoom_pixels) {
+    const std::size_t first = log_x ? 1 : 0;
+    std::string out = datablock(name, w, envelope_rows(w, first, w.rows - 1, full_pixels, log_x));
+    if (zoom > 0) out += datablock(name + "z", w, envelope_rows(w, 0, zoom, zoom_pixels));
     return out;
 }
 
-std::vector<double> moving_average(const std::vector<double>& values, std::size_t window) {
-    std::vector<double> averages(values.size());
-    double sum = 0.0;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        sum += values[i];
-        if (i >= window) sum -= values[i - window];
-        averages[i] = sum / static_cast<double>(std::min(i + 1, window));
+struct WeightsPart {
+    Box box;
+    Range x;
+    std::string suffix; // "" for the whole axis, "z" for the zoom
+    std::string x_label;
+    double x_tic_step = 0; // 0: gnuplot's choice
+    bool y_labels = true;
+    std::size_t shade_to = 0; // shade iterations 0 .. shade_to (the zoom's extent)
+};
+
+/// One weights plot: the reference under the stage, then wo.
+std::string weights_part(const WeightsPart& part, const std::string& block, const WeightsSeries& stage,
+                         const WeightsSeries* reference, const std::vector<double>& wo, const Range& y, bool log_x,
+                         const std::string& title, const std::string& key) {
+    std::string out = margins(part.box) + x_axis(part.x, log_x && part.suffix.empty(), part.x_label, part.x_tic_step);
+    out += "set yrange " + y.text() + "\n";
+    out += part.y_labels ? "set format y '% g'\nset ylabel 'coefficients'\n" : "set format y ''\nunset ylabel\n";
+    out += "set title " + title + "\n" + key;
+    if (part.shade_to > 0)
+        out += "set object 1 rectangle from 0, graph 0 to " + std::to_string(part.shade_to) + ", graph 1 " +
+               zoom_shade + " behind\n";
+    const std::string taps = std::to_string(stage.w->cols + 1);
+    out += "plot ";
+    if (reference)
+        out += "for [k=2:" + taps + "] $" + "ref" + part.suffix + " using 1:k with lines " + reference_style +
+               " title (k == 2 ? " + quoted(reference->label) + " : ''), ";
+    out += "for [k=2:" + taps + "] $" + block + part.suffix + " using 1:k with lines " + stage_style + " lc rgb '" +
+           stage.colour + "' title (k == 2 ? " + quoted(stage.label + " w_k") + " : '')";
+    // wo as constant functions on top, in the style its key entry shows
+    for (std::size_t k = 0; k < wo.size(); ++k)
+        out += ", " + number(wo[k]) + " with lines " + wo_style + " title " + (k == 0 ? "'wo'" : "''");
+    out += "\n";
+    if (part.shade_to > 0) out += "unset object 1\n";
+    return out;
+}
+
+/// The common y range of weights panels: every coefficient drawn and wo.
+Range weights_y_range(const std::vector<const Array2D*>& series, const std::vector<double>& wo) {
+    Range y;
+    for (const Array2D* w : series)
+        for (double v : w->values) y.add(v);
+    for (double v : wo) y.add(v);
+    return y.padded(0.05);
+}
+
+/// A weights panel in the rectangle `cell` (screen fractions): the zoom on the left when `zoom` > 0.
+std::string weights_cell(const Box& cell, int figure_width, const std::string& block, const WeightsSeries& stage,
+                         const WeightsSeries* reference, const std::vector<double>& wo, const Range& y,
+                         std::size_t zoom, bool log_x, const std::string& title, const std::string& key) {
+    const std::size_t last = stage.w->rows - 1;
+    const double px = 1.0 / figure_width; // one pixel in screen fractions
+    std::string out;
+    if (zoom == 0) {
+        const WeightsPart whole{cell, x_range(log_x ? 1 : 0, last), "", "iteration", 0, true, 0};
+        return weights_part(whole, block, stage, reference, wo, y, log_x, title, key);
     }
-    return averages;
+    const double split = cell.left + (cell.right - cell.left) * 0.24;
+    const bool narrow = (split - cell.left) / px < 150; // room for three tic labels, else five
+    const WeightsPart zoomed{{cell.left, split, cell.bottom, cell.top},
+                             x_range(0, zoom),
+                             "z",
+                             "iterations 0-" + std::to_string(zoom),
+                             static_cast<double>(zoom) / (narrow ? 2 : 4),
+                             true,
+                             0};
+    const WeightsPart whole{
+        {split + 24 * px, cell.right, cell.bottom, cell.top}, x_range(0, last), "", "iteration", 0, false, zoom};
+    out += weights_part(zoomed, block, stage, reference, wo, y, false, "''", "unset key\n");
+    out += weights_part(whole, block, stage, reference, wo, y, false, title, key);
+    return out;
 }
 
 double decibels(double power) {
-    return 10.0 * std::log10(std::max(power, 1e-30));
+    return 10.0 * std::log10(power);
 }
 
 } // namespace
 
-Figure weights_figure(const std::string& title, const WeightsSeries& stage, const Array2D* reference,
-                      const std::vector<double>& wo) {
+std::vector<std::size_t> envelope_rows(const Array2D& values, std::size_t first, std::size_t last, std::size_t pixels,
+                                       bool log_x) {
+    std::vector<std::size_t> rows;
+    if (values.rows == 0 || first > last || first >= values.rows) return rows;
+    last = std::min(last, values.rows - 1);
+    const std::size_t count = last - first + 1;
+    if (pixels == 0 || count <= 4 * pixels) {
+        for (std::size_t r = first; r <= last; ++r) rows.push_back(r);
+        return rows;
+    }
+    const bool logarithmic = log_x && first >= 1;
+    const double log_first = logarithmic ? std::log10(static_cast<double>(first)) : 0.0;
+    const double log_span = logarithmic ? std::log10(static_cast<double>(last) + 1.0) - log_first : 1.0;
+    const auto column_of = [&](std::size_t r) {
+        const std::size_t column = logarithmic
+                                       ? static_cast<std::size_t>((std::log10(static_cast<double>(r)) - log_first) /
+                                                                  log_span * static_cast<double>(pixels))
+                                       : (r - first) * pixels / count;
+        return std::min(column, pixels - 1);
+    };
+    std::vector<std::size_t> lowest(values.cols), highest(values.cols);
+    const auto keep = [&] {
+        for (std::size_t c = 0; c < values.cols; ++c) {
+            rows.push_back(lowest[c]);
+            rows.push_back(highest[c]);
+        }
+    };
+    std::size_t column = column_of(first);
+    std::fill(lowest.begin(), lowest.end(), first);
+    std::fill(highest.begin(), highest.end(), first);
+    for (std::size_t r = first; r <= last; ++r) {
+        if (const std::size_t here = column_of(r); here != column) {
+            keep();
+            column = here;
+            std::fill(lowest.begin(), lowest.end(), r);
+            std::fill(highest.begin(), highest.end(), r);
+        }
+        for (std::size_t c = 0; c < values.cols; ++c) {
+            const double v = values(r, c);
+            if (std::isnan(v)) continue;
+            const double low = values(lowest[c], c);
+            const double high = values(highest[c], c);
+            if (std::isnan(low) || v < low) lowest[c] = r;
+            if (std::isnan(high) || v > high) highest[c] = r;
+        }
+    }
+    keep();
+    rows.push_back(first);
+    rows.push_back(last);
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    return rows;
+}
+
+std::size_t transient_iterations(const std::vector<const Array2D*>& series) {
+    std::size_t settled = 0;
+    for (const Array2D* w : series) {
+        if (w->rows < 4) continue;
+        const std::size_t half = w->rows / 2;
+        Range whole;
+        for (double v : w->values) whole.add(v);
+        const double slack = whole.empty() ? 0.0 : 0.05 * (whole.high - whole.low);
+        std::vector<Range> band(w->cols);
+        for (std::size_t r = half; r < w->rows; ++r)
+            for (std::size_t c = 0; c < w->cols; ++c) band[c].add((*w)(r, c));
+        std::size_t entered = half;
+        for (std::size_t r = 0; r < half && entered == half; ++r) {
+            bool inside = true;
+            for (std::size_t c = 0; c < w->cols; ++c) {
+                const double v = (*w)(r, c);
+                inside &= band[c].empty() || (v >= band[c].low - slack && v <= band[c].high + slack);
+            }
+            if (inside) entered = r;
+        }
+        settled = std::max(settled, entered);
+    }
+    return settled;
+}
+
+Figure weights_figure(const std::string& title, const WeightsSeries& stage, const WeightsSeries* reference,
+                      const std::vector<double>& wo, bool log_x) {
     Figure figure;
-    figure.body = (reference ? datablock("ref", *reference) : "") + datablock("stage", *stage.w) + common_style() +
-                  "set key outside top center horizontal\n"; // the plot and its title get the full width
-    figure.body += "set title " + quoted(title) + "\nset xlabel 'iteration'\nset ylabel 'coefficients'\n";
-    figure.body += weights_plot("stage", stage, stage.w->cols, wo, reference != nullptr, true);
+    std::vector<const Array2D*> drawn{stage.w};
+    if (reference) drawn.push_back(reference->w);
+    const std::size_t zoom = zoom_end(drawn, log_x);
+    const Box cell{75.0 / figure.width, 1 - 20.0 / figure.width, 58.0 / figure.height, 1 - 78.0 / figure.height};
+    const std::size_t pixels = figure.width * 3 / 4;
+    figure.body = (reference ? weights_blocks("ref", *reference->w, zoom, log_x, pixels, 200) : "") +
+                  weights_blocks("stage", *stage.w, zoom, log_x, pixels, 200) + common_style();
+    figure.body += "set multiplot title " + quoted(title) + "\n";
+    const std::string key = "set key at screen 0.5, screen " + number(1 - 30.0 / figure.height) +
+                            " center top horizontal box opaque samplen 3\n";
+    figure.body += weights_cell(cell, figure.width, "stage", stage, reference, wo, weights_y_range(drawn, wo), zoom,
+                                log_x, "''", key);
+    figure.body += "unset multiplot\n";
     return figure;
 }
 
-Figure gallery_figure(const std::string& title, const std::vector<WeightsSeries>& panels, const Array2D* reference,
-                      const std::vector<double>& wo) {
+Figure gallery_figure(const std::string& title, const std::vector<WeightsSeries>& panels,
+                      const WeightsSeries* reference, const std::vector<double>& wo, bool log_x) {
     Figure figure;
-    figure.width = 1800;
-    figure.height = 820;
-    figure.body = reference ? datablock("ref", *reference) : "";
-    for (std::size_t p = 0; p < panels.size(); ++p) figure.body += datablock("s" + std::to_string(p), *panels[p].w);
+    const std::size_t columns = std::max<std::size_t>(1, std::min<std::size_t>(4, panels.size()));
+    const std::size_t rows = (panels.size() + columns - 1) / columns;
+    figure.width = static_cast<int>(std::max<std::size_t>(900, 450 * columns));
+    figure.height = static_cast<int>(40 + 400 * std::max<std::size_t>(rows, 1));
+    std::vector<const Array2D*> drawn;
+    for (const WeightsSeries& panel : panels) drawn.push_back(panel.w);
+    if (reference) drawn.push_back(reference->w);
+    const std::size_t zoom = zoom_end(drawn, log_x);
+    const Range y = weights_y_range(drawn, wo);
+    const double cell_width = static_cast<double>(figure.width) / static_cast<double>(columns);
+    const std::size_t pixels = static_cast<std::size_t>(cell_width * 0.7);
+    const std::size_t zoom_pixels = static_cast<std::size_t>(cell_width * 0.2);
+    figure.body = reference ? weights_blocks("ref", *reference->w, zoom, log_x, pixels, zoom_pixels) : "";
+    for (std::size_t p = 0; p < panels.size(); ++p)
+        figure.body += weights_blocks("s" + std::to_string(p), *panels[p].w, zoom, log_x, pixels, zoom_pixels);
     figure.body += common_style();
-    const std::size_t columns = std::min<std::size_t>(4, panels.size());
-    const std::size_t rows = (panels.size() + columns - 1) / std::max<std::size_t>(columns, 1);
-    figure.body += "set multiplot layout " + std::to_string(rows) + "," + std::to_string(columns) + " title " +
-                   quoted(title + (reference ? "   (each stage in colour over numpy in grey; dashed: wo)" : "")) + "\n";
-    figure.body += "set xlabel 'iteration'\nset ylabel 'coefficients'\n";
+    std::string note = "   (each series in colour";
+    if (reference) note += " over " + reference->label + " in grey";
+    if (!wo.empty()) note += "; dashed: wo";
+    if (zoom > 0) note += "; left of each panel: the first " + std::to_string(zoom) + " iterations, shaded";
+    figure.body += "set multiplot title " + quoted(title + note + ")") + "\n";
+    const double top = 1 - 40.0 / figure.height;
+    const double cell_height = top / static_cast<double>(std::max<std::size_t>(rows, 1));
     for (std::size_t p = 0; p < panels.size(); ++p) {
-        figure.body += "set title " + quoted(panels[p].label) + " tc rgb '" + panels[p].colour + "'\n";
+        const double left = static_cast<double>(p % columns) / static_cast<double>(columns);
+        const double cell_top = top - static_cast<double>(p / columns) * cell_height;
+        const Box cell{left + 78.0 / figure.width, left + (cell_width - 16.0) / figure.width,
+                       cell_top - cell_height + 66.0 / figure.height, cell_top - 30.0 / figure.height};
         figure.body +=
-            weights_plot("s" + std::to_string(p), panels[p], panels[p].w->cols, wo, reference != nullptr, false);
+            weights_cell(cell, figure.width, "s" + std::to_string(p), panels[p], reference, wo, y, zoom, log_x,
+                         quoted(panels[p].label) + " tc rgb '" + panels[p].colour + "'", "unset key\n");
     }
     figure.body += "unset multiplot\n";
     return figure;
 }
 
-Figure deviation_figure(const std::string& title, const std::vector<WeightsSeries>& series, const Array2D& reference) {
+Figure deviation_figure(const std::string& title, const std::vector<WeightsSeries>& series,
+                        const WeightsSeries& reference, bool log_x) {
     Figure figure;
     figure.width = 1000;
-    figure.height = 560;
-    std::string plot = "plot ";
-    for (std::size_t s = 0; s < series.size(); ++s) {
-        const Array2D& w = *series[s].w;
+    figure.height = 600;
+    // Identical curves are drawn once, named together; the rest from wide to narrow, so overlaps stay visible.
+    std::vector<Array2D> curves;
+    std::vector<std::string> labels;
+    std::vector<std::string> colours;
+    for (const WeightsSeries& s : series) {
+        const Array2D& w = *s.w;
+        const Array2D& ref = *reference.w;
         Array2D deviation(w.rows, 1);
-        for (std::size_t r = 0; r < w.rows && r < reference.rows; ++r) {
+        for (std::size_t r = 0; r < w.rows; ++r) {
             double worst = 0.0;
-            for (std::size_t c = 0; c < w.cols && c < reference.cols; ++c)
-                worst = std::max(worst, std::abs(w(r, c) - reference(r, c)));
+            for (std::size_t c = 0; c < w.cols && c < ref.cols && r < ref.rows; ++c)
+                worst = std::max(worst, std::abs(w(r, c) - ref(r, c)));
             deviation(r, 0) = std::max(worst, deviation_floor);
         }
-        figure.body += datablock("d" + std::to_string(s), deviation);
-        plot += std::string(s ? ", " : "") + "$d" + std::to_string(s) + " using 1:2 with lines lw 1.8 lc rgb '" +
-                series[s].colour + "' title " + quoted(series[s].label);
+        const auto same = std::find_if(curves.begin(), curves.end(),
+                                       [&](const Array2D& other) { return other.values == deviation.values; });
+        if (same != curves.end()) {
+            labels[static_cast<std::size_t>(same - curves.begin())] += ", " + s.label;
+            continue;
+        }
+        curves.push_back(std::move(deviation));
+        labels.push_back(s.label);
+        colours.push_back(s.colour);
     }
-    figure.body += common_style() + "set key inside top right\n";
-    figure.body += "set title " + quoted(title) + "\nset xlabel 'iteration'\n";
-    figure.body += "set ylabel 'max_k |w_k - w_numpy,k|   (exact agreement drawn at 1e-18)'\n";
-    figure.body += "set logscale y\nset format y '1e%T'\nset yrange [" + format_number(deviation_floor / 3) + ":*]\n";
+    Range y;
+    std::size_t last = 0;
+    std::string plot = "plot ";
+    for (std::size_t g = 0; g < curves.size(); ++g) {
+        for (double v : curves[g].values) y.add(v);
+        last = std::max(last, curves[g].rows - 1);
+        const std::string block = "d" + std::to_string(g);
+        figure.body += datablock(block, curves[g], envelope_rows(curves[g], log_x ? 1 : 0, curves[g].rows - 1, 900));
+        const double width = curves.size() > 1 ? 4.0 - 2.6 * static_cast<double>(g) / (curves.size() - 1) : 1.8;
+        const bool shared = labels[g].find(", ") != std::string::npos;
+        plot += std::string(g ? ", " : "") + "$" + block + " using 1:2 with lines lt " + std::to_string(g + 1) +
+                " lw " + number(width) + " lc rgb '" + colours[g] + "' title " +
+                quoted(shared ? labels[g] + " (identical)" : labels[g]);
+    }
+    if (y.empty()) y = {deviation_floor, deviation_floor};
+    figure.body += common_style() + "set key outside top center horizontal box samplen 3\n";
+    figure.body += "set title " + quoted(title) + "\n" + x_axis(x_range(log_x ? 1 : 0, last), log_x, "iteration");
+    figure.body +=
+        "set ylabel " + quoted("max_k |w_k - w_" + reference.label + ",k|   (exact agreement drawn at 1e-18)") + "\n";
+    figure.body += "set logscale y\nset format y '1e%T'\nset yrange [" + number(deviation_floor / 3) + ":" +
+                   number(std::max(y.high * 3, deviation_floor * 100)) + "]\n";
     figure.body += plot + "\n";
     return figure;
 }
@@ -140,37 +385,86 @@ std::size_t moving_average_window(std::size_t samples) {
     return std::max<std::size_t>(1, std::min<std::size_t>(50, samples / 20));
 }
 
-Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>& series, double noise_variance) {
+std::vector<double> moving_average(const std::vector<double>& values, std::size_t window) {
+    window = std::max<std::size_t>(window, 1);
+    std::vector<double> averages(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::size_t first = i + 1 >= window ? i + 1 - window : 0;
+        double sum = 0.0;
+        for (std::size_t j = first; j <= i; ++j) sum += values[j];
+        averages[i] = sum / static_cast<double>(i + 1 - first);
+    }
+    return averages;
+}
+
+Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>& series, double noise_variance,
+                       bool log_x) {
     Figure figure;
     figure.width = 1000;
-    figure.height = 560;
-    std::string plot = "plot ";
+    figure.height = 600;
     std::size_t window = 1;
-    for (std::size_t s = 0; s < series.size(); ++s) {
-        const std::vector<double>& e = *series[s].e;
-        std::vector<double> squared(e.size());
-        std::transform(e.begin(), e.end(), squared.begin(), [](double v) { return v * v; });
+    std::size_t last = 0;
+    std::size_t squared_count = 0;
+    std::vector<Array2D> powers; // e² (or the loss) and its moving average, as powers
+    double smallest = std::numeric_limits<double>::infinity();
+    for (const ErrorSeries& s : series) {
+        const std::vector<double>& e = *s.e;
+        std::vector<double> power(e.size());
+        std::transform(e.begin(), e.end(), power.begin(), [&](double v) { return s.squared ? v : v * v; });
         window = moving_average_window(e.size());
-        const std::vector<double> averaged = moving_average(squared, window);
+        const std::vector<double> averaged = moving_average(power, window);
         Array2D curves(e.size(), 2);
         for (std::size_t i = 0; i < e.size(); ++i) {
-            curves(i, 0) = decibels(squared[i]);
-            curves(i, 1) = decibels(averaged[i]);
+            curves(i, 0) = power[i];
+            curves(i, 1) = averaged[i];
+            for (double v : {power[i], averaged[i]})
+                if (v > 0) smallest = std::min(smallest, v);
+        }
+        powers.push_back(std::move(curves));
+        last = std::max(last, e.empty() ? 0 : e.size() - 1);
+        squared_count += s.squared ? 1 : 0;
+    }
+    // An exact zero has no decibels: it is drawn 10 dB under the smallest positive value, on a round number.
+    const double zero_db = std::isfinite(smallest) ? std::floor((decibels(smallest) - 10) / 10) * 10 : -300.0;
+    bool any_zero = false;
+    log_x = log_x && last >= 1;
+    Range y;
+    std::string plot = "plot ";
+    for (std::size_t s = 0; s < series.size(); ++s) {
+        Array2D& curves = powers[s];
+        for (double& v : curves.values) {
+            any_zero |= !(v > 0);
+            v = v > 0 ? decibels(v) : zero_db;
+            y.add(v);
         }
         const std::string block = "e" + std::to_string(s);
-        figure.body += datablock(block, curves);
+        if (curves.rows > 0)
+            figure.body += datablock(block, curves, envelope_rows(curves, log_x ? 1 : 0, curves.rows - 1, 900, log_x));
         if (s == 0)
-            plot += "$" + block + " using 1:2 with lines lw 0.8 lc rgb '#b0b0b0' title " +
-                    quoted(series[s].label + ": e²") + ", ";
-        plot += std::string(s ? ", " : "") + "$" + block + " using 1:3 with lines lw 2.2 lc rgb '" + series[s].colour +
-                "' title " + quoted(series[s].label + ": moving average");
+            plot += "$" + block + " using 1:2 with lines lt 1 lw 0.8 lc rgb '#b0b0b0' title " +
+                    quoted(series[s].label + (series[s].squared ? ": loss" : ": e²")) + ", ";
+        const double width =
+            series.size() > 1 ? 3.2 - 1.8 * static_cast<double>(s) / static_cast<double>(series.size() - 1) : 2.2;
+        const std::string style = curves.rows == 1 ? " with linespoints pt 7 lt " : " with lines lt "; // a point
+        plot += std::string(s ? ", " : "") + "$" + block + " using 1:3" + style + std::to_string(s + 2) + " lw " +
+                number(width) + " lc rgb '" + series[s].colour + "' title " +
+                quoted(series[s].label + ": moving average");
     }
-    if (std::isfinite(noise_variance) && noise_variance > 0)
-        plot += ", " + format_number(decibels(noise_variance)) + " with lines " + wo_style + " title " +
+    if (std::isfinite(noise_variance) && noise_variance > 0) {
+        y.add(decibels(noise_variance));
+        plot += ", " + number(decibels(noise_variance)) + " with lines " + wo_style + " title " +
                 quoted("noise floor, sigmav2 = " + format_number(noise_variance, "%g"));
-    figure.body += common_style() + "set key inside bottom right\n";
-    figure.body += "set title " + quoted(title + "   (moving average over " + std::to_string(window) + " samples)") +
-                   "\nset xlabel 'iteration'\nset ylabel 'e² (dB)'\n";
+    }
+    const std::string quantity = squared_count == 0 ? "e²" : squared_count == series.size() ? "loss" : "e² and loss";
+    figure.body += common_style() + "set key outside top center horizontal box samplen 3\n";
+    figure.body +=
+        "set title " +
+        quoted(title + "   (moving average over " + std::to_string(window) + (window == 1 ? " sample)" : " samples)")) +
+        "\n" + x_axis(x_range(log_x ? 1 : 0, last), log_x, "iteration");
+    figure.body += "set ylabel " +
+                   quoted(quantity + " (dB)" +
+                          (any_zero ? "   (exact zero drawn at " + format_number(zero_db, "%g") + " dB)" : "")) +
+                   "\nset yrange " + y.padded(0.05).text() + "\n";
     figure.body += plot + "\n";
     return figure;
 }

@@ -1,21 +1,37 @@
 // Running gnuplot: the one file that includes gnuplot-iostream (and Boost), built only when they are found.
+// lmsref starts gnuplot itself (posix_spawn, in a process group of its own, its messages into a file) and hands
+// the pipe to gnuplot-iostream, so that it can check gnuplot's exit status, survive a gnuplot that stops reading
+// (EPIPE rather than SIGPIPE), and kill a gnuplot that does not finish in time.
 #include "plot.hpp"
 
 #include "errors.hpp"
+#include "text.hpp"
 
+#include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
+#include <utility>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifdef LMSREF_HAVE_GNUPLOT_IOSTREAM
 #include <gnuplot-iostream.h>
 #endif
+
+extern char** environ;
 
 namespace lmsref {
 
@@ -23,12 +39,7 @@ namespace {
 
 constexpr const char* missing_gnuplot =
     "gnuplot not found: plotting needs the gnuplot program (Debian: apt-get install gnuplot-nox)";
-
-std::string shell_quoted(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
+constexpr double default_timeout_seconds = 60.0;
 
 /// The gnuplot program to run: $LMSREF_GNUPLOT, or `gnuplot` found on the PATH. Throws RuntimeFailure.
 std::string gnuplot_program() {
@@ -47,16 +58,6 @@ std::string gnuplot_program() {
     throw RuntimeFailure(missing_gnuplot);
 }
 
-/// The line of gnuplot's messages that says what went wrong (warnings do not count), or "".
-std::string gnuplot_error(const std::string& messages) {
-    std::stringstream lines(messages);
-    std::string error;
-    for (std::string line; std::getline(lines, line);)
-        if (line.find_first_not_of(" ^\t") != std::string::npos && line.find("warning:") == std::string::npos)
-            error = line.substr(line.find_first_not_of(" \t"));
-    return error;
-}
-
 /// A new empty file named after `pattern` (ending in XXXXXX); a failure is reported against `label`.
 std::string temporary_file(const std::string& pattern, const std::string& label) {
     std::string path = pattern;
@@ -66,7 +67,208 @@ std::string temporary_file(const std::string& pattern, const std::string& label)
     return path;
 }
 
+/// Removes a file when it goes, unless released.
+class RemovedFile {
+public:
+    explicit RemovedFile(std::string path) : path_(std::move(path)) {}
+    ~RemovedFile() {
+        if (!path_.empty()) std::remove(path_.c_str());
+    }
+    RemovedFile(const RemovedFile&) = delete;
+    RemovedFile& operator=(const RemovedFile&) = delete;
+    const std::string& path() const { return path_; }
+    void release() { path_.clear(); }
+
+private:
+    std::string path_;
+};
+
+#ifdef LMSREF_HAVE_GNUPLOT_IOSTREAM
+
+/// A running gnuplot: its process (the leader of a process group of its own) and the write end of its stdin.
+/// Going away without wait() kills the group and reaps the process.
+class GnuplotProcess {
+public:
+    GnuplotProcess(const std::string& program, const std::string& messages_file) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            throw RuntimeFailure(std::string("cannot start gnuplot: ") + std::strerror(errno));
+        posix_spawn_file_actions_t actions;
+        posix_spawnattr_t attributes;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawnattr_init(&attributes);
+        posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, messages_file.c_str(), O_WRONLY | O_TRUNC, 0);
+        // Its own process group, so that a timeout kills whatever it started too; a plain signal mask and
+        // SIGPIPE's default action, whatever lmsref's threads block.
+        sigset_t none;
+        sigset_t pipe_signal;
+        sigemptyset(&none);
+        sigemptyset(&pipe_signal);
+        sigaddset(&pipe_signal, SIGPIPE);
+        posix_spawnattr_setpgroup(&attributes, 0);
+        posix_spawnattr_setsigmask(&attributes, &none);
+        posix_spawnattr_setsigdefault(&attributes, &pipe_signal);
+        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        char* argv[] = {const_cast<char*>(program.c_str()), nullptr};
+        const int failed = ::posix_spawn(&pid_, program.c_str(), &actions, &attributes, argv, environ);
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attributes);
+        ::close(fds[0]);
+        if (failed != 0) {
+            ::close(fds[1]);
+            throw RuntimeFailure(std::string(missing_gnuplot) + "; " + program + " cannot be run (" +
+                                 std::strerror(failed) + ")");
+        }
+        input_ = fds[1];
+    }
+    ~GnuplotProcess() {
+        if (input_ >= 0) ::close(input_);
+        if (pid_ > 0) {
+            ::kill(-pid_, SIGKILL);
+            int status = 0;
+            while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+            }
+        }
+    }
+    GnuplotProcess(const GnuplotProcess&) = delete;
+    GnuplotProcess& operator=(const GnuplotProcess&) = delete;
+
+    pid_t pid() const { return pid_; }
+    /// The write end of gnuplot's stdin; the caller now owns it.
+    int take_input() { return std::exchange(input_, -1); }
+    /// Waits until gnuplot has ended, without reaping it (its process group cannot be reused meanwhile).
+    void wait_for_end() const {
+        siginfo_t info;
+        while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+        }
+    }
+    /// Reaps gnuplot; returns its wait status.
+    int reap() {
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+        return status;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int input_ = -1;
+};
+
+/// Kills process group `group` unless stopped within `seconds`.
+class Watchdog {
+public:
+    Watchdog(pid_t group, double seconds)
+        : thread_([this, group, seconds] {
+              std::unique_lock<std::mutex> lock(mutex_);
+              if (!ended_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return stopped_; })) {
+                  fired_ = true;
+                  ::kill(-group, SIGKILL);
+              }
+          }) {}
+    ~Watchdog() { stop(); }
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
+    /// Stops the watch; returns whether it killed the group.
+    bool stop() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stopped_ = true;
+        }
+        ended_.notify_all();
+        if (thread_.joinable()) thread_.join();
+        return fired_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ended_;
+    bool stopped_ = false;
+    bool fired_ = false;
+    std::thread thread_; // last: it starts once the members above exist
+};
+
+/// Blocks SIGPIPE in this thread for the life of the object, so that writing to a gnuplot that is gone fails with
+/// EPIPE; a SIGPIPE raised meanwhile is consumed before the old mask comes back.
+class SigpipeBlocked {
+public:
+    SigpipeBlocked() {
+        sigemptyset(&pipe_);
+        sigaddset(&pipe_, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+        sigset_t pending;
+        sigpending(&pending);
+        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    }
+    ~SigpipeBlocked() {
+        sigset_t pending;
+        sigpending(&pending);
+        if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
+            const timespec now{0, 0};
+            ::sigtimedwait(&pipe_, nullptr, &now);
+        }
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+    SigpipeBlocked(const SigpipeBlocked&) = delete;
+    SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+private:
+    sigset_t pipe_;
+    sigset_t old_;
+    bool was_pending_ = false;
+};
+
+/// Writes `script` to gnuplot's stdin through gnuplot-iostream and closes it. Returns false when the write failed
+/// (gnuplot stopped reading).
+bool send_script(int input, const std::string& script) {
+    const SigpipeBlocked blocked;
+    std::FILE* file = ::fdopen(input, "w");
+    if (!file) {
+        ::close(input);
+        return false;
+    }
+    Gnuplot gnuplot(file); // fcloses `file` when it goes
+    gnuplot << script << std::flush;
+    bool written = gnuplot.good();
+    try {
+        gnuplot.close(); // drops whatever a failed write left in the buffer while the descriptor is still open
+    } catch (...) {
+        written = false;
+    }
+    return written;
+}
+
+#endif
+
 } // namespace
+
+double gnuplot_timeout_seconds() {
+    const char* text = std::getenv("LMSREF_GNUPLOT_TIMEOUT");
+    if (!text || !*text) return default_timeout_seconds;
+    char* end = nullptr;
+    errno = 0;
+    const double seconds = std::strtod(text, &end);
+    if (*end != '\0' || errno != 0 || !(seconds > 0) || seconds > 1e6)
+        throw InputError(std::string("LMSREF_GNUPLOT_TIMEOUT: '") + text +
+                         "' is not a number of seconds between 0 and 1e6");
+    return seconds;
+}
+
+std::string gnuplot_error(const std::string& messages) {
+    std::stringstream lines(messages);
+    std::string error;
+    for (std::string line; std::getline(lines, line);) {
+        const std::size_t start = line.find_first_not_of(" ^\t\r");
+        if (start == std::string::npos) continue;
+        std::string lower = line;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower.find("warning:") == std::string::npos) error = line.substr(line.find_first_not_of(" \t"));
+    }
+    while (!error.empty() && (error.back() == '\r' || error.back() == ' ')) error.pop_back();
+    return error;
+}
 
 bool plotting_built_in() {
 #ifdef LMSREF_HAVE_GNUPLOT_IOSTREAM
@@ -80,6 +282,10 @@ void require_plotting() {
     if (!plotting_built_in())
         throw InputError("plotting is not built in: install libgnuplot-iostream-dev, libboost-iostreams-dev and "
                          "libboost-filesystem-dev, then rebuild lmsref");
+#ifdef LMSREF_HAVE_GNUPLOT_IOSTREAM
+    gnuplot_program(); // a missing gnuplot or a bad timeout is said before any work
+    gnuplot_timeout_seconds();
+#endif
 }
 
 void render(const Figure& figure, const std::string& output) {
@@ -89,24 +295,40 @@ void render(const Figure& figure, const std::string& output) {
     (void)figure;
 #else
     const std::string program = gnuplot_program();
+    const double timeout = gnuplot_timeout_seconds();
     const bool to_terminal = output == "-";
     // gnuplot's messages first: if that file cannot be made, no temporary image is left behind either.
-    const std::string messages_file = temporary_file(
-        (std::filesystem::temp_directory_path() / "lmsref-gnuplot-XXXXXX").string(), "gnuplot's messages");
-    const std::string file = to_terminal ? "" : temporary_file(output + ".tmp-XXXXXX", output);
-    {
-        Gnuplot gnuplot(shell_quoted(program) + " 2>" + shell_quoted(messages_file));
-        gnuplot << gnuplot_script(figure, output, file) << std::flush;
-    } // closing the pipe waits for gnuplot to finish
-    std::ifstream in(messages_file);
+    const RemovedFile messages(temporary_file(
+        (std::filesystem::temp_directory_path() / "lmsref-gnuplot-XXXXXX").string(), "gnuplot's messages"));
+    RemovedFile image(to_terminal ? "" : temporary_file(output + ".tmp-XXXXXX", output));
+    const std::string script = gnuplot_script(figure, output, image.path());
+
+    GnuplotProcess gnuplot(program, messages.path());
+    Watchdog watchdog(gnuplot.pid(), timeout);
+    const bool sent = send_script(gnuplot.take_input(), script);
+    gnuplot.wait_for_end();
+    const bool timed_out = watchdog.stop();
+    const int status = gnuplot.reap();
+
+    std::ifstream in(messages.path());
     const std::string error = gnuplot_error(std::string(std::istreambuf_iterator<char>(in), {}));
-    std::remove(messages_file.c_str());
-    std::error_code ec;
-    if (!error.empty() || (!to_terminal && std::filesystem::file_size(file, ec) == 0)) {
-        if (!to_terminal) std::remove(file.c_str());
-        throw RuntimeFailure(output + ": gnuplot failed: " + (error.empty() ? "it wrote nothing" : error));
+    std::string failure;
+    if (timed_out)
+        failure = "it did not finish within " + format_number(timeout, "%g") +
+                  " s and was stopped (LMSREF_GNUPLOT_TIMEOUT sets the limit in seconds)";
+    else if (WIFSIGNALED(status))
+        failure = "it was killed by signal " + std::to_string(WTERMSIG(status));
+    else if (WEXITSTATUS(status) != 0)
+        failure = error.empty() ? "it exited with status " + std::to_string(WEXITSTATUS(status)) : error;
+    else if (!sent)
+        failure = "it exited before reading the whole figure";
+    else if (std::error_code ec; !to_terminal && std::filesystem::file_size(image.path(), ec) == 0)
+        failure = "it wrote nothing";
+    if (!failure.empty()) throw RuntimeFailure(output + ": gnuplot failed: " + failure);
+    if (!to_terminal) {
+        publish_file(image.path(), output);
+        image.release();
     }
-    if (!to_terminal) publish_file(file, output);
 #endif
 }
 
