@@ -64,7 +64,7 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
     text += "device " + std::string(to_string(device)) + ", LibTorch " + libtorch_version() + ", tolerance " +
             format_number(comparison.tolerance, "%g") + "\n\n";
     char row[256];
-    std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", "stage", "us/sample", "max|w - w_numpy|", "verdict",
+    std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", "stage", "us/sample", "max dev / scale", "verdict",
                   "final weights");
     text += row;
     std::size_t agreeing = 0;
@@ -103,12 +103,14 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
                            format_number(c.final_distance, "%.2e") + " from numpy's.\n";
         std::snprintf(row, sizeof row, "%-12s %11.3f  %-19s %-8s ", std::string(stage.name).c_str(),
                       c.run->us_per_sample(),
-                      is_reference ? "0 (reference)" : format_number(c.max_deviation, "%.3e").c_str(), verdict.c_str());
+                      is_reference ? "0 (reference)" : format_number(c.max_scaled_deviation, "%.3e").c_str(),
+                      verdict.c_str());
         text += row + shown_weights(c.run->trajectory.final_weights()) + "\n";
     }
     text += "\n" + std::to_string(agreeing) + " of " + std::to_string(zero_init) +
             " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") +
             ".\n" + linear_note + failure_note +
+            "max dev / scale: the largest |w - w_numpy| / max(1, |w_numpy|) over all N+1 rows; --tolerance bounds it.\n" +
             "us/sample: one cold run of each stage; lmsref bench times them properly.\n";
     return text;
 }
@@ -173,6 +175,7 @@ std::string summary_json(const Comparison& comparison, const Scenario& s, const 
             out += ", \"device\": " + json_string(to_string(c.run->device));
             out += ", \"us_per_sample\": " + json_number(c.run->us_per_sample());
             out += ", \"max_abs_deviation_from_numpy\": " + json_number(c.max_deviation);
+            out += ", \"max_scaled_deviation_from_numpy\": " + json_number(c.max_scaled_deviation);
             out += ", \"final_distance_from_numpy\": " + json_number(c.final_distance);
             out += ", \"within_tolerance\": " + std::string(c.within(comparison.tolerance) ? "true" : "false");
             out += ", \"final_weights\": " + json_array(c.run->trajectory.final_weights());

@@ -49,7 +49,16 @@ Data generate_data(const Scenario& scenario) {
     data.d = lfilter_fir(scenario.wo, data.x); // signal.lfilter(wo.squeeze(), 1, x.squeeze())
     const double noise_gain = std::sqrt(scenario.noise_variance);
     const std::vector<double> noise = random.randn(N); // + np.sqrt(sigmav2) * np.random.randn(N)
-    for (std::size_t n = 0; n < N; ++n) data.d[n] = data.d[n] + noise_gain * noise[n];
+    for (std::size_t n = 0; n < N; ++n) {
+        data.d[n] = data.d[n] + noise_gain * noise[n];
+        // x is finite (randn), and so is the noise (sqrt(sigmav2) randn stays below about 1e155, far too small to
+        // push a finite d past float64's largest value): only wo can overflow d. Refused here, since lmsref would
+        // refuse to read such a d back.
+        if (!std::isfinite(data.d[n]))
+            throw InputError("--wo: d = lfilter(wo, 1, x) + noise overflows float64: d[" + std::to_string(n) +
+                             "] = " + format_number(data.d[n], "%g") +
+                             " is its first non-finite sample; use smaller coefficients");
+    }
     return data;
 }
 
