@@ -15,20 +15,24 @@ struct Result {
     std::string output; // stdout and stderr together
 };
 
-/// Runs lmsref with `arguments`, after `environment` (e.g. "NAME=value") when given, in `folder` when given.
-inline Result run_lmsref(const std::string& arguments, const std::string& environment = "",
-                         const std::string& folder = "") {
-    const std::string command = (folder.empty() ? "" : "cd '" + folder + "' && ") +
-                                (environment.empty() ? "" : "env " + environment + " ") + "'" + LMSREF_EXECUTABLE +
-                                "' " + arguments + " 2>&1";
+/// Runs a shell command line, its standard error sent to standard output.
+inline Result run_command(const std::string& command) {
     Result result;
-    FILE* pipe = ::popen(command.c_str(), "r");
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
     REQUIRE(pipe != nullptr);
     char buffer[4096];
     while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, n);
     const int status = ::pclose(pipe);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
+}
+
+/// Runs lmsref with `arguments`, after `environment` (e.g. "NAME=value") when given, in `folder` when given.
+inline Result run_lmsref(const std::string& arguments, const std::string& environment = "",
+                         const std::string& folder = "") {
+    return run_command((folder.empty() ? "" : "cd '" + folder + "' && ") +
+                       (environment.empty() ? "" : "env " + environment + " ") + "'" + LMSREF_EXECUTABLE + "' " +
+                       arguments);
 }
 
 } // namespace lmsref::test

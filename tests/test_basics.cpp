@@ -101,7 +101,7 @@ TEST_CASE("basics: element-wise operations, reductions, matrix product, comparis
     }
 }
 
-TEST_CASE("basics: devices and casting; --device cuda without CUDA is a clear error", "[basics]") {
+TEST_CASE("basics: devices and casting, and --device cuda without CUDA is a clear error", "[basics]") {
     const BasicsSection s = section("devices");
     REQUIRE(s.facts.at("device") == (torch::cuda::is_available() ? "cuda" : "cpu"));
     REQUIRE_FALSE(s.tensors.at("x").is_cuda()); // back on the CPU after .cpu()

@@ -1,17 +1,68 @@
 // The lmsref executable end to end, on small cases: what it prints, what it writes and how it exits.
 #include "cli_support.hpp"
+#include "report.hpp"
 #include "runner.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
+#include <stdexcept>
 
 using namespace lmsref;
 using namespace lmsref::test;
+using Json = nlohmann::ordered_json; // keeps the file's order of keys
+
+namespace {
+
+/// The numbers of the row of `table` that starts with `first` followed by a number: the numbers after `first`, up
+/// to the first word that is not one. Empty when no row starts so.
+std::vector<double> table_row(const std::string& table, const std::string& first) {
+    std::istringstream lines(table);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::string word;
+        if (!(words >> word) || word != first) continue;
+        std::vector<double> numbers;
+        while (words >> word) {
+            char* end = nullptr;
+            const double value = std::strtod(word.c_str(), &end);
+            if (word.empty() || *end != '\0') break;
+            numbers.push_back(value);
+        }
+        if (!numbers.empty()) return numbers;
+    }
+    return {};
+}
+
+/// What the scenario object of summary.json and bench's JSON holds for data generated from `scenario`.
+void check_scenario_json(const Json& json, const Scenario& scenario) {
+    CAPTURE(json.dump());
+    REQUIRE(json.at("N").get<std::int64_t>() == scenario.samples);
+    REQUIRE(json.at("M").get<std::int64_t>() == scenario.taps);
+    REQUIRE(json.at("eta").get<double>() == scenario.step_size);
+    REQUIRE(json.at("sigmav2").get<double>() == scenario.noise_variance);
+    REQUIRE(json.at("wo").get<std::vector<double>>() == scenario.wo);
+    REQUIRE(json.at("seed").get<std::uint32_t>() == scenario.seed);
+    REQUIRE(json.at("torch_seed").get<std::uint64_t>() == scenario.linear_init_seed());
+    REQUIRE_FALSE(json.contains("x_file"));
+    REQUIRE_FALSE(json.contains("d_file"));
+}
+
+std::vector<std::string> keys_of(const Json& object) {
+    std::vector<std::string> keys;
+    for (const auto& item : object.items()) keys.push_back(item.key());
+    return keys;
+}
+
+} // namespace
 
 TEST_CASE("cli: a stage prints its summary and writes its outputs", "[cli]") {
     TemporaryDir dir;
@@ -51,10 +102,44 @@ TEST_CASE("cli: compare prints the table, writes summary.json and every stage's 
                                               return s;
                                           }()})
                                               .x);
-    std::ifstream summary(dir / "summary.json");
-    const std::string json((std::istreambuf_iterator<char>(summary)), std::istreambuf_iterator<char>());
-    REQUIRE_THAT(json, Catch::Contains("\"agrees\": true") && Catch::Contains("\"linear-zero\": {") &&
-                           Catch::Contains("\"N\": 60"));
+
+    // summary.json: the scenario, the versions, and every stage's figures as the library computes them.
+    const Json summary = Json::parse(file_bytes(dir / "summary.json"));
+    CAPTURE(summary.dump(2));
+    REQUIRE(summary.at("lmsref") == lmsref_version());
+    REQUIRE(summary.at("libtorch") == libtorch_version());
+    REQUIRE(summary.at("device") == "cpu");
+    REQUIRE(summary.at("tolerance").get<double>() == 1e-12);
+    REQUIRE(summary.at("agrees") == true);
+    Scenario scenario;
+    scenario.samples = 60;
+    check_scenario_json(summary.at("scenario"), scenario);
+    const Comparison expected = compare_stages(generate_data(scenario), scenario, Device::cpu, 1e-12);
+    REQUIRE(expected.agrees());
+    std::vector<std::string> names;
+    for (const Stage& stage : stages()) names.emplace_back(stage.name);
+    REQUIRE(keys_of(summary.at("stages")) == names); // registry order, numpy first
+    for (const StageComparison& c : expected.stages) {
+        const std::string name(c.stage->name);
+        CAPTURE(name);
+        const Json& json = summary.at("stages").at(name);
+        REQUIRE(json.at("notebook_function") == std::string(c.stage->notebook_function));
+        REQUIRE(json.at("expected_to_match_numpy") == c.stage->starts_from_zero);
+        REQUIRE_FALSE(json.contains("failure"));
+        REQUIRE(c.run.has_value());
+        REQUIRE(json.at("device") == "cpu");
+        REQUIRE(json.at("max_abs_deviation_from_numpy").get<double>() == c.max_deviation);
+        REQUIRE(json.at("final_distance_from_numpy").get<double>() == c.final_distance);
+        REQUIRE(json.at("within_tolerance") == c.within(1e-12));
+        REQUIRE(json.at("final_weights").get<std::vector<double>>() == c.run->trajectory.final_weights());
+        // The time is the run's own: the table printed it with 3 decimals.
+        const double us_per_sample = json.at("us_per_sample").get<double>();
+        REQUIRE(us_per_sample > 0);
+        const std::vector<double> row = table_row(result.output, name);
+        REQUIRE_FALSE(row.empty());
+        REQUIRE(std::abs(row.front() - us_per_sample) <= 0.0005 + 1e-9);
+    }
+    REQUIRE(summary.at("stages").at("linear").at("within_tolerance") == false); // default init: differs early
 }
 
 TEST_CASE("cli: compare exits 3 when a stage is outside the tolerance", "[cli]") {
@@ -95,7 +180,7 @@ TEST_CASE("cli: list, --help and --version", "[cli]") {
     result = run_lmsref("--help");
     REQUIRE(result.exit_code == 0);
     REQUIRE_THAT(result.output, Catch::Contains("compare") && Catch::Contains("Exit codes"));
-    result = run_lmsref("sgd --help");
+    result = run_lmsref("linear --help"); // each command lists its own options: only linear has a torch seed
     REQUIRE(result.exit_code == 0);
     REQUIRE_THAT(result.output, Catch::Contains("--torch-seed") && Catch::Contains("--wo"));
     result = run_lmsref("--version");
@@ -105,58 +190,146 @@ TEST_CASE("cli: list, --help and --version", "[cli]") {
 
 namespace {
 
+/// A wrong command of tests/cli_errors/cases.txt.
 struct ErrorCase {
-    int exit_code;
-    std::size_t lines; // 0: not counted (compare prints its table)
-    std::string message;
-    std::string arguments;
+    std::size_t line = 0; // in cases.txt, from 1
+    int exit_code = 0;
+    std::size_t lines = 0;         // 0: not counted (compare prints its table)
+    std::string message;           // {fixtures} replaced
+    std::string arguments;         // {fixtures} replaced
+    std::string written_arguments; // as cases.txt writes them
 };
 
 std::string trim(const std::string& text) {
-    const auto begin = text.find_first_not_of(' ');
-    return begin == std::string::npos ? "" : text.substr(begin, text.find_last_not_of(' ') - begin + 1);
+    const char* space = " \t\r\n";
+    const auto begin = text.find_first_not_of(space);
+    return begin == std::string::npos ? "" : text.substr(begin, text.find_last_not_of(space) - begin + 1);
 }
 
-std::string with_fixtures(std::string text) {
-    const std::string placeholder = "{fixtures}";
-    for (std::size_t at; (at = text.find(placeholder)) != std::string::npos;)
-        text.replace(at, placeholder.size(), LMSREF_CLI_ERRORS_DIR);
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+        text.replace(at, from.size(), to);
     return text;
 }
 
-/// tests/cli_errors/cases.txt: exit code | lines | message | arguments.
+std::string with_fixtures(const std::string& text) {
+    return replace_all(text, "{fixtures}", LMSREF_CLI_ERRORS_DIR);
+}
+
+/// tests/cli_errors/cases.txt: exit code | lines | message | arguments. Blank lines and lines starting with # are
+/// not cases (the same rule as tests/CMakeLists.txt's). Throws for a line that is neither.
 std::vector<ErrorCase> error_cases() {
     std::vector<ErrorCase> cases;
     std::ifstream in(std::string(LMSREF_CLI_ERRORS_DIR) + "/cases.txt");
+    if (!in) throw std::runtime_error("cannot read cli_errors/cases.txt");
+    std::size_t number = 0;
     for (std::string line; std::getline(in, line);) {
+        ++number;
+        line = trim(line);
         if (line.empty() || line[0] == '#') continue;
+        const std::string where = "cli_errors/cases.txt:" + std::to_string(number) + ": ";
+        if (std::count(line.begin(), line.end(), '|') < 3)
+            throw std::runtime_error(where + "not 'exit code | lines | message | arguments'");
         std::vector<std::string> fields;
         std::stringstream parts(line);
         for (std::string field; fields.size() < 3 && std::getline(parts, field, '|');) fields.push_back(trim(field));
-        std::string rest;
+        std::string rest; // the arguments: none for lmsref alone
         std::getline(parts, rest);
-        cases.push_back(
-            {std::stoi(fields[0]), std::stoul(fields[1]), with_fixtures(fields[2]), with_fixtures(trim(rest))});
+        rest = trim(rest);
+        ErrorCase c;
+        c.line = number;
+        try {
+            std::size_t used = 0;
+            c.exit_code = std::stoi(fields[0], &used);
+            if (used != fields[0].size()) throw std::invalid_argument(fields[0]);
+            c.lines = std::stoul(fields[1], &used);
+            if (used != fields[1].size()) throw std::invalid_argument(fields[1]);
+        } catch (const std::logic_error&) {
+            throw std::runtime_error(where + "the exit code and the line count must be whole numbers");
+        }
+        if (fields[2].empty()) throw std::runtime_error(where + "the message is empty");
+        c.message = with_fixtures(fields[2]);
+        c.written_arguments = rest;
+        c.arguments = with_fixtures(rest);
+        cases.push_back(std::move(c));
     }
     return cases;
 }
 
+/// The CTest names tests/CMakeLists.txt gives the cases: "cli_error: " and the arguments without the fixtures
+/// folder ("(no arguments)" for none); a repeated name gets " (line N)".
+std::vector<std::string> error_case_test_names(const std::vector<ErrorCase>& cases) {
+    std::vector<std::string> names;
+    for (const ErrorCase& c : cases) {
+        std::string name =
+            "cli_error: " +
+            replace_all(c.written_arguments.empty() ? "(no arguments)" : c.written_arguments, "{fixtures}/", "");
+        if (std::find(names.begin(), names.end(), name) != names.end())
+            name += " (line " + std::to_string(c.line) + ")";
+        names.push_back(name);
+    }
+    return names;
+}
+
+/// The test names CTest lists with label `label`, in its order.
+std::vector<std::string> ctest_names(const std::string& label) {
+    const Result listed =
+        run_command("cd '" LMSREF_TESTS_BINARY_DIR "' && '" LMSREF_CTEST_COMMAND "' -N -L '^" + label + "$'");
+    INFO(listed.output);
+    REQUIRE(listed.exit_code == 0);
+    std::vector<std::string> names;
+    std::istringstream lines(listed.output);
+    const std::regex test_line(R"(^\s*Test\s+#\d+: (.*)$)"); // "  Test  #53: cli_error: numpy -N 0"
+    std::smatch match;
+    for (std::string line; std::getline(lines, line);)
+        if (std::regex_match(line, match, test_line)) names.push_back(match[1]);
+    return names;
+}
+
+/// Runs the case in an empty working folder: its exit code, its message, its number of lines, and no file left.
+void check_error_case(const ErrorCase& c) {
+    CAPTURE(c.line, c.arguments);
+    TemporaryDir dir; // the working folder: relative outputs would land here
+    const Result result = run_lmsref(c.arguments, "", dir.path());
+    INFO(result.output);
+    REQUIRE(result.exit_code == c.exit_code);
+    REQUIRE_THAT(result.output, Catch::Contains(c.message));
+    if (c.lines > 0)
+        REQUIRE(static_cast<std::size_t>(std::count(result.output.begin(), result.output.end(), '\n')) == c.lines);
+    REQUIRE(std::filesystem::is_empty(dir.path()));
+}
+
 } // namespace
 
-TEST_CASE("cli: every wrong command gets a clear message, its exit code, and leaves no file", "[cli][errors]") {
+// CTest runs this once per case, as "cli_error: <arguments>", with LMSREF_CLI_ERROR_LINE set to the case's line
+// (tests/CMakeLists.txt); without it, every case runs, each in a section of its own.
+TEST_CASE("cli: one wrong command of cli_errors/cases.txt", "[cli][errors][cli_error_case]") {
     const std::vector<ErrorCase> cases = error_cases();
-    REQUIRE(cases.size() >= 20);
-    for (const ErrorCase& c : cases) {
-        CAPTURE(c.arguments);
-        TemporaryDir dir; // the working folder: relative outputs would land here
-        const Result result = run_lmsref(c.arguments, "", dir.path());
-        INFO(result.output);
-        REQUIRE(result.exit_code == c.exit_code);
-        REQUIRE_THAT(result.output, Catch::Contains(c.message));
-        if (c.lines > 0)
-            REQUIRE(static_cast<std::size_t>(std::count(result.output.begin(), result.output.end(), '\n')) == c.lines);
-        REQUIRE(std::filesystem::is_empty(dir.path()));
+    if (const char* selected = std::getenv("LMSREF_CLI_ERROR_LINE")) {
+        const auto c = std::find_if(cases.begin(), cases.end(),
+                                    [&](const ErrorCase& c) { return std::to_string(c.line) == selected; });
+        INFO("LMSREF_CLI_ERROR_LINE=" << selected);
+        if (c == cases.end())
+            FAIL("that line of cli_errors/cases.txt is not a case: the file changed since CMake read it; build again "
+                 "(the build reconfigures)");
+        check_error_case(*c);
+    } else {
+        for (const ErrorCase& c : cases) DYNAMIC_SECTION("cases.txt:" << c.line << ": " << c.written_arguments) {
+                check_error_case(c);
+            }
     }
+}
+
+TEST_CASE("cli: cases.txt holds at least 40 wrong commands, and CTest runs each as a test of its own",
+          "[cli][errors]") {
+    std::vector<ErrorCase> cases;
+    REQUIRE_NOTHROW(cases = error_cases());
+    REQUIRE(cases.size() >= 40);
+    // The per-case tests CTest knows are those of cases.txt as it is now, in its order: none dropped, none stale.
+    const std::vector<std::string> registered = ctest_names("cli_error");
+    INFO("after an edit of cases.txt, build again: the build reconfigures and registers the cases anew");
+    REQUIRE(registered.size() == cases.size());
+    REQUIRE(registered == error_case_test_names(cases));
 }
 
 TEST_CASE("cli: a float32 input is read as float64, and lmsref says so", "[cli][errors]") {
@@ -168,7 +341,7 @@ TEST_CASE("cli: a float32 input is read as float64, and lmsref says so", "[cli][
                      Catch::Contains("d10_float32.npy holds float32 values; lmsref read them as float64"));
 }
 
-TEST_CASE("cli: --plot and --plot-dir draw; without gnuplot the data outputs are still written", "[cli][plot]") {
+TEST_CASE("cli: --plot and --plot-dir draw, and without gnuplot nothing of the run is written", "[cli][plot]") {
     TemporaryDir dir;
     Result result = run_lmsref("linear-zero -N 80 --plot '" + (dir / "w.svg") + "'");
     INFO(result.output);
@@ -197,7 +370,7 @@ TEST_CASE("cli: --plot and --plot-dir draw; without gnuplot the data outputs are
                         "LMSREF_GNUPLOT=/nonexistent/gnuplot");
     REQUIRE(result.exit_code == 2);
     REQUIRE_THAT(result.output, Catch::Contains("lmsref: gnuplot not found") && Catch::Contains("gnuplot-nox"));
-    REQUIRE(std::filesystem::exists(dir / "kept/w.npy"));
+    REQUIRE_FALSE(std::filesystem::exists(dir / "kept")); // the output set is published whole or not at all
     REQUIRE_FALSE(std::filesystem::exists(dir / "none.png"));
 }
 
@@ -226,18 +399,54 @@ TEST_CASE("cli: bench times the chosen stages and writes the JSON the Python twi
     REQUIRE(result.exit_code == 0);
     REQUIRE_THAT(result.output, Catch::Contains("numpy") && Catch::Contains("sgd") && !Catch::Contains("autograd") &&
                                     Catch::Contains("x numpy"));
-    std::ifstream in(dir / "b.json");
-    const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const char* key :
-         {"\"scenario\"", "\"libtorch\"", "\"device\"", "\"stages\"", "\"sgd\"", "\"min_us_per_sample\"",
-          "\"median_us_per_sample\"", "\"max_us_per_sample\"", "\"repeats\": 2"})
-        REQUIRE_THAT(json, Catch::Contains(key));
+    const Json bench = Json::parse(file_bytes(dir / "b.json"));
+    CAPTURE(bench.dump(2));
+    REQUIRE(bench.at("implementation") == "lmsref");
+    REQUIRE(bench.at("lmsref") == lmsref_version());
+    REQUIRE(bench.at("libtorch") == libtorch_version());
+    REQUIRE(bench.at("device") == "cpu");
+    const int threads = bench.at("threads").get<int>();
+    REQUIRE(threads >= 1);
+    REQUIRE_THAT(result.output, Catch::Contains(std::to_string(threads) + " intra-op thread"));
+    Scenario scenario;
+    scenario.samples = 50;
+    check_scenario_json(bench.at("scenario"), scenario);
+    REQUIRE(keys_of(bench.at("stages")) == std::vector<std::string>{"numpy", "sgd"}); // registry order
+    const double numpy_median = bench.at("stages").at("numpy").at("median_us_per_sample").get<double>();
+    for (const std::string name : {"numpy", "sgd"}) {
+        CAPTURE(name);
+        const Json& json = bench.at("stages").at(name);
+        REQUIRE(json.at("repeats") == 2);
+        REQUIRE(json.at("device") == "cpu");
+        const double min = json.at("min_us_per_sample").get<double>();
+        const double median = json.at("median_us_per_sample").get<double>();
+        const double max = json.at("max_us_per_sample").get<double>();
+        REQUIRE(0 < min);
+        REQUIRE(min <= median);
+        REQUIRE(median <= max);
+        REQUIRE(median == Approx((min + max) / 2)); // the median of two runs
+        // The table printed the same times with 4 decimals, and the median's ratio to numpy's with 1.
+        const std::vector<double> row = table_row(result.output, name);
+        REQUIRE(row.size() == 4);
+        REQUIRE(std::abs(row[0] - min) <= 0.00005 + 1e-9);
+        REQUIRE(std::abs(row[1] - median) <= 0.00005 + 1e-9);
+        REQUIRE(std::abs(row[2] - max) <= 0.00005 + 1e-9);
+        REQUIRE(std::abs(row[3] - median / numpy_median) <= 0.05 + 1e-9);
+    }
     // With data from files, the JSON names the files rather than a seed that played no part.
     REQUIRE(run_lmsref(with_fixtures("bench --repeats 1 --stages numpy --x {fixtures}/x10.npy --d "
                                      "{fixtures}/d10_float32.npy --json '") +
                        (dir / "files.json") + "'")
                 .exit_code == 0);
-    REQUIRE_THAT(file_bytes(dir / "files.json"), Catch::Contains("\"x_file\": ") && !Catch::Contains("\"seed\""));
+    const Json files = Json::parse(file_bytes(dir / "files.json"));
+    CAPTURE(files.dump(2));
+    const Json& from_files = files.at("scenario");
+    REQUIRE(from_files.at("x_file") == with_fixtures("{fixtures}/x10.npy"));
+    REQUIRE(from_files.at("d_file") == with_fixtures("{fixtures}/d10_float32.npy"));
+    REQUIRE(from_files.at("N") == 10);
+    for (const char* absent : {"seed", "sigmav2", "wo"}) REQUIRE_FALSE(from_files.contains(absent));
+    REQUIRE(keys_of(files.at("stages")) == std::vector<std::string>{"numpy"});
+    REQUIRE(files.at("stages").at("numpy").at("repeats") == 1);
     REQUIRE(run_lmsref("bench --stages adam").exit_code == 1);
     REQUIRE(run_lmsref("bench --repeats 0").exit_code == 1);
 }
