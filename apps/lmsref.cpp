@@ -58,6 +58,7 @@ struct Options {
     std::string title;
     std::string out;
     std::string plot_wo; // dashed lines on a re-plot
+    bool log_x = false;
     // lmsref basics
     std::string section;
     bool list_sections = false;
@@ -71,7 +72,7 @@ struct Options {
 /// CLI11's help with every description wrapped to fit `help_width` columns.
 class Formatter : public CLI::Formatter {
 public:
-    Formatter() { column_width(34); }
+    Formatter() { column_width(30); }
     std::string make_option_desc(const CLI::Option* option) const override {
         return wrapped(CLI::Formatter::make_option_desc(option), help_width - get_column_width());
     }
@@ -81,6 +82,10 @@ public:
                                  wrapped(command->get_description(), help_width - get_column_width()),
                                  get_column_width());
         return out.str();
+    }
+
+    std::string make_description(const CLI::App* app) const override {
+        return wrapped(app->get_description(), help_width) + "\n";
     }
 
 private:
@@ -165,8 +170,8 @@ Data load_data(const Scenario& scenario) {
 
 /// Before the work: a step size past the mean-square stability bound is worth a word, not a refusal.
 void warn_about_step_size(const Scenario& scenario, const Data& data) {
-    (void)scenario; // PENDING: stability_warning(scenario, data)
-    (void)data;
+    if (const std::optional<std::string> warning = stability_warning(scenario, data))
+        std::cerr << "lmsref: warning: " << *warning << "\n";
 }
 
 /// --seed: NumPy's seeds are 32-bit.
@@ -294,7 +299,7 @@ int run_plot(const Options& o) {
     if (o.out.empty()) throw InputError("--out: name the image to write (.png, .svg, .pdf; - for the terminal)");
     check_plot_request(o.out);
     const std::vector<double> wo = o.plot_wo.empty() ? std::vector<double>{} : parse_number_list("--wo", o.plot_wo);
-    const Figure figure = replot(kind, o.files, o.reference, wo, o.title);
+    const Figure figure = replot(kind, o.files, o.reference, wo, o.title, o.log_x);
     OutputSet outputs(is_output_name);
     const std::string out = staged_file(outputs, o.out, "--out");
     outputs.write([&] { render(figure, out); });
@@ -481,6 +486,7 @@ int main(int argc, char** argv) {
     plot->add_option("--wo", options.plot_wo, "draw these true coefficients as dashed lines (weights)")
         ->type_name("LIST");
     plot->add_option("--title", options.title, "the figure's title")->type_name("TEXT");
+    plot->add_flag("--log-x", options.log_x, "draw the iteration on a log scale (iteration 0 is left out)");
     plot->add_option("--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)")
         ->type_name("FILE");
     plot->footer(exit_codes("I/O, gnuplot"));
@@ -495,6 +501,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     basics->footer(exit_codes("device"));
     CLI::App* list = app.add_subcommand("list", "the stages and what each one adds");
+    list->footer(""); // it cannot fail: no exit codes to explain
 
     if (argc > 1 && argv[1][0] != '-') { // for an unknown command CLI11 would only say that one is required
         const std::vector<std::string> known = command_names(app);
