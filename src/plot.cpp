@@ -79,6 +79,8 @@ std::string x_axis(const Range& x, bool log_x, const std::string& label, double 
         tics = "set xtics 0, " + number(tic_step) + "\n";
     else if (!log_x && x.high - x.low <= 10)
         tics = "set xtics 1\n";
+    // Long runs label their tics 20k, 40k, ... so that five-digit numbers do not run into each other.
+    tics += x.high >= 10000 ? "set format x '%.0s%c'\n" : "set format x '% h'\n";
     return std::string(log_x ? "set logscale x\n" : "unset logscale x\n") + tics + "set xrange " + x.text() +
            "\nset xlabel " + quoted(log_x ? label + " (log scale)" : label) + "\n";
 }
