@@ -1,5 +1,5 @@
 // libFuzzer: the CSV reader on arbitrary text. It may refuse it (InputError), never crash.
-#include "array_io.hpp"
+#include "csv.hpp"
 #include "errors.hpp"
 
 #include <cstdint>

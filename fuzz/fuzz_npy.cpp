@@ -1,6 +1,6 @@
 // libFuzzer: the .npy reader on arbitrary bytes. It may refuse them (InputError), never crash or read astray.
-#include "array_io.hpp"
 #include "errors.hpp"
+#include "npy.hpp"
 
 #include <cstdint>
 

@@ -1,5 +1,7 @@
 #include "figures.hpp"
 
+#include "array_io.hpp"
+
 #include "errors.hpp"
 #include "text.hpp"
 

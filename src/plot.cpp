@@ -1,6 +1,7 @@
 #include "plot.hpp"
 
 #include "errors.hpp"
+#include "files.hpp"
 #include "text.hpp"
 
 #include <algorithm>

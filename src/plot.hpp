@@ -7,7 +7,7 @@
 // draws what a reader can see rather than a solid block.
 #pragma once
 
-#include "array_io.hpp"
+#include "array2d.hpp"
 
 #include <string>
 #include <vector>

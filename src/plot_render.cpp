@@ -5,6 +5,7 @@
 #include "plot.hpp"
 
 #include "errors.hpp"
+#include "files.hpp"
 #include "text.hpp"
 
 #include <cctype>

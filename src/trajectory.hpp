@@ -1,7 +1,7 @@
 // What a stage returns: the notebook's y, e, losses and w, as plain arrays that the rest of lmsref reads.
 #pragma once
 
-#include "array_io.hpp"
+#include "array2d.hpp"
 
 #include <vector>
 

@@ -1,5 +1,8 @@
 // .npy and CSV: lmsref's files against NumPy's own, round trips, and the inputs the readers must refuse.
+#include "csv.hpp"
 #include "errors.hpp"
+#include "files.hpp"
+#include "npy.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -39,7 +42,24 @@ TEST_CASE("decode_npy reads float32, integers and Fortran order as float64", "[i
         const Array2D converted = reference_array("io/" + dtype + ".npy");
         REQUIRE(converted.values == reference_array("io/" + dtype + "_as_float64.npy").values);
         REQUIRE(converted.cols == 1);
+        // The source dtype is noted beside the array; read_signal turns it into the note the CLI prints.
+        const std::string path = reference_path("io/" + dtype + ".npy");
+        std::string converted_from;
+        decode_npy(file_bytes(path), dtype, &converted_from);
+        REQUIRE(converted_from == dtype);
+        std::string note;
+        REQUIRE(read_signal(path, &note) == converted.values);
+        REQUIRE(note == path + " holds " + dtype + " values; lmsref read them as float64");
     }
+    std::string converted_from;
+    decode_npy(file_bytes(reference_path("io/float32_3x2.npy")), "float32", &converted_from);
+    REQUIRE(converted_from == "float32");
+    converted_from.clear();
+    decode_npy(file_bytes(reference_path("io/float64_3x2.npy")), "float64", &converted_from);
+    REQUIRE(converted_from.empty());
+    std::string note;
+    read_signal(reference_path("default/x.npy"), &note);
+    REQUIRE(note.empty());
     const Array2D scalar = reference_array("io/scalar.npy");
     REQUIRE(scalar.rows == 1);
     REQUIRE(scalar.cols == 1);

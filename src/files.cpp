@@ -1,0 +1,146 @@
+#include "files.hpp"
+
+#include "errors.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lmsref {
+
+std::string lowercase_extension(const std::string& path) {
+    std::string ext = std::filesystem::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    return ext;
+}
+
+namespace {
+
+std::string kind_of_file(std::filesystem::file_type type) {
+    switch (type) {
+    case std::filesystem::file_type::fifo: return "a FIFO";
+    case std::filesystem::file_type::character: return "a character device";
+    case std::filesystem::file_type::block: return "a block device";
+    case std::filesystem::file_type::socket: return "a socket";
+    default: return "not a plain file";
+    }
+}
+
+} // namespace
+
+void check_regular_file(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::file_status status = std::filesystem::status(path, ec);
+    if (std::filesystem::is_directory(status)) throw InputError(path + ": is a folder, not a file");
+    if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+        throw InputError(path + ": is not a regular file (" + kind_of_file(status.type()) +
+                         "); lmsref reads .npy and .csv files");
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
+    std::ostringstream contents;
+    contents << in.rdbuf();
+    if (in.bad()) throw InputError(path + ": cannot read (" + std::strerror(errno) + ")");
+    return contents.str();
+}
+
+namespace {
+
+/// A test hook, read once: LMSREF_TEST_FAULT=write-error:N makes the N-th file write of the process fail as on a full
+/// disk (ENOSPC, after half the bytes); LMSREF_TEST_FAULT=signal:N[:INT|TERM|HUP] sends the process that signal
+/// (default TERM) once the N-th file is written. The tests use it to stop a run in the middle of writing its outputs.
+struct Fault {
+    enum Kind { none, write_error, signal } kind = none;
+    long at = 0;
+    int signal_number = SIGTERM;
+};
+
+Fault injected_fault() {
+    static const Fault fault = [] {
+        const char* text = std::getenv("LMSREF_TEST_FAULT");
+        const std::string value = text ? text : "";
+        const std::size_t colon = value.find(':');
+        if (colon == std::string::npos) return Fault{};
+        const std::string kind = value.substr(0, colon);
+        const long at = std::atol(value.c_str() + colon + 1);
+        if (kind == "write-error") return Fault{Fault::write_error, at};
+        if (kind == "signal") {
+            const std::string name = value.substr(value.find(':', colon + 1) + 1);
+            return Fault{Fault::signal, at, name == "INT" ? SIGINT : name == "HUP" ? SIGHUP : SIGTERM};
+        }
+        return Fault{};
+    }();
+    return fault;
+}
+
+/// Removes an unfinished temporary file and says why `path` could not be written.
+[[noreturn]] void discard(const std::string& temporary, const std::string& path, int error) {
+    ::unlink(temporary.c_str());
+    throw RuntimeFailure(path + ": cannot write (" + std::strerror(error) + ")");
+}
+
+} // namespace
+
+void write_file_atomically(const std::string& path, const std::string& contents) {
+    static std::atomic<long> files_written{0};
+    const Fault fault = injected_fault();
+    const long this_file = ++files_written;
+    const bool fail_midway = fault.kind == Fault::write_error && fault.at == this_file;
+    std::string temporary = path + ".tmp-XXXXXX";
+    const int fd = ::mkstemp(temporary.data());
+    if (fd < 0) throw RuntimeFailure(path + ": cannot write (" + std::strerror(errno) + ")");
+    std::size_t written = 0;
+    while (written < contents.size()) {
+        if (fail_midway && written > 0) { // the injected fault: half the bytes, then a full disk
+            ::close(fd);
+            discard(temporary, path, ENOSPC);
+        }
+        const std::size_t chunk = fail_midway ? (contents.size() + 1) / 2 : contents.size() - written;
+        const ssize_t n = ::write(fd, contents.data() + written, chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int error = errno;
+            ::close(fd);
+            discard(temporary, path, error);
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) discard(temporary, path, errno);
+    publish_file(temporary, path);
+    if (fault.kind == Fault::signal && fault.at == this_file) ::kill(::getpid(), fault.signal_number);
+}
+
+void publish_file(const std::string& temporary, const std::string& path) {
+    const mode_t mask = ::umask(0); // reading the umask means setting it; put it back at once
+    ::umask(mask);
+    if (::chmod(temporary.c_str(), 0666 & ~mask) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0)
+        discard(temporary, path, errno);
+}
+
+void prepare_output_dir(const std::string& path) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) throw RuntimeFailure(path + ": cannot create the output folder (" + ec.message() + ")");
+    if (!std::filesystem::is_directory(path, ec)) throw RuntimeFailure(path + ": exists and is not a folder");
+    std::string probe = (std::filesystem::path(path) / ".lmsref-write-test-XXXXXX").string();
+    const int fd = ::mkstemp(probe.data());
+    if (fd < 0) throw RuntimeFailure(path + ": cannot write to the output folder (" + std::strerror(errno) + ")");
+    ::close(fd);
+    ::unlink(probe.c_str());
+}
+
+} // namespace lmsref
