@@ -3,8 +3,8 @@
 
 #include "array_io.hpp"
 #include "errors.hpp"
+#include "libtorch.hpp"
 #include "numpy_random.hpp"
-#include "stage.hpp"
 #include "text.hpp"
 
 #include <filesystem>
@@ -140,8 +140,9 @@ void devices(Notebook& nb, const BasicsOptions& o) {
 }
 
 void conversion(Notebook& nb, const BasicsOptions& o) {
-    nb.run("std::vector<double> x_np = np_randn(5);  // NumPy's np.random.seed(" + std::to_string(o.seed) +
-           "); np.random.randn(5), in float64");
+    const std::string seed = std::to_string(static_cast<std::uint32_t>(o.seed)); // NumPy's seeds have 32 bits
+    nb.run("std::vector<double> x_np = lmsref::LegacyRandom(" + seed + ").randn(5);  // np.random.seed(" + seed +
+           "); np.random.randn(5): the same float64 values");
     std::vector<double> x_np = LegacyRandom(static_cast<std::uint32_t>(o.seed)).randn(5);
     std::string values;
     for (double v : x_np) values += (values.empty() ? "[" : ", ") + format_number(v, "%.17g");
@@ -234,7 +235,7 @@ const std::vector<BasicsSectionInfo>& basics_sections() {
 }
 
 BasicsSection basics_section(const std::string& name, const BasicsOptions& options) {
-    std::string known;
+    std::vector<std::string> known;
     for (const SectionEntry& entry : section_table()) {
         if (entry.info.name == name) {
             BasicsSection section{name, std::string(entry.info.title), {}, {}, {}};
@@ -242,9 +243,9 @@ BasicsSection basics_section(const std::string& name, const BasicsOptions& optio
             entry.run(notebook, options);
             return section;
         }
-        known += (known.empty() ? "" : ", ") + std::string(entry.info.name);
+        known.emplace_back(entry.info.name);
     }
-    throw InputError("--section: unknown section '" + name + "'; the sections are " + known);
+    throw InputError("--section: " + unknown_name("section", name, known));
 }
 
 std::string basics_tour(const std::string& name, const BasicsOptions& options) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <new>
+#include <utility>
 
 namespace lmsref {
 
@@ -58,6 +59,18 @@ double root_mean_square(const std::vector<double>& v) {
 /// ||v||, without overflow for weights beyond 1e154.
 double norm(const std::vector<double>& v) {
     return root_mean_square(v) * std::sqrt(static_cast<double>(v.size()));
+}
+
+/// How far the weights of `current`'s run are from the reference weights, sample by sample and at the end.
+void measure_deviation(StageComparison& current, const Array2D& reference) {
+    const Array2D& w = current.run->trajectory.w;
+    for (std::size_t k = 0; k < w.values.size(); ++k) {
+        const double deviation = std::abs(w.values[k] - reference.values[k]);
+        current.max_deviation = std::max(current.max_deviation, deviation);
+        current.max_scaled_deviation =
+            std::max(current.max_scaled_deviation, deviation / std::max(1.0, std::abs(reference.values[k])));
+    }
+    current.final_distance = distance(w.row(w.rows - 1), reference.row(reference.rows - 1));
 }
 
 } // namespace
@@ -157,33 +170,23 @@ bool Comparison::agrees() const {
 Comparison compare_stages(const Data& data, const Scenario& scenario, Device device, double tolerance) {
     Comparison comparison;
     comparison.tolerance = tolerance;
-    comparison.stages.reserve(stages().size());
-    const Array2D* reference = nullptr; // numpy's weights, once it has run
     for (const Stage& stage : stages()) {
-        StageComparison& current = comparison.stages.emplace_back();
+        StageComparison current;
         current.stage = &stage;
         try {
             current.run = run_stage(stage, data, scenario, device);
         } catch (const RuntimeFailure& failure) {
             current.failure = failure.what();
             current.diverged = dynamic_cast<const DivergenceError*>(&failure) != nullptr;
-            continue;
         }
-        const Array2D& w = current.run->trajectory.w;
-        if (reference == nullptr) {
-            if (&stage == &stages().front())
-                reference = &w;
+        if (current.run && !comparison.stages.empty()) { // the first stage, numpy, is the reference
+            const std::optional<StageRun>& numpy = comparison.stages.front().run;
+            if (numpy)
+                measure_deviation(current, numpy->trajectory.w);
             else // numpy itself failed
                 current.max_deviation = current.max_scaled_deviation = current.final_distance = std::nan("");
-            continue;
         }
-        for (std::size_t k = 0; k < w.values.size(); ++k) {
-            const double deviation = std::abs(w.values[k] - reference->values[k]);
-            current.max_deviation = std::max(current.max_deviation, deviation);
-            current.max_scaled_deviation =
-                std::max(current.max_scaled_deviation, deviation / std::max(1.0, std::abs(reference->values[k])));
-        }
-        current.final_distance = distance(w.row(w.rows - 1), reference->row(reference->rows - 1));
+        comparison.stages.push_back(std::move(current));
     }
     return comparison;
 }

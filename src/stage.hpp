@@ -5,7 +5,6 @@
 #include "trajectory.hpp"
 
 #include <cstdint>
-#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,7 +16,7 @@ struct StageInput {
     const std::vector<double>& d;
     double eta;
     std::int64_t M;
-    std::uint64_t torch_seed; ///< seeds nn::Linear's default init (the `linear` stage)
+    std::uint64_t torch_seed; ///< seeds LibTorch's generator, for nn::Linear's default init (the `linear` stage)
     Device device;
 };
 
@@ -38,19 +37,15 @@ const std::vector<Stage>& stages();
 /// The stage called `name`; throws InputError listing the known names.
 const Stage& find_stage(std::string_view name);
 
-/// `auto` picks CUDA when available; `cuda` without CUDA throws RuntimeFailure with the reason.
-Device resolve_device(DeviceChoice choice);
-/// The version of LibTorch lmsref was built against, e.g. "1.13.1".
-std::string libtorch_version();
-
-// The stages, one file each under src/stages/.
-Trajectory lms(const StageInput& in);
-Trajectory lms_torch(const StageInput& in);
-Trajectory lms_torch_autograd(const StageInput& in);
-Trajectory lms_torch_loss(const StageInput& in);
-Trajectory lms_torch_optim(const StageInput& in);
-Trajectory run_lms_torch_model(const StageInput& in);
-Trajectory run_lms_torch_model_2(const StageInput& in);
-Trajectory run_lms_torch_model_3(const StageInput& in);
+// The stages as the table runs them: `numpy`'s plain loop (numpy.cpp), and the LibTorch stages, each the notebook's
+// function over tensors in its own file, run through the one adapter of torch_stage.cpp.
+Trajectory run_numpy(const StageInput& in);
+Trajectory run_tensor(const StageInput& in);
+Trajectory run_autograd(const StageInput& in);
+Trajectory run_mseloss(const StageInput& in);
+Trajectory run_sgd(const StageInput& in);
+Trajectory run_module(const StageInput& in);
+Trajectory run_linear(const StageInput& in);
+Trajectory run_linear_zero(const StageInput& in);
 
 } // namespace lmsref

@@ -4,13 +4,8 @@
 
 namespace lmsref {
 
-Trajectory lms_torch_autograd(const StageInput& in) {
-    const torch::Tensor x = as_tensor(in.x, in.device);
-    const torch::Tensor d = as_tensor(in.d, in.device);
-    const double eta = in.eta;
-    const std::int64_t M = in.M;
-    const torch::TensorOptions float64 = float64_on(in.device);
-
+TorchTrajectory lms_torch_autograd(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M) {
+    const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(x.device());
     const std::int64_t N = x.size(0);
     torch::Tensor xM = torch::zeros({M, 1}, float64);
     // new: wi = torch.zeros((1, M), requires_grad=True)
@@ -35,7 +30,7 @@ Trajectory lms_torch_autograd(const StageInput& in) {
         // new: gradients accumulate, so clear them for the next sample
         wi.grad().zero_();
     }
-    return to_trajectory(y, e, w);
+    return {y, e, w};
 }
 
 } // namespace lmsref

@@ -4,8 +4,8 @@
 
 namespace lmsref {
 
-Trajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M,
-                             LinearLMS& model) {
+TorchTrajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M,
+                                  LinearLMS& model) {
     const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(x.device());
     const std::int64_t N = x.size(0);
     torch::Tensor xM = torch::zeros({M, 1}, float64);
@@ -32,15 +32,16 @@ Trajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, dou
             w.slice(0, i + 1, i + 2).copy_(model->l1->weight.clone()); // w[i + 1, :] = model.l1.weight.clone()
         }
     }
-    return to_trajectory(y, d - y, w, losses);
+    return {y, d - y, w, losses};
 }
 
-Trajectory run_lms_torch_model_2(const StageInput& in) {
-    Float64Default float64;            // torch.set_default_dtype(torch.float64): nn::Linear's weights are float64
-    torch::manual_seed(in.torch_seed); // torch.manual_seed(T), immediately before the model draws its weights
-    LinearLMS model(in.M);
-    model->to(float64_on(in.device).device());
-    return lms_torch_model_2(as_tensor(in.x, in.device), as_tensor(in.d, in.device), in.eta, in.M, model);
+// The notebook's cell: the model, then the training loop.
+TorchTrajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M) {
+    // nn::Linear draws its float64 weights from the generator that the adapter has just seeded with the torch seed:
+    // torch.manual_seed(T) right before nn.Linear, so the same bits as Python's
+    LinearLMS model(M); // model = LMS()
+    model->to(x.device());
+    return lms_torch_model_2(x, d, eta, M, model);
 }
 
 } // namespace lmsref

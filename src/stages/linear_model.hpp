@@ -22,7 +22,7 @@ struct LinearLMSImpl : torch::nn::Module {
 TORCH_MODULE(LinearLMS);
 
 /// The training loop of `lms_torch_model`, reading the weights from model->l1->weight.
-Trajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M,
-                             LinearLMS& model);
+TorchTrajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M,
+                                  LinearLMS& model);
 
 } // namespace lmsref

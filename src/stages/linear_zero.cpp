@@ -16,14 +16,14 @@ void weights_init(torch::nn::Module& m) {
 
 } // namespace
 
-Trajectory run_lms_torch_model_3(const StageInput& in) {
-    Float64Default float64;
-    LinearLMS model(in.M);
+// The notebook's cell: the model, then the training loop.
+TorchTrajectory lms_torch_model_3(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M) {
+    LinearLMS model(M); // model = LMS()
     // new
     model->apply(weights_init);
-    model->to(float64_on(in.device).device());
+    model->to(x.device());
     // The notebook's lms_torch_model_3 is lms_torch_model_2 line for line.
-    return lms_torch_model_2(as_tensor(in.x, in.device), as_tensor(in.d, in.device), in.eta, in.M, model);
+    return lms_torch_model_2(x, d, eta, M, model);
 }
 
 } // namespace lmsref

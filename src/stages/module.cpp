@@ -19,7 +19,8 @@ struct LMSImpl : torch::nn::Module {
 };
 TORCH_MODULE(LMS);
 
-Trajectory lms_torch_model(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M, LMS& model) {
+TorchTrajectory lms_torch_model(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M,
+                                LMS& model) {
     const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(x.device());
     const std::int64_t N = x.size(0);
     torch::Tensor xM = torch::zeros({M, 1}, float64);
@@ -45,16 +46,17 @@ Trajectory lms_torch_model(const torch::Tensor& x, const torch::Tensor& d, doubl
             w.slice(0, i + 1, i + 2).copy_(model->wi.clone()); // w[i + 1, :] = model.wi.clone()
         }
     }
-    return to_trajectory(y, d - y, w, losses);
+    return {y, d - y, w, losses};
 }
 
 } // namespace
 
-Trajectory run_lms_torch_model(const StageInput& in) {
+// The notebook's cell: the model, then the training loop.
+TorchTrajectory lms_torch_model(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M) {
     // new: model = LMS()
-    LMS model(in.M);
-    model->to(float64_on(in.device).device());
-    return lms_torch_model(as_tensor(in.x, in.device), as_tensor(in.d, in.device), in.eta, in.M, model);
+    LMS model(M);
+    model->to(x.device());
+    return lms_torch_model(x, d, eta, M, model);
 }
 
 } // namespace lmsref

@@ -3,13 +3,8 @@
 
 namespace lmsref {
 
-Trajectory lms_torch_loss(const StageInput& in) {
-    const torch::Tensor x = as_tensor(in.x, in.device);
-    const torch::Tensor d = as_tensor(in.d, in.device);
-    const double eta = in.eta;
-    const std::int64_t M = in.M;
-    const torch::TensorOptions float64 = float64_on(in.device);
-
+TorchTrajectory lms_torch_loss(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M) {
+    const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(x.device());
     const std::int64_t N = x.size(0);
     torch::Tensor xM = torch::zeros({M, 1}, float64);
     torch::Tensor wi = torch::zeros({1, M}, float64.requires_grad(true));
@@ -34,7 +29,7 @@ Trajectory lms_torch_loss(const StageInput& in) {
         wi.grad().zero_();
     }
     // The notebook returns only the last loss from here on; lmsref keeps every loss and e = d - y.
-    return to_trajectory(y, d - y, w, losses);
+    return {y, d - y, w, losses};
 }
 
 } // namespace lmsref

@@ -1,21 +1,19 @@
 // Stage `numpy` — the notebook's `lms`: the LMS filter as a plain loop, no LibTorch. The ground truth that
 // every other stage is compared against.
 #include "stage.hpp"
+#include "stages/static_taps.hpp"
 
-#include <algorithm>
+#include <utility>
+#include <vector>
 
 namespace lmsref {
 
 namespace {
 
-// The loop, for M known at compile time (StaticM > 0: the compiler unrolls the inner loops and keeps xM and wi
-// in registers) or at run time (StaticM == 0). The same operations in the same order either way, so the same bits.
-template <std::size_t StaticM> Trajectory lms_loop(const StageInput& in) {
-    const std::vector<double>& x = in.x;
-    const std::vector<double>& d = in.d;
-    const double eta = in.eta;
-    const std::size_t M = StaticM > 0 ? StaticM : static_cast<std::size_t>(in.M);
-
+// M is a std::size_t, or a compile-time constant for small filters (see with_static_taps). noinline: GCC 12 at -O3
+// warns -Wfree-nonheap-object (a false positive) about the moved vectors once this is inlined into run_numpy.
+template <typename Taps>
+[[gnu::noinline]] Trajectory lms(const std::vector<double>& x, const std::vector<double>& d, double eta, Taps M) {
     const std::size_t N = x.size();
     std::vector<double> xM(M, 0.0); // xM = np.zeros((M, 1))
     std::vector<double> wi(M, 0.0); // wi = np.zeros((1, M))
@@ -34,23 +32,13 @@ template <std::size_t StaticM> Trajectory lms_loop(const StageInput& in) {
         e[i] = ei;
         for (std::size_t k = 0; k < M; ++k) w(i + 1, k) = wi[k]; // w[i + 1, :] = wi
     }
-    return {y, e, {}, w};
+    return {std::move(y), std::move(e), {}, std::move(w)};
 }
 
 } // namespace
 
-Trajectory lms(const StageInput& in) {
-    switch (in.M) { // small filters get a loop of their own length
-    case 1: return lms_loop<1>(in);
-    case 2: return lms_loop<2>(in);
-    case 3: return lms_loop<3>(in);
-    case 4: return lms_loop<4>(in);
-    case 5: return lms_loop<5>(in);
-    case 6: return lms_loop<6>(in);
-    case 7: return lms_loop<7>(in);
-    case 8: return lms_loop<8>(in);
-    default: return lms_loop<0>(in);
-    }
+Trajectory run_numpy(const StageInput& in) {
+    return with_static_taps(in.M, [&](auto M) { return lms(in.x, in.d, in.eta, M); });
 }
 
 } // namespace lmsref

@@ -1,35 +1,37 @@
 #include "errors.hpp"
 #include "stage.hpp"
+#include "text.hpp"
+
+#include <string>
 
 namespace lmsref {
 
 const std::vector<Stage>& stages() {
     // name, notebook function, what it adds, colour, function, starts from zero weights, uses LibTorch
     static const std::vector<Stage> table{
-        {"numpy", "lms", "plain C++ loop, no LibTorch: the ground truth", "#000000", lms, true, false},
-        {"tensor", "lms_torch", "LibTorch tensors, the same manual update", "#1f77b4", lms_torch, true, true},
+        {"numpy", "lms", "plain C++ loop, no LibTorch: the ground truth", "#000000", run_numpy, true, false},
+        {"tensor", "lms_torch", "LibTorch tensors, the same manual update", "#1f77b4", run_tensor, true, true},
         {"autograd", "lms_torch_autograd", "requires_grad, backward() on e^2, update under NoGradGuard, grad.zero_()",
-         "#ff7f0e", lms_torch_autograd, true, true},
-        {"mseloss", "lms_torch_loss", "nn::MSELoss replaces e^2", "#2ca02c", lms_torch_loss, true, true},
-        {"sgd", "lms_torch_optim", "optim::SGD(lr = eta/2) replaces the manual update", "#d62728", lms_torch_optim,
-         true, true},
+         "#ff7f0e", run_autograd, true, true},
+        {"mseloss", "lms_torch_loss", "nn::MSELoss replaces e^2", "#2ca02c", run_mseloss, true, true},
+        {"sgd", "lms_torch_optim", "optim::SGD(lr = eta/2) replaces the manual update", "#d62728", run_sgd, true, true},
         {"module", "lms_torch_model", "a custom nn::Module that registers a Parameter; model->zero_grad()", "#9467bd",
-         run_lms_torch_model, true, true},
+         run_module, true, true},
         {"linear", "lms_torch_model_2", "nn::Linear(M, 1, bias=false), default init: differs early, same limit",
-         "#8c564b", run_lms_torch_model_2, false, true},
+         "#8c564b", run_linear, false, true},
         {"linear-zero", "lms_torch_model_3", "nn::Linear with weights initialised to zero: matches numpy again",
-         "#e377c2", run_lms_torch_model_3, true, true},
+         "#e377c2", run_linear_zero, true, true},
     };
     return table;
 }
 
 const Stage& find_stage(std::string_view name) {
-    std::string known;
+    std::vector<std::string> known;
     for (const Stage& stage : stages()) {
         if (stage.name == name) return stage;
-        known += (known.empty() ? "" : ", ") + std::string(stage.name);
+        known.emplace_back(stage.name);
     }
-    throw InputError("unknown stage '" + std::string(name) + "'; the stages are " + known);
+    throw InputError(unknown_name("stage", name, known));
 }
 
 } // namespace lmsref

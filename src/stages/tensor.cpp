@@ -4,13 +4,8 @@
 
 namespace lmsref {
 
-Trajectory lms_torch(const StageInput& in) {
-    const torch::Tensor x = as_tensor(in.x, in.device); // x = torch.tensor(x)
-    const torch::Tensor d = as_tensor(in.d, in.device); // d = torch.tensor(d)
-    const double eta = in.eta;
-    const std::int64_t M = in.M;
-    const torch::TensorOptions float64 = float64_on(in.device);
-
+TorchTrajectory lms_torch(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M) {
+    const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(x.device());
     c10::InferenceMode inference; // C++: no autograd here, so LibTorch can skip its bookkeeping (view tracking)
     const std::int64_t N = x.size(0);
     // new: torch::zeros replaces np.zeros
@@ -29,7 +24,7 @@ Trajectory lms_torch(const StageInput& in) {
         e.slice(0, i, i + 1).copy_(ei);     // e[i] = ei
         w.slice(0, i + 1, i + 2).copy_(wi); // w[i + 1, :] = wi
     }
-    return to_trajectory(y, e, w);
+    return {y, e, w};
 }
 
 } // namespace lmsref
