@@ -1,0 +1,383 @@
+#include "ensemble.hpp"
+
+#include "errors.hpp"
+#include "legacy_gauss.hpp"
+#include "text.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace lmsref {
+
+double EnsembleResult::steady_mse_standard_error() const {
+    if (completed_realizations < 2) return 0.0;
+    const auto R = static_cast<double>(completed_realizations);
+    return std::sqrt(steady_m2 / (R - 1.0) / R);
+}
+
+double EnsembleResult::ns_per_realization_sample() const {
+    const double count = static_cast<double>(completed_realizations) * static_cast<double>(samples);
+    return count > 0 ? 1e9 * seconds / count : 0.0;
+}
+
+namespace {
+
+// One block's sums: its realizations added in realization order, each sum starting from 0.0.
+struct BlockSums {
+    std::vector<double> mse;   // N: sum_r e_r(n)^2
+    std::vector<double> msd;   // N + 1: sum_r ||w_r(n) - wo_M||^2
+    std::vector<double> meanw; // (N + 1) x M: sum_r w_r(n)
+    std::int64_t count = 0;    // realizations in the block
+    double steady_mean = 0.0;  // Welford: mean of the per-realization steady-state means
+    double steady_m2 = 0.0;    // and the sum of squared deviations from it
+
+    BlockSums(std::size_t N, std::size_t M) : mse(N), msd(N + 1), meanw((N + 1) * M) {}
+    void clear() {
+        std::fill(mse.begin(), mse.end(), 0.0);
+        std::fill(msd.begin(), msd.end(), 0.0);
+        std::fill(meanw.begin(), meanw.end(), 0.0);
+        count = 0;
+        steady_mean = 0.0;
+        steady_m2 = 0.0;
+    }
+    void add_steady(double value) { // Welford's update, in realization order
+        ++count;
+        const double delta = value - steady_mean;
+        steady_mean += delta / static_cast<double>(count);
+        steady_m2 += delta * (value - steady_mean);
+    }
+};
+
+// Realizations run side by side in groups of `group_size` (for M <= 8): the LMS recursion is one long chain of
+// dependent operations (w -> y -> e -> w), so one realization alone leaves the CPU waiting; four independent ones
+// fill the wait. Each realization's arithmetic is untouched, and every sum still takes its realizations in order.
+constexpr std::size_t group_size = 4;
+
+// What a group of realizations needs, allocated once per thread.
+struct Workspace {
+    std::vector<double> x, d, noise, xM, wi; // x, d: group_size signals of N samples, one after the other
+    LegacyGaussStream random;
+    Workspace(std::size_t N, std::size_t M) : x(group_size * N), d(group_size * N), noise(N), xM(M), wi(M) {}
+};
+
+struct Problem {
+    std::size_t N = 0;
+    std::size_t M = 0;
+    double eta = 0.0;
+    std::vector<double> wo_M;     // wo cut or zero-padded to M taps
+    std::size_t steady_start = 0; // first sample of the last quarter
+};
+
+// The `numpy` stage's loop (src/stages/numpy.cpp) on G realizations side by side (x and d of realization g at
+// x + g N, d + g N), adding into the block's sums as it goes. For each realization, the same operations in the same
+// order as that loop, so e and w are its bits: the regressor newest first with zeros before the start, yi summed
+// from tap 0, ei = d - yi, wi + eta / 2 * 2 * ei * xM. Each sum adds realization g before g + 1, as G separate
+// calls would. StaticM > 0: M known at compile time (unrolled, xM and wi in registers); StaticM == 0: M at run
+// time, in the workspace, one realization at a time (G = 1).
+template <std::size_t StaticM, std::size_t G>
+void add_group(const Problem& p, const double* x, const double* d, Workspace& ws, BlockSums& sums) {
+    static_assert(StaticM > 0 || G == 1, "a run-time M runs one realization at a time");
+    const std::size_t N = p.N;
+    const std::size_t M = StaticM > 0 ? StaticM : p.M;
+    constexpr std::size_t local_taps = StaticM > 0 ? StaticM : 1;
+    double xM_local[G][local_taps];
+    double wi_local[G][local_taps];
+    double* xM[G];
+    double* wi[G];
+    for (std::size_t g = 0; g < G; ++g) {
+        xM[g] = StaticM > 0 ? xM_local[g] : ws.xM.data();
+        wi[g] = StaticM > 0 ? wi_local[g] : ws.wi.data();
+    }
+    const double* wo_M = p.wo_M.data();
+    const double step = p.eta / 2 * 2; // the numpy stage's eta / 2 * 2, evaluated left to right as it is there
+    double* mse = sums.mse.data();
+    double* msd = sums.msd.data();
+    double* meanw = sums.meanw.data();
+
+    for (std::size_t g = 0; g < G; ++g) { // row 0: w = 0
+        double deviation = 0.0;
+        for (std::size_t k = 0; k < M; ++k) {
+            xM[g][k] = 0.0;
+            wi[g][k] = 0.0;
+            const double c = 0.0 - wo_M[k];
+            deviation += c * c;
+            meanw[k] += 0.0;
+        }
+        msd[0] += deviation;
+    }
+    double steady[G] = {};
+    for (std::size_t i = 0; i < N; ++i) {
+        double e2[G];
+        for (std::size_t g = 0; g < G; ++g) {
+            for (std::size_t k = M - 1; k > 0; --k) xM[g][k] = xM[g][k - 1];
+            xM[g][0] = x[g * N + i];
+            double yi = 0.0;
+            for (std::size_t k = 0; k < M; ++k) yi += wi[g][k] * xM[g][k];
+            const double ei = d[g * N + i] - yi;
+            for (std::size_t k = 0; k < M; ++k) wi[g][k] = wi[g][k] + step * ei * xM[g][k];
+            e2[g] = ei * ei;
+        }
+        double* row = meanw + (i + 1) * M;
+        for (std::size_t g = 0; g < G; ++g) { // the sums, in realization order
+            mse[i] += e2[g];
+            if (i >= p.steady_start) steady[g] += e2[g];
+            double deviation = 0.0;
+            for (std::size_t k = 0; k < M; ++k) {
+                const double c = wi[g][k] - wo_M[k];
+                deviation += c * c;
+                row[k] += wi[g][k];
+            }
+            msd[i + 1] += deviation;
+        }
+    }
+    for (std::size_t g = 0; g < G; ++g) sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
+}
+
+using GroupFunction = void (*)(const Problem&, const double*, const double*, Workspace&, BlockSums&);
+
+struct Kernels {
+    GroupFunction group = nullptr;  // group_size realizations; null for a run-time M
+    GroupFunction single = nullptr; // one realization
+};
+
+template <std::size_t M> Kernels kernels_for() {
+    return {add_group<M, group_size>, add_group<M, 1>};
+}
+
+Kernels kernels(std::size_t M) {
+    switch (M) { // small filters get loops of their own length, as in the numpy stage
+    case 1: return kernels_for<1>();
+    case 2: return kernels_for<2>();
+    case 3: return kernels_for<3>();
+    case 4: return kernels_for<4>();
+    case 5: return kernels_for<5>();
+    case 6: return kernels_for<6>();
+    case 7: return kernels_for<7>();
+    case 8: return kernels_for<8>();
+    default: return {nullptr, add_group<0, 1>};
+    }
+}
+
+// generate_data (scenario.cpp) into the workspace, without allocating: x = randn(N), d = lfilter(wo, 1, x) +
+// sqrt(sigmav2) randn(N), from one generator, with lfilter's order of additions (oldest tap first, from 0.0).
+// LegacyGaussStream draws LegacyRandom's normals, bit for bit, faster.
+void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspace& ws, double* x, double* d) {
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    const std::vector<double>& wo = scenario.wo;
+    double* noise = ws.noise.data();
+    ws.random.reseed(seed);
+    ws.random.fill(x, N); // x = np.random.randn(N, 1)
+    for (std::size_t n = 0; n < N; ++n) {
+        const std::size_t newest = std::min(n, wo.size() - 1);
+        double sum = 0.0;
+        for (std::size_t k = newest + 1; k-- > 0;) sum += wo[k] * x[n - k];
+        d[n] = sum;
+    }
+    ws.random.fill(noise, N); // np.random.randn(N), after x: a cached normal left by an odd N comes first
+    const double noise_gain = std::sqrt(scenario.noise_variance);
+    for (std::size_t n = 0; n < N; ++n) {
+        d[n] = d[n] + noise_gain * noise[n];
+        if (!std::isfinite(d[n]))
+            throw InputError("--wo: d = lfilter(wo, 1, x) + noise overflows float64 with seed " + std::to_string(seed) +
+                             ": d[" + std::to_string(n) + "] = " + format_number(d[n], "%g") +
+                             " is its first non-finite sample; use smaller coefficients");
+    }
+}
+
+void check_options(const EnsembleOptions& options) {
+    validate(options.scenario);
+    if (options.realizations < 1)
+        throw InputError("--realizations: " + std::to_string(options.realizations) + " is not allowed; R must be >= 1");
+    if (options.decimate < 1)
+        throw InputError("--decimate: " + std::to_string(options.decimate) + " is not allowed; m must be >= 1");
+    if (options.threads < 0)
+        throw InputError("--threads: " + std::to_string(options.threads) +
+                         " is not allowed; T must be >= 1 (or 0 for all cores)");
+}
+
+EnsembleResult run(const EnsembleOptions& options, const RealizationSource* source) {
+    check_options(options);
+    const auto start_time = std::chrono::steady_clock::now();
+    const Scenario& scenario = options.scenario;
+    Problem p;
+    p.N = static_cast<std::size_t>(scenario.samples);
+    p.M = static_cast<std::size_t>(scenario.taps);
+    p.eta = scenario.step_size;
+    p.wo_M.assign(p.M, 0.0);
+    std::copy_n(scenario.wo.begin(), std::min(p.M, scenario.wo.size()), p.wo_M.begin());
+    p.steady_start = p.N - std::max<std::size_t>(1, p.N / 4);
+    const std::size_t N = p.N;
+    const std::size_t M = p.M;
+
+    const std::int64_t R = options.realizations;
+    const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
+    int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+    threads = static_cast<int>(std::clamp<std::int64_t>(threads, 1, blocks));
+    const Kernels kernel = kernels(M);
+
+    // The totals, added to in block order.
+    std::vector<double> mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0);
+    std::int64_t completed = 0;
+    double steady_mean = 0.0, steady_m2 = 0.0;
+
+    // Block buffers: each worker holds one while computing; a finished block waits in `pending` until all blocks
+    // before it are added. 2 T buffers bound the memory to O(N M T) while letting a fast thread run ahead.
+    std::vector<BlockSums> pool(static_cast<std::size_t>(2 * threads), BlockSums(N, M));
+    std::vector<std::size_t> free_buffers;
+    for (std::size_t b = pool.size(); b-- > 0;) free_buffers.push_back(b);
+    std::map<std::int64_t, std::size_t> pending; // block index -> buffer
+    std::int64_t next_block = 0;
+    std::int64_t next_to_add = 0;
+    bool abort = false;
+    std::exception_ptr failure;
+    std::mutex mutex;
+    std::condition_variable changed;
+    auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(std::memory_order_relaxed); };
+
+    auto worker = [&] {
+        try {
+            Workspace ws(N, M);
+            for (;;) {
+                std::size_t buffer = 0;
+                std::int64_t block = 0;
+                {
+                    std::unique_lock<std::mutex> lock(mutex);
+                    changed.wait(lock, [&] {
+                        return abort || stop_requested() || next_block >= blocks || !free_buffers.empty();
+                    });
+                    if (abort || stop_requested() || next_block >= blocks) return;
+                    buffer = free_buffers.back();
+                    free_buffers.pop_back();
+                    block = next_block++;
+                }
+                BlockSums& sums = pool[buffer];
+                sums.clear();
+                const std::int64_t first = block * ensemble_block_size;
+                const std::int64_t last = std::min(R, first + ensemble_block_size);
+                for (std::int64_t r = first; r < last;) {
+                    const bool whole_group =
+                        kernel.group != nullptr && last - r >= static_cast<std::int64_t>(group_size);
+                    const std::size_t count = whole_group ? group_size : 1;
+                    for (std::size_t g = 0; g < count; ++g) {
+                        double* x = ws.x.data() + g * N;
+                        double* d = ws.d.data() + g * N;
+                        const std::int64_t realization = r + static_cast<std::int64_t>(g);
+                        if (source != nullptr)
+                            (*source)(realization, x, d);
+                        else
+                            generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + realization), ws,
+                                                 x, d);
+                    }
+                    (whole_group ? kernel.group : kernel.single)(p, ws.x.data(), ws.d.data(), ws, sums);
+                    r += static_cast<std::int64_t>(count);
+                }
+                std::lock_guard<std::mutex> lock(mutex);
+                pending.emplace(block, buffer);
+                while (!pending.empty() && pending.begin()->first == next_to_add) {
+                    const BlockSums& done = pool[pending.begin()->second];
+                    for (std::size_t n = 0; n < N; ++n) mse[n] += done.mse[n];
+                    for (std::size_t n = 0; n <= N; ++n) msd[n] += done.msd[n];
+                    for (std::size_t j = 0; j < meanw.size(); ++j) meanw[j] += done.meanw[j];
+                    // Chan et al.'s merge of (count, mean, M2), in block order.
+                    const auto n_a = static_cast<double>(completed);
+                    const auto n_b = static_cast<double>(done.count);
+                    const double delta = done.steady_mean - steady_mean;
+                    steady_mean += delta * (n_b / (n_a + n_b));
+                    steady_m2 += done.steady_m2 + delta * delta * (n_a * n_b / (n_a + n_b));
+                    completed += done.count;
+                    free_buffers.push_back(pending.begin()->second);
+                    pending.erase(pending.begin());
+                    ++next_to_add;
+                    if (options.progress) options.progress(completed);
+                }
+                changed.notify_all();
+            }
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (!failure) failure = std::current_exception();
+            abort = true;
+            changed.notify_all();
+        }
+    };
+    std::vector<std::thread> helpers;
+    for (int t = 1; t < threads; ++t) helpers.emplace_back(worker);
+    worker();
+    for (std::thread& helper : helpers) helper.join();
+    if (failure) std::rethrow_exception(failure);
+
+    EnsembleResult result;
+    result.samples = scenario.samples;
+    result.taps = scenario.taps;
+    result.realizations = R;
+    result.completed_realizations = completed;
+    result.stopped = completed < R;
+    result.decimate = options.decimate;
+    result.steady_start = static_cast<std::int64_t>(p.steady_start);
+    result.steady_mse = steady_mean;
+    result.steady_m2 = steady_m2;
+    result.generated = source == nullptr;
+    if (result.generated) {
+        result.first_seed = scenario.seed;
+        result.last_seed = static_cast<std::uint32_t>(scenario.seed + (R - 1));
+    }
+    result.threads = threads;
+
+    // Means, then decimation at output: the sums above are kept at full resolution.
+    const double count = static_cast<double>(completed);
+    const auto m = static_cast<std::size_t>(options.decimate);
+    for (std::size_t n = 0; n < N; n += m) result.mse.push_back(mse[n] / count);
+    for (std::size_t n = 0; n <= N; n += m) {
+        result.msd.push_back(msd[n] / count);
+        for (std::size_t k = 0; k < M; ++k) result.meanw.push_back(meanw[n * M + k] / count);
+    }
+    auto all_finite = [](const std::vector<double>& v) {
+        return std::all_of(v.begin(), v.end(), [](double value) { return std::isfinite(value); });
+    };
+    result.finite = all_finite(result.mse) && all_finite(result.msd) && all_finite(result.meanw);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+    return result;
+}
+
+} // namespace
+
+EnsembleResult run_ensemble(const EnsembleOptions& options) {
+    check_options(options);
+    const std::uint64_t last_seed =
+        static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
+    if (last_seed > 0xffffffffULL)
+        throw InputError("--realizations: the last realization's seed, " + std::to_string(options.scenario.seed) +
+                         " + " + std::to_string(options.realizations) + " - 1 = " + std::to_string(last_seed) +
+                         ", is beyond NumPy's largest seed 4294967295; use a smaller --seed or fewer realizations");
+    return run(options, nullptr);
+}
+
+EnsembleResult run_ensemble(const EnsembleOptions& options, const RealizationSource& source) {
+    return run(options, &source);
+}
+
+EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::vector<double>& x,
+                                     const std::vector<double>& d) {
+    check_options(options);
+    const auto N = static_cast<std::size_t>(options.scenario.samples);
+    const auto R = static_cast<std::size_t>(options.realizations);
+    for (const auto* signal : {&x, &d})
+        if (signal->size() != N * R)
+            throw InputError(std::string(signal == &x ? "--x" : "--d") + ": holds " + std::to_string(signal->size()) +
+                             " values, not N x R = " + std::to_string(N) + " x " + std::to_string(R));
+    const RealizationSource columns = [&](std::int64_t r, double* x_out, double* d_out) {
+        for (std::size_t n = 0; n < N; ++n) {
+            x_out[n] = x[n * R + static_cast<std::size_t>(r)];
+            d_out[n] = d[n * R + static_cast<std::size_t>(r)];
+        }
+    };
+    return run(options, &columns);
+}
+
+} // namespace lmsref

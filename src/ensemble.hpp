@@ -1,0 +1,93 @@
+// The Monte Carlo ensemble: the `numpy` stage's plain LMS loop over R independent realizations, averaged into
+// learning curves (MATLAB's msesim: mse, msd = tracek, meanw), on CPU threads.
+//
+// Realization r (0-based) runs on exactly the data of the single run `--seed S+r` (generate_data), so each one can
+// be checked against `lmsref numpy` and against Python. The realizations are cut into fixed blocks of
+// `ensemble_block_size`; a block sums its realizations in realization order and the blocks are added in block order.
+// Threads only decide who computes which block, so the result is the same bits whatever the number of threads.
+#pragma once
+
+#include "scenario.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace lmsref {
+
+/// Realizations per block. Fixed (never derived from the threads): it fixes the order of the additions.
+constexpr std::int64_t ensemble_block_size = 64;
+
+/// Fills x[0..N) and d[0..N) with realization r's signals. Called concurrently from several threads (for
+/// different r), so it must be thread-safe.
+using RealizationSource = std::function<void(std::int64_t realization, double* x, double* d)>;
+
+struct EnsembleOptions {
+    Scenario scenario;             ///< N, M, eta, sigmav2, wo; scenario.seed is the seed of realization 0
+    std::int64_t realizations = 1; ///< R >= 1
+    int threads = 0;               ///< worker threads; 0 = std::thread::hardware_concurrency()
+    std::int64_t decimate = 1;     ///< keep every m-th value of the curves (n = 0, m, 2m, ...), as msesim does
+    /// Set to true (e.g. from a SIGINT handler) to stop after the blocks in progress: the result then holds the
+    /// blocks completed so far (`stopped`, `completed_realizations`). May be null.
+    const std::atomic<bool>* stop = nullptr;
+    /// Called after each block is added, with the number of realizations added so far (a multiple of the block
+    /// size, then R). Called from a worker thread while the engine's lock is held: keep it quick (store, or print a
+    /// line at most every so often). May be empty.
+    std::function<void(std::int64_t completed_realizations)> progress;
+};
+
+/// The ensemble's curves and steady-state statistics.
+struct EnsembleResult {
+    std::int64_t samples = 0;                ///< N
+    std::int64_t taps = 0;                   ///< M
+    std::int64_t realizations = 0;           ///< R asked for
+    std::int64_t completed_realizations = 0; ///< R, or fewer when stopped; the curves average these
+    std::int64_t decimate = 1;
+    bool stopped = false; ///< the stop flag ended the run early
+
+    /// Curves, decimated: mse[j] = mean_r e_r(j m)^2 for j m <= N - 1; msd[j] = mean_r ||w_r(j m) - wo_M||^2 and
+    /// meanw row j = mean_r w_r(j m) for j m <= N (the weights have N + 1 rows). meanw is row-major, M columns.
+    std::vector<double> mse;
+    std::vector<double> msd;
+    std::vector<double> meanw;
+    std::int64_t meanw_rows() const { return taps > 0 ? static_cast<std::int64_t>(meanw.size()) / taps : 0; }
+    /// The sample index of curve entry j: j * decimate.
+    std::int64_t sample_of(std::int64_t j) const { return j * decimate; }
+
+    /// Steady state: per realization, the mean of e_r(n)^2 over the last quarter of the samples
+    /// (n = steady_start ... N - 1, at least one sample); over realizations, their mean and their sum of squared
+    /// deviations from it (accumulated per block with Welford's update, blocks merged in block order with Chan's
+    /// formula: deterministic). Computed at full resolution whatever the decimation.
+    std::int64_t steady_start = 0;
+    double steady_mse = 0.0;                  ///< mean over realizations of the per-realization last-quarter means
+    double steady_m2 = 0.0;                   ///< sum over realizations of (mean_r - steady_mse)^2
+    double steady_mse_standard_error() const; ///< sqrt(steady_m2 / (R - 1) / R); 0 for R = 1
+
+    /// Seeds of the first and last realization (generated data only).
+    std::uint32_t first_seed = 0;
+    std::uint32_t last_seed = 0;
+    bool generated = true; ///< false when the data came from a RealizationSource or matrices
+
+    bool finite = true; ///< every curve value is finite (false: some realization diverged)
+
+    int threads = 1;      ///< threads that ran
+    double seconds = 0.0; ///< wall time of the whole run, data generation included
+    /// Wall time per realization-sample, in ns: 1e9 seconds / (completed realizations * N).
+    double ns_per_realization_sample() const;
+};
+
+/// The ensemble on generated data: realization r uses generate_data with seed scenario.seed + r. Throws InputError
+/// for a bad scenario, R < 1, decimate < 1, or seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit).
+EnsembleResult run_ensemble(const EnsembleOptions& options);
+
+/// The ensemble on data from `source` (options.scenario.seed is ignored; wo is only used for msd).
+EnsembleResult run_ensemble(const EnsembleOptions& options, const RealizationSource& source);
+
+/// The ensemble on N x R matrices (MATLAB's msesim convention: column r is realization r), stored row-major as a
+/// C-order .npy holds them: element (n, r) at n * R + r. N = options.scenario.samples, R = options.realizations.
+/// Throws InputError when a matrix does not hold N * R values.
+EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::vector<double>& x,
+                                     const std::vector<double>& d);
+
+} // namespace lmsref

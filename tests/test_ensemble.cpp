@@ -1,0 +1,385 @@
+// The Monte Carlo ensemble (src/ensemble.hpp) and the theory beside it (src/theory.hpp).
+#include "ensemble.hpp"
+#include "errors.hpp"
+#include "legacy_gauss.hpp"
+#include "numpy_random.hpp"
+#include "scenario.hpp"
+#include "theory.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+using namespace lmsref;
+
+namespace {
+
+// The `numpy` stage's loop, written out plainly: e and the (N + 1) x M weights of one run.
+struct PlainRun {
+    std::vector<double> e;
+    std::vector<std::vector<double>> w;
+};
+
+PlainRun plain_lms(const Data& data, std::size_t M, double eta) {
+    const std::size_t N = data.x.size();
+    std::vector<double> xM(M, 0.0), wi(M, 0.0);
+    PlainRun run{std::vector<double>(N), std::vector<std::vector<double>>(N + 1, std::vector<double>(M, 0.0))};
+    for (std::size_t i = 0; i < N; ++i) {
+        for (std::size_t k = M - 1; k > 0; --k) xM[k] = xM[k - 1];
+        xM[0] = data.x[i];
+        double yi = 0.0;
+        for (std::size_t k = 0; k < M; ++k) yi += wi[k] * xM[k];
+        const double ei = data.d[i] - yi;
+        for (std::size_t k = 0; k < M; ++k) wi[k] = wi[k] + eta / 2 * 2 * ei * xM[k];
+        run.e[i] = ei;
+        run.w[i + 1] = wi;
+    }
+    return run;
+}
+
+Scenario small_scenario(std::int64_t N, std::int64_t M, std::uint32_t seed) {
+    Scenario s;
+    s.samples = N;
+    s.taps = M;
+    s.seed = seed;
+    return s; // eta = 0.1, sigmav2 = 0.01, wo = [0.1, 0.2, 0.3]: the notebook's
+}
+
+EnsembleOptions options_for(const Scenario& s, std::int64_t R, int threads) {
+    EnsembleOptions o;
+    o.scenario = s;
+    o.realizations = R;
+    o.threads = threads;
+    return o;
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+double relative_difference(double a, double b) {
+    return a == b ? 0.0 : std::abs(a - b) / std::max(std::abs(a), std::abs(b));
+}
+
+// The ensemble the theory tests compare with: eta = 0.02, M = 3, R = 20000, seed 2024. Computed once.
+Scenario slow_step_scenario() {
+    Scenario s = small_scenario(500, 3, 2024);
+    s.step_size = 0.02;
+    return s;
+}
+
+const EnsembleResult& slow_step_ensemble() {
+    static const EnsembleResult result = run_ensemble(options_for(slow_step_scenario(), 20000, 0));
+    return result;
+}
+
+} // namespace
+
+TEST_CASE("ensemble: LegacyGaussStream draws LegacyRandom's normals, bit for bit", "[ensemble]") {
+    // Odd and even pieces, pieces that end on the cached second value, and runs over many 624-word blocks (about
+    // 245 normals each), for seeds at both ends of the 32-bit range.
+    for (std::uint32_t seed : {0U, 1U, 12345U, 4294967295U}) {
+        LegacyRandom reference(seed);
+        LegacyGaussStream stream;
+        stream.reseed(seed);
+        for (std::size_t piece : {1, 37, 37, 2, 500, 1, 5000, 244, 246}) {
+            std::vector<double> expected(piece), got(piece);
+            for (double& value : expected) value = reference.gauss();
+            stream.fill(got.data(), piece);
+            CAPTURE(seed, piece);
+            CHECK(same_bits(expected, got));
+        }
+    }
+}
+
+TEST_CASE("ensemble: realization r is the numpy loop on the data of seed S + r, bit for bit", "[ensemble]") {
+    // N odd: x leaves a cached gauss value that the noise uses first. M = 2, 3 (compiled loops), 11 (run-time M).
+    for (std::int64_t M : {2, 3, 11}) {
+        for (std::uint32_t seed : {0U, 7U, 4294967295U}) {
+            const Scenario s = small_scenario(37, M, seed);
+            const EnsembleResult one = run_ensemble(options_for(s, 1, 1)); // R = 1: the sums are the run itself
+            const PlainRun run = plain_lms(generate_data(s), static_cast<std::size_t>(M), s.step_size);
+            std::vector<double> e2, msd, w;
+            for (double e : run.e) e2.push_back(e * e);
+            for (const auto& row : run.w) {
+                double deviation = 0.0;
+                for (std::size_t k = 0; k < row.size(); ++k) {
+                    const double c = row[k] - (k < s.wo.size() ? s.wo[k] : 0.0);
+                    deviation += c * c;
+                }
+                msd.push_back(deviation);
+                w.insert(w.end(), row.begin(), row.end());
+            }
+            CAPTURE(M, seed);
+            CHECK(same_bits(one.mse, e2));
+            CHECK(same_bits(one.msd, msd));
+            CHECK(same_bits(one.meanw, w));
+            CHECK(one.first_seed == seed);
+            CHECK(one.last_seed == seed);
+        }
+    }
+}
+
+TEST_CASE("ensemble: curves are the means of the explicit runs of seeds S ... S + R - 1", "[ensemble]") {
+    // M = 3 and M = 4 with a 3-tap wo (wo_M zero-padded). R = 5 <= one block: the engine adds in realization order,
+    // like this test, so the two agree to rounding of the same sums; 1e-12 relative leaves room for a different
+    // but equally valid order of the deviation's terms.
+    for (std::int64_t M : {3, 4}) {
+        const Scenario s = small_scenario(50, M, 123);
+        const std::int64_t R = 5;
+        const EnsembleResult ensemble = run_ensemble(options_for(s, R, 2));
+        const auto N = static_cast<std::size_t>(s.samples);
+        const auto taps = static_cast<std::size_t>(M);
+        std::vector<double> mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * taps, 0.0);
+        for (std::int64_t r = 0; r < R; ++r) {
+            Scenario sr = s;
+            sr.seed = s.seed + static_cast<std::uint32_t>(r);
+            const PlainRun run = plain_lms(generate_data(sr), taps, s.step_size);
+            for (std::size_t n = 0; n < N; ++n) mse[n] += run.e[n] * run.e[n];
+            for (std::size_t n = 0; n <= N; ++n)
+                for (std::size_t k = 0; k < taps; ++k) {
+                    const double c = run.w[n][k] - (k < s.wo.size() ? s.wo[k] : 0.0);
+                    msd[n] += c * c;
+                    meanw[n * taps + k] += run.w[n][k];
+                }
+        }
+        REQUIRE(ensemble.mse.size() == N);
+        REQUIRE(ensemble.msd.size() == N + 1);
+        REQUIRE(ensemble.meanw.size() == (N + 1) * taps);
+        double worst = 0.0;
+        for (std::size_t n = 0; n < N; ++n) worst = std::max(worst, relative_difference(ensemble.mse[n], mse[n] / R));
+        for (std::size_t n = 0; n <= N; ++n) worst = std::max(worst, relative_difference(ensemble.msd[n], msd[n] / R));
+        for (std::size_t j = 0; j < meanw.size(); ++j)
+            worst = std::max(worst, relative_difference(ensemble.meanw[j], meanw[j] / R));
+        CAPTURE(M);
+        CHECK(worst <= 1e-12);
+        CHECK(ensemble.first_seed == 123);
+        CHECK(ensemble.last_seed == 127);
+    }
+}
+
+TEST_CASE("ensemble: the same bits whatever the number of threads", "[ensemble]") {
+    // R = 1000 is not a multiple of the block size (64): the last block is short.
+    const Scenario s = small_scenario(100, 3, 5);
+    const EnsembleResult one = run_ensemble(options_for(s, 1000, 1));
+    for (int threads : {2, 3, 7}) {
+        const EnsembleResult many = run_ensemble(options_for(s, 1000, threads));
+        CAPTURE(threads);
+        CHECK(many.threads == threads);
+        CHECK(same_bits(one.mse, many.mse));
+        CHECK(same_bits(one.msd, many.msd));
+        CHECK(same_bits(one.meanw, many.meanw));
+        CHECK(std::memcmp(&one.steady_mse, &many.steady_mse, sizeof(double)) == 0);
+        CHECK(std::memcmp(&one.steady_m2, &many.steady_m2, sizeof(double)) == 0);
+    }
+}
+
+TEST_CASE("ensemble: matrices and sources give the curves of the realizations they hold", "[ensemble]") {
+    // Column r of an N x R matrix holding the data of seed S + r: the same sums in the same order, so the same bits.
+    const Scenario s = small_scenario(40, 4, 99);
+    const std::int64_t R = 70; // two blocks
+    const auto N = static_cast<std::size_t>(s.samples);
+    std::vector<double> x(N * R), d(N * R);
+    for (std::int64_t r = 0; r < R; ++r) {
+        Scenario sr = s;
+        sr.seed = s.seed + static_cast<std::uint32_t>(r);
+        const Data data = generate_data(sr);
+        for (std::size_t n = 0; n < N; ++n) {
+            x[n * R + static_cast<std::size_t>(r)] = data.x[n];
+            d[n * R + static_cast<std::size_t>(r)] = data.d[n];
+        }
+    }
+    const EnsembleResult generated = run_ensemble(options_for(s, R, 2));
+    const EnsembleResult from_matrices = run_ensemble_matrices(options_for(s, R, 3), x, d);
+    CHECK_FALSE(from_matrices.generated);
+    CHECK(same_bits(generated.mse, from_matrices.mse));
+    CHECK(same_bits(generated.msd, from_matrices.msd));
+    CHECK(same_bits(generated.meanw, from_matrices.meanw));
+    std::vector<double> too_short(N * R - 1);
+    CHECK_THROWS_AS(run_ensemble_matrices(options_for(s, R, 1), too_short, d), InputError);
+}
+
+TEST_CASE("ensemble: decimation keeps every m-th value of the full curves", "[ensemble]") {
+    const Scenario s = small_scenario(50, 3, 11);
+    const EnsembleResult full = run_ensemble(options_for(s, 100, 2));
+    EnsembleOptions o = options_for(s, 100, 2);
+    o.decimate = 7;
+    const EnsembleResult kept = run_ensemble(o);
+    // n = 0, 7, ..., 49 for e (8 values) and 0, 7, ..., 49 for w's rows 0 ... 50 (8 rows).
+    REQUIRE(kept.mse.size() == 8);
+    REQUIRE(kept.msd.size() == 8);
+    REQUIRE(kept.meanw_rows() == 8);
+    CHECK(same_bits(kept.mse, decimated(full.mse, 7)));
+    CHECK(same_bits(kept.msd, decimated(full.msd, 7)));
+    for (std::int64_t j = 0; j < kept.meanw_rows(); ++j)
+        for (std::int64_t k = 0; k < 3; ++k) CHECK(kept.meanw[j * 3 + k] == full.meanw[(7 * j) * 3 + k]);
+    CHECK(kept.sample_of(7) == 49);
+    // The steady state is computed at full resolution whatever the decimation.
+    CHECK(kept.steady_mse == full.steady_mse);
+}
+
+TEST_CASE("ensemble: the last seed must fit NumPy's 32 bits", "[ensemble]") {
+    const Scenario s = small_scenario(10, 3, 4294967295U - 10);
+    CHECK_NOTHROW(run_ensemble(options_for(s, 11, 1))); // last seed 2^32 - 1
+    CHECK_THROWS_AS(run_ensemble(options_for(s, 12, 1)), InputError);
+    try {
+        run_ensemble(options_for(s, 12, 1));
+    } catch (const InputError& error) {
+        const std::string message = error.what();
+        CHECK(message.find('\n') == std::string::npos);
+        CHECK(message.find("4294967296") != std::string::npos);
+    }
+    CHECK_THROWS_AS(run_ensemble(options_for(s, 0, 1)), InputError);
+    EnsembleOptions o = options_for(s, 1, 1);
+    o.decimate = 0;
+    CHECK_THROWS_AS(run_ensemble(o), InputError);
+}
+
+TEST_CASE("ensemble: a stop request keeps the completed blocks", "[ensemble]") {
+    // With one thread the stop set after the first block is seen before the second starts: exactly 64 realizations,
+    // the same bits as an ensemble of 64.
+    const Scenario s = small_scenario(30, 3, 1);
+    std::atomic<bool> stop{false};
+    std::vector<std::int64_t> reported;
+    EnsembleOptions o = options_for(s, 1000, 1);
+    o.stop = &stop;
+    o.progress = [&](std::int64_t done) {
+        reported.push_back(done);
+        stop = true;
+    };
+    const EnsembleResult stopped = run_ensemble(o);
+    CHECK(stopped.stopped);
+    CHECK(stopped.completed_realizations == 64);
+    CHECK(reported == std::vector<std::int64_t>{64});
+    const EnsembleResult first_block = run_ensemble(options_for(s, 64, 1));
+    CHECK(same_bits(stopped.mse, first_block.mse));
+    CHECK(same_bits(stopped.meanw, first_block.meanw));
+}
+
+TEST_CASE("theory: the closed forms are the limits of the recursion", "[theory]") {
+    // Run long enough that a^N is far below 1e-16; the fixed-point iteration then sits within a few ulps / (1 - a)
+    // of its limit (here 1 - a >= 0.03: a few 1e-14 relative at worst), so 1e-12 relative.
+    struct Case {
+        std::int64_t M;
+        double eta, sx2;
+        std::vector<double> wo;
+    };
+    for (const Case& c :
+         {Case{3, 0.02, 1.0, {0.1, 0.2, 0.3}}, Case{5, 0.05, 2.5, {0.5, -0.4, 0.3, 0.2, 0.1, 0.05, 0.02}},
+          Case{2, 0.3, 0.7, {1.0, 0.5, 0.25}}}) {
+        Scenario s;
+        s.samples = 20000;
+        s.taps = c.M;
+        s.step_size = c.eta;
+        s.wo = c.wo;
+        for (StartModel start : {StartModel::stationary, StartModel::prewindowed}) {
+            const TheoryPrediction t = predict(s, c.sx2, start);
+            REQUIRE_FALSE(t.past_mean_square_bound);
+            CHECK(std::pow(t.a, 20000.0) < 1e-100);
+            CAPTURE(c.M, c.eta, c.sx2, static_cast<int>(start));
+            CHECK(relative_difference(c.sx2 * t.msd_curve.back(), t.emse) <= 1e-12);
+            CHECK(relative_difference(t.msd_curve.back(), t.msd) <= 1e-12);
+            CHECK(relative_difference(t.mse_curve.back(), t.mse) <= 1e-12);
+            CHECK(relative_difference(t.emse / t.j_min, t.misadjustment) <= 1e-12);
+        }
+    }
+    // J_min and the bounds, by hand: wo beyond M = [0.1, 0.05, 0.02] for M = 4 of a 7-tap wo.
+    Scenario s;
+    s.taps = 4;
+    s.wo = {0.5, -0.4, 0.3, 0.2, 0.1, 0.05, 0.02};
+    const TheoryPrediction t = predict(s, 2.0);
+    CHECK(t.j_min == Approx(0.01 + 2.0 * (0.01 + 0.0025 + 0.0004)).epsilon(1e-14));
+    CHECK(t.mean_bound == 1.0);
+    CHECK(t.mean_square_bound == Approx(1.0 / 6.0).epsilon(1e-15));
+}
+
+TEST_CASE("theory: the simulated steady state is within 1% of the prediction (eta = 0.02, M = 3)", "[theory]") {
+    // R = 20000, fixed seed: deterministic. The standard error of the steady-state MSE is about 0.1% here (checked
+    // below), so 1% leaves room for the independence assumption's small bias while still catching a wrong formula
+    // (a factor of 2 in eta moves the predicted MSE by 3%).
+    const EnsembleResult& ensemble = slow_step_ensemble();
+    const TheoryPrediction t = predict(slow_step_scenario(), 1.0);
+    const SteadyStateComparison c = compare_steady_state(ensemble, t);
+    CHECK(c.first_sample == 375);
+    CHECK(c.mse_standard_error < 0.002 * c.mse);
+    CHECK(std::abs(c.relative_gap) < 0.01);
+    CHECK(std::abs(c.mse - t.mse) / t.mse == Approx(std::abs(c.relative_gap)));
+    // The steady state is the mean of the curve over the window (up to the order of the additions).
+    double window = 0.0;
+    for (std::size_t n = 375; n < 500; ++n) window += ensemble.mse[n];
+    CHECK(c.mse == Approx(window / 125).epsilon(1e-12));
+    WARN("steady state: simulated " << c.mse << " +- " << c.mse_standard_error << ", predicted " << t.mse << ", gap "
+                                    << c.relative_gap << " (" << c.gap_in_standard_errors
+                                    << " standard errors), EMSE gap " << c.emse_relative_gap);
+}
+
+TEST_CASE("theory: the transient follows the prediction after the first 5M samples", "[theory]") {
+    // mse[n] averages R values of e_r(n)^2. With e(n) Gaussian of variance MSE(n), e^2 has variance 2 MSE(n)^2, so
+    // mse[n] has a standard error of MSE(n) sqrt(2 / R) = 1% of MSE(n) for R = 20000. Over the 485 samples checked,
+    // the largest of 485 (correlated) standard normals stays below about 3.5, and the independence assumption adds a
+    // bias of order eta: 5 standard errors, i.e. 5% relative.
+    const EnsembleResult& ensemble = slow_step_ensemble();
+    const TheoryPrediction t = predict(slow_step_scenario(), 1.0);
+    const double standard_error = std::sqrt(2.0 / 20000.0);
+    double worst = 0.0;
+    for (std::size_t n = 15; n < 500; ++n)
+        worst = std::max(worst, std::abs(ensemble.mse[n] - t.mse_curve[n]) / (t.mse_curve[n] * standard_error));
+    WARN("transient: largest gap after 5M samples " << worst << " standard errors");
+    CHECK(worst < 5.0);
+}
+
+TEST_CASE("theory: the pre-windowed start fits the first M samples better than the stationary recursion", "[theory]") {
+    // Over n = 0 ... M - 1 the stationary recursion counts taps that hold no data yet: MSE(0) = J_min + ||wo||^2
+    // = 0.15 against the true sigmav2 + wo_0^2 = 0.02. The pre-windowed one is exact at n = 0 (within 5 standard
+    // errors, as above) and closer at every one of the first M samples. M = 3 and M = 6 (more taps start empty).
+    for (std::int64_t M : {3, 6}) {
+        Scenario s = slow_step_scenario();
+        s.taps = M;
+        s.samples = 2 * M;
+        const EnsembleResult ensemble = run_ensemble(options_for(s, 20000, 0));
+        const TheoryPrediction windowed = predict(s, 1.0, StartModel::prewindowed);
+        const TheoryPrediction stationary = predict(s, 1.0, StartModel::stationary);
+        const double standard_error = std::sqrt(2.0 / 20000.0);
+        CAPTURE(M);
+        CHECK(std::abs(ensemble.mse[0] - windowed.mse_curve[0]) < 5 * standard_error * windowed.mse_curve[0]);
+        double windowed_error = 0.0, stationary_error = 0.0;
+        for (std::size_t n = 0; n < static_cast<std::size_t>(M); ++n) {
+            const double w = std::abs(ensemble.mse[n] - windowed.mse_curve[n]) / ensemble.mse[n];
+            const double p = std::abs(ensemble.mse[n] - stationary.mse_curve[n]) / ensemble.mse[n];
+            CAPTURE(n, ensemble.mse[n], windowed.mse_curve[n], stationary.mse_curve[n]);
+            CHECK(w < p);
+            windowed_error += w;
+            stationary_error += p;
+        }
+        WARN("first " << M << " samples: mean relative error " << windowed_error / M << " pre-windowed, "
+                      << stationary_error / M << " stationary");
+        CHECK(windowed_error < 0.1 * stationary_error);
+    }
+}
+
+TEST_CASE("theory: a step past the mean-square bound is reported, and the ensemble grows", "[theory]") {
+    // M = 3, sx2 = 1: the mean-square bound is 2/5 = 0.4. eta = 0.6 is past it (a = 1.6), below the mean bound 2.
+    Scenario s = small_scenario(1000, 3, 3);
+    s.step_size = 0.6;
+    const TheoryPrediction t = predict(s, 1.0);
+    CHECK(t.past_mean_square_bound);
+    CHECK_FALSE(t.past_mean_bound);
+    CHECK(t.a == Approx(1.6).epsilon(1e-15));
+    CHECK(std::isinf(t.emse));
+    CHECK(std::isinf(t.misadjustment));
+    CHECK(t.msd_curve[100] > 1e6 * t.msd_curve[0]); // the prediction grows, returned as it is
+    CHECK_FALSE(predict(small_scenario(500, 3, 0), 1.0).past_mean_square_bound); // the notebook's eta = 0.1
+    // The simulation grows too (the tapped delay line is somewhat more stable than the independence assumption
+    // says, so it grows more slowly than a^n: about 1e21 times J_min here, so 1e10 is a wide margin).
+    const EnsembleResult grown = run_ensemble(options_for(s, 64, 2));
+    CHECK(grown.steady_mse > 1e10 * t.j_min);
+    // eta = 1.2 leaves float64's range within 1000 samples: the result says so.
+    s.step_size = 1.2;
+    CHECK_FALSE(run_ensemble(options_for(s, 64, 2)).finite);
+    s.step_size = 2.5; // past both bounds
+    CHECK(predict(s, 1.0).past_mean_bound);
+}
