@@ -3,6 +3,8 @@
 #include "bench.hpp"
 #include "errors.hpp"
 #include "figures.hpp"
+#include "files.hpp"
+#include "libtorch.hpp"
 #include "output_set.hpp"
 #include "report.hpp"
 #include "runner.hpp"
@@ -144,8 +146,10 @@ void add_scenario_options(CLI::App& command, Options& o, unsigned parts) {
             ->type_name("FILE");
     }
     if (parts & torch_seed)
-        command.add_option("--torch-seed", o.torch_seed, "seed of nn::Linear's default init, 0 ... 2^64 - 1 "
-                                                          "(default: --seed)")
+        command
+            .add_option("--torch-seed", o.torch_seed,
+                        "seed of nn::Linear's default init, 0 ... 2^64 - 1 "
+                        "(default: --seed)")
             ->type_name("UINT");
     if (parts & device)
         command.add_option("--device", o.device, "where the LibTorch stages run: cpu, cuda or auto")
@@ -181,8 +185,7 @@ std::uint32_t numpy_seed(const std::string& text) {
 }
 
 /// A whole number option with an upper bound (the lower bounds are validate()'s).
-std::int64_t bounded_integer(const std::string& option, const std::string& text, const char* symbol,
-                             std::int64_t max) {
+std::int64_t bounded_integer(const std::string& option, const std::string& text, const char* symbol, std::int64_t max) {
     const std::string range = std::string("; ") + symbol + " must be from 1 to " + std::to_string(max);
     const std::int64_t value = parse_integer(option, text, range);
     if (value > max) throw InputError(option + ": " + std::to_string(value) + " is not allowed" + range);
@@ -272,8 +275,7 @@ int run_compare(const Options& o, const CLI::App& command) {
         if (!plot_dir.empty()) plot_comparison(comparison, scenario, data, plot_dir);
     });
     outputs.commit();
-    if (!out_dir.empty())
-        std::cout << "outputs in " << o.out_dir << " (summary.json, x, d and one folder per stage)\n";
+    if (!out_dir.empty()) std::cout << "outputs in " << o.out_dir << " (summary.json, x, d and one folder per stage)\n";
     if (!plot_dir.empty())
         std::cout << "plots in " << o.plot_dir << " (one per stage, gallery.png, deviation.png, learning.png)\n";
     return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
@@ -386,8 +388,8 @@ std::string unexpected_argument(const CLI::App& app, const CLI::App& command, co
             others.push_back(other->get_name());
     }
     if (!others.empty())
-        return prefix + name + " is not an option of " + command.get_name() + "; the commands that take it: " +
-               joined(others);
+        return prefix + name + " is not an option of " + command.get_name() +
+               "; the commands that take it: " + joined(others);
     const std::string near = closest_name(name, option_names(command));
     return prefix + "unknown option " + name + (near.empty() ? "" : "; did you mean " + near + "?") + help;
 }
@@ -440,8 +442,9 @@ int main(int argc, char** argv) {
                              generated | files | filter | (stage.uses_torch ? device : 0U) |
                                  (stage.starts_from_zero ? 0U : torch_seed));
         add_output_options(*command, options);
-        command->add_option("--plot", options.plot,
-                            "draw the weights over numpy's into FILE (.png, .svg, .pdf; - for the terminal)")
+        command
+            ->add_option("--plot", options.plot,
+                         "draw the weights over numpy's into FILE (.png, .svg, .pdf; - for the terminal)")
             ->type_name("FILE");
         command->footer(exit_codes(stage.uses_torch ? "divergence, I/O, device, gnuplot" : "divergence, I/O, gnuplot"));
         stage_commands.emplace_back(&stage, command);
@@ -506,10 +509,7 @@ int main(int argc, char** argv) {
     if (argc > 1 && argv[1][0] != '-') { // for an unknown command CLI11 would only say that one is required
         const std::vector<std::string> known = command_names(app);
         if (std::find(known.begin(), known.end(), argv[1]) == known.end()) {
-            const std::string near = closest_name(argv[1], known);
-            std::cerr << "lmsref: unknown command '" << argv[1] << "'"
-                      << (near.empty() ? "" : " (did you mean '" + near + "'?)") << "; the commands are "
-                      << joined(known) << "\n";
+            std::cerr << "lmsref: " << unknown_name("command", argv[1], known) << "\n";
             return static_cast<int>(ExitCode::bad_input);
         }
     }

@@ -1,17 +1,17 @@
 #include "bench.hpp"
 
 #include "errors.hpp"
+#include "libtorch.hpp"
 #include "report.hpp"
+#include "report_json.hpp"
 #include "text.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <sstream>
 
 namespace lmsref {
-
-// Implemented next to the stages, where LibTorch is included.
-int torch_threads();
-void set_torch_threads(int threads);
 
 double StageTiming::min() const {
     return *std::min_element(us_per_sample.begin(), us_per_sample.end());
@@ -31,27 +31,35 @@ void check_repeats(int repeats) {
 }
 
 std::vector<const Stage*> select_stages(const std::string& comma_list) {
-    std::vector<const Stage*> selected;
-    if (comma_list.empty()) {
-        for (const Stage& stage : stages()) selected.push_back(&stage);
-        return selected;
-    }
-    std::stringstream names(comma_list);
+    std::vector<std::string> known;
+    for (const Stage& stage : stages()) known.emplace_back(stage.name);
     std::vector<std::string> wanted;
+    std::stringstream names(comma_list);
     for (std::string name; std::getline(names, name, ',');) {
-        try {
-            find_stage(name);
-        } catch (const InputError& error) {
-            throw InputError(std::string("--stages: ") + error.what());
-        }
+        if (std::find(known.begin(), known.end(), name) == known.end())
+            throw InputError("--stages: " + unknown_name("stage", name, known));
         wanted.push_back(name);
     }
+    std::vector<const Stage*> selected;
     for (const Stage& stage : stages())
-        if (std::find(wanted.begin(), wanted.end(), stage.name) != wanted.end()) selected.push_back(&stage);
+        if (comma_list.empty() || std::find(wanted.begin(), wanted.end(), stage.name) != wanted.end())
+            selected.push_back(&stage);
     return selected;
 }
 
 namespace {
+
+/// LibTorch's intra-op threads set for the guard's lifetime, restored when it ends, also by an exception.
+class TorchThreadsGuard {
+public:
+    explicit TorchThreadsGuard(int threads) : saved_(torch_threads()) { set_torch_threads(threads); }
+    ~TorchThreadsGuard() { set_torch_threads(saved_); }
+    TorchThreadsGuard(const TorchThreadsGuard&) = delete;
+    TorchThreadsGuard& operator=(const TorchThreadsGuard&) = delete;
+
+private:
+    int saved_;
+};
 
 StageTiming time_stage(const Stage& stage, const Data& data, const Scenario& scenario, Device device, int repeats) {
     StageTiming timing;
@@ -67,59 +75,44 @@ StageTiming time_stage(const Stage& stage, const Data& data, const Scenario& sce
 BenchResult bench_stages(const std::vector<const Stage*>& selected, const Data& data, const Scenario& scenario,
                          Device device, int repeats) {
     check_repeats(repeats);
-    const int threads = torch_threads();
-    set_torch_threads(1);
+    const TorchThreadsGuard one_thread(1);
     BenchResult result;
     result.repeats = repeats;
     result.threads = 1;
-    try {
-        for (const Stage* stage : selected)
-            result.stages.push_back(time_stage(*stage, data, scenario, device, repeats));
-        const auto numpy = std::find_if(result.stages.begin(), result.stages.end(),
-                                        [](const StageTiming& t) { return t.stage == &stages().front(); });
-        result.numpy =
-            numpy != result.stages.end() ? *numpy : time_stage(stages().front(), data, scenario, device, repeats);
-    } catch (...) {
-        set_torch_threads(threads);
-        throw;
-    }
-    set_torch_threads(threads);
+    for (const Stage* stage : selected) result.stages.push_back(time_stage(*stage, data, scenario, device, repeats));
+    const auto numpy = std::find_if(result.stages.begin(), result.stages.end(),
+                                    [](const StageTiming& t) { return t.stage == &stages().front(); });
+    result.numpy =
+        numpy != result.stages.end() ? *numpy : time_stage(stages().front(), data, scenario, device, repeats);
     return result;
 }
 
 std::string bench_report(const BenchResult& result, const Scenario& scenario, const Data& data, Device device) {
-    std::string text = "lmsref bench: " + describe_scenario(scenario, data, true) + "\n";
-    text += "device " + std::string(to_string(device)) + ", LibTorch " + libtorch_version() + ", " +
-            std::to_string(result.threads) + " intra-op thread, " + std::to_string(result.repeats) +
-            " timed runs per stage after one warm-up\n\n";
-    char row[160];
-    std::snprintf(row, sizeof row, "%-12s %12s %12s %12s %12s\n", "stage", "min us/smp", "median", "max", "x numpy");
-    text += row;
-    for (const StageTiming& t : result.stages) {
-        std::snprintf(row, sizeof row, "%-12s %12.4f %12.4f %12.4f %12.1f\n", std::string(t.stage->name).c_str(),
-                      t.min(), t.median(), t.max(), t.median() / result.numpy.median());
-        text += row;
-    }
-    text += "\nx numpy: the stage's median over numpy's, the price of each abstraction. numpy's median is " +
-            format_number(result.numpy.median() * 1e3, "%.1f") + " ns per sample.\n";
-    return text;
+    std::string text = fmt::format("lmsref bench: {}\ndevice {}, LibTorch {}, {} intra-op thread, {} timed runs per "
+                                   "stage after one warm-up\n\n",
+                                   describe_scenario(scenario, data, true), to_string(device), libtorch_version(),
+                                   result.threads, result.repeats);
+    // Numbers right-aligned explicitly: {fmt} 9 would put "nan" and "inf" on the left.
+    text += fmt::format("{:<12} {:>12} {:>12} {:>12} {:>12}\n", "stage", "min us/smp", "median", "max", "x numpy");
+    for (const StageTiming& t : result.stages)
+        text += fmt::format("{:<12} {:>12.4f} {:>12.4f} {:>12.4f} {:>12.1f}\n", t.stage->name, t.min(), t.median(),
+                            t.max(), t.median() / result.numpy.median());
+    return text + fmt::format("\nx numpy: the stage's median over numpy's, the price of each abstraction. numpy's "
+                              "median is {:.1f} ns per sample.\n",
+                              result.numpy.median() * 1e3);
 }
 
 std::string bench_json(const BenchResult& result, const Scenario& s, const Data& data, Device device) {
-    std::string out =
-        "{\n  \"implementation\": \"lmsref\",\n  \"lmsref\": \"" + std::string(lmsref_version()) + "\",\n";
-    out += "  \"scenario\": " + scenario_json(s, data) + ",\n";
-    out += "  \"libtorch\": \"" + libtorch_version() + "\",\n  \"device\": \"" + to_string(device) + "\",\n";
-    out += "  \"threads\": " + std::to_string(result.threads) + ",\n  \"stages\": {";
-    for (std::size_t k = 0; k < result.stages.size(); ++k) {
-        const StageTiming& t = result.stages[k];
-        out += std::string(k ? "," : "") + "\n    \"" + std::string(t.stage->name) +
-               "\": {\"min_us_per_sample\": " + format_number(t.min()) +
-               ", \"median_us_per_sample\": " + format_number(t.median()) +
-               ", \"max_us_per_sample\": " + format_number(t.max()) +
-               ", \"repeats\": " + std::to_string(result.repeats) + ", \"device\": \"" + to_string(t.device) + "\"}";
-    }
-    return out + "\n  }\n}\n";
+    Json json{{"implementation", "lmsref"},     {"lmsref", lmsref_version()},  {"scenario", scenario_json(s, data)},
+              {"libtorch", libtorch_version()}, {"device", to_string(device)}, {"threads", result.threads},
+              {"stages", Json::object()}};
+    for (const StageTiming& t : result.stages)
+        json["stages"][std::string(t.stage->name)] = {{"min_us_per_sample", t.min()},
+                                                      {"median_us_per_sample", t.median()},
+                                                      {"max_us_per_sample", t.max()},
+                                                      {"repeats", result.repeats},
+                                                      {"device", to_string(t.device)}};
+    return json_text(json);
 }
 
 } // namespace lmsref

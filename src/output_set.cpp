@@ -166,12 +166,14 @@ OutputSet::Target& OutputSet::add(const std::string& target, const std::string& 
     }
     const fs::path here = fs::current_path(ec);
     if (!path.has_relative_path() || (!ec && is_within(here, path)))
-        throw InputError(what + " is the current folder or holds it, which lmsref cannot replace; name a new folder, "
-                                "e.g. " +
+        throw InputError(what +
+                         " is the current folder or holds it, which lmsref cannot replace; name a new folder, "
+                         "e.g. " +
                          option + " out");
     for (const Target& other : targets_)
         if (is_within(path, other.path) || is_within(other.path, path))
-            throw InputError(what + " overlaps " + other.option + " " + other.shown + "; give every output its own place");
+            throw InputError(what + " overlaps " + other.option + " " + other.shown +
+                             "; give every output its own place");
 
     const fs::file_status status = fs::status(path, ec);
     if (fs::exists(status)) {
@@ -269,7 +271,8 @@ void OutputSet::commit() {
 void OutputSet::discard() noexcept {
     std::lock_guard<std::mutex> lock(pending().mutex);
     for (Target& target : targets_) {
-        remove_work(committed_ ? Target{target.path, target.shown, target.option, target.work, "", "", target.is_folder} : target);
+        remove_work(committed_ ? Target{target.path, target.shown, target.option, target.work, "", "", target.is_folder}
+                               : target);
         auto& list = pending().targets;
         list.erase(std::remove(list.begin(), list.end(), &target), list.end());
     }

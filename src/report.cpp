@@ -1,9 +1,13 @@
 #include "report.hpp"
 
+#include "files.hpp"
+#include "libtorch.hpp"
+#include "report_json.hpp"
 #include "text.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 
 namespace lmsref {
@@ -19,14 +23,13 @@ std::string format_vector(const std::vector<double>& values, const char* format)
 }
 
 std::string describe_scenario(const Scenario& s, const Data& data, bool with_torch_seed) {
-    std::string text = "N = " + std::to_string(data.samples()) + ", M = " + std::to_string(s.taps) +
-                       ", eta = " + format_number(s.step_size, "%g");
+    std::string text = fmt::format("N = {}, M = {}, eta = {:g}", data.samples(), s.taps, s.step_size);
     if (s.data_from_files())
-        text += ", x = " + s.x_file + ", d = " + s.d_file;
+        text += fmt::format(", x = {}, d = {}", s.x_file, s.d_file);
     else
-        text += ", sigmav2 = " + format_number(s.noise_variance, "%g") + ", wo = " + format_vector(s.wo, "%g") +
-                ", seed = " + std::to_string(s.seed);
-    return text + (with_torch_seed ? ", torch seed = " + std::to_string(s.linear_init_seed()) : "");
+        text +=
+            fmt::format(", sigmav2 = {:g}, wo = {}, seed = {}", s.noise_variance, format_vector(s.wo, "%g"), s.seed);
+    return text + (with_torch_seed ? fmt::format(", torch seed = {}", s.linear_init_seed()) : "");
 }
 
 std::string shown_weights(const std::vector<double>& weights) {
@@ -39,34 +42,31 @@ std::string shown_weights(const std::vector<double>& weights) {
 std::string stage_report(const StageRun& run, const Scenario& scenario, const Data& data) {
     const Stage& stage = *run.stage;
     const std::vector<double> final_weights = run.trajectory.final_weights();
-    std::string text = "lmsref " + std::string(stage.name) + " (the notebook's " +
-                       std::string(stage.notebook_function) + "): " + std::string(stage.summary) + "\n";
+    std::string text =
+        fmt::format("lmsref {} (the notebook's {}): {}\n", stage.name, stage.notebook_function, stage.summary);
     // The torch seed matters to the one stage that draws its initial weights from LibTorch.
     text += "  scenario   " + describe_scenario(scenario, data, !stage.starts_from_zero) + "\n";
     if (stage.uses_torch)
-        text += "  device     " + std::string(to_string(run.device)) + ", LibTorch " + libtorch_version() + "\n";
+        text += fmt::format("  device     {}, LibTorch {}\n", to_string(run.device), libtorch_version());
     text += "  w_N        " + shown_weights(final_weights) + "\n";
     if (!scenario.data_from_files()) {
         const std::vector<double> optimum = optimum_for_taps(scenario.wo, scenario.taps);
         text += "  wo         " + shown_weights(optimum) +
                 (scenario.wo.size() != optimum.size() ? "  (wo cut or padded to M taps)" : "") + "\n";
-        text += "  ||w_N - wo|| = " + format_number(distance(final_weights, optimum), "%.9g") + "\n";
+        text += fmt::format("  ||w_N - wo|| = {:.9g}\n", distance(final_weights, optimum));
     }
     const std::int64_t samples = data.samples();
-    text += "  time       " + format_number(run.us_per_sample(), "%.3f") + " us/sample (" +
-            format_number(run.seconds * 1e3, "%.3f") + " ms for " + std::to_string(samples) +
-            (samples == 1 ? " sample)\n" : " samples)\n");
-    return text;
+    return text + fmt::format("  time       {:.3f} us/sample ({:.3f} ms for {} sample{})\n", run.us_per_sample(),
+                              run.seconds * 1e3, samples, samples == 1 ? "" : "s");
 }
 
 std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device) {
-    std::string text = "lmsref compare: " + describe_scenario(scenario, data, true) + "\n";
-    text += "device " + std::string(to_string(device)) + ", LibTorch " + libtorch_version() + ", tolerance " +
-            format_number(comparison.tolerance, "%g") + "\n\n";
-    char row[256];
-    std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s %s\n", "stage", "us/sample", "max dev / scale", "verdict",
-                  "final weights");
-    text += row;
+    std::string text = fmt::format("lmsref compare: {}\ndevice {}, LibTorch {}, tolerance {:g}\n\n",
+                                   describe_scenario(scenario, data, true), to_string(device), libtorch_version(),
+                                   comparison.tolerance);
+    // Numbers right-aligned explicitly: {fmt} 9 would put "nan" and "inf" on the left.
+    text += fmt::format("{:<12} {:>11}  {:<19} {:<8} {}\n", "stage", "us/sample", "max dev / scale", "verdict",
+                        "final weights");
     std::size_t agreeing = 0;
     std::size_t zero_init = 0;
     std::string linear_note;
@@ -79,9 +79,8 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
             std::string reason = c.failure.substr(after_name == std::string::npos ? 0 : after_name + 2);
             if (failure_note.empty()) failure_note = c.failure + "\n";
             reason = reason.substr(0, reason.find(';'));
-            std::snprintf(row, sizeof row, "%-12s %11s  %-19s %-8s ", std::string(stage.name).c_str(), "-", "-",
-                          c.diverged ? "DIVERGED" : "FAILED");
-            text += row + reason + "\n";
+            text += fmt::format("{:<12} {:>11}  {:<19} {:<8} {}\n", stage.name, "-", "-",
+                                c.diverged ? "DIVERGED" : "FAILED", reason);
             zero_init += stage.starts_from_zero ? 1 : 0;
             continue;
         }
@@ -98,94 +97,64 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
             agreeing += c.within(comparison.tolerance) ? 1 : 0;
         }
         if (!stage.starts_from_zero)
-            linear_note += std::string(stage.name) +
-                           " (default init) differs early as expected; its final weights are " +
-                           format_number(c.final_distance, "%.2e") + " from numpy's.\n";
-        std::snprintf(row, sizeof row, "%-12s %11.3f  %-19s %-8s ", std::string(stage.name).c_str(),
-                      c.run->us_per_sample(),
-                      is_reference ? "0 (reference)" : format_number(c.max_scaled_deviation, "%.3e").c_str(),
-                      verdict.c_str());
-        text += row + shown_weights(c.run->trajectory.final_weights()) + "\n";
+            linear_note +=
+                fmt::format("{} (default init) differs early as expected; its final weights are {:.2e} from numpy's.\n",
+                            stage.name, c.final_distance);
+        text += fmt::format("{:<12} {:>11.3f}  {:<19} {:<8} {}\n", stage.name, c.run->us_per_sample(),
+                            is_reference ? "0 (reference)" : fmt::format("{:.3e}", c.max_scaled_deviation), verdict,
+                            shown_weights(c.run->trajectory.final_weights()));
     }
-    text += "\n" + std::to_string(agreeing) + " of " + std::to_string(zero_init) +
-            " zero-init stages (numpy included) agree with numpy to " + format_number(comparison.tolerance, "%g") +
-            ".\n" + linear_note + failure_note +
-            "max dev / scale: the largest |w - w_numpy| / max(1, |w_numpy|) over all N+1 rows; --tolerance bounds it.\n" +
-            "us/sample: one cold run of each stage; lmsref bench times them properly.\n";
-    return text;
+    return text +
+           fmt::format("\n{} of {} zero-init stages (numpy included) agree with numpy to {:g}.\n", agreeing, zero_init,
+                       comparison.tolerance) +
+           linear_note + failure_note +
+           "max dev / scale: the largest |w - w_numpy| / max(1, |w_numpy|) over all N+1 rows; --tolerance bounds it.\n"
+           "us/sample: one cold run of each stage; lmsref bench times them properly.\n";
 }
 
 // ---------------------------------------------------------------------------------------------------- JSON
 
-namespace {
-
-std::string json_string(std::string_view text) {
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '"' || c == '\\')
-            out += std::string("\\") + c;
-        else if (static_cast<unsigned char>(c) < 0x20) {
-            char escaped[8];
-            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-            out += escaped;
-        } else
-            out += c;
+Json scenario_json(const Scenario& s, const Data& data) {
+    Json json{{"N", data.samples()}, {"M", s.taps}, {"eta", s.step_size}};
+    if (s.data_from_files()) {
+        json["x_file"] = s.x_file;
+        json["d_file"] = s.d_file;
+    } else {
+        json["sigmav2"] = s.noise_variance;
+        json["wo"] = s.wo;
+        json["seed"] = s.seed;
     }
-    return out + "\"";
+    json["torch_seed"] = s.linear_init_seed();
+    return json;
 }
 
-std::string json_number(double value) {
-    return std::isfinite(value) ? format_number(value) : "null";
-}
-
-std::string json_array(const std::vector<double>& values) {
-    std::string out = "[";
-    for (std::size_t k = 0; k < values.size(); ++k) out += (k ? ", " : "") + json_number(values[k]);
-    return out + "]";
-}
-
-} // namespace
-
-std::string scenario_json(const Scenario& s, const Data& data) {
-    std::string out = "{\"N\": " + std::to_string(data.samples()) + ", \"M\": " + std::to_string(s.taps) +
-                      ", \"eta\": " + json_number(s.step_size);
-    if (s.data_from_files())
-        out += ", \"x_file\": " + json_string(s.x_file) + ", \"d_file\": " + json_string(s.d_file);
-    else
-        out += ", \"sigmav2\": " + json_number(s.noise_variance) + ", \"wo\": " + json_array(s.wo) +
-               ", \"seed\": " + std::to_string(s.seed);
-    return out + ", \"torch_seed\": " + std::to_string(s.linear_init_seed()) + "}";
+std::string json_text(const Json& json) {
+    // A file name that is not UTF-8 gets U+FFFD rather than an exception.
+    return json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 std::string summary_json(const Comparison& comparison, const Scenario& s, const Data& data, Device device) {
-    std::string out = "{\n";
-    out += "  \"lmsref\": " + json_string(lmsref_version()) + ",\n";
-    out += "  \"libtorch\": " + json_string(libtorch_version()) + ",\n";
-    out += "  \"device\": " + json_string(to_string(device)) + ",\n";
-    out += "  \"scenario\": " + scenario_json(s, data) + ",\n";
-    out += "  \"tolerance\": " + json_number(comparison.tolerance) + ",\n";
-    out += "  \"agrees\": " + std::string(comparison.agrees() ? "true" : "false") + ",\n";
-    out += "  \"stages\": {";
-    for (std::size_t k = 0; k < comparison.stages.size(); ++k) {
-        const StageComparison& c = comparison.stages[k];
-        out += std::string(k ? "," : "") + "\n    " + json_string(c.stage->name) + ": {";
-        out += "\"notebook_function\": " + json_string(c.stage->notebook_function);
-        out += ", \"expected_to_match_numpy\": " + std::string(c.stage->starts_from_zero ? "true" : "false");
-        if (c.run) {
-            out += ", \"device\": " + json_string(to_string(c.run->device));
-            out += ", \"us_per_sample\": " + json_number(c.run->us_per_sample());
-            out += ", \"max_abs_deviation_from_numpy\": " + json_number(c.max_deviation);
-            out += ", \"max_scaled_deviation_from_numpy\": " + json_number(c.max_scaled_deviation);
-            out += ", \"final_distance_from_numpy\": " + json_number(c.final_distance);
-            out += ", \"within_tolerance\": " + std::string(c.within(comparison.tolerance) ? "true" : "false");
-            out += ", \"final_weights\": " + json_array(c.run->trajectory.final_weights());
-        } else {
-            out += ", \"failure\": " + json_string(c.failure);
+    Json json{{"lmsref", lmsref_version()},        {"libtorch", libtorch_version()},
+              {"device", to_string(device)},       {"scenario", scenario_json(s, data)},
+              {"tolerance", comparison.tolerance}, {"agrees", comparison.agrees()},
+              {"stages", Json::object()}};
+    for (const StageComparison& c : comparison.stages) {
+        Json& stage = json["stages"][std::string(c.stage->name)];
+        stage["notebook_function"] = std::string(c.stage->notebook_function);
+        stage["expected_to_match_numpy"] = c.stage->starts_from_zero;
+        if (!c.run) {
+            stage["failure"] = c.failure;
+            continue;
         }
-        out += "}";
+        stage["device"] = to_string(c.run->device);
+        stage["us_per_sample"] = c.run->us_per_sample();
+        stage["max_abs_deviation_from_numpy"] = c.max_deviation;
+        stage["max_scaled_deviation_from_numpy"] = c.max_scaled_deviation;
+        stage["final_distance_from_numpy"] = c.final_distance;
+        stage["within_tolerance"] = c.within(comparison.tolerance);
+        stage["final_weights"] = c.run->trajectory.final_weights();
     }
-    out += "\n  }\n}\n";
-    return out;
+    return json_text(json);
 }
 
 // ---------------------------------------------------------------------------------------------------- files
@@ -235,8 +204,8 @@ bool is_output_name(const std::string& name, bool is_folder) {
     const std::filesystem::path path(name);
     const std::string stem = path.stem().string();
     const std::string ext = lowercase_extension(name);
-    static const std::vector<std::string> stems = {"x", "d", "w", "y", "e", "loss", "summary", "gallery",
-                                                   "deviation", "learning"};
+    static const std::vector<std::string> stems = {"x",    "d",       "w",       "y",         "e",
+                                                   "loss", "summary", "gallery", "deviation", "learning"};
     static const std::vector<std::string> extensions = {".npy", ".csv", ".json", ".png", ".svg", ".pdf"};
     return (std::find(stems.begin(), stems.end(), stem) != stems.end() || is_stage(stem)) &&
            std::find(extensions.begin(), extensions.end(), ext) != extensions.end();

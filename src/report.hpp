@@ -26,9 +26,6 @@ std::string stage_report(const StageRun& run, const Scenario& scenario, const Da
 /// What `lmsref compare` prints: one row per stage and a verdict.
 std::string comparison_report(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device);
 
-/// The scenario as a JSON object: N, M, eta, and sigmav2, wo and seed or the data files, and the torch seed.
-std::string scenario_json(const Scenario& scenario, const Data& data);
-
 /// summary.json: the parameters, the versions and every stage's figures.
 std::string summary_json(const Comparison& comparison, const Scenario& scenario, const Data& data, Device device);
 

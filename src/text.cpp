@@ -6,25 +6,29 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <fmt/format.h>
+#include <fmt/printf.h>
 
 namespace lmsref {
 
-namespace {
-std::string trimmed(const std::string& text) {
-    const auto begin = text.find_first_not_of(" \t");
-    if (begin == std::string::npos) return "";
-    return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
+std::string format_number(double value, const char* format) {
+    return fmt::sprintf(format, value);
 }
-} // namespace
+
+std::string trim(std::string_view text, std::string_view space) {
+    const auto begin = text.find_first_not_of(space);
+    if (begin == std::string_view::npos) return "";
+    return std::string(text.substr(begin, text.find_last_not_of(space) - begin + 1));
+}
 
 std::vector<double> parse_number_list(const std::string& option, const std::string& text) {
     std::vector<double> numbers;
-    if (trimmed(text).empty())
+    if (trim(text).empty())
         throw InputError(option + ": the list is empty; give comma-separated numbers, e.g. 0.1,0.2,0.3");
     std::size_t start = 0;
     for (std::size_t item = 1;; ++item) {
         const std::size_t comma = text.find(',', start);
-        const std::string value = trimmed(text.substr(start, comma == std::string::npos ? comma : comma - start));
+        const std::string value = trim(text.substr(start, comma == std::string::npos ? comma : comma - start));
         char* stop = nullptr;
         const double number = value.empty() ? 0.0 : std::strtod(value.c_str(), &stop);
         if (value.empty() || stop != value.c_str() + value.size())
@@ -41,7 +45,7 @@ std::vector<double> parse_number_list(const std::string& option, const std::stri
 }
 
 double parse_number(const std::string& option, const std::string& text) {
-    const std::string value = trimmed(text);
+    const std::string value = trim(text);
     char* stop = nullptr;
     const double number = value.empty() ? 0.0 : std::strtod(value.c_str(), &stop);
     if (value.empty() || stop != value.c_str() + value.size())
@@ -50,7 +54,7 @@ double parse_number(const std::string& option, const std::string& text) {
 }
 
 std::int64_t parse_integer(const std::string& option, const std::string& text, const std::string& range_note) {
-    const std::string value = trimmed(text);
+    const std::string value = trim(text);
     const std::size_t digits = !value.empty() && (value[0] == '-' || value[0] == '+') ? 1 : 0;
     if (value.size() == digits || value.find_first_not_of("0123456789", digits) != std::string::npos)
         throw InputError(option + ": '" + text + "' is not a whole number");
@@ -85,9 +89,15 @@ std::string closest_name(const std::string& text, const std::vector<std::string>
     return best;
 }
 
+std::string unknown_name(const std::string& what, std::string_view name, const std::vector<std::string>& known) {
+    const std::string near = closest_name(std::string(name), known);
+    return fmt::format("unknown {} '{}'{}; the {}s are {}", what, name,
+                       near.empty() ? "" : " (did you mean '" + near + "'?)", what, fmt::join(known, ", "));
+}
+
 std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t max,
                           const std::string& range_note) {
-    const std::string value = trimmed(text);
+    const std::string value = trim(text);
     const std::string allowed = "a whole number from 0 to " + std::to_string(max) + range_note;
     if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
         throw InputError(option + ": '" + text + "' is not allowed; use " + allowed);

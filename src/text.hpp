@@ -2,18 +2,18 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lmsref {
 
-/// printf-style formatting of one number, e.g. format_number(x, "%.3g").
-inline std::string format_number(double value, const char* format = "%.17g") {
-    char text[64];
-    std::snprintf(text, sizeof text, format, value);
-    return text;
-}
+/// printf-style formatting of one number with {fmt}, the same text as printf, e.g. format_number(x, "%.3g").
+/// The default "%.17g" reads back as the same double.
+std::string format_number(double value, const char* format = "%.17g");
+
+/// `text` without the `space` characters at either end.
+std::string trim(std::string_view text, std::string_view space = " \t");
 
 /// A comma list of finite numbers ("0.1, 0.2,0.3"). Throws InputError naming `option`, the item and its place.
 std::vector<double> parse_number_list(const std::string& option, const std::string& text);
@@ -28,6 +28,10 @@ std::int64_t parse_integer(const std::string& option, const std::string& text, c
 
 /// The candidate nearest to `text` (edit distance at most 2, or a candidate that starts with it), or "".
 std::string closest_name(const std::string& text, const std::vector<std::string>& candidates);
+
+/// "unknown stage 'sdg' (did you mean 'sgd'?); the stages are numpy, tensor, ..." for `what` = "stage": the
+/// message for a name that is none of `known`, with the nearest one when there is one.
+std::string unknown_name(const std::string& what, std::string_view name, const std::vector<std::string>& known);
 
 /// A whole non-negative integer no larger than `max`. Throws InputError naming `option` and the range.
 std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t max,

@@ -1,8 +1,11 @@
 // The lmsref executable end to end, on small cases: what it prints, what it writes and how it exits.
+#include "bench.hpp"
 #include "cli_support.hpp"
+#include "libtorch.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "support.hpp"
+#include "text.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -200,12 +203,6 @@ struct ErrorCase {
     std::string written_arguments; // as cases.txt writes them
 };
 
-std::string trim(const std::string& text) {
-    const char* space = " \t\r\n";
-    const auto begin = text.find_first_not_of(space);
-    return begin == std::string::npos ? "" : text.substr(begin, text.find_last_not_of(space) - begin + 1);
-}
-
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
     for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
         text.replace(at, from.size(), to);
@@ -225,17 +222,18 @@ std::vector<ErrorCase> error_cases() {
     std::size_t number = 0;
     for (std::string line; std::getline(in, line);) {
         ++number;
-        line = trim(line);
+        line = trim(line, " \t\r\n");
         if (line.empty() || line[0] == '#') continue;
         const std::string where = "cli_errors/cases.txt:" + std::to_string(number) + ": ";
         if (std::count(line.begin(), line.end(), '|') < 3)
             throw std::runtime_error(where + "not 'exit code | lines | message | arguments'");
         std::vector<std::string> fields;
         std::stringstream parts(line);
-        for (std::string field; fields.size() < 3 && std::getline(parts, field, '|');) fields.push_back(trim(field));
+        for (std::string field; fields.size() < 3 && std::getline(parts, field, '|');)
+            fields.push_back(trim(field, " \t\r\n"));
         std::string rest; // the arguments: none for lmsref alone
         std::getline(parts, rest);
-        rest = trim(rest);
+        rest = trim(rest, " \t\r\n");
         ErrorCase c;
         c.line = number;
         try {
@@ -467,4 +465,28 @@ TEST_CASE("cli: compare --seed 42 -N 999 writes the Python notebook's trajectori
         REQUIRE(max_abs_difference(read_signal(dir / (name + "/y.npy")),
                                    reference_array("seed42/" + name + "/y.npy").values) <= 1e-12);
     }
+}
+
+TEST_CASE("bench's JSON escapes the file names it holds", "[report][bench]") {
+    Scenario scenario;
+    scenario.x_file = "data/x \"quoted\" C:\\path.npy";
+    scenario.d_file = "data/d\ttab\x01.npy";
+    Data data;
+    data.x.assign(10, 0.5);
+    data.d.assign(10, 0.25);
+    BenchResult result;
+    result.repeats = 2;
+    StageTiming numpy;
+    numpy.stage = &stages().front();
+    numpy.us_per_sample = {0.1, 0.3};
+    result.stages = {numpy};
+    result.numpy = numpy;
+    const Json json = Json::parse(bench_json(result, scenario, data, Device::cpu));
+    CAPTURE(json.dump(2));
+    REQUIRE(json.at("scenario").at("x_file") == scenario.x_file);
+    REQUIRE(json.at("scenario").at("d_file") == scenario.d_file);
+    REQUIRE(json.at("scenario").at("N") == 10);
+    REQUIRE(keys_of(json.at("stages")) == std::vector<std::string>{"numpy"});
+    REQUIRE(json.at("stages").at("numpy").at("median_us_per_sample").get<double>() == numpy.median());
+    REQUIRE(json.at("stages").at("numpy").at("max_us_per_sample").get<double>() == 0.3);
 }

@@ -87,7 +87,8 @@ TEST_CASE("outputs: a write that fails midway leaves the previous set whole and 
     REQUIRE(before.size() == expected);
 
     // The 5th file of the new set fails as on a full disk, half written.
-    const Result result = run_lmsref("compare -N 60 --seed 1 --out-dir '" + out + "'", "LMSREF_TEST_FAULT=write-error:5");
+    const Result result =
+        run_lmsref("compare -N 60 --seed 1 --out-dir '" + out + "'", "LMSREF_TEST_FAULT=write-error:5");
     INFO(result.output);
     REQUIRE(result.exit_code == 2);
     REQUIRE_THAT(result.output, Catch::Contains("No space left on device") && Catch::Contains("lmsref: " + out + "/") &&
@@ -101,7 +102,8 @@ TEST_CASE("outputs: a full disk during compare leaves the previous set whole", "
     TemporaryDir dir;
     SmallDisk disk(dir / "disk", 256); // compare -N 100 needs about 60 KB; -N 2000 about 1.2 MB
     if (!disk.mounted()) {
-        WARN("skipped: cannot mount a tmpfs here (" << disk.reason() << "); the injected write failure above covers it");
+        WARN("skipped: cannot mount a tmpfs here (" << disk.reason()
+                                                    << "); the injected write failure above covers it");
         return;
     }
     const std::string out = dir / "disk/o";
@@ -199,8 +201,8 @@ TEST_CASE("report: a stage prints what it used, in compare's number format", "[r
     Result result = run_lmsref("numpy -N 1");
     INFO(result.output);
     REQUIRE(result.exit_code == 0);
-    REQUIRE_THAT(result.output, Catch::Contains("for 1 sample)") && !Catch::Contains("  device ") &&
-                                    !Catch::Contains("torch seed"));
+    REQUIRE_THAT(result.output,
+                 Catch::Contains("for 1 sample)") && !Catch::Contains("  device ") && !Catch::Contains("torch seed"));
     result = run_lmsref("linear -N 30 --torch-seed 7");
     REQUIRE_THAT(result.output, Catch::Contains("torch seed = 7") && Catch::Contains("device     cpu, LibTorch") &&
                                     Catch::Contains("for 30 samples)"));
@@ -228,9 +230,9 @@ TEST_CASE("help: each command lists the options it uses, within 100 columns", "[
         REQUIRE(result.exit_code == 0);
         return result.output;
     };
-    const std::vector<std::string> commands = {"",     "numpy", "tensor", "autograd", "mseloss", "sgd",    "module",
-                                               "linear", "linear-zero", "compare", "data", "bench", "plot", "basics",
-                                               "list"};
+    const std::vector<std::string> commands = {"",     "numpy",  "tensor", "autograd",    "mseloss",
+                                               "sgd",  "module", "linear", "linear-zero", "compare",
+                                               "data", "bench",  "plot",   "basics",      "list"};
     for (const std::string& command : commands) {
         CAPTURE(command);
         std::stringstream lines(help(command));
@@ -244,8 +246,9 @@ TEST_CASE("help: each command lists the options it uses, within 100 columns", "[
                                     Catch::Contains("--out-dir DIR") && Catch::Contains("--wo LIST"));
     REQUIRE_THAT(help("sgd"), Catch::Contains("--device DEVICE") && !Catch::Contains("--torch-seed"));
     REQUIRE_THAT(help("linear"), Catch::Contains("--torch-seed UINT") && Catch::Contains("--device"));
-    REQUIRE_THAT(help("data"), !Catch::Contains("--eta") && !Catch::Contains("--taps") && !Catch::Contains("--device") &&
-                                   !Catch::Contains("--x") && Catch::Contains("--seed UINT"));
+    REQUIRE_THAT(help("data"), !Catch::Contains("--eta") && !Catch::Contains("--taps") &&
+                                   !Catch::Contains("--device") && !Catch::Contains("--x") &&
+                                   Catch::Contains("--seed UINT"));
     REQUIRE_THAT(help("compare"), Catch::Contains("--tolerance FLOAT") && Catch::Contains("3 a zero-init stage"));
     REQUIRE_THAT(help("numpy"), !Catch::Contains("3 a zero-init stage") && Catch::Contains("Exit codes"));
     REQUIRE_THAT(help("list"), !Catch::Contains("Exit codes"));

@@ -1,11 +1,17 @@
-// The option parsers: comma lists of numbers and bounded whole numbers. Inputs the fuzzer found worth keeping
+// The option parsers (comma lists of numbers, bounded whole numbers), the number formatter and the messages for
+// unknown names. Inputs the fuzzer found worth keeping
 // become cases here.
 #include "errors.hpp"
 #include "text.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <random>
 
 using namespace lmsref;
 
@@ -37,4 +43,58 @@ TEST_CASE("parse_count takes whole numbers within the bound", "[text]") {
     REQUIRE_THROWS_WITH(parse_count("--seed", "", u32), Catch::Contains("is not allowed"));
     REQUIRE_THROWS_WITH(parse_count("--torch-seed", "99999999999999999999", std::numeric_limits<std::uint64_t>::max()),
                         Catch::Contains("out of range"));
+}
+
+TEST_CASE("format_number writes what printf writes, and %.17g reads back as the same double", "[text]") {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    std::vector<double> values = {0.0,
+                                  -0.0,
+                                  0.1,
+                                  0.5,
+                                  2.5,
+                                  1e-5,
+                                  123456.0,
+                                  1234567.0,
+                                  1e22,
+                                  -inf,
+                                  inf,
+                                  std::nan(""),
+                                  std::numeric_limits<double>::denorm_min(),
+                                  std::numeric_limits<double>::max()};
+    std::mt19937_64 bits(7);
+    for (int k = 0; k < 2000; ++k) {
+        const std::uint64_t word = bits();
+        double value = 0;
+        std::memcpy(&value, &word, sizeof value);
+        if (!std::isnan(value)) values.push_back(value);
+    }
+    for (const char* format : {"%.17g", "%g", "%.9g", "%.10g", "%.3g", "%.3f", "%.1f", "%.1e", "%.2e", "%.3e"}) {
+        for (const double value : values) {
+            char expected[512];
+            std::snprintf(expected, sizeof expected, format, value);
+            CAPTURE(format, value);
+            REQUIRE(format_number(value, format) == expected);
+        }
+    }
+    for (const double value : values)
+        if (std::isfinite(value)) REQUIRE(std::strtod(format_number(value).c_str(), nullptr) == value);
+}
+
+TEST_CASE("trim takes spaces and tabs off both ends, or the characters given", "[text]") {
+    REQUIRE(trim("  a b\t") == "a b");
+    REQUIRE(trim(" \t ").empty());
+    REQUIRE(trim("").empty());
+    REQUIRE(trim("x") == "x");
+    REQUIRE(trim("a\r\n") == "a\r\n");
+    REQUIRE(trim(" a\r\n", " \t\r\n") == "a");
+}
+
+TEST_CASE("unknown_name lists the known names and suggests the nearest", "[text]") {
+    const std::vector<std::string> stages = {"numpy", "tensor", "sgd"};
+    REQUIRE(unknown_name("stage", "adam", stages) == "unknown stage 'adam'; the stages are numpy, tensor, sgd");
+    REQUIRE(unknown_name("stage", "sdg", stages) ==
+            "unknown stage 'sdg' (did you mean 'sgd'?); the stages are numpy, tensor, sgd");
+    REQUIRE(unknown_name("section", "tens", {"tensors", "devices"}) ==
+            "unknown section 'tens' (did you mean 'tensors'?); the sections are tensors, devices");
+    REQUIRE(unknown_name("stage", "", stages) == "unknown stage ''; the stages are numpy, tensor, sgd");
 }
