@@ -11,6 +11,8 @@
 // value of this buffer.
 #pragma once
 
+#include "mt19937.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -19,7 +21,7 @@ namespace lmsref {
 
 class LegacyGaussStream {
 public:
-    static constexpr std::size_t state_size = 624;
+    static constexpr std::size_t state_size = mt19937::state_size;
 
     /// `np.random.seed(seed)`: a fresh stream.
     void reseed(std::uint32_t seed);
@@ -29,7 +31,7 @@ public:
 private:
     void refill(); // the next 624 words, turned into normals
 
-    alignas(64) std::array<std::uint32_t, state_size> key_{};
+    alignas(64) mt19937::State key_{};
     alignas(64) std::array<double, state_size / 2> normals_{}; // at most 156 pairs
     std::size_t available_ = 0;                                // normals_[next_ ... available_) are unread
     std::size_t next_ = 0;

@@ -4,50 +4,22 @@
 
 namespace lmsref {
 
-namespace {
-constexpr std::size_t period = 397;
-constexpr std::uint32_t matrix_a = 0x9908b0dfU;
-constexpr std::uint32_t upper_mask = 0x80000000U;
-constexpr std::uint32_t lower_mask = 0x7fffffffU;
-} // namespace
-
 LegacyRandom::LegacyRandom(std::uint32_t seed) {
-    // init_genrand, as NumPy's mt19937_seed does it.
-    key_[0] = seed;
-    for (std::size_t pos = 1; pos < state_size; ++pos) {
-        const std::uint32_t previous = key_[pos - 1];
-        key_[pos] = 1812433253U * (previous ^ (previous >> 30)) + static_cast<std::uint32_t>(pos);
-    }
+    mt19937::seed(key_, seed);
     pos_ = state_size;
 }
 
-void LegacyRandom::generate() {
-    auto twist = [](std::uint32_t upper, std::uint32_t lower, std::uint32_t far) {
-        const std::uint32_t y = (upper & upper_mask) | (lower & lower_mask);
-        return far ^ (y >> 1) ^ ((y & 1U) ? matrix_a : 0U);
-    };
-    std::size_t i = 0;
-    for (; i < state_size - period; ++i) key_[i] = twist(key_[i], key_[i + 1], key_[i + period]);
-    for (; i < state_size - 1; ++i) key_[i] = twist(key_[i], key_[i + 1], key_[i + period - state_size]);
-    key_[state_size - 1] = twist(key_[state_size - 1], key_[0], key_[period - 1]);
-    pos_ = 0;
-}
-
 std::uint32_t LegacyRandom::next_uint32() {
-    if (pos_ == state_size) generate();
-    std::uint32_t y = key_[pos_++];
-    // Tempering.
-    y ^= (y >> 11);
-    y ^= (y << 7) & 0x9d2c5680U;
-    y ^= (y << 15) & 0xefc60000U;
-    y ^= (y >> 18);
-    return y;
+    if (pos_ == state_size) {
+        mt19937::twist(key_);
+        pos_ = 0;
+    }
+    return mt19937::temper(key_[pos_++]);
 }
 
 double LegacyRandom::random_sample() {
-    const std::int32_t a = static_cast<std::int32_t>(next_uint32() >> 5);
-    const std::int32_t b = static_cast<std::int32_t>(next_uint32() >> 6);
-    return (a * 67108864.0 + b) / 9007199254740992.0;
+    const std::uint32_t first = next_uint32();
+    return mt19937::to_double(first, next_uint32());
 }
 
 double LegacyRandom::gauss() {

@@ -3,6 +3,8 @@
 // that keeps its second value for the next call.
 #pragma once
 
+#include "mt19937.hpp"
+
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -14,7 +16,7 @@ namespace lmsref {
 // realization. Its tests against NumPy's own draws (tests/test_random.cpp) stay.
 class LegacyRandom {
 public:
-    static constexpr std::size_t state_size = 624;
+    static constexpr std::size_t state_size = mt19937::state_size;
 
     /// `np.random.seed(seed)`: NumPy accepts 0 ... 2^32 - 1.
     explicit LegacyRandom(std::uint32_t seed);
@@ -32,9 +34,7 @@ public:
     const std::array<std::uint32_t, state_size>& key() const { return key_; }
 
 private:
-    void generate();
-
-    std::array<std::uint32_t, state_size> key_{};
+    mt19937::State key_{};
     std::size_t pos_ = state_size;
     bool has_gauss_ = false;
     double cached_gauss_ = 0.0;
