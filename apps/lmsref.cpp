@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <iostream>
 #include <limits>
 #include <new>
@@ -215,6 +216,15 @@ Scenario scenario_from(const Options& o, const CLI::App& command) {
     return scenario;
 }
 
+/// Publishes the run's outputs once what it printed has reached standard output: a reader that went away (`| head`)
+/// is an I/O failure, and the set is then dropped rather than published behind an error.
+void publish(OutputSet& outputs) {
+    std::cout.flush();
+    if (!std::cout)
+        throw RuntimeFailure("standard output: cannot write (the reader went away?); nothing was published");
+    outputs.commit();
+}
+
 /// A plot request is checked before any work: a build without plotting, an unknown image type.
 void check_plot_request(const std::string& target) {
     if (target.empty()) return;
@@ -245,7 +255,7 @@ int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command)
         const StageRun numpy = &stage == &stages().front() ? run : run_stage(stages().front(), data, scenario, device);
         render(stage_figure(run, numpy, scenario, data), plot);
     });
-    outputs.commit();
+    publish(outputs);
     if (!out_dir.empty()) std::cout << "  outputs    " << o.out_dir << "\n";
     if (!plot.empty() && plot != "-") std::cout << "  plot       " << o.plot << "\n";
     return 0;
@@ -274,7 +284,7 @@ int run_compare(const Options& o, const CLI::App& command) {
         if (!out_dir.empty()) write_comparison(out_dir, comparison, scenario, data, device, format);
         if (!plot_dir.empty()) plot_comparison(comparison, scenario, data, plot_dir);
     });
-    outputs.commit();
+    publish(outputs);
     if (!out_dir.empty()) std::cout << "outputs in " << o.out_dir << " (summary.json, x, d and one folder per stage)\n";
     if (!plot_dir.empty())
         std::cout << "plots in " << o.plot_dir << " (one per stage, gallery.png, deviation.png, learning.png)\n";
@@ -289,7 +299,7 @@ int run_data(const Options& o, const CLI::App& command) {
     const std::string out_dir = outputs.folder(o.out_dir, "--out-dir");
     const Data data = generate_data(scenario);
     outputs.write([&] { write_data(out_dir, data, format); });
-    outputs.commit();
+    publish(outputs);
     std::cout << "lmsref data: N = " << data.samples() << ", sigmav2 = " << format_number(scenario.noise_variance, "%g")
               << ", wo = " << format_vector(scenario.wo, "%g") << ", seed = " << scenario.seed << "\nwrote x"
               << extension(format) << " and d" << extension(format) << " to " << o.out_dir << "\n";
@@ -305,7 +315,7 @@ int run_plot(const Options& o) {
     OutputSet outputs(is_output_name);
     const std::string out = staged_file(outputs, o.out, "--out");
     outputs.write([&] { render(figure, out); });
-    outputs.commit();
+    publish(outputs);
     if (o.out != "-") std::cout << "lmsref plot: wrote " << o.out << "\n";
     return 0;
 }
@@ -337,7 +347,7 @@ int run_bench(const Options& o, const CLI::App& command) {
     const BenchResult result = bench_stages(selected, data, scenario, device, repeats);
     std::cout << bench_report(result, scenario, data, device) << std::flush;
     if (!json.empty()) outputs.write([&] { write_file_atomically(json, bench_json(result, scenario, data, device)); });
-    outputs.commit();
+    publish(outputs);
     if (!json.empty()) std::cout << "wrote " << o.json << "\n";
     return 0;
 }
@@ -422,6 +432,9 @@ std::string parse_error_message(const CLI::ParseError& error, const CLI::App& ap
 
 int main(int argc, char** argv) {
     remove_outputs_on_signals(); // first, before any thread starts
+    // A closed standard output is an error to report (see published()), not a signal that ends lmsref with its
+    // output set half made.
+    std::signal(SIGPIPE, SIG_IGN);
 
     CLI::App app{"lmsref: the LMS adaptive filter of the PyTorch notebook, stage by stage, in C++ with LibTorch.",
                  "lmsref"};

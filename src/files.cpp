@@ -1,6 +1,7 @@
 #include "files.hpp"
 
 #include "errors.hpp"
+#include "output_set.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -96,6 +97,7 @@ Fault injected_fault() {
 } // namespace
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
+    const auto no_signal_meanwhile = hold_off_signals(); // the file is whole, or not begun, when a signal cleans up
     static std::atomic<long> files_written{0};
     const Fault fault = injected_fault();
     const long this_file = ++files_written;
@@ -125,6 +127,7 @@ void write_file_atomically(const std::string& path, const std::string& contents)
 }
 
 void publish_file(const std::string& temporary, const std::string& path) {
+    const auto no_signal_meanwhile = hold_off_signals();
     const mode_t mask = ::umask(0); // reading the umask means setting it; put it back at once
     ::umask(mask);
     if (::chmod(temporary.c_str(), 0666 & ~mask) != 0 || std::rename(temporary.c_str(), path.c_str()) != 0)
@@ -132,6 +135,7 @@ void publish_file(const std::string& temporary, const std::string& path) {
 }
 
 void prepare_output_dir(const std::string& path) {
+    const auto no_signal_meanwhile = hold_off_signals(); // no folder made again inside a work folder being removed
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) throw RuntimeFailure(path + ": cannot create the output folder (" + ec.message() + ")");

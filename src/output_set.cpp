@@ -26,10 +26,14 @@ namespace {
 
 // The work folders of every uncommitted output set of the process. This is the one piece of process-wide state in
 // lmsref: a signal ends the process from any point of a run, so the folders to remove must be reachable from the
-// thread that handles it. The mutex also keeps a signal from cutting a commit in half.
+// thread that handles it, and so must the gnuplot process groups to stop and the stray files to remove. The mutex
+// keeps a signal from cutting a commit, a file write or a gnuplot start in half: the thread that handles a signal
+// takes it and never gives it back, so no writer starts anything new once the work folders are going.
 struct Pending {
-    std::mutex mutex;
+    std::recursive_mutex mutex;
     std::vector<OutputSet::Target*> targets;
+    std::vector<pid_t> groups;
+    std::vector<std::string> files;
 };
 
 Pending& pending() {
@@ -102,36 +106,53 @@ public:
         for (const OutputSet::Target& target : targets) {
             const std::string parent = fs::path(target.path).parent_path().string();
             const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            struct stat info {};
-            if (fd < 0 || ::fstat(fd, &info) != 0) {
-                const int error = errno;
-                if (fd >= 0) ::close(fd);
-                throw RuntimeFailure(parent + ": cannot open the folder to publish into it (" + error_text(error) +
+            if (fd < 0)
+                throw RuntimeFailure(parent + ": cannot open the folder to publish into it (" + error_text(errno) +
                                      ")");
-            }
-            if (std::find(seen.begin(), seen.end(), std::make_pair(info.st_dev, info.st_ino)) != seen.end()) {
-                ::close(fd);
-                continue;
-            }
+            fds_.fds.push_back(fd); // closed by Fds' destructor, also when this constructor throws
+            struct stat info {};
+            if (::fstat(fd, &info) != 0)
+                throw RuntimeFailure(parent + ": cannot open the folder to publish into it (" + error_text(errno) +
+                                     ")");
+            if (std::find(seen.begin(), seen.end(), std::make_pair(info.st_dev, info.st_ino)) != seen.end()) continue;
             seen.emplace_back(info.st_dev, info.st_ino);
-            fds_.push_back(fd); // closed by the destructor, also when flock fails
             while (::flock(fd, LOCK_EX) != 0)
                 if (errno != EINTR)
                     throw RuntimeFailure(parent + ": cannot lock the folder (" + error_text(errno) + ")");
         }
     }
     ~ParentLocks() {
-        for (int fd : fds_) {
-            ::fsync(fd); // the renames into this folder reach the disk
-            ::close(fd);
-        }
+        for (int fd : fds_.fds) ::fsync(fd); // the renames into these folders reach the disk
     }
     ParentLocks(const ParentLocks&) = delete;
     ParentLocks& operator=(const ParentLocks&) = delete;
 
 private:
-    std::vector<int> fds_;
+    struct Fds {
+        std::vector<int> fds;
+        ~Fds() {
+            for (int fd : fds) ::close(fd);
+        }
+    } fds_;
 };
+
+/// Throws InputError when what now stands at a target cannot be replaced by it: a file where a folder goes (or
+/// the reverse), or a folder holding anything lmsref did not write.
+void check_replaceable(const OutputSet::Target& target,
+                       const std::function<bool(const std::string&, bool)>& is_output_name) {
+    const std::string what = target.option + ": " + target.shown;
+    std::error_code ec;
+    const fs::file_status status = fs::status(target.path, ec);
+    if (!fs::exists(status)) return;
+    if (target.is_folder && !fs::is_directory(status)) throw InputError(what + " exists and is not a folder");
+    if (!target.is_folder && fs::is_directory(status)) throw InputError(what + " is a folder; give a file name");
+    if (!target.is_folder) return;
+    const std::string foreign = foreign_entry(target.path, is_output_name);
+    if (!foreign.empty())
+        throw InputError(what + " holds " + foreign +
+                         ", which lmsref did not write; lmsref replaces a folder only when it holds nothing but "
+                         "lmsref's outputs, so give a new or empty folder");
+}
 
 } // namespace
 
@@ -175,24 +196,12 @@ OutputSet::Target& OutputSet::add(const std::string& target, const std::string& 
             throw InputError(what + " overlaps " + other.option + " " + other.shown +
                              "; give every output its own place");
 
-    const fs::file_status status = fs::status(path, ec);
-    if (fs::exists(status)) {
-        if (is_folder && !fs::is_directory(status)) throw InputError(what + " exists and is not a folder");
-        if (!is_folder && fs::is_directory(status)) throw InputError(what + " is a folder; give a file name");
-        if (is_folder) {
-            const std::string foreign = foreign_entry(path, is_output_name_);
-            if (!foreign.empty())
-                throw InputError(what + " holds " + foreign +
-                                 ", which lmsref did not write; lmsref replaces a folder only when it holds nothing "
-                                 "but lmsref's outputs, so give a new or empty folder");
-        }
-    }
-
     Target entry;
     entry.path = path.string();
     entry.shown = target;
     entry.option = option;
     entry.is_folder = is_folder;
+    check_replaceable(entry, is_output_name_);
     const fs::path parent = path.parent_path();
     if (!is_folder && !fs::exists(parent, ec))
         throw InputError(what + ": the folder " + parent.string() + " does not exist");
@@ -201,7 +210,7 @@ OutputSet::Target& OutputSet::add(const std::string& target, const std::string& 
         while (!fs::exists(top.parent_path(), ec) && top.has_relative_path()) top = top.parent_path();
         entry.created_above = top.string();
     }
-    std::lock_guard<std::mutex> lock(pending().mutex);
+    std::lock_guard<std::recursive_mutex> lock(pending().mutex);
     if (!entry.created_above.empty()) {
         fs::create_directories(parent, ec);
         if (ec) {
@@ -242,7 +251,9 @@ void OutputSet::commit() {
     }
     {
         const ParentLocks locks(targets_);
-        std::lock_guard<std::mutex> lock(pending().mutex); // no signal cuts the renames in half
+        std::lock_guard<std::recursive_mutex> lock(pending().mutex); // no signal cuts the renames in half
+        // Again, now that no other lmsref publishes here: something may have been put at a target during the run.
+        for (const Target& target : targets_) check_replaceable(target, is_output_name_);
         std::vector<bool> moved(targets_.size(), false);
         const auto previous = [](const Target& t) { return (fs::path(t.work) / ".previous").string(); };
         for (std::size_t i = 0; i < targets_.size(); ++i) {
@@ -269,12 +280,14 @@ void OutputSet::commit() {
 }
 
 void OutputSet::discard() noexcept {
-    std::lock_guard<std::mutex> lock(pending().mutex);
-    for (Target& target : targets_) {
-        remove_work(committed_ ? Target{target.path, target.shown, target.option, target.work, "", "", target.is_folder}
-                               : target);
+    std::lock_guard<std::recursive_mutex> lock(pending().mutex);
+    for (auto target = targets_.rbegin(); target != targets_.rend(); ++target) { // the newest first: folders the
+        // run created for two targets are emptied by the second before the first removes them
+        remove_work(committed_
+                        ? Target{target->path, target->shown, target->option, target->work, "", "", target->is_folder}
+                        : *target);
         auto& list = pending().targets;
-        list.erase(std::remove(list.begin(), list.end(), &target), list.end());
+        list.erase(std::remove(list.begin(), list.end(), &*target), list.end());
     }
     targets_.clear();
 }
@@ -288,10 +301,11 @@ void remove_outputs_on_signals() {
         int signal = 0;
         while (sigwait(&signals, &signal) != 0) {
         }
-        {
-            std::lock_guard<std::mutex> lock(pending().mutex);
-            for (const OutputSet::Target* target : pending().targets) remove_work(*target);
-        }
+        pending().mutex.lock(); // for good: no writer starts anything new from here on
+        for (const pid_t group : pending().groups) ::kill(-group, SIGKILL);
+        for (const std::string& file : pending().files) ::unlink(file.c_str());
+        auto& targets = pending().targets;
+        for (auto target = targets.rbegin(); target != targets.rend(); ++target) remove_work(**target);
         // End the process as the signal would have: the shell sees 128 + the signal number.
         std::signal(signal, SIG_DFL);
         sigset_t one;
@@ -301,6 +315,32 @@ void remove_outputs_on_signals() {
         std::raise(signal);
         std::_Exit(128 + signal);
     }).detach();
+}
+
+} // namespace lmsref
+
+namespace lmsref {
+
+std::unique_lock<std::recursive_mutex> hold_off_signals() {
+    return std::unique_lock<std::recursive_mutex>(pending().mutex);
+}
+
+void stop_group_on_signal(pid_t group, bool stop) {
+    const std::lock_guard<std::recursive_mutex> lock(pending().mutex);
+    auto& groups = pending().groups;
+    if (stop)
+        groups.push_back(group);
+    else
+        groups.erase(std::remove(groups.begin(), groups.end(), group), groups.end());
+}
+
+void remove_file_on_signal(const std::string& path, bool remove) {
+    const std::lock_guard<std::recursive_mutex> lock(pending().mutex);
+    auto& files = pending().files;
+    if (remove)
+        files.push_back(path);
+    else
+        files.erase(std::remove(files.begin(), files.end(), path), files.end());
 }
 
 } // namespace lmsref

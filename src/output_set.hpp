@@ -13,7 +13,10 @@
 
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
+
+#include <sys/types.h>
 
 namespace lmsref {
 
@@ -67,6 +70,14 @@ private:
     std::deque<Target> targets_; ///< a deque: the signal handler holds pointers to them
     bool committed_ = false;
 };
+
+/// While the lock it returns is held, a signal waits: what the holder does inside a work folder (a file written
+/// and renamed, a folder made, gnuplot started) is complete, or not begun, when the signal removes the folders.
+std::unique_lock<std::recursive_mutex> hold_off_signals();
+/// Registers (`true`) or forgets a process group (gnuplot's) that a signal ending lmsref kills first.
+void stop_group_on_signal(pid_t group, bool stop);
+/// Registers (`true`) or forgets a file outside every work folder (gnuplot's messages) that a signal removes.
+void remove_file_on_signal(const std::string& path, bool remove);
 
 /// From now on SIGINT, SIGTERM and SIGHUP remove every uncommitted output set's work folders before the process
 /// ends with that signal. Call it first in main, before any thread starts (it blocks the signals in every thread

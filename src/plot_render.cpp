@@ -6,6 +6,7 @@
 
 #include "errors.hpp"
 #include "files.hpp"
+#include "output_set.hpp"
 #include "text.hpp"
 
 #include <cctype>
@@ -61,6 +62,7 @@ std::string gnuplot_program() {
 
 /// A new empty file named after `pattern` (ending in XXXXXX); a failure is reported against `label`.
 std::string temporary_file(const std::string& pattern, const std::string& label) {
+    const auto no_signal_meanwhile = hold_off_signals();
     std::string path = pattern;
     const int fd = ::mkstemp(path.data());
     if (fd < 0) throw RuntimeFailure(label + ": cannot write (" + std::strerror(errno) + ")");
@@ -71,17 +73,27 @@ std::string temporary_file(const std::string& pattern, const std::string& label)
 /// Removes a file when it goes, unless released.
 class RemovedFile {
 public:
-    explicit RemovedFile(std::string path) : path_(std::move(path)) {}
+    /// `outside_work_folders`: a signal that ends lmsref removes it too (a work folder's files go with the folder).
+    explicit RemovedFile(std::string path, bool outside_work_folders = false)
+        : path_(std::move(path)), registered_(outside_work_folders && !path_.empty()) {
+        if (registered_) remove_file_on_signal(path_, true);
+    }
     ~RemovedFile() {
         if (!path_.empty()) std::remove(path_.c_str());
+        if (registered_) remove_file_on_signal(path_, false);
     }
     RemovedFile(const RemovedFile&) = delete;
     RemovedFile& operator=(const RemovedFile&) = delete;
     const std::string& path() const { return path_; }
-    void release() { path_.clear(); }
+    void release() {
+        if (registered_) remove_file_on_signal(path_, false);
+        registered_ = false;
+        path_.clear();
+    }
 
 private:
     std::string path_;
+    bool registered_ = false;
 };
 
 #ifdef LMSREF_HAVE_GNUPLOT_IOSTREAM
@@ -112,7 +124,9 @@ public:
         posix_spawnattr_setsigdefault(&attributes, &pipe_signal);
         posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
         char* argv[] = {const_cast<char*>(program.c_str()), nullptr};
+        const auto no_signal_meanwhile = hold_off_signals(); // started and registered, or not started
         const int failed = ::posix_spawn(&pid_, program.c_str(), &actions, &attributes, argv, environ);
+        if (failed == 0) stop_group_on_signal(pid_, true);
         posix_spawn_file_actions_destroy(&actions);
         posix_spawnattr_destroy(&attributes);
         ::close(fds[0]);
@@ -127,9 +141,7 @@ public:
         if (input_ >= 0) ::close(input_);
         if (pid_ > 0) {
             ::kill(-pid_, SIGKILL);
-            int status = 0;
-            while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-            }
+            reap();
         }
     }
     GnuplotProcess(const GnuplotProcess&) = delete;
@@ -149,6 +161,7 @@ public:
         int status = 0;
         while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
         }
+        stop_group_on_signal(pid_, false);
         pid_ = -1;
         return status;
     }
@@ -299,8 +312,10 @@ void render(const Figure& figure, const std::string& output) {
     const double timeout = gnuplot_timeout_seconds();
     const bool to_terminal = output == "-";
     // gnuplot's messages first: if that file cannot be made, no temporary image is left behind either.
-    const RemovedFile messages(temporary_file(
-        (std::filesystem::temp_directory_path() / "lmsref-gnuplot-XXXXXX").string(), "gnuplot's messages"));
+    const RemovedFile messages(
+        temporary_file((std::filesystem::temp_directory_path() / "lmsref-gnuplot-XXXXXX").string(),
+                       "gnuplot's messages"),
+        true);
     RemovedFile image(to_terminal ? "" : temporary_file(output + ".tmp-XXXXXX", output));
     const std::string script = gnuplot_script(figure, output, image.path());
 
