@@ -12,6 +12,7 @@
 #include "text.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -368,12 +369,6 @@ std::vector<std::string> command_names(const CLI::App& app) {
     return names;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-    std::string text;
-    for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
-    return text;
-}
-
 /// The option names a command knows, as typed: "--eta", "-N", "--samples", ...
 std::vector<std::string> option_names(const CLI::App& command) {
     std::vector<std::string> names;
@@ -399,7 +394,7 @@ std::string unexpected_argument(const CLI::App& app, const CLI::App& command, co
     }
     if (!others.empty())
         return prefix + name + " is not an option of " + command.get_name() +
-               "; the commands that take it: " + joined(others);
+               "; the commands that take it: " + fmt::format("{}", fmt::join(others, ", "));
     const std::string near = closest_name(name, option_names(command));
     return prefix + "unknown option " + name + (near.empty() ? "" : "; did you mean " + near + "?") + help;
 }
@@ -424,7 +419,8 @@ std::string parse_error_message(const CLI::ParseError& error, const CLI::App& ap
                (command != nullptr ? " (lmsref " + command->get_name() + " --help)" : "");
     }
     if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr && command == nullptr)
-        return "lmsref: give a command: " + joined(command_names(app)) + " (lmsref --help says what each does)";
+        return fmt::format("lmsref: give a command: {}", fmt::join(command_names(app), ", ")) +
+               " (lmsref --help says what each does)";
     return "lmsref: " + what.substr(0, what.find('\n'));
 }
 

@@ -325,22 +325,23 @@ std::unique_lock<std::recursive_mutex> hold_off_signals() {
     return std::unique_lock<std::recursive_mutex>(pending().mutex);
 }
 
-void stop_group_on_signal(pid_t group, bool stop) {
+namespace {
+/// Adds `item` to one of the lists the signal handler reads, or takes it out.
+template <class T> void set_pending(std::vector<T>& list, const T& item, bool present) {
     const std::lock_guard<std::recursive_mutex> lock(pending().mutex);
-    auto& groups = pending().groups;
-    if (stop)
-        groups.push_back(group);
+    if (present)
+        list.push_back(item);
     else
-        groups.erase(std::remove(groups.begin(), groups.end(), group), groups.end());
+        list.erase(std::remove(list.begin(), list.end(), item), list.end());
+}
+} // namespace
+
+void stop_group_on_signal(pid_t group, bool stop) {
+    set_pending(pending().groups, group, stop);
 }
 
 void remove_file_on_signal(const std::string& path, bool remove) {
-    const std::lock_guard<std::recursive_mutex> lock(pending().mutex);
-    auto& files = pending().files;
-    if (remove)
-        files.push_back(path);
-    else
-        files.erase(std::remove(files.begin(), files.end(), path), files.end());
+    set_pending(pending().files, path, remove);
 }
 
 } // namespace lmsref
