@@ -1,6 +1,7 @@
 // lmsref: the command-line front end. It parses options, calls the library, prints, and maps errors to exit codes.
 #include "basics.hpp"
 #include "bench.hpp"
+#include "ensemble_report.hpp"
 #include "errors.hpp"
 #include "figures.hpp"
 #include "files.hpp"
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <iostream>
@@ -22,6 +24,8 @@
 #include <new>
 #include <optional>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace {
 
@@ -67,6 +71,12 @@ struct Options {
     std::string section;
     bool list_sections = false;
     std::string basics_device = "auto";
+    // lmsref ensemble
+    std::string realizations = "1000";
+    std::string threads = "0";
+    std::string decimate = "1";
+    std::string progress = "auto";
+    std::string x_scale = "auto";
     // lmsref bench
     std::string bench_stages;
     std::string repeats = "20";
@@ -353,6 +363,98 @@ int run_bench(const Options& o, const CLI::App& command) {
     return 0;
 }
 
+/// The progress line of a long ensemble on standard error: realizations done, their rate, the time left. On a
+/// terminal it is one line redrawn in place (and erased at the end); elsewhere (`--progress always` into a log) a
+/// line every few seconds. `auto` shows it on a terminal once the run has taken a second.
+class ProgressLine {
+public:
+    enum class Mode { automatic, always, never };
+
+    ProgressLine(std::int64_t total, Mode mode)
+        : total_(total), mode_(mode), terminal_(::isatty(STDERR_FILENO) == 1), start_(Clock::now()), last_(start_) {}
+
+    /// Called by the engine after each block, with its lock held: quick unless a line is due.
+    void operator()(std::int64_t done) {
+        if (mode_ == Mode::never || (mode_ == Mode::automatic && !terminal_)) return;
+        const auto now = Clock::now();
+        const double elapsed = seconds(now - start_);
+        if (mode_ == Mode::automatic && elapsed < 1.0) return;
+        if (done < total_ && shown_ && seconds(now - last_) < (terminal_ ? 0.1 : 5.0)) return;
+        last_ = now;
+        shown_ = true;
+        const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
+        const std::string line =
+            fmt::format("lmsref ensemble: {} of {} realizations, {:.0f} per second, {:.0f} s left", done, total_, rate,
+                        static_cast<double>(total_ - done) / std::max(rate, 1e-9));
+        std::cerr << (terminal_ ? "\r\033[K" + line : line + "\n") << std::flush;
+    }
+
+    /// Erases the line from a terminal.
+    void finish() const {
+        if (shown_ && terminal_) std::cerr << "\r\033[K" << std::flush;
+    }
+
+    static Mode parse(const std::string& text) {
+        if (text == "auto") return Mode::automatic;
+        if (text == "always") return Mode::always;
+        if (text == "never") return Mode::never;
+        throw InputError("--progress: '" + text + "' is not allowed; use auto, always or never");
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    static double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+    std::int64_t total_;
+    Mode mode_;
+    bool terminal_;
+    Clock::time_point start_;
+    Clock::time_point last_;
+    bool shown_ = false;
+};
+
+int run_ensemble_command(const Options& o, const CLI::App& command) {
+    EnsembleOptions options;
+    options.scenario = scenario_from(o, command);
+    if (options.scenario.data_from_files() && command.count("--realizations") > 0)
+        throw InputError("--realizations: the data come from --x and --d, one realization per column; give either "
+                         "the files or --realizations");
+    options.realizations = bounded_integer("--realizations", o.realizations, "R", std::int64_t{1} << 40);
+    options.threads = static_cast<int>(parse_count("--threads", o.threads, 4096, " (0: all cores)"));
+    options.decimate = bounded_integer("--decimate", o.decimate, "m", max_samples);
+    const FileFormat format = parse_file_format(o.format);
+    const ProgressLine::Mode progress_mode = ProgressLine::parse(o.progress);
+    const XScale x_scale = parse_x_scale(o.x_scale);
+    check_plot_request(o.plot);
+    EnsemblePlan plan = plan_ensemble(options);
+    for (const std::string& note : plan.notes) std::cerr << "lmsref: note: " << note << "\n";
+    if (plan.theory.past_mean_square_bound)
+        std::cerr << "lmsref: warning: eta = " << format_number(plan.options.scenario.step_size, "%g")
+                  << " is at or above the mean-square stability bound 2/((M + 2) sx2) = "
+                  << format_number(plan.theory.mean_square_bound, "%.6g")
+                  << ": theory has no steady state, and the curves grow\n";
+    OutputSet outputs(is_output_name);
+    const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+    const std::string plot = staged_file(outputs, o.plot, "--plot");
+    const std::string json = staged_file(outputs, o.json, "--json");
+    ProgressLine progress(plan.options.realizations, progress_mode);
+    plan.options.progress = std::ref(progress);
+    const EnsembleRun run = run_plan(std::move(plan));
+    progress.finish();
+    run.check_finite();
+    std::cout << ensemble_report(run) << std::flush;
+    outputs.write([&] {
+        if (!out_dir.empty()) write_ensemble(out_dir, run, format);
+        if (!json.empty()) write_file_atomically(json, ensemble_summary_json(run));
+        if (!plot.empty()) render(ensemble_figure(run, x_scale), plot);
+    });
+    publish(outputs);
+    if (!out_dir.empty())
+        std::cout << "  outputs        " << o.out_dir << " (mse, msd, meanw, mse_theory, msd_theory, summary.json)\n";
+    if (!json.empty()) std::cout << "  summary        " << o.json << "\n";
+    if (!plot.empty() && plot != "-") std::cout << "  plot           " << o.plot << "\n";
+    return 0;
+}
+
 int run_list() {
     for (const Stage& stage : stages()) {
         std::printf("%-12s %-20s %s\n", std::string(stage.name).c_str(), std::string(stage.notebook_function).c_str(),
@@ -475,6 +577,39 @@ int main(int argc, char** argv) {
     add_scenario_options(*data, options, generated);
     add_output_options(*data, options);
     data->footer(exit_codes("I/O"));
+    CLI::App* ensemble = app.add_subcommand(
+        "ensemble", "Monte Carlo learning curves over R realizations (MSE, MSD, mean weights) beside the theory");
+    add_scenario_options(*ensemble, options, generated | files | filter);
+    ensemble->get_option("--x")->description("read x from this .npy or .csv file: N x R, a realization per column");
+    ensemble->get_option("--d")->description("read d from this .npy or .csv file: N x R, like --x");
+    ensemble
+        ->add_option("-R,--realizations", options.realizations,
+                     "realizations R; realization r runs on the data of --seed S + r")
+        ->type_name("UINT")
+        ->capture_default_str();
+    ensemble->add_option("--threads", options.threads, "CPU threads, 0 for all cores (the result is the same bits)")
+        ->type_name("UINT")
+        ->capture_default_str();
+    ensemble->add_option("--decimate", options.decimate, "keep every m-th value of the curves (msesim's decimation)")
+        ->type_name("UINT")
+        ->capture_default_str();
+    add_output_options(*ensemble, options);
+    ensemble
+        ->add_option("--plot", options.plot,
+                     "draw the curves over the theory into FILE (.png, .svg, .pdf; - for the terminal)")
+        ->type_name("FILE");
+    ensemble
+        ->add_option("--x-scale", options.x_scale,
+                     "--plot's sample axis: linear, log, or auto (log when the transient is under 5% of N)")
+        ->type_name("SCALE")
+        ->capture_default_str();
+    ensemble->add_option("--json", options.json, "also write summary.json's figures to FILE")->type_name("FILE");
+    ensemble
+        ->add_option("--progress", options.progress,
+                     "a progress line on standard error: auto (on a terminal, after a second), always or never")
+        ->type_name("WHEN")
+        ->capture_default_str();
+    ensemble->footer(exit_codes("divergence, I/O, gnuplot"));
     CLI::App* bench = app.add_subcommand("bench", "time every stage: min, median and max us per sample");
     add_scenario_options(*bench, options, all_parts);
     bench->add_option("--stages", options.bench_stages, "a comma list of stages (default: all)")->type_name("LIST");
@@ -540,6 +675,7 @@ int main(int argc, char** argv) {
             if (command->parsed()) return run_one_stage(*stage, options, *command);
         if (compare->parsed()) return run_compare(options, *compare);
         if (data->parsed()) return run_data(options, *data);
+        if (ensemble->parsed()) return run_ensemble_command(options, *ensemble);
         if (plot->parsed()) return run_plot(options);
         if (basics->parsed()) return run_basics(options);
         if (bench->parsed()) return run_bench(options, *bench);

@@ -191,7 +191,9 @@ void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspac
     }
 }
 
-void check_options(const EnsembleOptions& options) {
+} // namespace
+
+void check_ensemble_options(const EnsembleOptions& options, bool generated) {
     validate(options.scenario);
     if (options.realizations < 1)
         throw InputError("--realizations: " + std::to_string(options.realizations) + " is not allowed; R must be >= 1");
@@ -200,10 +202,18 @@ void check_options(const EnsembleOptions& options) {
     if (options.threads < 0)
         throw InputError("--threads: " + std::to_string(options.threads) +
                          " is not allowed; T must be >= 1 (or 0 for all cores)");
+    const std::uint64_t last_seed =
+        static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
+    if (generated && last_seed > 0xffffffffULL)
+        throw InputError("--realizations: the last realization's seed, " + std::to_string(options.scenario.seed) +
+                         " + " + std::to_string(options.realizations) + " - 1 = " + std::to_string(last_seed) +
+                         ", is beyond NumPy's largest seed 4294967295; use a smaller --seed or fewer realizations");
 }
 
+namespace {
+
 EnsembleResult run(const EnsembleOptions& options, const RealizationSource* source) {
-    check_options(options);
+    check_ensemble_options(options, source == nullptr);
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
     Problem p;
@@ -348,13 +358,6 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
 } // namespace
 
 EnsembleResult run_ensemble(const EnsembleOptions& options) {
-    check_options(options);
-    const std::uint64_t last_seed =
-        static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
-    if (last_seed > 0xffffffffULL)
-        throw InputError("--realizations: the last realization's seed, " + std::to_string(options.scenario.seed) +
-                         " + " + std::to_string(options.realizations) + " - 1 = " + std::to_string(last_seed) +
-                         ", is beyond NumPy's largest seed 4294967295; use a smaller --seed or fewer realizations");
     return run(options, nullptr);
 }
 
@@ -364,7 +367,7 @@ EnsembleResult run_ensemble(const EnsembleOptions& options, const RealizationSou
 
 EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::vector<double>& x,
                                      const std::vector<double>& d) {
-    check_options(options);
+    check_ensemble_options(options, false);
     const auto N = static_cast<std::size_t>(options.scenario.samples);
     const auto R = static_cast<std::size_t>(options.realizations);
     for (const auto* signal : {&x, &d})

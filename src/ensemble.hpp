@@ -77,6 +77,10 @@ struct EnsembleResult {
     double ns_per_realization_sample() const;
 };
 
+/// Throws InputError for a bad scenario, R < 1, decimate < 1, threads < 0, and (for generated data) a last seed
+/// seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit). Every run_ensemble checks this first.
+void check_ensemble_options(const EnsembleOptions& options, bool generated = true);
+
 /// The ensemble on generated data: realization r uses generate_data with seed scenario.seed + r. Throws InputError
 /// for a bad scenario, R < 1, decimate < 1, or seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit).
 EnsembleResult run_ensemble(const EnsembleOptions& options);

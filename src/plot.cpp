@@ -58,12 +58,15 @@ Range x_range(std::size_t first, std::size_t last) {
     return {static_cast<double>(first), static_cast<double>(std::max(last, first + 1))};
 }
 
-/// A datablock: the iteration (the row index) in column 1, then one column per value, for the rows given.
-std::string datablock(const std::string& name, const Array2D& values, const std::vector<std::size_t>& rows) {
+/// A datablock: the iteration (the row index times `x_step`) in column 1, then one column per value, for the rows
+/// given. A value that is not finite is written as NaN, which gnuplot leaves out.
+std::string datablock(const std::string& name, const Array2D& values, const std::vector<std::size_t>& rows,
+                      std::size_t x_step = 1) {
     std::string out = "$" + name + " << EOD\n";
     for (std::size_t r : rows) {
-        out += std::to_string(r);
-        for (std::size_t c = 0; c < values.cols; ++c) out += " " + number(values(r, c));
+        out += std::to_string(r * x_step);
+        for (std::size_t c = 0; c < values.cols; ++c)
+            out += " " + (std::isfinite(values(r, c)) ? number(values(r, c)) : std::string("NaN"));
         out += "\n";
     }
     return out + "EOD\n";
@@ -469,6 +472,172 @@ Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>&
                           (any_zero ? "   (exact zero drawn at " + format_number(zero_db, "%g") + " dB)" : "")) +
                    "\nset yrange " + y.padded(0.05).text() + "\n";
     figure.body += plot + "\n";
+    return figure;
+}
+
+namespace {
+
+/// Decibels of each value; zero, negative and non-finite values have none (NaN: left out).
+std::vector<double> decibels_of(const std::vector<double>& powers) {
+    std::vector<double> out(powers.size());
+    std::transform(powers.begin(), powers.end(), out.begin(), [](double v) {
+        return v > 0 && std::isfinite(v) ? decibels(v) : std::numeric_limits<double>::quiet_NaN();
+    });
+    return out;
+}
+
+/// Two curves of one length as the columns of an array.
+Array2D side_by_side(const std::vector<double>& a, const std::vector<double>& b) {
+    Array2D out(std::max(a.size(), b.size()), 2);
+    for (std::size_t r = 0; r < out.rows; ++r) {
+        out(r, 0) = r < a.size() ? a[r] : std::numeric_limits<double>::quiet_NaN();
+        out(r, 1) = r < b.size() ? b[r] : std::numeric_limits<double>::quiet_NaN();
+    }
+    return out;
+}
+
+/// A padded range with room for a key of `key_lines` lines at the top (or the bottom) of a panel `pixels` high, so
+/// that the key never hides a curve.
+Range with_room_for_key(const Range& y, std::size_t key_lines, double pixels, bool at_top) {
+    Range out = y.padded(0.06);
+    const double fraction = std::min(0.6, (static_cast<double>(key_lines) * 17.0 + 16.0) / pixels);
+    const double extra = (out.high - out.low) * fraction / (1.0 - fraction);
+    (at_top ? out.high : out.low) += at_top ? extra : -extra;
+    return out;
+}
+
+constexpr const char* simulated_colour = "#1f77b4";
+constexpr const char* theory_style = "lt 2 dt 2 lw 1.6 lc rgb '#000000'";
+constexpr const char* limit_style = "lt 3 dt 4 lw 1.2 lc rgb '#d62728'";
+constexpr const char* floor_style = "lt 4 dt 3 lw 1.4 lc rgb '#7f7f7f'";
+const char* const tap_colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+
+/// A panel of two curves in dB (simulated, theory) in `box`, with extra lines `lines` (gnuplot plot items).
+std::string decibel_panel(const Box& box, int figure_height, const std::string& block, const Array2D& db,
+                          const Range& x, bool log_x, const std::string& title, const std::string& y_label,
+                          const std::string& simulated, const std::string& theory, Range y,
+                          const std::string& extra_items, std::size_t key_lines, const std::string& before) {
+    std::string out = margins(box) + x_axis(x, log_x, "sample n") + "set title " + quoted(title) + "\n";
+    for (double v : db.values) y.add(v);
+    const Range shown = with_room_for_key(y, key_lines, (box.top - box.bottom) * figure_height, true);
+    out += "set ylabel " + quoted(y_label) + "\nset format y '% g'\nset yrange " + shown.text() + "\n";
+    out += "set key top right box opaque samplen 3\n" + before;
+    out += "plot $" + block + " using 1:2 with lines lt 1 lw 1.6 lc rgb '" + simulated_colour + "' title " +
+           quoted(simulated) + ", $" + block + " using 1:3 with lines " + theory_style + " title " + quoted(theory) +
+           extra_items + "\n";
+    return out;
+}
+
+} // namespace
+
+Figure ensemble_curves_figure(const EnsembleCurves& c) {
+    Figure figure;
+    figure.width = 1200;
+    figure.height = 900;
+    const std::size_t step = std::max<std::size_t>(1, c.decimate);
+    const std::size_t rows = std::max<std::size_t>(c.msd.size(), 2); // rows of w: 0 ... N, decimated
+    const bool log_x = c.log_x && rows > 2;
+    const std::size_t first = log_x ? 1 : 0;
+    const Range x = x_range(first * step, (rows - 1) * step);
+    const double px = 1.0 / figure.width;
+    const double py = 1.0 / figure.height;
+    const Box top{75 * px, 1 - 25 * px, 0.5 + 40 * py, 1 - 75 * py};
+    const Box bottom_left{75 * px, 0.5 - 25 * px, 58 * py, 0.5 - 50 * py};
+    const Box bottom_right{0.5 + 75 * px, 1 - 25 * px, 58 * py, 0.5 - 50 * py};
+
+    const Array2D mse_db = side_by_side(decibels_of(c.mse), decibels_of(c.mse_theory));
+    const Array2D msd_db = side_by_side(decibels_of(c.msd), decibels_of(c.msd_theory));
+    const std::size_t M = c.meanw.cols;
+    Array2D weights(c.meanw.rows, 2 * M); // simulated, then theory
+    for (std::size_t r = 0; r < weights.rows; ++r)
+        for (std::size_t k = 0; k < M; ++k) {
+            weights(r, k) = c.meanw(r, k);
+            weights(r, M + k) = r < c.meanw_theory.rows ? c.meanw_theory(r, k) : std::nan("");
+        }
+    const auto block = [&](const std::string& name, const Array2D& values, double width) {
+        if (values.rows <= first) return std::string();
+        const auto pixels = static_cast<std::size_t>(figure.width * width);
+        return datablock(name, values, envelope_rows(values, first, values.rows - 1, pixels, log_x), step);
+    };
+    figure.body = block("mse", mse_db, 0.85) + block("msd", msd_db, 0.4) + block("w", weights, 0.4);
+    figure.body += common_style() + "set multiplot title " + quoted(c.title) + "\n";
+
+    // The MSE: the upper half, with J_min, theory's steady state and the window the simulated one is measured on.
+    std::string mse_items;
+    Range mse_y;
+    std::size_t mse_key = 2;
+    std::string shade;
+    if (!c.mse.empty() && c.steady_start <= (c.mse.size() - 1) * step) {
+        const double end = static_cast<double>((c.mse.size() - 1) * step);
+        const double start = static_cast<double>(std::max(c.steady_start, first * step));
+        shade = "set object 1 rectangle from " + number(start) + ", graph 0 to " + number(end) + ", graph 1 " +
+                zoom_shade + " behind\n";
+        if (c.steady_mse > 0 && std::isfinite(c.steady_mse)) {
+            const double level = decibels(c.steady_mse);
+            mse_y.add(level);
+            shade += "set arrow 1 from " + number(start) + ", " + number(level) + " to " + number(end) + ", " +
+                     number(level) + " nohead lw 3 lc rgb '#ff7f0e' back\n";
+        }
+        mse_items += ", NaN with lines lw 8 lc rgb '#dcdcdc' title 'steady-state window (simulated mean: orange)'";
+        ++mse_key;
+    }
+    if (c.mse_limit > 0 && std::isfinite(c.mse_limit)) {
+        mse_y.add(decibels(c.mse_limit));
+        mse_items += ", " + number(decibels(c.mse_limit)) + " with lines " + limit_style + " title " +
+                     quoted("theory's steady state " + format_number(c.mse_limit, "%.4g"));
+        ++mse_key;
+    }
+    if (c.j_min > 0 && std::isfinite(c.j_min)) {
+        mse_y.add(decibels(c.j_min));
+        mse_items += ", " + number(decibels(c.j_min)) + " with lines " + floor_style + " title " +
+                     quoted("J_min " + format_number(c.j_min, "%.4g"));
+        ++mse_key;
+    }
+    const std::string mse_title = "mean-square error" + (c.note.empty() ? "" : "   (" + c.note + ")");
+    figure.body += decibel_panel(top, figure.height, "mse", mse_db, x, log_x, mse_title, "MSE (dB)", c.simulated_label,
+                                 c.theory_label, mse_y, mse_items, mse_key, shade);
+    figure.body += "unset object 1\nunset arrow 1\n";
+
+    // The MSD: lower left.
+    std::string msd_items;
+    Range msd_y;
+    if (c.msd_limit > 0 && std::isfinite(c.msd_limit)) {
+        msd_y.add(decibels(c.msd_limit));
+        msd_items += ", " + number(decibels(c.msd_limit)) + " with lines " + limit_style + " title " +
+                     quoted("theory's steady state " + format_number(c.msd_limit, "%.4g"));
+    }
+    figure.body +=
+        decibel_panel(bottom_left, figure.height, "msd", msd_db, x, log_x, "mean-square deviation ||w - wo||^2",
+                      "MSD (dB)", c.simulated_label, c.theory_label, msd_y, msd_items, msd_items.empty() ? 2 : 3, "");
+
+    // The mean weights, lower right: one colour per tap, theory dashed over them, wo dotted. Up to 7 taps are
+    // named in the key; more share one entry, their colours repeating.
+    Range y;
+    for (double v : weights.values) y.add(v);
+    for (double v : c.wo) y.add(v);
+    const bool each_named = M <= std::size(tap_colours);
+    const std::size_t key_lines = (each_named ? M : 1) + 1 + (c.wo.empty() ? 0 : 1);
+    const Range shown =
+        with_room_for_key(y, key_lines, (bottom_right.top - bottom_right.bottom) * figure.height, false);
+    figure.body += margins(bottom_right) + x_axis(x, log_x, "sample n") +
+                   "set title 'mean weights'\nset ylabel 'E w_k(n)'\nset yrange " + shown.text() +
+                   "\nset key bottom right box opaque samplen 3\n";
+    std::string plot = "plot ";
+    for (std::size_t k = 0; k < M; ++k) {
+        std::string title = "''";
+        if (each_named)
+            title = quoted("w_" + std::to_string(k));
+        else if (k == 0)
+            title = quoted("w_0 ... w_" + std::to_string(M - 1) + " (colours repeat)");
+        plot += std::string(k ? ", " : "") + "$w using 1:" + std::to_string(k + 2) +
+                " with lines lt 1 lw 1.6 lc rgb '" + tap_colours[k % std::size(tap_colours)] + "' title " + title;
+    }
+    for (std::size_t k = 0; k < M; ++k)
+        plot += ", $w using 1:" + std::to_string(M + k + 2) + " with lines " + theory_style + " title " +
+                (k == 0 ? quoted(c.theory_label) : std::string("''"));
+    for (std::size_t k = 0; k < c.wo.size(); ++k)
+        plot += ", " + number(c.wo[k]) + " with lines " + floor_style + " title " + (k == 0 ? "'wo'" : "''");
+    figure.body += plot + "\nunset multiplot\n";
     return figure;
 }
 

@@ -55,6 +55,30 @@ Figure deviation_figure(const std::string& title, const std::vector<WeightsSerie
 Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>& series, double noise_variance,
                        bool log_x = false);
 
+/// An ensemble's learning curves beside what theory predicts: what `lmsref ensemble --plot` draws. Entry j of
+/// every curve is sample (or row of w) j * decimate.
+struct EnsembleCurves {
+    std::string title;
+    std::size_t decimate = 1;
+    std::vector<double> mse, mse_theory; ///< mean e(n)^2 over realizations, and theory's
+    std::vector<double> msd, msd_theory; ///< mean ||w(n) - wo||^2, and theory's
+    Array2D meanw, meanw_theory;         ///< mean w(n), and theory's; M columns
+    std::vector<double> wo;              ///< the optimum for M taps, dashed (empty when unknown)
+    double j_min = 0.0;                  ///< the minimum MSE, a dotted line
+    double mse_limit = 0.0;              ///< theory's steady-state MSE, a line (not drawn when infinite)
+    double msd_limit = 0.0;              ///< theory's steady-state MSD, a line (not drawn when infinite)
+    std::size_t steady_start = 0;        ///< the steady-state window (samples steady_start ... N - 1), shaded
+    double steady_mse = 0.0;             ///< the simulated mean over that window, a short line over it
+    std::string simulated_label = "simulated";
+    std::string theory_label = "theory";
+    std::string note; ///< said beside the MSE panel's title, e.g. that eta is past the bound
+    bool log_x = false;
+};
+/// Three panels: the MSE in dB over n with theory's curve, J_min, the steady-state prediction and the window the
+/// simulated steady state is measured on; the MSD in dB with theory's; the mean weights with theory's and wo.
+/// A value that is zero or not finite has no decibels and is left out (a gap in its curve).
+Figure ensemble_curves_figure(const EnsembleCurves& curves);
+
 /// The moving average window the learning curve uses for N samples.
 std::size_t moving_average_window(std::size_t samples);
 /// The mean of values[i - window + 1 .. i] (fewer at the start), each window summed directly: no running sum

@@ -204,8 +204,10 @@ bool is_output_name(const std::string& name, bool is_folder) {
     const std::filesystem::path path(name);
     const std::string stem = path.stem().string();
     const std::string ext = lowercase_extension(name);
-    static const std::vector<std::string> stems = {"x",    "d",       "w",       "y",         "e",
-                                                   "loss", "summary", "gallery", "deviation", "learning"};
+    static const std::vector<std::string> stems = {
+        "x",       "d",         "w",        "y",          "e",         "loss", "summary", // a run's
+        "gallery", "deviation", "learning",                                               // compare's figures
+        "mse",     "msd",       "meanw",    "mse_theory", "msd_theory"};                  // an ensemble's
     static const std::vector<std::string> extensions = {".npy", ".csv", ".json", ".png", ".svg", ".pdf"};
     return (std::find(stems.begin(), stems.end(), stem) != stems.end() || is_stage(stem)) &&
            std::find(extensions.begin(), extensions.end(), ext) != extensions.end();

@@ -97,6 +97,19 @@ TheoryPrediction predict(const Scenario& scenario, double input_power, StartMode
         t.mse_curve[n] = t.j_min + sx2 * t.msd_curve[n];
         t.msd_curve[n + 1] = t.a * t.msd_curve[n] + noise;
     }
+
+    // The mean deviation: E c(n + 1) = (I - eta S(n)) E c(n), as eo(n) is uncorrelated with the regressor (white
+    // input). Stationary: every tap from n = 0 on; pre-windowed: tap k from n = k on.
+    t.meanw_curve.assign((N + 1) * M, 0.0);
+    const double shrink = 1.0 - eta * sx2;
+    for (std::size_t k = 0; k < M; ++k) {
+        double deviation = -wo_M[k]; // E c_k(0): w starts at 0
+        const std::size_t first = start == StartModel::prewindowed ? k : 0;
+        for (std::size_t row = 0; row <= N; ++row) {
+            t.meanw_curve[row * M + k] = wo_M[k] + deviation;
+            if (row >= first) deviation *= shrink;
+        }
+    }
     return t;
 }
 

@@ -39,6 +39,9 @@ struct TheoryPrediction {
     /// theory says, and may reach +infinity for long N: returned as they are, with past_mean_square_bound set.
     std::vector<double> mse_curve;
     std::vector<double> msd_curve;
+    /// The mean weights (msepred's meanw), rows n = 0 ... N of w, row-major, M columns: tap k moves towards wo_k by
+    /// the factor (1 - eta sx2) per sample once it holds data (n > k): E w_k(n) = wo_k (1 - (1 - eta sx2)^(n - k)).
+    std::vector<double> meanw_curve;
     StartModel start = StartModel::prewindowed;
 };
 

@@ -231,9 +231,9 @@ TEST_CASE("help: each command lists the options it uses, within 100 columns", "[
         REQUIRE(result.exit_code == 0);
         return result.output;
     };
-    const std::vector<std::string> commands = {"",     "numpy",  "tensor", "autograd",    "mseloss",
-                                               "sgd",  "module", "linear", "linear-zero", "compare",
-                                               "data", "bench",  "plot",   "basics",      "list"};
+    const std::vector<std::string> commands = {"",         "numpy", "tensor", "autograd", "mseloss",     "sgd",
+                                               "module",   "linear", "linear-zero", "compare", "data", "ensemble",
+                                               "bench",    "plot",   "basics",      "list"};
     for (const std::string& command : commands) {
         CAPTURE(command);
         std::stringstream lines(help(command));
@@ -253,6 +253,9 @@ TEST_CASE("help: each command lists the options it uses, within 100 columns", "[
     REQUIRE_THAT(help("compare"), Catch::Contains("--tolerance FLOAT") && Catch::Contains("3 a zero-init stage"));
     REQUIRE_THAT(help("numpy"), !Catch::Contains("3 a zero-init stage") && Catch::Contains("Exit codes"));
     REQUIRE_THAT(help("list"), !Catch::Contains("Exit codes"));
+    REQUIRE_THAT(help("ensemble"), Catch::Contains("-R,--realizations UINT") && Catch::Contains("--threads UINT") &&
+                                       Catch::Contains("--x FILE") && Catch::Contains("N x R") &&
+                                       !Catch::Contains("--device") && !Catch::Contains("--torch-seed"));
 }
 
 TEST_CASE("help: the README shows lmsref --help as it is", "[help]") {

@@ -1,0 +1,301 @@
+#include "ensemble_report.hpp"
+
+#include "errors.hpp"
+#include "files.hpp"
+#include "report.hpp"
+#include "report_json.hpp"
+#include "runner.hpp"
+#include "text.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+namespace lmsref {
+
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+
+/// A matrix file of --x or --d: N x R (or N), finite.
+Array2D read_matrix(const std::string& option, const std::string& path, std::vector<std::string>& notes) {
+    std::string converted_from;
+    Array2D array = read_array(path, &converted_from);
+    if (!converted_from.empty())
+        notes.push_back(path + " holds " + converted_from + " values; lmsref read them as float64");
+    if (array.values.empty()) throw InputError(option + ": " + path + " holds no samples");
+    for (std::size_t i = 0; i < array.values.size(); ++i)
+        if (!std::isfinite(array.values[i]))
+            throw InputError(option + ": " + path + ": sample " + std::to_string(i / array.cols) + " of realization " +
+                             std::to_string(i % array.cols) + " is " + format_number(array.values[i]) +
+                             "; the data must be finite");
+    return array;
+}
+
+std::string shape(const Array2D& array) {
+    return "(" + std::to_string(array.rows) + ", " + std::to_string(array.cols) + ")";
+}
+
+/// The curve fit after the first 5 M samples: the mean of |simulated / theory - 1| over the decimated MSE curve.
+struct CurveFit {
+    std::int64_t first_sample = 0;
+    std::int64_t points = 0;
+    double mean_relative_gap = std::numeric_limits<double>::quiet_NaN();
+    /// What sampling noise alone gives for Gaussian errors: E|mean of R e^2 / E e^2 - 1| = 2 / sqrt(pi R).
+    double noise_level = std::numeric_limits<double>::quiet_NaN();
+};
+
+CurveFit curve_fit(const EnsembleRun& run) {
+    CurveFit fit;
+    const EnsembleResult& r = run.result;
+    fit.first_sample = 5 * r.taps;
+    const std::vector<double> theory = decimated(run.theory.mse_curve, r.decimate);
+    double sum = 0.0;
+    for (std::size_t j = 0; j < r.mse.size() && j < theory.size(); ++j) {
+        if (r.sample_of(static_cast<std::int64_t>(j)) < fit.first_sample || !(theory[j] > 0)) continue;
+        sum += std::abs(r.mse[j] / theory[j] - 1.0);
+        ++fit.points;
+    }
+    if (fit.points > 0 && !run.theory.past_mean_square_bound) {
+        fit.mean_relative_gap = sum / static_cast<double>(fit.points);
+        fit.noise_level = 2.0 / std::sqrt(pi * static_cast<double>(r.completed_realizations));
+    }
+    return fit;
+}
+
+std::string describe(const EnsembleRun& run) {
+    const Scenario& s = run.scenario;
+    std::string text = fmt::format("N = {}, M = {}, eta = {:g}", s.samples, s.taps, s.step_size);
+    if (s.data_from_files()) return text + fmt::format(", x = {}, d = {}", s.x_file, s.d_file);
+    return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g"));
+}
+
+std::string percent(double fraction) {
+    return std::isfinite(fraction) ? fmt::format("{:+.2f} %", 100.0 * fraction) : "-";
+}
+
+} // namespace
+
+EnsemblePlan plan_ensemble(const EnsembleOptions& options) {
+    EnsemblePlan plan;
+    plan.options = options;
+    Scenario& scenario = plan.options.scenario;
+    if (scenario.data_from_files()) {
+        validate(scenario); // both files named
+        const Array2D x = read_matrix("--x", scenario.x_file, plan.notes);
+        const Array2D d = read_matrix("--d", scenario.d_file, plan.notes);
+        if (x.rows != d.rows || x.cols != d.cols)
+            throw InputError("--d: " + scenario.d_file + " has shape " + shape(d) + " and " + scenario.x_file +
+                             " has shape " + shape(x) + "; x and d must both be N x R (one column per realization)");
+        scenario.samples = static_cast<std::int64_t>(x.rows);
+        plan.options.realizations = static_cast<std::int64_t>(x.cols);
+        double power = 0.0;
+        for (double v : x.values) power += v * v;
+        plan.input_power = power / static_cast<double>(x.values.size());
+        if (!(plan.input_power > 0))
+            throw InputError("--x: " + scenario.x_file + " holds only zeros; the filter cannot learn from it");
+        plan.x = x.values;
+        plan.d = d.values;
+    }
+    check_ensemble_options(plan.options, !scenario.data_from_files());
+    plan.theory = predict(scenario, plan.input_power);
+    return plan;
+}
+
+EnsembleRun run_plan(EnsemblePlan&& plan) {
+    EnsembleRun run;
+    run.scenario = plan.options.scenario;
+    run.input_power_measured = run.scenario.data_from_files();
+    if (run.input_power_measured) {
+        const EnsemblePlan held = std::move(plan); // the matrices go when this scope ends
+        run.result = run_ensemble_matrices(held.options, held.x, held.d);
+        run.theory = held.theory;
+    } else {
+        run.result = run_ensemble(plan.options);
+        run.theory = std::move(plan.theory);
+    }
+    run.steady = compare_steady_state(run.result, run.theory);
+    return run;
+}
+
+void EnsembleRun::check_finite() const {
+    if (result.finite) return;
+    std::string message = "the ensemble diverged: a realization's weights overflowed float64";
+    if (theory.past_mean_square_bound)
+        message += fmt::format(" (eta = {:g} is past the mean-square bound 2/((M + 2) sx2) = {:.6g})",
+                               scenario.step_size, theory.mean_square_bound);
+    throw RuntimeFailure(message + "; use a smaller --eta or fewer --samples");
+}
+
+std::string ensemble_report(const EnsembleRun& run) {
+    const EnsembleResult& r = run.result;
+    const TheoryPrediction& t = run.theory;
+    const SteadyStateComparison& s = run.steady;
+    std::string text = "lmsref ensemble: " + describe(run) + "\n";
+    text += fmt::format("  realizations   {}", r.completed_realizations);
+    if (r.generated)
+        text += fmt::format(" (seeds {} ... {}: realization r is lmsref data --seed {} + r)", r.first_seed, r.last_seed,
+                            r.first_seed);
+    else
+        text += " (the columns of the files)";
+    text += fmt::format(", {} thread{}\n", r.threads, r.threads == 1 ? "" : "s");
+    if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
+    text += run.input_power_measured
+                ? fmt::format("  input          sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input\n",
+                              t.input_power)
+                : "  input          white Gaussian, sx2 = 1\n";
+    if (t.past_mean_square_bound)
+        text +=
+            fmt::format("  step bounds    eta = {:g} is PAST the mean-square bound 2/((M + 2) sx2) = {:.6g}{}: no "
+                        "steady state, theory's MSD grows by a factor a = {:.6g} per sample\n",
+                        run.scenario.step_size, t.mean_square_bound,
+                        t.past_mean_bound ? fmt::format(" and the mean bound 2/sx2 = {:.6g}", t.mean_bound) : "", t.a);
+    else
+        text += fmt::format("  step bounds    eta = {:g} is below 2/((M + 2) sx2) = {:.6g} (mean square) and 2/sx2 = "
+                            "{:.6g} (mean)\n",
+                            run.scenario.step_size, t.mean_square_bound, t.mean_bound);
+
+    const auto row = [](const std::string& name, const std::string& simulated, const std::string& theory,
+                        const std::string& gap) {
+        const std::string line = fmt::format("  {:<14} {:<24} {:<12} {}", name, simulated, theory, gap);
+        return line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
+    };
+    text += fmt::format("  steady state   the last quarter, n = {} ... {}; ± one standard error over realizations\n",
+                        s.first_sample, r.samples - 1);
+    text += row("", "simulated", "theory", "gap");
+    const std::string theory_mse = t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.mse);
+    text += row("MSE", fmt::format("{:.6g} ± {:.2g}", s.mse, s.mse_standard_error), theory_mse,
+                t.past_mean_square_bound
+                    ? "-"
+                    : fmt::format("{} ({:+.1f} standard errors)", percent(s.relative_gap), s.gap_in_standard_errors));
+    text +=
+        row("EMSE", fmt::format("{:.6g}", s.emse), t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.emse),
+            t.past_mean_square_bound ? "-" : percent(s.emse_relative_gap));
+    text += row("misadjustment", std::isfinite(s.misadjustment) ? fmt::format("{:.6g}", s.misadjustment) : "-",
+                t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.misadjustment), "");
+    text += row("J_min", "", fmt::format("{:.6g}", t.j_min), "");
+    const CurveFit fit = curve_fit(run);
+    if (std::isfinite(fit.mean_relative_gap))
+        text += fmt::format("  MSE curve      mean |simulated / theory - 1| = {:.2f} % over n >= {} (sampling noise "
+                            "alone: about {:.2f} %)\n",
+                            100.0 * fit.mean_relative_gap, fit.first_sample, 100.0 * fit.noise_level);
+    text += fmt::format("  time           {:.3f} s, {:.1f} ns per realization-sample (data generation included)\n",
+                        r.seconds, r.ns_per_realization_sample());
+    return text;
+}
+
+std::string ensemble_summary_json(const EnsembleRun& run) {
+    const EnsembleResult& r = run.result;
+    const TheoryPrediction& t = run.theory;
+    const SteadyStateComparison& s = run.steady;
+    const Scenario& sc = run.scenario;
+    Json scenario{{"N", sc.samples}, {"M", sc.taps}, {"eta", sc.step_size}};
+    if (sc.data_from_files()) {
+        scenario["x_file"] = sc.x_file;
+        scenario["d_file"] = sc.d_file;
+    } else {
+        scenario["sigmav2"] = sc.noise_variance;
+        scenario["wo"] = sc.wo;
+        scenario["seed"] = sc.seed;
+    }
+    Json json{{"lmsref", lmsref_version()},
+              {"command", "ensemble"},
+              {"scenario", scenario},
+              {"realizations", r.completed_realizations}};
+    if (r.generated) json["seeds"] = {{"first", r.first_seed}, {"last", r.last_seed}};
+    json["decimate"] = r.decimate;
+    json["curves"] = {{"mse", r.mse.size()}, {"msd", r.msd.size()}, {"meanw_rows", r.meanw_rows()}};
+    json["input_power"] = {{"sx2", t.input_power}, {"measured", run.input_power_measured}};
+    json["theory"] = {{"start", t.start == StartModel::prewindowed ? "prewindowed" : "stationary"},
+                      {"j_min", t.j_min},
+                      {"mean_bound", t.mean_bound},
+                      {"mean_square_bound", t.mean_square_bound},
+                      {"past_mean_bound", t.past_mean_bound},
+                      {"past_mean_square_bound", t.past_mean_square_bound},
+                      {"a", t.a},
+                      {"emse", t.emse},
+                      {"mse", t.mse},
+                      {"msd", t.msd},
+                      {"misadjustment", t.misadjustment}};
+    json["simulated"] = {{"steady_state_first_sample", s.first_sample},
+                         {"mse", s.mse},
+                         {"mse_standard_error", s.mse_standard_error},
+                         {"emse", s.emse},
+                         {"misadjustment", s.misadjustment},
+                         {"finite", r.finite}};
+    const CurveFit fit = curve_fit(run);
+    json["gap"] = {{"mse_relative", s.relative_gap},
+                   {"emse_relative", s.emse_relative_gap},
+                   {"mse_in_standard_errors", s.gap_in_standard_errors},
+                   {"theory_window_mse", s.predicted_window_mse},
+                   {"curve_first_sample", fit.first_sample},
+                   {"curve_mean_relative_gap", fit.mean_relative_gap},
+                   {"curve_sampling_noise", fit.noise_level}};
+    json["timing"] = {
+        {"threads", r.threads}, {"seconds", r.seconds}, {"ns_per_realization_sample", r.ns_per_realization_sample()}};
+    return json_text(json);
+}
+
+void write_ensemble(const std::string& dir, const EnsembleRun& run, FileFormat format) {
+    const EnsembleResult& r = run.result;
+    const auto path = [&](const char* name) {
+        return (std::filesystem::path(dir) / name).string() + extension(format);
+    };
+    write_array(path("mse"), column(r.mse), format);
+    write_array(path("msd"), column(r.msd), format);
+    Array2D meanw(static_cast<std::size_t>(r.meanw_rows()), static_cast<std::size_t>(r.taps));
+    meanw.values = r.meanw;
+    write_array(path("meanw"), meanw, format);
+    write_array(path("mse_theory"), column(decimated(run.theory.mse_curve, r.decimate)), format);
+    write_array(path("msd_theory"), column(decimated(run.theory.msd_curve, r.decimate)), format);
+    write_file_atomically((std::filesystem::path(dir) / "summary.json").string(), ensemble_summary_json(run));
+}
+
+XScale parse_x_scale(const std::string& text) {
+    if (text == "auto") return XScale::automatic;
+    if (text == "linear") return XScale::linear;
+    if (text == "log") return XScale::log;
+    throw InputError("--x-scale: '" + text + "' is not allowed; use auto, linear or log");
+}
+
+Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
+    const EnsembleResult& r = run.result;
+    const TheoryPrediction& t = run.theory;
+    const auto M = static_cast<std::size_t>(r.taps);
+    const auto m = static_cast<std::size_t>(r.decimate);
+    EnsembleCurves c;
+    c.title = fmt::format("lmsref ensemble: {} realizations, {}", r.completed_realizations, describe(run));
+    c.decimate = m;
+    c.mse = r.mse;
+    c.msd = r.msd;
+    c.mse_theory = decimated(t.mse_curve, r.decimate);
+    c.msd_theory = decimated(t.msd_curve, r.decimate);
+    c.meanw = Array2D(static_cast<std::size_t>(r.meanw_rows()), M);
+    c.meanw.values = r.meanw;
+    c.meanw_theory = Array2D(c.meanw.rows, M);
+    for (std::size_t j = 0; j < c.meanw.rows; ++j)
+        for (std::size_t k = 0; k < M; ++k) c.meanw_theory(j, k) = t.meanw_curve[j * m * M + k];
+    if (!run.scenario.data_from_files()) c.wo = optimum_for_taps(run.scenario.wo, run.scenario.taps);
+    c.j_min = t.j_min;
+    c.mse_limit = t.mse;
+    c.msd_limit = t.msd;
+    c.steady_start = static_cast<std::size_t>(run.steady.first_sample);
+    c.steady_mse = run.steady.mse;
+    c.simulated_label = fmt::format("simulated, mean of {} realizations", r.completed_realizations);
+    if (scale == XScale::automatic && !t.past_mean_square_bound && t.a < 1) {
+        const double transient =
+            static_cast<double>(std::max<std::size_t>(M, run.scenario.wo.size())) + 5.0 / (1.0 - t.a);
+        c.log_x = transient < 0.05 * static_cast<double>(r.samples);
+    } else {
+        c.log_x = scale == XScale::log;
+    }
+    if (t.past_mean_square_bound)
+        c.note = fmt::format("eta = {:g} is past the mean-square bound {:.4g}: theory has no steady state",
+                             run.scenario.step_size, t.mean_square_bound);
+    c.theory_label = run.input_power_measured ? "theory (white input of the measured power)" : "theory";
+    return ensemble_curves_figure(c);
+}
+
+} // namespace lmsref

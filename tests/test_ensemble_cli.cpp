@@ -1,0 +1,219 @@
+// `lmsref ensemble`: what it writes, prints and draws, against the library and the single-run commands.
+#include "array_io.hpp"
+#include "cli_support.hpp"
+#include "ensemble_report.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+using namespace lmsref;
+using namespace lmsref::test;
+
+namespace {
+
+/// A fresh, empty folder under the test's working folder.
+std::string fresh_folder(const std::string& name) {
+    const std::filesystem::path path = std::filesystem::absolute("ensemble_cli") / name;
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+    return path.string();
+}
+
+std::set<std::string> names_in(const std::string& dir) {
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) names.insert(entry.path().filename().string());
+    return names;
+}
+
+} // namespace
+
+TEST_CASE("ensemble: the output set is the library's curves, the same bytes whatever the threads", "[ensemble][cli]") {
+    const std::string dir = fresh_folder("threads");
+    // R = 150: two whole blocks of 64 and a partial one, so threads really split the work.
+    const std::string common = "ensemble --seed 11 -N 120 -M 4 --eta 0.05 --wo 0.3,-0.2,0.1,0.05,0.02 -R 150 ";
+    Result one = run_lmsref(common + "--threads 1 --out-dir " + dir + "/t1");
+    REQUIRE(one.exit_code == 0);
+    for (const char* threads : {"2", "3", "7"}) {
+        CAPTURE(threads);
+        const std::string out = dir + "/t" + threads;
+        REQUIRE(run_lmsref(common + "--threads " + threads + " --out-dir " + out).exit_code == 0);
+        for (const char* file : {"mse.npy", "msd.npy", "meanw.npy", "mse_theory.npy", "msd_theory.npy"}) {
+            CAPTURE(file);
+            CHECK(file_bytes(out + "/" + file) == file_bytes(dir + "/t1/" + file));
+        }
+    }
+    CHECK(names_in(dir + "/t1") == std::set<std::string>{"mse.npy", "msd.npy", "meanw.npy", "mse_theory.npy",
+                                                         "msd_theory.npy", "summary.json"});
+
+    // The files hold the library's run, bit for bit.
+    EnsembleOptions options;
+    options.scenario.seed = 11;
+    options.scenario.samples = 120;
+    options.scenario.taps = 4;
+    options.scenario.step_size = 0.05;
+    options.scenario.wo = {0.3, -0.2, 0.1, 0.05, 0.02};
+    options.realizations = 150;
+    const EnsembleRun run = run_plan(plan_ensemble(options));
+    CHECK(read_array(dir + "/t1/mse.npy").values == run.result.mse);
+    CHECK(read_array(dir + "/t1/msd.npy").values == run.result.msd);
+    const Array2D meanw = read_array(dir + "/t1/meanw.npy");
+    CHECK(meanw.rows == 121);
+    CHECK(meanw.cols == 4);
+    CHECK(meanw.values == run.result.meanw);
+    CHECK(read_array(dir + "/t1/mse_theory.npy").values == run.theory.mse_curve);
+    CHECK(read_array(dir + "/t1/msd_theory.npy").values == run.theory.msd_curve);
+
+    const auto summary = nlohmann::json::parse(file_bytes(dir + "/t1/summary.json"));
+    CHECK(summary["command"] == "ensemble");
+    CHECK(summary["realizations"] == 150);
+    CHECK(summary["seeds"]["first"] == 11);
+    CHECK(summary["seeds"]["last"] == 160);
+    CHECK(summary["scenario"]["wo"].size() == 5);
+    // J_min = sigmav2 + ||wo beyond M||^2 = 0.01 + 0.02^2, as the library computes it.
+    CHECK(summary["theory"]["j_min"].get<double>() == run.theory.j_min);
+    CHECK(run.theory.j_min == Approx(0.01 + 0.02 * 0.02).epsilon(1e-15));
+    CHECK(summary["theory"]["mean_square_bound"].get<double>() == 2.0 / 6.0);
+    CHECK(summary["simulated"]["mse"].get<double>() == run.steady.mse);
+    CHECK(summary["simulated"]["steady_state_first_sample"] == 90);
+    CHECK(summary["timing"]["threads"] == 1);
+    CHECK(summary["timing"]["ns_per_realization_sample"].get<double>() > 0);
+}
+
+TEST_CASE("ensemble: one realization is lmsref numpy on the same seed, bit for bit", "[ensemble][cli]") {
+    const std::string dir = fresh_folder("single");
+    REQUIRE(run_lmsref("ensemble -R 1 --seed 42 -N 999 --out-dir " + dir + "/ens").exit_code == 0);
+    REQUIRE(run_lmsref("numpy --seed 42 -N 999 --out-dir " + dir + "/numpy").exit_code == 0);
+    const Array2D w = read_array(dir + "/numpy/w.npy");
+    const Array2D e = read_array(dir + "/numpy/e.npy");
+    CHECK(read_array(dir + "/ens/meanw.npy").values == w.values);
+    std::vector<double> squared;
+    for (double v : e.values) squared.push_back(v * v);
+    CHECK(read_array(dir + "/ens/mse.npy").values == squared);
+}
+
+TEST_CASE("ensemble: --x and --d columns give the curves of the realizations they hold", "[ensemble][cli]") {
+    const std::string dir = fresh_folder("matrices");
+    constexpr int R = 5;
+    constexpr int N = 64;
+    Array2D x(N, R), d(N, R);
+    for (int r = 0; r < R; ++r) {
+        Scenario s;
+        s.seed = static_cast<std::uint32_t>(3 + r);
+        s.samples = N;
+        const Data data = generate_data(s);
+        for (int n = 0; n < N; ++n) {
+            x(n, r) = data.x[n];
+            d(n, r) = data.d[n];
+        }
+    }
+    write_array(dir + "/x.npy", x, FileFormat::npy);
+    write_array(dir + "/d.csv", d, FileFormat::csv);
+    const Result files = run_lmsref("ensemble --x " + dir + "/x.npy --d " + dir + "/d.csv --out-dir " + dir + "/f");
+    REQUIRE(files.exit_code == 0);
+    CHECK_THAT(files.output, Catch::Contains("realizations   5 (the columns of the files)") &&
+                                 Catch::Contains("sx2 = mean(x^2)") && Catch::Contains("theory assumes white input"));
+    REQUIRE(run_lmsref("ensemble --seed 3 -N 64 -R 5 --out-dir " + dir + "/g").exit_code == 0);
+    // d went through CSV (17 significant digits: exact), so the curves are the same bits.
+    for (const char* file : {"mse.npy", "msd.npy", "meanw.npy"}) {
+        CAPTURE(file);
+        CHECK(read_array(dir + "/f/" + file).values == read_array(dir + "/g/" + file).values);
+    }
+    const auto summary = nlohmann::json::parse(file_bytes(dir + "/f/summary.json"));
+    CHECK(summary["input_power"]["measured"] == true);
+    double power = 0;
+    for (double v : x.values) power += v * v;
+    CHECK(summary["input_power"]["sx2"].get<double>() == power / (N * R));
+    CHECK(summary.count("seeds") == 0);
+
+    const Result mismatch = run_lmsref("ensemble --x " + dir + "/x.npy --d " +
+                                       std::string(LMSREF_CLI_ERRORS_DIR) + "/d9.npy");
+    CHECK(mismatch.exit_code == 1);
+    CHECK_THAT(mismatch.output, Catch::Contains("has shape (9, 1)") && Catch::Contains("(64, 5)"));
+}
+
+TEST_CASE("ensemble: the report names the bounds, the steady state beside theory and the time", "[ensemble][cli]") {
+    const Result result = run_lmsref("ensemble -R 200 --threads 2");
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output,
+               Catch::Contains("lmsref ensemble: N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, wo = [0.1, 0.2, 0.3]") &&
+                   Catch::Contains("realizations   200 (seeds 0 ... 199") && Catch::Contains("2 threads") &&
+                   Catch::Contains("is below 2/((M + 2) sx2) = 0.4 (mean square) and 2/sx2 = 2 (mean)") &&
+                   Catch::Contains("the last quarter, n = 375 ... 499") && Catch::Contains("  J_min  ") &&
+                   Catch::Contains("0.012 ") && Catch::Contains("ns per realization-sample"));
+    CHECK_THAT(result.output, !Catch::Contains("warning"));
+
+    const Result past = run_lmsref("ensemble -R 64 --eta 0.45");
+    REQUIRE(past.exit_code == 0);
+    CHECK_THAT(past.output, Catch::Contains("lmsref: warning: eta = 0.45 is at or above the mean-square stability "
+                                            "bound 2/((M + 2) sx2) = 0.4") &&
+                                Catch::Contains("is PAST the mean-square bound") && Catch::Contains("none"));
+}
+
+TEST_CASE("ensemble: an ensemble that overflows exits 2 and writes nothing", "[ensemble][cli]") {
+    const std::string dir = fresh_folder("diverged");
+    const Result result = run_lmsref("ensemble -R 10 --eta 5 -N 2000 --out-dir " + dir + "/out --json " + dir +
+                                     "/s.json");
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.output, Catch::Contains("the ensemble diverged") && Catch::Contains("past the mean-square"));
+    CHECK(names_in(dir).empty());
+}
+
+TEST_CASE("ensemble: the progress line goes to standard error when asked, never into the report", "[ensemble][cli]") {
+    // Standard error alone: run_command sends it to the pipe, standard output goes nowhere.
+    const auto stderr_of = [](const std::string& arguments) {
+        return run_command("'" + std::string(LMSREF_EXECUTABLE) + "' " + arguments + " 2>&1 >/dev/null | cat");
+    };
+    const Result always = stderr_of("ensemble -R 200 -N 100 --progress always");
+    // Not a terminal: whole lines, the first block's and the last one's at least.
+    CHECK_THAT(always.output, Catch::Contains("lmsref ensemble: 64 of 200 realizations") &&
+                                  Catch::Contains("lmsref ensemble: 200 of 200 realizations"));
+    const Result never = stderr_of("ensemble -R 200 -N 100 --progress never");
+    CHECK(never.output.empty());
+    const Result automatic = stderr_of("ensemble -R 200 -N 100"); // not a terminal: silent
+    CHECK(automatic.output.empty());
+}
+
+TEST_CASE("ensemble: --plot draws simulation over theory in three panels", "[ensemble][plot]") {
+    EnsembleOptions options;
+    options.realizations = 100;
+    const EnsembleRun run = run_plan(plan_ensemble(options));
+    const Figure figure = ensemble_figure(run);
+    CHECK_THAT(figure.body, Catch::Contains("$mse << EOD") && Catch::Contains("$msd << EOD") &&
+                                Catch::Contains("$w << EOD") && Catch::Contains("\"J_min 0.01\"") &&
+                                Catch::Contains("theory's steady state 0.012") &&
+                                Catch::Contains("simulated, mean of 100 realizations") &&
+                                Catch::Contains("unset logscale x"));
+    // The MSE block holds n, the simulated and the theory's curve in dB.
+    const std::size_t start = figure.body.find("$mse << EOD\n") + 12;
+    std::stringstream first_row(figure.body.substr(start, figure.body.find('\n', start) - start));
+    double n = -1, simulated = 0, theory = 0;
+    first_row >> n >> simulated >> theory;
+    CHECK(n == 0);
+    CHECK(simulated == Approx(10 * std::log10(run.result.mse[0])).epsilon(1e-12));
+    CHECK(theory == Approx(10 * std::log10(run.theory.mse_curve[0])).epsilon(1e-12));
+
+    // A long run with a short transient gets a log axis by itself; a step past the bound says so in the title.
+    options.scenario.samples = 20000;
+    options.realizations = 2;
+    CHECK_THAT(ensemble_figure(run_plan(plan_ensemble(options))).body, Catch::Contains("set logscale x"));
+    CHECK_THAT(ensemble_figure(run_plan(plan_ensemble(options)), XScale::linear).body,
+               Catch::Contains("unset logscale x"));
+    options.scenario.samples = 100;
+    options.scenario.step_size = 0.45;
+    CHECK_THAT(ensemble_figure(run_plan(plan_ensemble(options))).body,
+               Catch::Contains("eta = 0.45 is past the mean-square bound 0.4"));
+
+    if (!plotting_built_in()) {
+        WARN("plotting is not built in: the image itself is not drawn");
+        return;
+    }
+    const std::string dir = fresh_folder("plot");
+    const Result drawn = run_lmsref("ensemble -R 100 --plot " + dir + "/lc.png");
+    REQUIRE(drawn.exit_code == 0);
+    CHECK(file_bytes(dir + "/lc.png").substr(1, 3) == "PNG");
+}
