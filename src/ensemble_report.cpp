@@ -136,8 +136,8 @@ std::string ensemble_report(const EnsembleRun& run) {
     std::string text = "lmsref ensemble: " + describe(run) + "\n";
     text += fmt::format("  realizations   {}", r.completed_realizations);
     if (r.generated)
-        text += fmt::format(" (seeds {} ... {}: realization r is lmsref data --seed {} + r)", r.first_seed, r.last_seed,
-                            r.first_seed);
+        text += fmt::format(" (seeds {} ... {}: realization r runs on the data of --seed {} + r)", r.first_seed,
+                            r.last_seed, r.first_seed);
     else
         text += " (the columns of the files)";
     text += fmt::format(", {} thread{}\n", r.threads, r.threads == 1 ? "" : "s");

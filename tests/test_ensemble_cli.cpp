@@ -9,6 +9,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <csignal>
+#include <cstdlib>
 #include <set>
 
 using namespace lmsref;
@@ -216,4 +218,28 @@ TEST_CASE("ensemble: --plot draws simulation over theory in three panels", "[ens
     const Result drawn = run_lmsref("ensemble -R 100 --plot " + dir + "/lc.png");
     REQUIRE(drawn.exit_code == 0);
     CHECK(file_bytes(dir + "/lc.png").substr(1, 3) == "PNG");
+}
+
+TEST_CASE("ensemble: Ctrl-C in the middle of a long run keeps the previous outputs and leaves nothing", "[ensemble][cli]") {
+    TemporaryDir dir;
+    const std::string out = dir / "o";
+    REQUIRE(run_lmsref("ensemble -R 64 -N 50 --out-dir '" + out + "'").exit_code == 0);
+    const std::string before = file_bytes(out + "/mse.npy");
+    // A run of several seconds; the signal comes once its first progress line shows that it is computing.
+    std::ofstream(dir / "run.sh") << "'" << LMSREF_EXECUTABLE << "' ensemble -R 2000000 --progress always --out-dir '"
+                                  << out << "' --plot '" << (dir / "lc.png") << "' >/dev/null 2>'"
+                                  << (dir / "progress.txt") << "' &\n"
+                                  << "p=$!\nwhile [ ! -s '" << (dir / "progress.txt")
+                                  << "' ]; do sleep 0.05; done\nkill -INT $p\nwait $p\n";
+    const int status = std::system(("bash '" + (dir / "run.sh") + "'").c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 128 + SIGINT);
+    CHECK_THAT(file_bytes(dir / "progress.txt"), Catch::Contains("of 2000000 realizations") &&
+                                                     !Catch::Contains("2000000 of 2000000"));
+    CHECK(file_bytes(out + "/mse.npy") == before);
+    CHECK_FALSE(std::filesystem::exists(dir / "lc.png"));
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+        names.insert(entry.path().filename().string());
+    CHECK(names == std::set<std::string>{"o", "run.sh", "progress.txt"});
 }
