@@ -9,7 +9,9 @@ For each scenario it seeds NumPy (np.random.seed) and PyTorch (torch.manual_seed
 built), builds x and d exactly as the notebook does, runs the notebook's eight functions, copied below as they
 are in the notebook, and writes data/reference/<scenario>/x.npy, d.npy and <stage>/{w,y,e}.npy. For the stages
 that return only their last loss, e is d - y. It also stores raw draws of NumPy's legacy generator
-(random/) and a manifest.json with every parameter and the versions used. Nothing here is typed in by hand.
+(random/), Monte Carlo ensembles of the notebook's `lms` (ensemble/<name>/: realization r on the data of seed
+S + r, averaged with NumPy) and a manifest.json with every parameter and the versions used. Nothing here is
+typed in by hand.
 """
 import argparse
 import json
@@ -32,6 +34,21 @@ SCENARIOS = {
     "small": dict(seed=7, N=300, M=2, eta=0.5, sigmav2=0.001, wo=[0.8, -0.3], torch_seed=3),
     # The defaults with --seed 42 -N 999.
     "seed42": dict(seed=42, N=999, M=3, eta=0.1, sigmav2=0.01, wo=[0.1, 0.2, 0.3], torch_seed=42),
+}
+# Monte Carlo ensembles of the notebook's `lms` (lmsref ensemble): realization r = 0 ... R - 1 runs on the data of
+# seed + r. The engine adds realizations in blocks of 64; R is chosen around that.
+ENSEMBLES = {
+    # The notebook's defaults, 32 realizations (one partial block); realization 0 is the "default" scenario.
+    "default": dict(seed=0, N=500, M=3, eta=0.1, sigmav2=0.01, wo=[0.1, 0.2, 0.3], R=32),
+    # M below len(wo): wo_M is wo cut to M taps, and the rest of wo is noise the filter cannot follow.
+    "cut": dict(seed=42, N=300, M=2, eta=0.05, sigmav2=0.02, wo=[0.5, -0.4, 0.3, -0.2, 0.1], R=40),
+    # M above len(wo) (wo_M zero-padded), an odd N, seeds 2^32 - 96 ... 2^32 - 64: R = 33 is 8 groups of 4 and one.
+    "padded": dict(seed=2**32 - 96, N=257, M=5, eta=0.08, sigmav2=0.01, wo=[0.1, 0.2, 0.3], R=33),
+    # Three blocks (64 + 64 + 2) on a short N.
+    "blocks": dict(seed=1000, N=80, M=4, eta=0.1, sigmav2=0.01, wo=[0.1, 0.2, 0.3], R=130),
+    # M beyond the engine's compiled filter lengths (1 ... 8), below len(wo).
+    "long": dict(seed=77, N=120, M=10, eta=0.02, sigmav2=0.05, wo=[0.3, 0.25, 0.2, 0.15, 0.1, 0.05, 0.0, -0.05,
+                                                                     -0.1, -0.15, -0.2, -0.25], R=20),
 }
 RANDOM_SEEDS = [0, 1, 42, 123456789, 2**32 - 1]
 RANDOM_DRAWS = 1001
@@ -225,17 +242,23 @@ lms_torch_model_3 = lms_torch_model_2  # identical in the notebook, line for lin
 # ---- end of the notebook's code -----------------------------------------------------------------------------
 
 
+def notebook_data(seed, N, wo, sigmav2):
+    """The notebook's data cell: x (N x 1) and d (N x 1) from np.random.seed(seed)."""
+    np.random.seed(seed)
+    x = np.random.randn(N, 1)
+    wo = np.array([wo])
+    d = signal.lfilter(wo.squeeze(), 1, x.squeeze()) + np.sqrt(sigmav2) * np.random.randn(N)
+    d = d.reshape(-1, 1)
+    return x, d
+
+
 def run_scenario(p):
     """The notebook's cells in order, for one scenario. Returns x, d and {stage: (y, e, w)} as NumPy arrays."""
     global M
     N, M, eta, sigmav2 = p["N"], p["M"], p["eta"], p["sigmav2"]
     torch.set_default_dtype(torch.float32)  # as a fresh notebook starts
 
-    np.random.seed(p["seed"])
-    x = np.random.randn(N, 1)
-    wo = np.array([p["wo"]])
-    d = signal.lfilter(wo.squeeze(), 1, x.squeeze()) + np.sqrt(sigmav2) * np.random.randn(N)
-    d = d.reshape(-1, 1)
+    x, d = notebook_data(p["seed"], N, p["wo"], sigmav2)
     x_np, d_np = x, d
 
     out = {"numpy": lms(x, d, eta, M)}
@@ -270,6 +293,32 @@ def run_scenario(p):
     return x_np, d_np, arrays
 
 
+def run_ensemble(p):
+    """The notebook's `lms` on the data of seeds seed ... seed + R - 1, averaged over the realizations with NumPy.
+    Returns mse (N,) = mean_r e_r(n)^2, msd (N + 1,) = mean_r ||w_r(n) - wo_M||^2 (wo cut or zero-padded to M taps)
+    and meanw (N + 1, M) = mean_r w_r(n)."""
+    N, M, R = p["N"], p["M"], p["R"]
+    wo_M = np.zeros(M)
+    wo_M[: min(M, len(p["wo"]))] = p["wo"][:M]
+    e_all = np.empty((R, N))
+    w_all = np.empty((R, N + 1, M))
+    for r in range(R):
+        x, d = notebook_data(p["seed"] + r, N, p["wo"], p["sigmav2"])
+        _, e, w = lms(x, d, p["eta"], M)
+        e_all[r] = e[:, 0]
+        w_all[r] = w
+    mse = np.mean(e_all**2, axis=0)
+    msd = np.mean(np.sum((w_all - wo_M) ** 2, axis=2), axis=0)
+    meanw = np.mean(w_all, axis=0)
+    return mse, msd, meanw
+
+
+def write_params(path, params):
+    with open(path, "w") as f:  # for the C++ tests: "key value" lines
+        for key, value in params.items():
+            f.write(f"{key} {','.join(map(repr, value)) if isinstance(value, list) else repr(value)}\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     here = os.path.dirname(os.path.abspath(__file__))
@@ -283,14 +332,23 @@ def main():
         os.makedirs(folder, exist_ok=True)
         np.save(os.path.join(folder, "x.npy"), x)
         np.save(os.path.join(folder, "d.npy"), d)
-        with open(os.path.join(folder, "params.txt"), "w") as f:  # for the C++ tests: "key value" lines
-            for key, value in params.items():
-                f.write(f"{key} {','.join(map(repr, value)) if isinstance(value, list) else repr(value)}\n")
+        write_params(os.path.join(folder, "params.txt"), params)
         for stage, (y, e, w) in arrays.items():
             os.makedirs(os.path.join(folder, stage), exist_ok=True)
             for label, array in (("y", y), ("e", e), ("w", w)):
                 np.save(os.path.join(folder, stage, label + ".npy"), array)
         print(f"{name}: N={params['N']} M={params['M']} final numpy w = {arrays['numpy'][2][-1]}")
+
+    for name, params in ENSEMBLES.items():
+        assert params["seed"] + params["R"] - 1 <= 2**32 - 1, name  # NumPy's seeds are 32-bit
+        mse, msd, meanw = run_ensemble(params)
+        folder = os.path.join(out, "ensemble", name)
+        os.makedirs(folder, exist_ok=True)
+        write_params(os.path.join(folder, "params.txt"), params)
+        np.save(os.path.join(folder, "mse.npy"), mse)
+        np.save(os.path.join(folder, "msd.npy"), msd)
+        np.save(os.path.join(folder, "meanw.npy"), meanw)
+        print(f"ensemble/{name}: N={params['N']} M={params['M']} R={params['R']} final msd = {msd[-1]:.6g}")
 
     random_dir = os.path.join(out, "random")
     os.makedirs(random_dir, exist_ok=True)
@@ -339,11 +397,16 @@ def main():
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                      "torch": torch.__version__},
         "scenarios": SCENARIOS,
+        "ensembles": ENSEMBLES,
         "stages": ["numpy", "tensor", "autograd", "mseloss", "sgd", "module", "linear", "linear-zero"],
         "files": "<scenario>/params.txt (the parameters, one 'key value' line each), x.npy, d.npy (N x 1); <scenario>/<stage>/y.npy, e.npy (N x 1), w.npy ((N+1) x M)",
         "basics": "basics/: torch.manual_seed(0) then rand(2, 2), randn(3, 3), linspace(0, 1, 10); torch.manual_seed(0) "
               "then rand(4, 3); np.random.seed(0) randn(5) and torch.Tensor() of it (float32)",
     "io": "io/: arrays in the dtypes and layouts lmsref reads (and some it refuses), with their float64 values",
+    "ensemble": "ensemble/<name>/params.txt (as above, plus R), mse.npy (N,), msd.npy (N+1,), meanw.npy (N+1, M): "
+                "the notebook's lms on the data of seeds seed ... seed + R - 1 (x, d as in <scenario>/), "
+                "np.mean over the realizations of e^2, of sum((w - wo_M)^2, axis=1) with wo cut or zero-padded to "
+                "M taps, and of w",
     "random": {"seeds": RANDOM_SEEDS, "draws": RANDOM_DRAWS,
                    "files": "random/state_<seed>.npy: the 624 MT19937 words after np.random.seed(seed), as float64; "
                             "random_sample_<seed>.npy, randn_<seed>.npy: the first draws of a fresh RandomState(seed)"},
