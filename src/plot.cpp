@@ -508,6 +508,11 @@ Range with_room_for_key(const Range& y, std::size_t key_lines, double pixels, bo
 
 constexpr const char* simulated_colour = "#1f77b4";
 constexpr const char* theory_style = "lt 2 dt 2 lw 1.6 lc rgb '#000000'";
+/// Short curves (a few samples) get their points marked: a single point has no line to draw.
+std::string curve_style(std::size_t points, bool theory) {
+    if (points > 50) return " with lines ";
+    return theory ? " with linespoints pt 6 ps 1.2 " : " with linespoints pt 7 ps 0.8 ";
+}
 constexpr const char* limit_style = "lt 3 dt 4 lw 1.2 lc rgb '#d62728'";
 constexpr const char* floor_style = "lt 4 dt 3 lw 1.4 lc rgb '#7f7f7f'";
 const char* const tap_colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
@@ -522,9 +527,9 @@ std::string decibel_panel(const Box& box, int figure_height, const std::string& 
     const Range shown = with_room_for_key(y, key_lines, (box.top - box.bottom) * figure_height, true);
     out += "set ylabel " + quoted(y_label) + "\nset format y '% g'\nset yrange " + shown.text() + "\n";
     out += "set key top right box opaque samplen 3\n" + before;
-    out += "plot $" + block + " using 1:2 with lines lt 1 lw 1.6 lc rgb '" + simulated_colour + "' title " +
-           quoted(simulated) + ", $" + block + " using 1:3 with lines " + theory_style + " title " + quoted(theory) +
-           extra_items + "\n";
+    out += "plot $" + block + " using 1:2" + curve_style(db.rows, false) + "lt 1 lw 1.6 lc rgb '" + simulated_colour +
+           "' title " + quoted(simulated) + ", $" + block + " using 1:3" + curve_style(db.rows, true) + theory_style +
+           " title " + quoted(theory) + extra_items + "\n";
     return out;
 }
 
@@ -567,7 +572,7 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     Range mse_y;
     std::size_t mse_key = 2;
     std::string shade;
-    if (!c.mse.empty() && c.steady_start <= (c.mse.size() - 1) * step) {
+    if (!c.mse.empty() && c.steady_start < (c.mse.size() - 1) * step) {
         const double end = static_cast<double>((c.mse.size() - 1) * step);
         const double start = static_cast<double>(std::max(c.steady_start, first * step));
         shade = "set object 1 rectangle from " + number(start) + ", graph 0 to " + number(end) + ", graph 1 " +
@@ -629,12 +634,12 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
             title = quoted("w_" + std::to_string(k));
         else if (k == 0)
             title = quoted("w_0 ... w_" + std::to_string(M - 1) + " (colours repeat)");
-        plot += std::string(k ? ", " : "") + "$w using 1:" + std::to_string(k + 2) +
-                " with lines lt 1 lw 1.6 lc rgb '" + tap_colours[k % std::size(tap_colours)] + "' title " + title;
+        plot += std::string(k ? ", " : "") + "$w using 1:" + std::to_string(k + 2) + curve_style(weights.rows, false) +
+                "lt 1 lw 1.6 lc rgb '" + tap_colours[k % std::size(tap_colours)] + "' title " + title;
     }
     for (std::size_t k = 0; k < M; ++k)
-        plot += ", $w using 1:" + std::to_string(M + k + 2) + " with lines " + theory_style + " title " +
-                (k == 0 ? quoted(c.theory_label) : std::string("''"));
+        plot += ", $w using 1:" + std::to_string(M + k + 2) + curve_style(weights.rows, true) + theory_style +
+                " title " + (k == 0 ? quoted(c.theory_label) : std::string("''"));
     for (std::size_t k = 0; k < c.wo.size(); ++k)
         plot += ", " + number(c.wo[k]) + " with lines " + floor_style + " title " + (k == 0 ? "'wo'" : "''");
     figure.body += plot + "\nunset multiplot\n";
