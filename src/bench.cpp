@@ -103,9 +103,10 @@ std::string bench_report(const BenchResult& result, const Scenario& scenario, co
 }
 
 std::string bench_json(const BenchResult& result, const Scenario& s, const Data& data, Device device) {
-    Json json{{"implementation", "lmsref"},     {"lmsref", lmsref_version()},  {"scenario", scenario_json(s, data)},
-              {"libtorch", libtorch_version()}, {"device", to_string(device)}, {"threads", result.threads},
-              {"stages", Json::object()}};
+    Json json{
+        {"implementation", "lmsref"},     {"lmsref", lmsref_version()},  {"scenario", scenario_json(s, data.samples())},
+        {"libtorch", libtorch_version()}, {"device", to_string(device)}, {"threads", result.threads},
+        {"stages", Json::object()}};
     for (const StageTiming& t : result.stages)
         json["stages"][std::string(t.stage->name)] = {{"min_us_per_sample", t.min()},
                                                       {"median_us_per_sample", t.median()},

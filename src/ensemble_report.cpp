@@ -190,19 +190,9 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
     const EnsembleResult& r = run.result;
     const TheoryPrediction& t = run.theory;
     const SteadyStateComparison& s = run.steady;
-    const Scenario& sc = run.scenario;
-    Json scenario{{"N", sc.samples}, {"M", sc.taps}, {"eta", sc.step_size}};
-    if (sc.data_from_files()) {
-        scenario["x_file"] = sc.x_file;
-        scenario["d_file"] = sc.d_file;
-    } else {
-        scenario["sigmav2"] = sc.noise_variance;
-        scenario["wo"] = sc.wo;
-        scenario["seed"] = sc.seed;
-    }
     Json json{{"lmsref", lmsref_version()},
               {"command", "ensemble"},
-              {"scenario", scenario},
+              {"scenario", scenario_json(run.scenario, run.scenario.samples, false)},
               {"realizations", r.completed_realizations}};
     if (r.generated) json["seeds"] = {{"first", r.first_seed}, {"last", r.last_seed}};
     json["decimate"] = r.decimate;

@@ -114,8 +114,8 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
 
 // ---------------------------------------------------------------------------------------------------- JSON
 
-Json scenario_json(const Scenario& s, const Data& data) {
-    Json json{{"N", data.samples()}, {"M", s.taps}, {"eta", s.step_size}};
+Json scenario_json(const Scenario& s, std::int64_t samples, bool with_torch_seed) {
+    Json json{{"N", samples}, {"M", s.taps}, {"eta", s.step_size}};
     if (s.data_from_files()) {
         json["x_file"] = s.x_file;
         json["d_file"] = s.d_file;
@@ -124,7 +124,7 @@ Json scenario_json(const Scenario& s, const Data& data) {
         json["wo"] = s.wo;
         json["seed"] = s.seed;
     }
-    json["torch_seed"] = s.linear_init_seed();
+    if (with_torch_seed) json["torch_seed"] = s.linear_init_seed();
     return json;
 }
 
@@ -135,7 +135,7 @@ std::string json_text(const Json& json) {
 
 std::string summary_json(const Comparison& comparison, const Scenario& s, const Data& data, Device device) {
     Json json{{"lmsref", lmsref_version()},        {"libtorch", libtorch_version()},
-              {"device", to_string(device)},       {"scenario", scenario_json(s, data)},
+              {"device", to_string(device)},       {"scenario", scenario_json(s, data.samples())},
               {"tolerance", comparison.tolerance}, {"agrees", comparison.agrees()},
               {"stages", Json::object()}};
     for (const StageComparison& c : comparison.stages) {

@@ -29,6 +29,7 @@ inline Array2D reference_array(const std::string& relative) {
 struct ReferenceScenario {
     std::string name;
     Scenario scenario;
+    std::int64_t realizations = 1; ///< R of an ensemble reference (ensemble/<name>/params.txt)
 };
 
 inline ReferenceScenario reference_scenario(const std::string& name) {
@@ -48,6 +49,8 @@ inline ReferenceScenario reference_scenario(const std::string& name) {
             s.noise_variance = std::stod(value);
         else if (key == "torch_seed")
             s.torch_seed = std::stoull(value);
+        else if (key == "R")
+            reference.realizations = std::stoll(value);
         else if (key == "wo") {
             s.wo.clear();
             std::stringstream list(value);

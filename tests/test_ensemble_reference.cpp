@@ -42,36 +42,15 @@ struct EnsembleReference {
     std::vector<double> meanw; // (N + 1) x M, row-major
 };
 
-/// ensemble/<name>/params.txt: the "key value" lines of the scenarios (support.hpp), plus R.
+/// ensemble/<name>/: params.txt (the scenarios' "key value" lines, plus R) and the curves.
 EnsembleReference ensemble_reference(const std::string& name) {
     EnsembleReference reference;
     reference.name = name;
-    Scenario& s = reference.scenario;
     const std::string folder = "ensemble/" + name + "/";
-    std::ifstream in(reference_path(folder + "params.txt"));
-    if (!in) throw std::runtime_error("cannot read " + reference_path(folder + "params.txt"));
-    int keys = 0;
-    for (std::string key, value; in >> key >> value; ++keys) {
-        if (key == "seed")
-            s.seed = static_cast<std::uint32_t>(std::stoul(value));
-        else if (key == "N")
-            s.samples = std::stoll(value);
-        else if (key == "M")
-            s.taps = std::stoll(value);
-        else if (key == "eta")
-            s.step_size = std::stod(value);
-        else if (key == "sigmav2")
-            s.noise_variance = std::stod(value);
-        else if (key == "R")
-            reference.realizations = std::stoll(value);
-        else if (key == "wo") {
-            s.wo.clear();
-            std::stringstream list(value);
-            for (std::string item; std::getline(list, item, ',');) s.wo.push_back(std::stod(item));
-        } else
-            throw std::runtime_error("unknown key in " + folder + "params.txt: " + key);
-    }
-    if (keys != 7) throw std::runtime_error(folder + "params.txt: expected 7 keys, read " + std::to_string(keys));
+    const ReferenceScenario parameters = reference_scenario("ensemble/" + name);
+    reference.scenario = parameters.scenario;
+    reference.realizations = parameters.realizations;
+    const Scenario& s = reference.scenario;
     reference.mse = reference_array(folder + "mse.npy").values;
     reference.msd = reference_array(folder + "msd.npy").values;
     const Array2D meanw = reference_array(folder + "meanw.npy");
