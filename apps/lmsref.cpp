@@ -19,11 +19,13 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <new>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -77,6 +79,8 @@ struct Options {
     std::string decimate = "1";
     std::string progress = "auto";
     std::string x_scale = "auto";
+    std::string ensemble_stage = "numpy";
+    std::string chunk = "0";
     // lmsref bench
     std::string bench_stages;
     std::string repeats = "20";
@@ -272,13 +276,19 @@ int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command)
     return 0;
 }
 
+/// --tolerance: finite and >= 0.
+double parse_tolerance(const std::string& text) {
+    const double tolerance = parse_number("--tolerance", text);
+    if (!(tolerance >= 0) || !std::isfinite(tolerance))
+        throw InputError("--tolerance: " + text + " is not allowed; it must be finite and >= 0");
+    return tolerance;
+}
+
 int run_compare(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const Device device = resolve_device(parse_device_choice(o.device));
     const FileFormat format = parse_file_format(o.format);
-    const double tolerance = parse_number("--tolerance", o.tolerance);
-    if (!(tolerance >= 0) || !std::isfinite(tolerance))
-        throw InputError("--tolerance: " + o.tolerance + " is not allowed; it must be finite and >= 0");
+    const double tolerance = parse_tolerance(o.tolerance);
     if (!o.plot_dir.empty()) require_plotting();
     OutputSet outputs(is_output_name);
     const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
@@ -412,6 +422,47 @@ private:
     bool shown_ = false;
 };
 
+/// --stage of `ensemble`: a stage of the table, or nullptr for `all`.
+const Stage* ensemble_stage(const std::string& text) {
+    if (text == "all") return nullptr;
+    try {
+        return &find_stage(text);
+    } catch (const InputError& error) {
+        throw InputError(std::string("--stage: ") + error.what() + ", or all");
+    }
+}
+
+/// `ensemble --stage all`: every stage on the same realizations, their curves against the plain engine's.
+int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileFormat format) {
+    if (!o.plot.empty())
+        throw InputError("--plot: draws one stage's ensemble; give --stage numpy (or another stage), not all");
+    const double tolerance = parse_tolerance(o.tolerance);
+    OutputSet outputs(is_output_name);
+    const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+    const std::string json = staged_file(outputs, o.json, "--json");
+    const EnsembleComparison comparison = compare_ensemble_stages(plan, tolerance);
+    std::cout << ensemble_comparison_report(comparison) << std::flush;
+    if (comparison.failed()) {
+        if (!out_dir.empty() || !json.empty()) std::cout << "nothing was written: a stage failed\n";
+        return static_cast<int>(ExitCode::runtime_failure);
+    }
+    outputs.write([&] {
+        if (!json.empty()) write_file_atomically(json, ensemble_comparison_json(comparison));
+        if (out_dir.empty()) return;
+        for (const EnsembleStageRun& s : comparison.stages) {
+            const std::string dir = (std::filesystem::path(out_dir) / std::string(s.stage->name)).string();
+            std::filesystem::create_directory(dir);
+            write_ensemble(dir, *s.run, format);
+        }
+        write_file_atomically((std::filesystem::path(out_dir) / "summary.json").string(),
+                              ensemble_comparison_json(comparison));
+    });
+    publish(outputs);
+    if (!out_dir.empty()) std::cout << "outputs in " << o.out_dir << " (summary.json and one folder per stage)\n";
+    if (!json.empty()) std::cout << "wrote " << o.json << "\n";
+    return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
+}
+
 int run_ensemble_command(const Options& o, const CLI::App& command) {
     EnsembleOptions options;
     options.scenario = scenario_from(o, command);
@@ -421,17 +472,30 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
     options.realizations = bounded_integer("--realizations", o.realizations, "R", std::int64_t{1} << 40);
     options.threads = static_cast<int>(parse_count("--threads", o.threads, 4096, " (0: all cores)"));
     options.decimate = bounded_integer("--decimate", o.decimate, "m", max_samples);
+    const Stage* stage = ensemble_stage(o.ensemble_stage);
+    BatchedOptions batched;
+    batched.chunk = static_cast<std::int64_t>(parse_count("--chunk", o.chunk, std::int64_t{1} << 40, " (0: auto)"));
+    batched.first_torch_seed = options.scenario.linear_init_seed();
+    if (stage == nullptr || stage->uses_torch) {
+        batched.device = resolve_device(parse_device_choice(o.device));
+        set_torch_threads(options.threads > 0 ? options.threads
+                                              : static_cast<int>(std::thread::hardware_concurrency()));
+    } else if (command.count("--device") > 0 && parse_device_choice(o.device) != DeviceChoice::cpu) {
+        throw InputError("--device: the numpy stage (the plain engine) runs on the CPU threads; give --stage with "
+                         "a LibTorch stage, or all");
+    }
     const FileFormat format = parse_file_format(o.format);
     const ProgressLine::Mode progress_mode = ProgressLine::parse(o.progress);
     const XScale x_scale = parse_x_scale(o.x_scale);
     check_plot_request(o.plot);
-    EnsemblePlan plan = plan_ensemble(options);
+    EnsemblePlan plan = plan_ensemble(options, stage != nullptr ? *stage : stages().front(), batched);
     for (const std::string& note : plan.notes) std::cerr << "lmsref: note: " << note << "\n";
     if (plan.theory.past_mean_square_bound)
         std::cerr << "lmsref: warning: eta = " << format_number(plan.options.scenario.step_size, "%g")
                   << " is at or above the mean-square stability bound 2/((M + 2) sx2) = "
                   << format_number(plan.theory.mean_square_bound, "%.6g")
                   << ": theory has no steady state, and the curves grow\n";
+    if (stage == nullptr) return run_ensemble_comparison(o, plan, format);
     OutputSet outputs(is_output_name);
     const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
     const std::string plot = staged_file(outputs, o.plot, "--plot");
@@ -579,16 +643,39 @@ int main(int argc, char** argv) {
     data->footer(exit_codes("I/O"));
     CLI::App* ensemble = app.add_subcommand(
         "ensemble", "Monte Carlo learning curves over R realizations (MSE, MSD, mean weights) beside the theory");
-    add_scenario_options(*ensemble, options, generated | files | filter);
+    add_scenario_options(*ensemble, options, all_parts);
     ensemble->get_option("--x")->description("read x from this .npy or .csv file: N x R, a realization per column");
     ensemble->get_option("--d")->description("read d from this .npy or .csv file: N x R, like --x");
+    ensemble->get_option("--torch-seed")
+        ->description("--stage linear: realization r starts from nn::Linear's init after torch::manual_seed(T + r) "
+                      "(default T: --seed)");
     ensemble
         ->add_option("-R,--realizations", options.realizations,
                      "realizations R; realization r runs on the data of --seed S + r")
         ->type_name("UINT")
         ->capture_default_str();
-    ensemble->add_option("--threads", options.threads, "CPU threads, 0 for all cores (the result is the same bits)")
+    ensemble
+        ->add_option("--stage", options.ensemble_stage,
+                     "the stage that runs the realizations: numpy (the plain loop), a LibTorch stage batched over "
+                     "realizations, or all (each on the same realizations, compared with numpy's curves)")
+        ->type_name("STAGE")
+        ->capture_default_str();
+    ensemble
+        ->add_option("--threads", options.threads,
+                     "CPU threads (and LibTorch's), 0 for all cores; the curves are the same bits whatever T")
         ->type_name("UINT")
+        ->capture_default_str();
+    ensemble
+        ->add_option("--chunk", options.chunk,
+                     "realizations a batched stage runs at once, in whole blocks of 64 (0: as many as fit in "
+                     "about 256 MB); the curves do not depend on it")
+        ->type_name("UINT")
+        ->capture_default_str();
+    ensemble
+        ->add_option("--tolerance", options.tolerance,
+                     "(--stage all) a zero-init stage's curves must keep max |c - c_numpy| <= tolerance * max "
+                     "|c_numpy|")
+        ->type_name("FLOAT")
         ->capture_default_str();
     ensemble->add_option("--decimate", options.decimate, "keep every m-th value of the curves (msesim's decimation)")
         ->type_name("UINT")
@@ -609,7 +696,7 @@ int main(int argc, char** argv) {
                      "a progress line on standard error: auto (on a terminal, after a second), always or never")
         ->type_name("WHEN")
         ->capture_default_str();
-    ensemble->footer(exit_codes("divergence, I/O, gnuplot"));
+    ensemble->footer(exit_codes("divergence, I/O, device, gnuplot", true));
     CLI::App* bench = app.add_subcommand("bench", "time every stage: min, median and max us per sample");
     add_scenario_options(*bench, options, all_parts);
     bench->add_option("--stages", options.bench_stages, "a comma list of stages (default: all)")->type_name("LIST");

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <exception>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -212,10 +213,7 @@ void check_ensemble_options(const EnsembleOptions& options, bool generated) {
 
 namespace {
 
-EnsembleResult run(const EnsembleOptions& options, const RealizationSource* source) {
-    check_ensemble_options(options, source == nullptr);
-    const auto start_time = std::chrono::steady_clock::now();
-    const Scenario& scenario = options.scenario;
+Problem make_problem(const Scenario& scenario) {
     Problem p;
     p.N = static_cast<std::size_t>(scenario.samples);
     p.M = static_cast<std::size_t>(scenario.taps);
@@ -223,19 +221,85 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     p.wo_M.assign(p.M, 0.0);
     std::copy_n(scenario.wo.begin(), std::min(p.M, scenario.wo.size()), p.wo_M.begin());
     p.steady_start = p.N - std::max<std::size_t>(1, p.N / 4);
+    return p;
+}
+
+// The totals over the blocks added so far, in block order.
+struct Totals {
+    std::vector<double> mse, msd, meanw;
+    std::int64_t completed = 0;
+    double steady_mean = 0.0, steady_m2 = 0.0;
+
+    Totals(std::size_t N, std::size_t M) : mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0) {}
+    void add(const BlockSums& done) {
+        for (std::size_t n = 0; n < mse.size(); ++n) mse[n] += done.mse[n];
+        for (std::size_t n = 0; n < msd.size(); ++n) msd[n] += done.msd[n];
+        for (std::size_t j = 0; j < meanw.size(); ++j) meanw[j] += done.meanw[j];
+        // Chan et al.'s merge of (count, mean, M2), in block order.
+        const auto n_a = static_cast<double>(completed);
+        const auto n_b = static_cast<double>(done.count);
+        const double delta = done.steady_mean - steady_mean;
+        steady_mean += delta * (n_b / (n_a + n_b));
+        steady_m2 += done.steady_m2 + delta * delta * (n_a * n_b / (n_a + n_b));
+        completed += done.count;
+    }
+};
+
+// The result from the totals: the means, decimated at output (the sums are kept at full resolution).
+EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const Totals& totals, bool generated,
+                      int threads, std::chrono::steady_clock::time_point start_time) {
+    const Scenario& scenario = options.scenario;
+    const std::int64_t R = options.realizations;
+    EnsembleResult result;
+    result.samples = scenario.samples;
+    result.taps = scenario.taps;
+    result.realizations = R;
+    result.completed_realizations = totals.completed;
+    result.stopped = totals.completed < R;
+    result.decimate = options.decimate;
+    result.steady_start = static_cast<std::int64_t>(p.steady_start);
+    result.steady_mse = totals.steady_mean;
+    result.steady_m2 = totals.steady_m2;
+    result.generated = generated;
+    if (generated) {
+        result.first_seed = scenario.seed;
+        result.last_seed = static_cast<std::uint32_t>(scenario.seed + (R - 1));
+    }
+    result.threads = threads;
+    const double count = static_cast<double>(totals.completed);
+    const auto m = static_cast<std::size_t>(options.decimate);
+    for (std::size_t n = 0; n < p.N; n += m) result.mse.push_back(totals.mse[n] / count);
+    for (std::size_t n = 0; n <= p.N; n += m) {
+        result.msd.push_back(totals.msd[n] / count);
+        for (std::size_t k = 0; k < p.M; ++k) result.meanw.push_back(totals.meanw[n * p.M + k] / count);
+    }
+    auto all_finite = [](const std::vector<double>& v) {
+        return std::all_of(v.begin(), v.end(), [](double value) { return std::isfinite(value); });
+    };
+    result.finite = all_finite(result.mse) && all_finite(result.msd) && all_finite(result.meanw);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+    return result;
+}
+
+int thread_count(const EnsembleOptions& options, std::int64_t work_items) {
+    const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+    return static_cast<int>(std::clamp<std::int64_t>(threads, 1, std::max<std::int64_t>(1, work_items)));
+}
+
+EnsembleResult run(const EnsembleOptions& options, const RealizationSource* source) {
+    check_ensemble_options(options, source == nullptr);
+    const auto start_time = std::chrono::steady_clock::now();
+    const Scenario& scenario = options.scenario;
+    const Problem p = make_problem(scenario);
     const std::size_t N = p.N;
     const std::size_t M = p.M;
 
     const std::int64_t R = options.realizations;
     const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
-    int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-    threads = static_cast<int>(std::clamp<std::int64_t>(threads, 1, blocks));
+    const int threads = thread_count(options, blocks);
     const Kernels kernel = kernels(M);
 
-    // The totals, added to in block order.
-    std::vector<double> mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0);
-    std::int64_t completed = 0;
-    double steady_mean = 0.0, steady_m2 = 0.0;
+    Totals totals(N, M); // added to in block order
 
     // Block buffers: each worker holds one while computing; a finished block waits in `pending` until all blocks
     // before it are added. 2 T buffers bound the memory to O(N M T) while letting a fast thread run ahead.
@@ -291,21 +355,11 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 std::lock_guard<std::mutex> lock(mutex);
                 pending.emplace(block, buffer);
                 while (!pending.empty() && pending.begin()->first == next_to_add) {
-                    const BlockSums& done = pool[pending.begin()->second];
-                    for (std::size_t n = 0; n < N; ++n) mse[n] += done.mse[n];
-                    for (std::size_t n = 0; n <= N; ++n) msd[n] += done.msd[n];
-                    for (std::size_t j = 0; j < meanw.size(); ++j) meanw[j] += done.meanw[j];
-                    // Chan et al.'s merge of (count, mean, M2), in block order.
-                    const auto n_a = static_cast<double>(completed);
-                    const auto n_b = static_cast<double>(done.count);
-                    const double delta = done.steady_mean - steady_mean;
-                    steady_mean += delta * (n_b / (n_a + n_b));
-                    steady_m2 += done.steady_m2 + delta * delta * (n_a * n_b / (n_a + n_b));
-                    completed += done.count;
+                    totals.add(pool[pending.begin()->second]);
                     free_buffers.push_back(pending.begin()->second);
                     pending.erase(pending.begin());
                     ++next_to_add;
-                    if (options.progress) options.progress(completed);
+                    if (options.progress) options.progress(totals.completed);
                 }
                 changed.notify_all();
             }
@@ -321,38 +375,160 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     worker();
     for (std::thread& helper : helpers) helper.join();
     if (failure) std::rethrow_exception(failure);
+    return finish(options, p, totals, source == nullptr, threads, start_time);
+}
 
-    EnsembleResult result;
-    result.samples = scenario.samples;
-    result.taps = scenario.taps;
-    result.realizations = R;
-    result.completed_realizations = completed;
-    result.stopped = completed < R;
-    result.decimate = options.decimate;
-    result.steady_start = static_cast<std::int64_t>(p.steady_start);
-    result.steady_mse = steady_mean;
-    result.steady_m2 = steady_m2;
-    result.generated = source == nullptr;
-    if (result.generated) {
-        result.first_seed = scenario.seed;
-        result.last_seed = static_cast<std::uint32_t>(scenario.seed + (R - 1));
+// The trajectories of a chunk's realizations (C of them), computed elsewhere (a batched stage; e at e[n C + c],
+// tap k of w(n) at w[(n M + k) C + c]), added into the sums of blocks [first_block, last_block) of the chunk, row
+// by row (the rows are far apart in memory; a row is read from end to end). Every sum still takes its block's
+// realizations in order, each one's terms as add_group makes them, so the sums are add_group's bits.
+void add_trajectories(const Problem& p, const double* e, const double* w, std::size_t C, std::size_t first_block,
+                      std::size_t last_block, std::vector<BlockSums>& sums) {
+    const std::size_t N = p.N;
+    const std::size_t M = p.M;
+    const double* wo_M = p.wo_M.data();
+    const std::size_t first = first_block * ensemble_block_size;
+    const std::size_t last = std::min(C, last_block * ensemble_block_size);
+    std::vector<double> steady(last - first, 0.0);
+    std::vector<double> mean_row(M); // a row's sums, apart from the block's arrays so that they stay in registers
+    for (std::size_t n = 0; n <= N; ++n) {
+        const double* weights = w + n * M * C;
+        const double* errors = n > 0 ? e + (n - 1) * C : nullptr;
+        for (std::size_t b = first_block; b < last_block; ++b) {
+            BlockSums& block = sums[b];
+            const std::size_t begin = b * ensemble_block_size;
+            const std::size_t end = std::min(C, begin + ensemble_block_size);
+            if (errors != nullptr) {
+                double mse = block.mse[n - 1];
+                for (std::size_t c = begin; c < end; ++c) mse += errors[c] * errors[c];
+                block.mse[n - 1] = mse;
+                if (n - 1 >= p.steady_start)
+                    for (std::size_t c = begin; c < end; ++c) steady[c - first] += errors[c] * errors[c];
+            }
+            std::copy_n(block.meanw.data() + n * M, M, mean_row.data());
+            double msd = block.msd[n];
+            for (std::size_t c = begin; c < end; ++c) {
+                double deviation = 0.0;
+                for (std::size_t k = 0; k < M; ++k) {
+                    const double wk = weights[k * C + c];
+                    const double d = wk - wo_M[k];
+                    deviation += d * d;
+                    mean_row[k] += wk;
+                }
+                msd += deviation;
+            }
+            block.msd[n] = msd;
+            std::copy_n(mean_row.data(), M, block.meanw.data() + n * M);
+        }
     }
-    result.threads = threads;
+    for (std::size_t c = first; c < last; ++c)
+        sums[c / ensemble_block_size].add_steady(steady[c - first] / static_cast<double>(N - p.steady_start));
+}
 
-    // Means, then decimation at output: the sums above are kept at full resolution.
-    const double count = static_cast<double>(completed);
-    const auto m = static_cast<std::size_t>(options.decimate);
-    for (std::size_t n = 0; n < N; n += m) result.mse.push_back(mse[n] / count);
-    for (std::size_t n = 0; n <= N; n += m) {
-        result.msd.push_back(msd[n] / count);
-        for (std::size_t k = 0; k < M; ++k) result.meanw.push_back(meanw[n * M + k] / count);
-    }
-    auto all_finite = [](const std::vector<double>& v) {
-        return std::all_of(v.begin(), v.end(), [](double value) { return std::isfinite(value); });
+// Runs body(t) for t = 0 ... threads - 1 on as many threads (the caller's the first); rethrows the first failure.
+template <class Body> void on_threads(int threads, const Body& body) {
+    std::exception_ptr failure;
+    std::mutex mutex;
+    auto guarded = [&](int t) {
+        try {
+            body(t);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (!failure) failure = std::current_exception();
+        }
     };
-    result.finite = all_finite(result.mse) && all_finite(result.msd) && all_finite(result.meanw);
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
-    return result;
+    std::vector<std::thread> helpers;
+    for (int t = 1; t < threads; ++t) helpers.emplace_back(guarded, t);
+    guarded(0);
+    for (std::thread& helper : helpers) helper.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions& batched,
+                           const RealizationSource* source) {
+    check_ensemble_options(options, source == nullptr);
+    if (batched.stage == nullptr) throw InputError("--stage: this stage has no batched form");
+    const auto start_time = std::chrono::steady_clock::now();
+    const Scenario& scenario = options.scenario;
+    const Problem p = make_problem(scenario);
+    const std::size_t N = p.N;
+    const std::size_t M = p.M;
+    const std::int64_t R = options.realizations;
+    const std::int64_t chunk = ensemble_chunk(scenario.samples, scenario.taps, R, batched.chunk);
+    const int threads = thread_count(options, R);
+    auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(std::memory_order_relaxed); };
+
+    Totals totals(N, M);
+    // The chunk's data, side by side ((n, c) at n C + c), made on `workers` threads, eight realizations at a time so
+    // that each row gets a whole cache line of them.
+    const auto generate = [&](std::int64_t first, std::vector<double>& x, std::vector<double>& d, int workers) {
+        const auto C = static_cast<std::size_t>(std::min(chunk, R - first));
+        x.resize(N * C);
+        d.resize(N * C);
+        constexpr std::size_t side_by_side = 8;
+        on_threads(workers, [&](int t) {
+            Workspace ws(N, M);
+            std::vector<double> xs(side_by_side * N), ds(side_by_side * N);
+            for (std::size_t c0 = static_cast<std::size_t>(t) * side_by_side; c0 < C;
+                 c0 += static_cast<std::size_t>(workers) * side_by_side) {
+                const std::size_t count = std::min(side_by_side, C - c0);
+                for (std::size_t j = 0; j < count; ++j) {
+                    const std::int64_t r = first + static_cast<std::int64_t>(c0 + j);
+                    if (source != nullptr)
+                        (*source)(r, xs.data() + j * N, ds.data() + j * N);
+                    else
+                        generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws,
+                                             xs.data() + j * N, ds.data() + j * N);
+                }
+                for (std::size_t n = 0; n < N; ++n)
+                    for (std::size_t j = 0; j < count; ++j) {
+                        x[n * C + c0 + j] = xs[j * N + n];
+                        d[n * C + c0 + j] = ds[j * N + n];
+                    }
+            }
+        });
+    };
+    // Buffers allocated once and reused: two pairs of x and d (the next chunk's data is made on the other threads
+    // while the stage runs this one's), e and w out.
+    std::vector<double> x, d, next_x, next_d;
+    std::vector<double> e(N * static_cast<std::size_t>(chunk)), w((N + 1) * M * static_cast<std::size_t>(chunk));
+    generate(0, x, d, threads);
+    for (std::int64_t first = 0; first < R && !stop_requested(); first += chunk) {
+        const auto C = static_cast<std::size_t>(std::min(chunk, R - first));
+        std::future<void> ahead; // with one thread the next chunk is made after this one
+        if (threads > 1 && first + chunk < R)
+            ahead =
+                std::async(std::launch::async, [&, first] { generate(first + chunk, next_x, next_d, threads - 1); });
+        BatchedInput in;
+        in.N = scenario.samples;
+        in.M = scenario.taps;
+        in.C = static_cast<std::int64_t>(C);
+        in.eta = scenario.step_size;
+        in.x = x.data();
+        in.d = d.data();
+        in.first_torch_seed = batched.first_torch_seed + static_cast<std::uint64_t>(first);
+        in.device = batched.device;
+        batched.stage(in, BatchedTrajectories{e.data(), w.data()});
+        // Its blocks' sums on the threads (each block in realization order), then added in block order.
+        const std::size_t blocks = (C + ensemble_block_size - 1) / ensemble_block_size;
+        std::vector<BlockSums> sums(blocks, BlockSums(N, M));
+        const auto parts = std::min<std::size_t>(blocks, static_cast<std::size_t>(threads));
+        on_threads(static_cast<int>(parts), [&](int t) { // thread t: a contiguous range of the blocks
+            const auto part = static_cast<std::size_t>(t);
+            add_trajectories(p, e.data(), w.data(), C, blocks * part / parts, blocks * (part + 1) / parts, sums);
+        });
+        for (const BlockSums& block : sums) {
+            totals.add(block);
+            if (options.progress) options.progress(totals.completed);
+        }
+        if (ahead.valid()) // its failure (a --wo that overflows) is this run's; on one of ours, ~future waits for it
+            ahead.get();
+        else if (first + chunk < R)
+            generate(first + chunk, next_x, next_d, threads);
+        std::swap(x, next_x);
+        std::swap(d, next_d);
+    }
+    return finish(options, p, totals, source == nullptr, threads, start_time);
 }
 
 } // namespace
@@ -361,12 +537,27 @@ EnsembleResult run_ensemble(const EnsembleOptions& options) {
     return run(options, nullptr);
 }
 
+std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked) {
+    const std::int64_t whole = (realizations + ensemble_block_size - 1) / ensemble_block_size * ensemble_block_size;
+    std::int64_t chunk = asked;
+    if (chunk <= 0) { // the largest array of a chunk, w, within 32 MB (see BatchedOptions::chunk)
+        const double bytes_per_realization = 8.0 * static_cast<double>(samples + 1) * static_cast<double>(taps);
+        chunk = static_cast<std::int64_t>(32e6 / bytes_per_realization);
+    }
+    chunk = std::max(ensemble_block_size, chunk / ensemble_block_size * ensemble_block_size);
+    return std::min(chunk, whole);
+}
+
+EnsembleResult run_ensemble_batched(const EnsembleOptions& options, const BatchedOptions& batched) {
+    return run_batched(options, batched, nullptr);
+}
+
 EnsembleResult run_ensemble(const EnsembleOptions& options, const RealizationSource& source) {
     return run(options, &source);
 }
 
 EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::vector<double>& x,
-                                     const std::vector<double>& d) {
+                                     const std::vector<double>& d, const BatchedOptions* batched) {
     check_ensemble_options(options, false);
     const auto N = static_cast<std::size_t>(options.scenario.samples);
     const auto R = static_cast<std::size_t>(options.realizations);
@@ -380,7 +571,7 @@ EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::
             d_out[n] = d[n * R + static_cast<std::size_t>(r)];
         }
     };
-    return run(options, &columns);
+    return batched != nullptr ? run_batched(options, *batched, &columns) : run(options, &columns);
 }
 
 } // namespace lmsref

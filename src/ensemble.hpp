@@ -7,6 +7,7 @@
 // Threads only decide who computes which block, so the result is the same bits whatever the number of threads.
 #pragma once
 
+#include "batched.hpp"
 #include "scenario.hpp"
 
 #include <atomic>
@@ -88,10 +89,28 @@ EnsembleResult run_ensemble(const EnsembleOptions& options);
 /// The ensemble on data from `source` (options.scenario.seed is ignored; wo is only used for msd).
 EnsembleResult run_ensemble(const EnsembleOptions& options, const RealizationSource& source);
 
+/// How a batched stage (src/batched.hpp) runs the ensemble: chunks of realizations, each a whole number of blocks,
+/// are generated on the threads and handed to the stage; its trajectories go into the same block sums, in the same
+/// order, as the plain engine's. So the curves do not depend on the chunk size or the threads, and they equal the
+/// plain engine's as far as the stage's arithmetic equals the numpy loop's.
+struct BatchedOptions {
+    BatchedStageFunction stage = nullptr;
+    Device device = Device::cpu;
+    std::int64_t chunk = 0;             ///< realizations per chunk (rounded to whole blocks); 0: see ensemble_chunk
+    std::uint64_t first_torch_seed = 0; ///< `linear`: realization r starts from torch seed first_torch_seed + r
+};
+
+/// The realizations per chunk: `asked` (0: as many as keep a chunk's w, (N + 1) M C doubles, within 32 MB) rounded
+/// down to whole blocks, at least one block, at most R rounded up to whole blocks.
+std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked);
+
+/// The ensemble on generated data, each chunk run by a batched stage. Checks as run_ensemble does.
+EnsembleResult run_ensemble_batched(const EnsembleOptions& options, const BatchedOptions& batched);
+
 /// The ensemble on N x R matrices (MATLAB's msesim convention: column r is realization r), stored row-major as a
 /// C-order .npy holds them: element (n, r) at n * R + r. N = options.scenario.samples, R = options.realizations.
-/// Throws InputError when a matrix does not hold N * R values.
+/// With `batched`, its stage runs the chunks. Throws InputError when a matrix does not hold N * R values.
 EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::vector<double>& x,
-                                     const std::vector<double>& d);
+                                     const std::vector<double>& d, const BatchedOptions* batched = nullptr);
 
 } // namespace lmsref

@@ -2,6 +2,7 @@
 
 #include "errors.hpp"
 #include "files.hpp"
+#include "libtorch.hpp"
 #include "report.hpp"
 #include "report_json.hpp"
 #include "runner.hpp"
@@ -72,15 +73,27 @@ std::string describe(const EnsembleRun& run) {
     return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g"));
 }
 
+/// The stage that ran the realizations, and where.
+std::string stage_line(const EnsembleRun& run) {
+    if (run.stage == nullptr || !run.stage->uses_torch) return "numpy, the plain loop on each realization";
+    return fmt::format("{} (the notebook's {}), batched over realizations, {}, LibTorch {}", run.stage->name,
+                       run.stage->notebook_function, to_string(run.device), libtorch_version());
+}
+
 std::string percent(double fraction) {
     return std::isfinite(fraction) ? fmt::format("{:+.2f} %", 100.0 * fraction) : "-";
 }
 
 } // namespace
 
-EnsemblePlan plan_ensemble(const EnsembleOptions& options) {
+EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage& stage, const BatchedOptions& batched) {
     EnsemblePlan plan;
     plan.options = options;
+    plan.stage = &stage;
+    plan.batched = batched;
+    plan.batched.stage = stage.batched;
+    if (stage.uses_torch && stage.batched == nullptr)
+        throw InputError("--stage: " + std::string(stage.name) + " has no batched form in this build");
     Scenario& scenario = plan.options.scenario;
     if (scenario.data_from_files()) {
         validate(scenario); // both files named
@@ -106,14 +119,17 @@ EnsemblePlan plan_ensemble(const EnsembleOptions& options) {
 
 EnsembleRun run_plan(EnsemblePlan&& plan) {
     EnsembleRun run;
+    run.stage = plan.stage;
+    const bool batched = plan.stage->uses_torch;
+    run.device = batched ? plan.batched.device : Device::cpu;
     run.scenario = plan.options.scenario;
     run.input_power_measured = run.scenario.data_from_files();
     if (run.input_power_measured) {
         const EnsemblePlan held = std::move(plan); // the matrices go when this scope ends
-        run.result = run_ensemble_matrices(held.options, held.x, held.d);
+        run.result = run_ensemble_matrices(held.options, held.x, held.d, batched ? &held.batched : nullptr);
         run.theory = held.theory;
     } else {
-        run.result = run_ensemble(plan.options);
+        run.result = batched ? run_ensemble_batched(plan.options, plan.batched) : run_ensemble(plan.options);
         run.theory = std::move(plan.theory);
     }
     run.steady = compare_steady_state(run.result, run.theory);
@@ -141,6 +157,7 @@ std::string ensemble_report(const EnsembleRun& run) {
     else
         text += " (the columns of the files)";
     text += fmt::format(", {} thread{}\n", r.threads, r.threads == 1 ? "" : "s");
+    text += "  stage          " + stage_line(run) + "\n";
     if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
     text += run.input_power_measured
                 ? fmt::format("  input          sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input\n",
@@ -192,6 +209,8 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
     const SteadyStateComparison& s = run.steady;
     Json json{{"lmsref", lmsref_version()},
               {"command", "ensemble"},
+              {"stage", run.stage != nullptr ? std::string(run.stage->name) : "numpy"},
+              {"device", to_string(run.device)},
               {"scenario", scenario_json(run.scenario, run.scenario.samples, false)},
               {"realizations", r.completed_realizations}};
     if (r.generated) json["seeds"] = {{"first", r.first_seed}, {"last", r.last_seed}};
@@ -286,6 +305,138 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
                              run.scenario.step_size, t.mean_square_bound);
     c.theory_label = run.input_power_measured ? "theory (white input of the measured power)" : "theory";
     return ensemble_curves_figure(c);
+}
+
+} // namespace lmsref
+
+namespace lmsref {
+
+namespace {
+
+/// max_j |a_j - b_j| / max_j |b_j|: the infinity-norm relative difference (0 for two equal curves).
+double curve_difference(const std::vector<double>& a, const std::vector<double>& b) {
+    double scale = 0.0, worst = 0.0;
+    for (std::size_t j = 0; j < b.size(); ++j) {
+        scale = std::max(scale, std::abs(b[j]));
+        const double difference = j < a.size() ? std::abs(a[j] - b[j]) : std::numeric_limits<double>::infinity();
+        worst = std::isnan(difference) ? std::numeric_limits<double>::infinity() : std::max(worst, difference);
+    }
+    return worst == 0.0 ? 0.0 : worst / scale;
+}
+
+} // namespace
+
+bool EnsembleComparison::failed() const {
+    return std::any_of(stages.begin(), stages.end(), [](const EnsembleStageRun& s) { return !s.run; });
+}
+
+bool EnsembleComparison::agrees() const {
+    return std::all_of(stages.begin(), stages.end(), [&](const EnsembleStageRun& s) {
+        return !s.run || !s.stage->starts_from_zero || s.largest_difference() <= tolerance;
+    });
+}
+
+EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tolerance) {
+    EnsembleComparison comparison;
+    comparison.tolerance = tolerance;
+    comparison.device = plan.batched.device;
+    for (const Stage& stage : stages()) {
+        EnsembleStageRun entry;
+        entry.stage = &stage;
+        try {
+            EnsemblePlan copy = plan;
+            copy.stage = &stage;
+            copy.batched.stage = stage.batched;
+            EnsembleRun run = run_plan(std::move(copy));
+            run.check_finite();
+            entry.run = std::move(run);
+        } catch (const RuntimeFailure& failure) { // a stage that diverges or meets a device error
+            entry.failure = std::string(stage.name) + ": " + failure.what();
+        }
+        if (entry.run && !comparison.stages.empty() && comparison.stages.front().run) {
+            const EnsembleResult& reference = comparison.stages.front().run->result;
+            entry.mse_difference = curve_difference(entry.run->result.mse, reference.mse);
+            entry.msd_difference = curve_difference(entry.run->result.msd, reference.msd);
+            entry.meanw_difference = curve_difference(entry.run->result.meanw, reference.meanw);
+        }
+        comparison.stages.push_back(std::move(entry));
+    }
+    return comparison;
+}
+
+std::string ensemble_comparison_report(const EnsembleComparison& comparison) {
+    const EnsembleStageRun& first = comparison.stages.front();
+    std::string text;
+    if (first.run) {
+        const EnsembleRun& run = *first.run;
+        text += "lmsref ensemble --stage all: " + describe(run) + "\n";
+        text += fmt::format("R = {}, device {} (the plain numpy engine on cpu, {} thread{}), LibTorch {}, tolerance "
+                            "{:g}\n\n",
+                            run.result.completed_realizations, to_string(comparison.device), run.result.threads,
+                            run.result.threads == 1 ? "" : "s", libtorch_version(), comparison.tolerance);
+    }
+    text += fmt::format("{:<12} {:>9} {:>10}  {:<11} {:<11} {:<11} {}\n", "stage", "seconds", "ns/(r n)", "mse", "msd",
+                        "meanw", "verdict");
+    std::string notes;
+    for (const EnsembleStageRun& s : comparison.stages) {
+        if (!s.run) {
+            text += fmt::format("{:<12} {:>9} {:>10}  {:<11} {:<11} {:<11} {}\n", s.stage->name, "-", "-", "-", "-",
+                                "-", "FAILED");
+            notes += s.failure + "\n";
+            continue;
+        }
+        const EnsembleResult& r = s.run->result;
+        const bool reference = &s == &comparison.stages.front();
+        const auto cell = [&](double difference) {
+            return reference ? std::string("(reference)") : fmt::format("{:.3e}", difference);
+        };
+        std::string verdict = "ref";
+        if (!reference)
+            verdict = !s.stage->starts_from_zero                       ? "differs (random init)"
+                      : s.largest_difference() <= comparison.tolerance ? "ok"
+                                                                       : "MISMATCH";
+        text +=
+            fmt::format("{:<12} {:>9.3f} {:>10.1f}  {:<11} {:<11} {:<11} {}\n", s.stage->name, r.seconds,
+                        r.ns_per_realization_sample(), reference ? "(reference)" : cell(s.mse_difference),
+                        reference ? "" : cell(s.msd_difference), reference ? "" : cell(s.meanw_difference), verdict);
+    }
+    text += "\nmse, msd, meanw: max |curve - numpy's| / max |numpy's|; ns/(r n): wall time per realization-sample, "
+            "data generation included.\n";
+    std::size_t zero_init = 0, agreeing = 0;
+    for (const EnsembleStageRun& s : comparison.stages)
+        if (s.stage->starts_from_zero && &s != &comparison.stages.front()) {
+            ++zero_init;
+            agreeing += s.run && s.largest_difference() <= comparison.tolerance ? 1 : 0;
+        }
+    text += fmt::format("{} of {} zero-init LibTorch stages agree with the plain engine to {:g}.\n", agreeing,
+                        zero_init, comparison.tolerance);
+    return text + notes;
+}
+
+std::string ensemble_comparison_json(const EnsembleComparison& comparison) {
+    Json json{{"lmsref", lmsref_version()},        {"libtorch", libtorch_version()},
+              {"command", "ensemble --stage all"}, {"device", to_string(comparison.device)},
+              {"tolerance", comparison.tolerance}, {"agrees", comparison.agrees()}};
+    if (const auto& first = comparison.stages.front(); first.run) {
+        json["scenario"] = scenario_json(first.run->scenario, first.run->scenario.samples, false);
+        json["realizations"] = first.run->result.completed_realizations;
+    }
+    json["stages"] = Json::object();
+    for (const EnsembleStageRun& s : comparison.stages) {
+        Json& stage = json["stages"][std::string(s.stage->name)];
+        if (!s.run) {
+            stage["failure"] = s.failure;
+            continue;
+        }
+        stage["device"] = to_string(s.run->device);
+        stage["threads"] = s.run->result.threads;
+        stage["seconds"] = s.run->result.seconds;
+        stage["ns_per_realization_sample"] = s.run->result.ns_per_realization_sample();
+        stage["expected_to_match_numpy"] = s.stage->starts_from_zero;
+        stage["max_relative_difference"] = {
+            {"mse", s.mse_difference}, {"msd", s.msd_difference}, {"meanw", s.meanw_difference}};
+    }
+    return json_text(json);
 }
 
 } // namespace lmsref

@@ -5,8 +5,11 @@
 #include "array_io.hpp"
 #include "ensemble.hpp"
 #include "plot.hpp"
+#include "stage.hpp"
 #include "theory.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,14 +26,21 @@ struct EnsemblePlan {
     double input_power = 1.0;
     TheoryPrediction theory;
     std::vector<std::string> notes; ///< what reading the files changed (a dtype converted to float64)
+    /// The stage whose loop runs the realizations: `numpy` is the plain engine (src/ensemble.cpp); a LibTorch
+    /// stage runs batched (batched.stage = its batched function), on batched.device.
+    const Stage* stage = &stages().front();
+    BatchedOptions batched;
 };
 
 /// Checks the options and reads the files (x and d: N x R, or N for one realization; the same shape, finite).
 /// Throws InputError.
-EnsemblePlan plan_ensemble(const EnsembleOptions& options);
+EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage& stage = stages().front(),
+                           const BatchedOptions& batched = {});
 
 /// The ensemble that was run, and the theory beside it.
 struct EnsembleRun {
+    const Stage* stage = nullptr;
+    Device device = Device::cpu;
     Scenario scenario; ///< with N from the data
     EnsembleResult result;
     TheoryPrediction theory;
@@ -42,6 +52,29 @@ struct EnsembleRun {
 
 /// Runs the plan. The matrices of a plan from files are released as the run ends.
 EnsembleRun run_plan(EnsemblePlan&& plan);
+
+/// `ensemble --stage all`: every stage on the same realizations, its curves against the plain engine's.
+struct EnsembleStageRun {
+    const Stage* stage = nullptr;
+    std::optional<EnsembleRun> run; ///< empty when the stage failed
+    std::string failure;
+    /// max_j |a_j - b_j| / max_j |b_j| of each curve against the plain engine's (the infinity-norm relative error)
+    double mse_difference = 0.0, msd_difference = 0.0, meanw_difference = 0.0;
+    double largest_difference() const { return std::max({mse_difference, msd_difference, meanw_difference}); }
+};
+struct EnsembleComparison {
+    std::vector<EnsembleStageRun> stages; ///< numpy (the plain engine) first
+    double tolerance = 1e-12;
+    Device device = Device::cpu;
+    bool failed() const; ///< a stage failed (diverged, a device error)
+    bool agrees() const; ///< every zero-init stage's curves within the tolerance of the plain engine's
+};
+/// Runs `plan` with every stage of the table: `numpy` on the plain engine, the rest batched on batched.device.
+EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tolerance);
+/// The table `ensemble --stage all` prints: stage, time, ns per realization-sample, differences, verdict.
+std::string ensemble_comparison_report(const EnsembleComparison& comparison);
+/// Its JSON (`--json`): the scenario, R, and per stage the time and the differences.
+std::string ensemble_comparison_json(const EnsembleComparison& comparison);
 
 /// What `lmsref ensemble` prints: the scenario, R, the bounds, simulated and predicted steady state, the time.
 std::string ensemble_report(const EnsembleRun& run);

@@ -1,6 +1,7 @@
 // The registry of the notebook's stages: the one table that the CLI, compare, bench, tests and plots iterate.
 #pragma once
 
+#include "batched.hpp"
 #include "scenario.hpp"
 #include "trajectory.hpp"
 
@@ -30,6 +31,9 @@ struct Stage {
     StageFunction run;
     bool starts_from_zero; ///< zero initial weights: the trajectory must match `numpy`
     bool uses_torch;       ///< false for the plain C++ ground truth
+    /// The stage over a chunk of realizations at once (src/stages/batched/); null for `numpy`, whose ensemble is
+    /// the plain engine (src/ensemble.cpp).
+    BatchedStageFunction batched = nullptr;
 };
 
 /// The stages in the notebook's order, `numpy` first.
@@ -47,5 +51,15 @@ Trajectory run_sgd(const StageInput& in);
 Trajectory run_module(const StageInput& in);
 Trajectory run_linear(const StageInput& in);
 Trajectory run_linear_zero(const StageInput& in);
+
+// The LibTorch stages batched over realizations, each in src/stages/batched/<stage>.cpp beside its single-run twin,
+// run through the one adapter of src/stages/batched/batched_stage.cpp.
+void run_tensor_batched(const BatchedInput& in, const BatchedTrajectories& out);
+void run_autograd_batched(const BatchedInput& in, const BatchedTrajectories& out);
+void run_mseloss_batched(const BatchedInput& in, const BatchedTrajectories& out);
+void run_sgd_batched(const BatchedInput& in, const BatchedTrajectories& out);
+void run_module_batched(const BatchedInput& in, const BatchedTrajectories& out);
+void run_linear_batched(const BatchedInput& in, const BatchedTrajectories& out);
+void run_linear_zero_batched(const BatchedInput& in, const BatchedTrajectories& out);
 
 } // namespace lmsref

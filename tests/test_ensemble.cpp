@@ -404,9 +404,60 @@ TEST_CASE("theory: the mean weights follow (1 - eta sx2)^(n - k) towards wo, tap
     for (std::size_t n = 1; n <= 500; ++n) {
         const double standard_error = std::sqrt(t.msd_curve[n] / M / 20000.0);
         for (std::size_t k = 0; k < M; ++k)
-            worst = std::max(worst,
-                             std::abs(ensemble.meanw[n * M + k] - t.meanw_curve[n * M + k]) / standard_error);
+            worst = std::max(worst, std::abs(ensemble.meanw[n * M + k] - t.meanw_curve[n * M + k]) / standard_error);
     }
     WARN("mean weights: largest gap " << worst << " standard errors");
     CHECK(worst < 5.0);
+}
+
+namespace {
+
+// The numpy loop as a batched stage, in plain C++: what every LibTorch batched stage computes, realization by
+// realization, with the loop's exact arithmetic.
+void plain_batched(const BatchedInput& in, const BatchedTrajectories& out) {
+    const auto N = static_cast<std::size_t>(in.N);
+    const auto M = static_cast<std::size_t>(in.M);
+    const auto C = static_cast<std::size_t>(in.C);
+    for (std::size_t c = 0; c < C; ++c) {
+        Data data;
+        for (std::size_t n = 0; n < N; ++n) {
+            data.x.push_back(in.x[n * C + c]);
+            data.d.push_back(in.d[n * C + c]);
+        }
+        const PlainRun run = plain_lms(data, M, in.eta);
+        for (std::size_t n = 0; n < N; ++n) out.e[n * C + c] = run.e[n];
+        for (std::size_t n = 0; n <= N; ++n)
+            for (std::size_t k = 0; k < M; ++k) out.w[(n * M + k) * C + c] = run.w[n][k];
+    }
+}
+
+} // namespace
+
+TEST_CASE("ensemble: a batched stage's curves do not depend on the chunk or the threads", "[ensemble]") {
+    // R = 200: three whole blocks and a partial one. Chunks of one block, two blocks, and 1000 (all of R) give the
+    // plain engine's bits: add_trajectory adds what add_group adds, in the same order.
+    for (const std::int64_t M : {3, 10}) {
+        const Scenario s = small_scenario(90, M, 5);
+        const EnsembleResult plain = run_ensemble(options_for(s, 200, 2));
+        for (const std::int64_t chunk : {64, 128, 1000})
+            for (const int threads : {1, 3}) {
+                CAPTURE(M, chunk, threads);
+                BatchedOptions batched;
+                batched.stage = plain_batched;
+                batched.chunk = chunk;
+                const EnsembleResult result = run_ensemble_batched(options_for(s, 200, threads), batched);
+                CHECK(same_bits(result.mse, plain.mse));
+                CHECK(same_bits(result.msd, plain.msd));
+                CHECK(same_bits(result.meanw, plain.meanw));
+                CHECK(result.steady_mse == plain.steady_mse);
+                CHECK(result.steady_m2 == plain.steady_m2);
+                CHECK(result.completed_realizations == 200);
+            }
+    }
+    CHECK(ensemble_chunk(500, 3, 100000, 0) == 2624); // 32e6 / (8 (N + 1) M) = 2661, in whole blocks
+    CHECK(ensemble_chunk(500, 3, 1000, 1000) == 960); // whole blocks
+    CHECK(ensemble_chunk(100000, 16, 1000, 0) == 64); // at least one block
+    CHECK(ensemble_chunk(500, 3, 100, 0) == 128);     // never more than R in whole blocks
+    CHECK(ensemble_chunk(500, 3, 10000, 100) == 64);  // whole blocks
+    CHECK(ensemble_chunk(500, 3, 10000, 1) == 64);
 }

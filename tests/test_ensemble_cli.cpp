@@ -243,3 +243,68 @@ TEST_CASE("ensemble: Ctrl-C in the middle of a long run keeps the previous outpu
         names.insert(entry.path().filename().string());
     CHECK(names == std::set<std::string>{"o", "run.sh", "progress.txt"});
 }
+
+TEST_CASE("ensemble: --stage all runs every stage on the same realizations and compares their curves", "[ensemble][cli]") {
+    const std::string dir = fresh_folder("all");
+    // R = 130: two whole blocks and a partial one; --chunk 64 makes three chunks.
+    const Result result = run_lmsref("ensemble --stage all -R 130 -N 80 --seed 1000 --chunk 64 --threads 2 --json " +
+                                     dir + "/all.json --out-dir " + dir + "/out");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("6 of 6 zero-init LibTorch stages agree with the plain engine to 1e-12") &&
+                                  Catch::Contains("differs (random init)"));
+    const auto json = nlohmann::json::parse(file_bytes(dir + "/all.json"));
+    CHECK(json["agrees"] == true);
+    CHECK(json["realizations"] == 130);
+    REQUIRE(json["stages"].size() == 8);
+    for (const auto& [name, stage] : json["stages"].items()) {
+        CAPTURE(name);
+        REQUIRE(stage.contains("max_relative_difference"));
+        const double worst = std::max({stage["max_relative_difference"]["mse"].get<double>(),
+                                       stage["max_relative_difference"]["msd"].get<double>(),
+                                       stage["max_relative_difference"]["meanw"].get<double>()});
+        if (stage["expected_to_match_numpy"].get<bool>())
+            CHECK(worst <= 1e-12);
+        else
+            CHECK(worst > 1e-3); // linear: its random init shows in the mean weights' first rows
+        CHECK(stage["ns_per_realization_sample"].get<double>() > 0);
+        CHECK(std::filesystem::exists(dir + "/out/" + name + "/mse.npy"));
+    }
+    CHECK(file_bytes(dir + "/out/summary.json") == file_bytes(dir + "/all.json"));
+}
+
+TEST_CASE("ensemble: a batched stage's files do not depend on the chunk or the threads", "[ensemble][cli]") {
+    const std::string dir = fresh_folder("chunks");
+    const std::string common = "ensemble --stage sgd -R 150 -N 60 -M 4 --wo 0.3,-0.2,0.1 --seed 21 ";
+    REQUIRE(run_lmsref(common + "--chunk 64 --threads 1 --out-dir " + dir + "/a").exit_code == 0);
+    REQUIRE(run_lmsref(common + "--chunk 0 --threads 2 --out-dir " + dir + "/b").exit_code == 0);
+    REQUIRE(run_lmsref(common + "--chunk 128 --threads 3 --out-dir " + dir + "/c").exit_code == 0);
+    for (const char* file : {"mse.npy", "msd.npy", "meanw.npy"}) {
+        CAPTURE(file);
+        CHECK(file_bytes(dir + "/b/" + file) == file_bytes(dir + "/a/" + file));
+        CHECK(file_bytes(dir + "/c/" + file) == file_bytes(dir + "/a/" + file));
+    }
+    const auto summary = nlohmann::json::parse(file_bytes(dir + "/a/summary.json"));
+    CHECK(summary["stage"] == "sgd");
+    CHECK(summary["device"] == "cpu");
+}
+
+TEST_CASE("ensemble: --stage linear starts realization r where lmsref linear --torch-seed T + r starts", "[ensemble][cli]") {
+    const std::string dir = fresh_folder("linear");
+    REQUIRE(run_lmsref("ensemble --stage linear -R 3 -N 40 --seed 5 --torch-seed 9 --out-dir " + dir + "/ens")
+                .exit_code == 0);
+    const Array2D meanw = read_array(dir + "/ens/meanw.npy");
+    std::vector<double> first_row(3, 0.0); // the engine's sum: realization 0, then 1, then 2, from 0.0
+    for (int r = 0; r < 3; ++r) {
+        const std::string out = dir + "/single" + std::to_string(r);
+        REQUIRE(run_lmsref("linear -N 40 --seed " + std::to_string(5 + r) + " --torch-seed " + std::to_string(9 + r) +
+                           " --out-dir " + out)
+                    .exit_code == 0);
+        const Array2D w = read_array(out + "/w.npy");
+        for (std::size_t k = 0; k < 3; ++k) first_row[k] += w(0, k);
+    }
+    for (std::size_t k = 0; k < 3; ++k) {
+        CAPTURE(k);
+        CHECK(meanw(0, k) == first_row[k] / 3);
+    }
+}

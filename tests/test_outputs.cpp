@@ -255,7 +255,9 @@ TEST_CASE("help: each command lists the options it uses, within 100 columns", "[
     REQUIRE_THAT(help("list"), !Catch::Contains("Exit codes"));
     REQUIRE_THAT(help("ensemble"), Catch::Contains("-R,--realizations UINT") && Catch::Contains("--threads UINT") &&
                                        Catch::Contains("--x FILE") && Catch::Contains("N x R") &&
-                                       !Catch::Contains("--device") && !Catch::Contains("--torch-seed"));
+                                       Catch::Contains("--stage STAGE") && Catch::Contains("--device DEVICE") &&
+                                       Catch::Contains("--chunk UINT") && Catch::Contains("--torch-seed UINT") &&
+                                       Catch::Contains("3 a zero-init stage"));
 }
 
 TEST_CASE("help: the README shows lmsref --help as it is", "[help]") {

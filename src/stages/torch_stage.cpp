@@ -11,30 +11,11 @@ namespace lmsref {
 
 namespace {
 
-/// Makes float64 LibTorch's default dtype while it lives, as `torch.set_default_dtype(torch.float64)` does for
-/// the notebook: modules such as nn::Linear create their parameters in the default dtype.
-class Float64Default {
-public:
-    Float64Default() : previous_(c10::get_default_dtype()) { c10::set_default_dtype(caffe2::TypeMeta::Make<double>()); }
-    ~Float64Default() { c10::set_default_dtype(previous_); }
-    Float64Default(const Float64Default&) = delete;
-    Float64Default& operator=(const Float64Default&) = delete;
-
-private:
-    caffe2::TypeMeta previous_;
-};
-
 /// N values as an N x 1 float64 tensor on `device`.
 torch::Tensor as_tensor(const std::vector<double>& values, torch::Device device) {
     const auto n = static_cast<std::int64_t>(values.size());
     return torch::from_blob(const_cast<double*>(values.data()), {n, 1}, torch::kFloat64)
         .to(device, /*non_blocking=*/false, /*copy=*/true);
-}
-
-std::vector<double> to_host(const torch::Tensor& tensor) {
-    const torch::Tensor host = tensor.detach().to(torch::kCPU, torch::kFloat64).contiguous();
-    const double* begin = host.data_ptr<double>();
-    return {begin, begin + host.numel()};
 }
 
 using TorchStage = TorchTrajectory (*)(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M);
@@ -61,6 +42,12 @@ Trajectory run_torch_stage(TorchStage stage, const StageInput& in) {
 }
 
 } // namespace
+
+std::vector<double> to_host(const torch::Tensor& tensor) {
+    const torch::Tensor host = tensor.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+    const double* begin = host.data_ptr<double>();
+    return {begin, begin + host.numel()};
+}
 
 Trajectory run_tensor(const StageInput& in) {
     return run_torch_stage(lms_torch, in);

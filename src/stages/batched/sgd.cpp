@@ -1,0 +1,49 @@
+// Stage `sgd`, batched — the notebook's `lms_torch_optim` over C realizations at once. The realization dimension is
+// the last one: X, D, y are N x C, xM and wi are M x C (column c: realization c's xM, and its wi transposed), yi is
+// 1 x C, w is (N+1) x M x C. One optim::SGD(lr = eta/2) steps the whole M x C parameter: the loss is the sum over
+// realizations (nn::MSELoss with reduction sum), so column c of the gradient is realization c's own, and SGD's
+// step, elementwise, gives each realization the single run's update.
+#include "stages/batched/batched_stage.hpp"
+
+namespace lmsref {
+
+BatchedTorchTrajectory lms_torch_optim_batched(const torch::Tensor& X, const torch::Tensor& D, double eta,
+                                               std::int64_t M) {
+    const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(X.device());
+    const std::int64_t N = X.size(0);
+    const std::int64_t C = X.size(1);                                     // batched: the realizations
+    torch::Tensor xM = torch::zeros({M, C}, float64);                     // batched: column c is realization c's xM
+    torch::Tensor xM_next = torch::zeros({M, C}, float64);                // batched: where vstack builds the next xM
+    torch::Tensor wi = torch::zeros({M, C}, float64.requires_grad(true)); // batched: column c is realization c's wi
+    torch::Tensor y = trajectory_zeros({N, C}, float64);                  // batched
+    torch::Tensor losses = torch::zeros({N, 1}, float64);
+    torch::Tensor w = trajectory_zeros({N + 1, M, C}, float64); // batched
+    // batched: the sum over realizations, not the mean, so that each realization keeps its own gradient
+    torch::nn::MSELoss loss_function(torch::nn::MSELossOptions().reduction(torch::kSum));
+    // new
+    torch::optim::SGD optimizer(std::vector<torch::Tensor>{wi}, torch::optim::SGDOptions(eta / 2));
+    for (std::int64_t i = 0; i < N; ++i) {
+        // batched: the notebook's vstack, into xM_next instead of a new M x C tensor per step; then the two swap
+        torch::cat_out(xM_next, {X.slice(0, i, i + 1), xM.slice(0, 0, M - 1)}); // x[i : i + 1], xM[0 : M - 1]
+        std::swap(xM, xM_next);
+        torch::Tensor yi = (wi * xM).sum(0, /*keepdim=*/true);   // batched: wi.matmul(xM) of every column, 1 x C
+        torch::Tensor loss = loss_function(yi.squeeze(0), D[i]); // batched: C values each, so squeeze the row only
+        loss.backward();
+        // new: the optimizer replaces wi[:] = wi[:] - eta/2 * wi.grad
+        optimizer.step();
+        {
+            torch::NoGradGuard no_grad;
+            y.slice(0, i, i + 1).copy_(yi); // y[i] = yi
+            losses[i].copy_(loss);          // losses[i] = loss; batched: the sum over realizations
+            w[i + 1].copy_(wi);             // w[i + 1, :] = wi; batched: M x C
+        }
+        // batched: wi.grad = None rather than zeros (PyTorch 2's zero_grad()): backward() then stores the next
+        // gradient instead of adding it to zeros, the same values with two passes over M x C fewer
+        wi.mutable_grad().reset();
+    }
+    torch::Tensor e = trajectory_zeros({N, C}, float64); // batched: like y and w
+    torch::sub_out(e, D, y);                             // e = d - y
+    return {y, e, w, losses};
+}
+
+} // namespace lmsref
