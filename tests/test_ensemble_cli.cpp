@@ -308,3 +308,31 @@ TEST_CASE("ensemble: --stage linear starts realization r where lmsref linear --t
         CHECK(meanw(0, k) == first_row[k] / 3);
     }
 }
+
+TEST_CASE("gpu: every batched stage on CUDA gives the CPU's curves", "[gpu]") {
+    // Run by the CTest test "gpu: the batched stages on CUDA" only where a CUDA device answers. The same
+    // realizations on both devices; CUDA's kernels may add in another order, so 1e-12 relative, not bits.
+    const std::string dir = fresh_folder("gpu");
+    const std::string common = "ensemble --stage all -R 200 -N 100 --seed 3 ";
+    const Result gpu = run_lmsref(common + "--device cuda --json " + dir + "/cuda.json");
+    INFO(gpu.output);
+    REQUIRE(gpu.exit_code == 0);
+    REQUIRE(run_lmsref(common + "--device cpu --json " + dir + "/cpu.json").exit_code == 0);
+    const auto cuda = nlohmann::json::parse(file_bytes(dir + "/cuda.json"));
+    const auto cpu = nlohmann::json::parse(file_bytes(dir + "/cpu.json"));
+    CHECK(cuda["device"] == "cuda");
+    for (const auto& [name, stage] : cuda["stages"].items()) {
+        CAPTURE(name);
+        if (name == "numpy") continue; // the plain engine runs on the CPU threads
+        CHECK(stage["device"] == "cuda");
+        for (const char* curve : {"mse", "msd", "meanw"}) {
+            CAPTURE(curve);
+            const double on_gpu = stage["max_relative_difference"][curve].get<double>();
+            const double on_cpu = cpu["stages"][name]["max_relative_difference"][curve].get<double>();
+            if (stage["expected_to_match_numpy"].get<bool>())
+                CHECK(on_gpu <= 1e-12);
+            else
+                CHECK(std::abs(on_gpu - on_cpu) <= 1e-12 * on_cpu); // linear: the same random init on both
+        }
+    }
+}
