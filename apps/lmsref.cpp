@@ -80,6 +80,7 @@ struct Options {
     std::string progress = "auto";
     std::string x_scale = "auto";
     std::string ensemble_stage = "numpy";
+    std::string rng = "numpy";
     std::string chunk = "0";
     // lmsref bench
     std::string bench_stages;
@@ -473,6 +474,12 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
     options.threads = static_cast<int>(parse_count("--threads", o.threads, 4096, " (0: all cores)"));
     options.decimate = bounded_integer("--decimate", o.decimate, "m", max_samples);
     const Stage* stage = ensemble_stage(o.ensemble_stage);
+    options.rng = parse_rng(o.rng);
+    if (options.rng == Rng::philox && options.scenario.data_from_files())
+        throw InputError("--rng: philox generates the data; it cannot be given with --x and --d");
+    if (options.rng == Rng::philox && (stage == nullptr || stage->uses_torch))
+        throw InputError("--rng: philox runs on the plain engine (--stage numpy); the LibTorch stages take numpy's "
+                         "data");
     BatchedOptions batched;
     batched.chunk = static_cast<std::int64_t>(parse_count("--chunk", o.chunk, std::int64_t{1} << 40, " (0: auto)"));
     batched.first_torch_seed = options.scenario.linear_init_seed();
@@ -480,9 +487,12 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
         batched.device = resolve_device(parse_device_choice(o.device));
         set_torch_threads(options.threads > 0 ? options.threads
                                               : static_cast<int>(std::thread::hardware_concurrency()));
-    } else if (command.count("--device") > 0 && parse_device_choice(o.device) != DeviceChoice::cpu) {
-        throw InputError("--device: the numpy stage (the plain engine) runs on the CPU threads; give --stage with "
-                         "a LibTorch stage, or all");
+    } else { // the plain engine: CPU threads, or its CUDA kernel on --rng philox data
+        const DeviceChoice choice = parse_device_choice(o.device);
+        if (choice == DeviceChoice::cuda)
+            options.device = Device::cuda; // the library checks --rng philox and the GPU
+        else if (choice == DeviceChoice::automatic && options.rng == Rng::philox && ensemble_cuda_devices() > 0)
+            options.device = Device::cuda;
     }
     const FileFormat format = parse_file_format(o.format);
     const ProgressLine::Mode progress_mode = ProgressLine::parse(o.progress);
@@ -659,6 +669,12 @@ int main(int argc, char** argv) {
                      "the stage that runs the realizations: numpy (the plain loop), a LibTorch stage batched over "
                      "realizations, or all (each on the same realizations, compared with numpy's curves)")
         ->type_name("STAGE")
+        ->capture_default_str();
+    ensemble
+        ->add_option("--rng", options.rng,
+                     "the generated data's generator: numpy (realization r = --seed S + r, NumPy's stream) or philox "
+                     "(Random123's counter-based Philox4x32-10, key --seed, counter (n, r); --stage numpy only)")
+        ->type_name("RNG")
         ->capture_default_str();
     ensemble
         ->add_option("--threads", options.threads,

@@ -2,6 +2,11 @@
 
 #include "errors.hpp"
 #include "legacy_gauss.hpp"
+#include "philox_avx2.hpp"
+#include "philox_data.hpp"
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+#include "cuda/ensemble_kernel.hpp"
+#endif
 #include "text.hpp"
 
 #include <algorithm>
@@ -64,8 +69,10 @@ constexpr std::size_t group_size = 4;
 // What a group of realizations needs, allocated once per thread.
 struct Workspace {
     std::vector<double> x, d, noise, xM, wi; // x, d: group_size signals of N samples, one after the other
+    std::vector<double> hist;                // --rng philox, run-time M: the K newest x values
     LegacyGaussStream random;
-    Workspace(std::size_t N, std::size_t M) : x(group_size * N), d(group_size * N), noise(N), xM(M), wi(M) {}
+    Workspace(std::size_t N, std::size_t M, std::size_t K = 0)
+        : x(group_size * N), d(group_size * N), noise(N), xM(M), wi(M), hist(K) {}
 };
 
 struct Problem {
@@ -74,6 +81,8 @@ struct Problem {
     double eta = 0.0;
     std::vector<double> wo_M;     // wo cut or zero-padded to M taps
     std::size_t steady_start = 0; // first sample of the last quarter
+    std::size_t K = 0;            // --rng philox: max(M, len(wo)), the x values kept
+    std::vector<double> wo_K;     // and wo zero-padded to K taps
 };
 
 // The `numpy` stage's loop (src/stages/numpy.cpp) on G realizations side by side (x and d of realization g at
@@ -166,6 +175,84 @@ Kernels kernels(std::size_t M) {
     }
 }
 
+// --rng philox: G realizations side by side, each made and run sample by sample by philox::Realization::step (the
+// function the CUDA kernel calls), adding into the block's sums in realization order: the same bits as G calls of
+// philox::add_realization. StaticM > 0: M = K = StaticM known at compile time (len(wo) <= M); 0: at run time, G = 1.
+// Avx2 (G = 4): philox::add_four_realizations_avx2 runs the four, a lane each (src/philox_avx2.hpp), the same bits.
+template <int StaticM, std::size_t G, bool Avx2 = false>
+void add_philox_group(const philox::Problem& p, std::uint64_t first, Workspace& ws, BlockSums& sums) {
+    static_assert(StaticM > 0 || G == 1, "a run-time M runs one realization at a time");
+    static_assert(!Avx2 || G == 4, "normals4_avx2 makes four realizations' normals");
+    if constexpr (StaticM == 0) {
+        sums.add_steady(philox::add_realization(p, first, ws.hist.data(), ws.wi.data(), sums.mse.data(),
+                                                sums.msd.data(), sums.meanw.data()) /
+                        static_cast<double>(p.samples - p.steady_start));
+    } else {
+        if constexpr (Avx2) { // the same, four lanes at a time
+            double steady[G] = {};
+            philox::add_four_realizations_avx2<StaticM>(p, first, sums.mse.data(), sums.msd.data(), sums.meanw.data(),
+                                                        steady);
+            for (std::size_t g = 0; g < G; ++g)
+                sums.add_steady(steady[g] / static_cast<double>(p.samples - p.steady_start));
+            return;
+        }
+        constexpr int M = StaticM;
+        double hist[G][M];
+        double wi[G][M];
+        philox::Realization<M, M> state[G];
+        double* mse = sums.mse.data();
+        double* msd = sums.msd.data();
+        double* meanw = sums.meanw.data();
+        for (std::size_t g = 0; g < G; ++g) {
+            state[g] = {hist[g], wi[g]};
+            msd[0] += state[g].start(p);
+            for (int k = 0; k < M; ++k) meanw[k] += 0.0;
+        }
+        double steady[G] = {};
+        for (std::int64_t n = 0; n < p.samples; ++n) {
+            double e2[G], deviation[G];
+            for (std::size_t g = 0; g < G; ++g) e2[g] = state[g].step(p, first + g, n, &deviation[g]);
+            double* row = meanw + (n + 1) * M;
+            for (std::size_t g = 0; g < G; ++g) { // the sums, in realization order
+                mse[n] += e2[g];
+                if (n >= p.steady_start) steady[g] += e2[g];
+                msd[n + 1] += deviation[g];
+                for (int k = 0; k < M; ++k) row[k] += wi[g][k];
+            }
+        }
+        for (std::size_t g = 0; g < G; ++g)
+            sums.add_steady(steady[g] / static_cast<double>(p.samples - p.steady_start));
+    }
+}
+
+using PhiloxGroupFunction = void (*)(const philox::Problem&, std::uint64_t, Workspace&, BlockSums&);
+
+struct PhiloxKernels {
+    PhiloxGroupFunction group = nullptr; // group_size realizations; null for a run-time M, or len(wo) > M
+    PhiloxGroupFunction single = nullptr;
+};
+
+template <int M> PhiloxKernels philox_kernels_for(bool avx2) {
+    static_assert(group_size == 4, "normals4_avx2 makes four realizations' normals");
+    return {avx2 ? add_philox_group<M, group_size, true> : add_philox_group<M, group_size>, add_philox_group<M, 1>};
+}
+
+// avx2: use philox::normals4_avx2 in the groups (the processor has AVX2).
+PhiloxKernels philox_kernels(std::size_t M, std::size_t K, bool avx2) {
+    if (K != M) return {nullptr, add_philox_group<0, 1>};
+    switch (M) {
+    case 1: return philox_kernels_for<1>(avx2);
+    case 2: return philox_kernels_for<2>(avx2);
+    case 3: return philox_kernels_for<3>(avx2);
+    case 4: return philox_kernels_for<4>(avx2);
+    case 5: return philox_kernels_for<5>(avx2);
+    case 6: return philox_kernels_for<6>(avx2);
+    case 7: return philox_kernels_for<7>(avx2);
+    case 8: return philox_kernels_for<8>(avx2);
+    default: return {nullptr, add_philox_group<0, 1>};
+    }
+}
+
 // generate_data (scenario.cpp) into the workspace, without allocating: x = randn(N), d = lfilter(wo, 1, x) +
 // sqrt(sigmav2) randn(N), from one generator, with lfilter's order of additions (oldest tap first, from 0.0).
 // LegacyGaussStream draws LegacyRandom's normals, bit for bit, faster.
@@ -194,6 +281,21 @@ void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspac
 
 } // namespace
 
+const char* to_string(Rng rng) {
+    return rng == Rng::philox ? "philox" : "numpy";
+}
+
+Rng parse_rng(const std::string& text) {
+    if (text == "numpy") return Rng::numpy;
+    if (text == "philox") return Rng::philox;
+    throw InputError("--rng: '" + text + "' is not a generator; use numpy or philox");
+}
+
+std::string rng_description(Rng rng) {
+    return rng == Rng::philox ? "philox (Random123 Philox4x32-10, Box-Muller)"
+                              : "numpy (NumPy's legacy MT19937 stream, realization r = --seed S + r)";
+}
+
 void check_ensemble_options(const EnsembleOptions& options, bool generated) {
     validate(options.scenario);
     if (options.realizations < 1)
@@ -203,9 +305,14 @@ void check_ensemble_options(const EnsembleOptions& options, bool generated) {
     if (options.threads < 0)
         throw InputError("--threads: " + std::to_string(options.threads) +
                          " is not allowed; T must be >= 1 (or 0 for all cores)");
+    if (options.device == Device::cuda && (!generated || options.rng != Rng::philox))
+        throw InputError("--device: cuda runs the numpy stage's kernel on generated --rng philox data (NumPy's "
+                         "sequential stream stays on the CPU); add --rng philox");
+    if (!generated && options.rng == Rng::philox)
+        throw InputError("--rng: philox generates the data; it cannot be given with --x and --d");
     const std::uint64_t last_seed =
         static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
-    if (generated && last_seed > 0xffffffffULL)
+    if (generated && options.rng == Rng::numpy && last_seed > 0xffffffffULL)
         throw InputError("--realizations: the last realization's seed, " + std::to_string(options.scenario.seed) +
                          " + " + std::to_string(options.realizations) + " - 1 = " + std::to_string(last_seed) +
                          ", is beyond NumPy's largest seed 4294967295; use a smaller --seed or fewer realizations");
@@ -221,7 +328,25 @@ Problem make_problem(const Scenario& scenario) {
     p.wo_M.assign(p.M, 0.0);
     std::copy_n(scenario.wo.begin(), std::min(p.M, scenario.wo.size()), p.wo_M.begin());
     p.steady_start = p.N - std::max<std::size_t>(1, p.N / 4);
+    p.K = std::max(p.M, scenario.wo.size());
+    p.wo_K.assign(p.K, 0.0);
+    std::copy(scenario.wo.begin(), scenario.wo.end(), p.wo_K.begin());
     return p;
+}
+
+// The view of the problem that philox::Realization takes (pointers into p, which must outlive it).
+philox::Problem philox_problem(const Problem& p, const Scenario& scenario) {
+    philox::Problem q;
+    q.samples = static_cast<std::int64_t>(p.N);
+    q.taps = static_cast<int>(p.M);
+    q.history = static_cast<int>(p.K);
+    q.step = p.eta / 2 * 2;
+    q.noise_gain = std::sqrt(scenario.noise_variance);
+    q.seed = scenario.seed;
+    q.steady_start = static_cast<std::int64_t>(p.steady_start);
+    q.wo_K = p.wo_K.data();
+    q.wo_M = p.wo_M.data();
+    return q;
 }
 
 // The totals over the blocks added so far, in block order.
@@ -261,7 +386,11 @@ EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const To
     result.steady_mse = totals.steady_mean;
     result.steady_m2 = totals.steady_m2;
     result.generated = generated;
-    if (generated) {
+    result.rng = options.rng;
+    if (generated && options.rng == Rng::philox) {
+        result.first_seed = scenario.seed;
+        result.last_seed = scenario.seed; // one key for all: r is in the counter
+    } else if (generated) {
         result.first_seed = scenario.seed;
         result.last_seed = static_cast<std::uint32_t>(scenario.seed + (R - 1));
     }
@@ -286,8 +415,63 @@ int thread_count(const EnsembleOptions& options, std::int64_t work_items) {
     return static_cast<int>(std::clamp<std::int64_t>(threads, 1, std::max<std::int64_t>(1, work_items)));
 }
 
+// --device cuda: the kernel of src/cuda/ runs the blocks, a launch of at most `launch_blocks` at a time (their sums
+// held on the host until added); each block's rows become a BlockSums and are added in block order, as run() adds
+// them, so the curves differ from the CPU's only where the GPU's log, sin and cos round differently.
+EnsembleResult run_cuda(const EnsembleOptions& options) {
+    const auto start_time = std::chrono::steady_clock::now();
+    const Scenario& scenario = options.scenario;
+    const Problem p = make_problem(scenario);
+    const philox::Problem q = philox_problem(p, scenario);
+    const std::int64_t R = options.realizations;
+    const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
+    Totals totals(p.N, p.M);
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+    char message[512] = "";
+    if (cuda_kernel::device_count(message, sizeof message) == 0)
+        throw RuntimeFailure(std::string("--device cuda: no CUDA device for the ensemble kernel (") + message +
+                             "); use --device cpu");
+    const std::size_t columns = p.M + 2;
+    const std::size_t row_values = (p.N + 1) * columns;
+    // At most about 256 MB of block sums per launch, at least one block.
+    const std::int64_t launch_blocks =
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(256e6 / (8.0 * static_cast<double>(row_values))));
+    std::vector<double> rows, steady;
+    BlockSums sums(p.N, p.M);
+    for (std::int64_t first = 0; first < blocks; first += launch_blocks) {
+        if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) break;
+        const std::int64_t count = std::min(launch_blocks, blocks - first);
+        rows.resize(static_cast<std::size_t>(count) * row_values);
+        steady.resize(3 * static_cast<std::size_t>(count));
+        if (cuda_kernel::run_blocks(q, R, first, count, rows.data(), steady.data(), message, sizeof message) != 0)
+            throw RuntimeFailure(std::string("--device cuda: ") + message);
+        for (std::int64_t b = 0; b < count; ++b) {
+            const double* row = rows.data() + static_cast<std::size_t>(b) * row_values;
+            for (std::size_t n = 0; n <= p.N; ++n) {
+                if (n > 0) sums.mse[n - 1] = row[n * columns];
+                sums.msd[n] = row[n * columns + 1];
+                for (std::size_t k = 0; k < p.M; ++k) sums.meanw[n * p.M + k] = row[n * columns + 2 + k];
+            }
+            const double* s = steady.data() + 3 * static_cast<std::size_t>(b);
+            sums.count = static_cast<std::int64_t>(s[0]);
+            sums.steady_mean = s[1];
+            sums.steady_m2 = s[2];
+            totals.add(sums);
+            if (options.progress) options.progress(totals.completed);
+        }
+    }
+#else
+    (void)q;
+    (void)blocks;
+    throw RuntimeFailure("--device cuda: this build has no CUDA kernel for the ensemble (configure with nvcc on PATH "
+                         "and LMSREF_CUDA=auto or on); use --device cpu");
+#endif
+    return finish(options, p, totals, true, 1, start_time);
+}
+
 EnsembleResult run(const EnsembleOptions& options, const RealizationSource* source) {
     check_ensemble_options(options, source == nullptr);
+    if (options.device == Device::cuda) return run_cuda(options);
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
     const Problem p = make_problem(scenario);
@@ -298,6 +482,9 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
     const int threads = thread_count(options, blocks);
     const Kernels kernel = kernels(M);
+    const bool use_philox = source == nullptr && options.rng == Rng::philox;
+    const philox::Problem philox_p = philox_problem(p, scenario);
+    const PhiloxKernels philox_kernel = philox_kernels(M, p.K, use_philox && philox::avx2_supported());
 
     Totals totals(N, M); // added to in block order
 
@@ -317,7 +504,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
 
     auto worker = [&] {
         try {
-            Workspace ws(N, M);
+            Workspace ws(use_philox ? 0 : N, M, p.K);
             for (;;) {
                 std::size_t buffer = 0;
                 std::int64_t block = 0;
@@ -335,7 +522,14 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 sums.clear();
                 const std::int64_t first = block * ensemble_block_size;
                 const std::int64_t last = std::min(R, first + ensemble_block_size);
-                for (std::int64_t r = first; r < last;) {
+                for (std::int64_t r = first; use_philox && r < last;) {
+                    const bool whole_group =
+                        philox_kernel.group != nullptr && last - r >= static_cast<std::int64_t>(group_size);
+                    (whole_group ? philox_kernel.group : philox_kernel.single)(philox_p, static_cast<std::uint64_t>(r),
+                                                                               ws, sums);
+                    r += whole_group ? static_cast<std::int64_t>(group_size) : 1;
+                }
+                for (std::int64_t r = first; !use_philox && r < last;) {
                     const bool whole_group =
                         kernel.group != nullptr && last - r >= static_cast<std::int64_t>(group_size);
                     const std::size_t count = whole_group ? group_size : 1;
@@ -447,6 +641,9 @@ template <class Body> void on_threads(int threads, const Body& body) {
 EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions& batched,
                            const RealizationSource* source) {
     check_ensemble_options(options, source == nullptr);
+    if (options.rng == Rng::philox)
+        throw InputError(
+            "--rng: philox runs on the plain engine (--stage numpy); the LibTorch stages take numpy's data");
     if (batched.stage == nullptr) throw InputError("--stage: this stage has no batched form");
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
@@ -535,6 +732,23 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
 
 EnsembleResult run_ensemble(const EnsembleOptions& options) {
     return run(options, nullptr);
+}
+
+bool ensemble_cuda_built() {
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+    return true;
+#else
+    return false;
+#endif
+}
+
+int ensemble_cuda_devices() {
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+    char message[256] = "";
+    return cuda_kernel::device_count(message, sizeof message);
+#else
+    return 0;
+#endif
 }
 
 std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked) {

@@ -13,12 +13,24 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace lmsref {
 
 /// Realizations per block. Fixed (never derived from the threads): it fixes the order of the additions.
 constexpr std::int64_t ensemble_block_size = 64;
+
+/// Where generated data come from. `numpy`: realization r is the single run `--seed S+r`, NumPy's legacy MT19937
+/// stream. `philox`: Random123's Philox4x32-10, counter (sample, realization) and key (seed, tag), Box-Muller
+/// (src/philox_data.hpp): every sample of every realization made on the spot, on the CPU or the GPU alike.
+enum class Rng { numpy, philox };
+/// "numpy" or "philox".
+const char* to_string(Rng rng);
+/// "numpy" or "philox"; throws InputError("--rng: ...") otherwise.
+Rng parse_rng(const std::string& text);
+/// One line for reports: "numpy (NumPy's legacy MT19937 ...)" or "philox (Random123 Philox4x32-10, Box-Muller)".
+std::string rng_description(Rng rng);
 
 /// Fills x[0..N) and d[0..N) with realization r's signals. Called concurrently from several threads (for
 /// different r), so it must be thread-safe.
@@ -29,6 +41,10 @@ struct EnsembleOptions {
     std::int64_t realizations = 1; ///< R >= 1
     int threads = 0;               ///< worker threads; 0 = std::thread::hardware_concurrency()
     std::int64_t decimate = 1;     ///< keep every m-th value of the curves (n = 0, m, 2m, ...), as msesim does
+    Rng rng = Rng::numpy;          ///< generated data: NumPy's stream, or Philox (plain engine only)
+    /// Where the plain engine runs: the CPU threads, or (rng philox only) the CUDA kernel of src/cuda/, one thread
+    /// per realization, the same blocks added in the same order.
+    Device device = Device::cpu;
     /// Set to true (e.g. from a SIGINT handler) to stop after the blocks in progress: the result then holds the
     /// blocks completed so far (`stopped`, `completed_realizations`). May be null.
     const std::atomic<bool>* stop = nullptr;
@@ -69,6 +85,7 @@ struct EnsembleResult {
     std::uint32_t first_seed = 0;
     std::uint32_t last_seed = 0;
     bool generated = true; ///< false when the data came from a RealizationSource or matrices
+    Rng rng = Rng::numpy;  ///< the generator of generated data
 
     bool finite = true; ///< every curve value is finite (false: some realization diverged)
 
@@ -78,12 +95,21 @@ struct EnsembleResult {
     double ns_per_realization_sample() const;
 };
 
-/// Throws InputError for a bad scenario, R < 1, decimate < 1, threads < 0, and (for generated data) a last seed
-/// seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit). Every run_ensemble checks this first.
+/// Throws InputError for a bad scenario, R < 1, decimate < 1, threads < 0, device cuda without rng philox, and (for
+/// generated data with the numpy
+/// rng) a last seed seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit; philox's seed is one key word, and r is
+/// the counter, so any R fits), and for the philox rng on data that are not generated. Every run_ensemble checks
+/// this first.
 void check_ensemble_options(const EnsembleOptions& options, bool generated = true);
 
-/// The ensemble on generated data: realization r uses generate_data with seed scenario.seed + r. Throws InputError
-/// for a bad scenario, R < 1, decimate < 1, or seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit).
+/// Whether this build has the ensemble's CUDA kernel (CMake found nvcc: LMSREF_CUDA=auto|on).
+bool ensemble_cuda_built();
+/// The CUDA devices the kernel sees: 0 without the kernel or without a GPU.
+int ensemble_cuda_devices();
+
+/// The ensemble on generated data: realization r uses generate_data with seed scenario.seed + r (options.rng ==
+/// numpy), or Philox's data of (scenario.seed, r) (philox: src/philox_data.hpp, made sample by sample). Throws
+/// InputError for a bad scenario, R < 1, decimate < 1, or seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit).
 EnsembleResult run_ensemble(const EnsembleOptions& options);
 
 /// The ensemble on data from `source` (options.scenario.seed is ignored; wo is only used for msd).

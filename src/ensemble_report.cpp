@@ -75,6 +75,8 @@ std::string describe(const EnsembleRun& run) {
 
 /// The stage that ran the realizations, and where.
 std::string stage_line(const EnsembleRun& run) {
+    if ((run.stage == nullptr || !run.stage->uses_torch) && run.device == Device::cuda)
+        return "numpy, the plain loop as a CUDA kernel, one thread per realization";
     if (run.stage == nullptr || !run.stage->uses_torch) return "numpy, the plain loop on each realization";
     return fmt::format("{} (the notebook's {}), batched over realizations, {}, LibTorch {}", run.stage->name,
                        run.stage->notebook_function, to_string(run.device), libtorch_version());
@@ -121,7 +123,7 @@ EnsembleRun run_plan(EnsemblePlan&& plan) {
     EnsembleRun run;
     run.stage = plan.stage;
     const bool batched = plan.stage->uses_torch;
-    run.device = batched ? plan.batched.device : Device::cpu;
+    run.device = batched ? plan.batched.device : plan.options.device;
     run.scenario = plan.options.scenario;
     run.input_power_measured = run.scenario.data_from_files();
     if (run.input_power_measured) {
@@ -151,13 +153,16 @@ std::string ensemble_report(const EnsembleRun& run) {
     const SteadyStateComparison& s = run.steady;
     std::string text = "lmsref ensemble: " + describe(run) + "\n";
     text += fmt::format("  realizations   {}", r.completed_realizations);
-    if (r.generated)
+    if (r.generated && r.rng == Rng::philox)
+        text += fmt::format(" (key --seed {}, counter (sample n, realization r))", r.first_seed);
+    else if (r.generated)
         text += fmt::format(" (seeds {} ... {}: realization r runs on the data of --seed {} + r)", r.first_seed,
                             r.last_seed, r.first_seed);
     else
         text += " (the columns of the files)";
     text += fmt::format(", {} thread{}\n", r.threads, r.threads == 1 ? "" : "s");
     text += "  stage          " + stage_line(run) + "\n";
+    if (r.generated) text += "  rng            " + rng_description(r.rng) + "\n";
     if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
     text += run.input_power_measured
                 ? fmt::format("  input          sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input\n",
@@ -213,7 +218,10 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
               {"device", to_string(run.device)},
               {"scenario", scenario_json(run.scenario, run.scenario.samples, false)},
               {"realizations", r.completed_realizations}};
-    if (r.generated) json["seeds"] = {{"first", r.first_seed}, {"last", r.last_seed}};
+    if (r.generated) {
+        json["seeds"] = {{"first", r.first_seed}, {"last", r.last_seed}};
+        json["rng"] = {{"name", to_string(r.rng)}, {"description", rng_description(r.rng)}};
+    }
     json["decimate"] = r.decimate;
     json["curves"] = {{"mse", r.mse.size()}, {"msd", r.msd.size()}, {"meanw_rows", r.meanw_rows()}};
     json["input_power"] = {{"sx2", t.input_power}, {"measured", run.input_power_measured}};

@@ -336,3 +336,28 @@ TEST_CASE("gpu: every batched stage on CUDA gives the CPU's curves", "[gpu]") {
         }
     }
 }
+
+TEST_CASE("ensemble --rng philox: the report and summary.json name the generator, the files hold the library's run",
+          "[ensemble][cli][philox]") {
+    const std::string dir = fresh_folder("philox");
+    const Result run = run_lmsref("ensemble --rng philox --seed 9 -N 50 -R 70 --threads 2 --out-dir " + dir + "/out");
+    REQUIRE(run.exit_code == 0);
+    CHECK_THAT(run.output, Catch::Contains("rng            philox (Random123 Philox4x32-10, Box-Muller)"));
+    CHECK_THAT(run.output, Catch::Contains("key --seed 9, counter (sample n, realization r)"));
+    const auto summary = nlohmann::json::parse(file_bytes(dir + "/out/summary.json"));
+    CHECK(summary["rng"]["name"] == "philox");
+    CHECK(summary["device"] == "cpu");
+    EnsembleOptions options;
+    options.scenario.seed = 9;
+    options.scenario.samples = 50;
+    options.realizations = 70;
+    options.rng = Rng::philox;
+    const EnsembleRun library = run_plan(plan_ensemble(options));
+    CHECK(read_array(dir + "/out/mse.npy").values == library.result.mse);
+    CHECK(read_array(dir + "/out/meanw.npy").values == library.result.meanw);
+
+    const Result numpy = run_lmsref("ensemble -N 20 -R 3 --json " + dir + "/numpy.json");
+    REQUIRE(numpy.exit_code == 0);
+    CHECK_THAT(numpy.output, Catch::Contains("rng            numpy (NumPy's legacy MT19937 stream"));
+    CHECK(nlohmann::json::parse(file_bytes(dir + "/numpy.json"))["rng"]["name"] == "numpy");
+}

@@ -1,0 +1,56 @@
+// The ensemble's CUDA kernel (src/cuda/) against the CPU engine on the same --rng philox data. [gpu]: run by the
+// CTest test "gpu: ..." only where a CUDA device is found.
+#include "ensemble.hpp"
+#include "scenario.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+using namespace lmsref;
+
+namespace {
+
+// max_j |a_j - b_j| / max_j |b_j|: the infinity-norm relative difference of two curves.
+double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+    double difference = 0.0, scale = 0.0;
+    for (std::size_t j = 0; j < b.size(); ++j) {
+        difference = std::max(difference, std::abs(a[j] - b[j]));
+        scale = std::max(scale, std::abs(b[j]));
+    }
+    return scale > 0 ? difference / scale : difference;
+}
+
+} // namespace
+
+TEST_CASE("gpu: the CUDA ensemble kernel's curves are the CPU engine's within 1e-12", "[gpu][philox]") {
+    if (!ensemble_cuda_built() || ensemble_cuda_devices() == 0) {
+        WARN("skipped: this build has no CUDA kernel, or there is no CUDA device");
+        return;
+    }
+    // M = 3 (the compile-time kernel), M = 2 with len(wo) = 3 and M = 12 (the run-time kernel); R not a multiple of
+    // the block size. The sums take the same order on both; only the last bits of log, sin and cos may differ.
+    for (std::int64_t M : {3, 2, 12}) {
+        INFO("M = " << M);
+        EnsembleOptions options;
+        options.scenario.samples = 500;
+        options.scenario.taps = M;
+        options.scenario.seed = 5;
+        options.realizations = 10000 + 17;
+        options.rng = Rng::philox;
+        options.threads = 0;
+        const EnsembleResult cpu = run_ensemble(options);
+        options.device = Device::cuda;
+        const EnsembleResult gpu = run_ensemble(options);
+        CHECK(gpu.completed_realizations == cpu.completed_realizations);
+        CHECK(relative_difference(gpu.mse, cpu.mse) <= 1e-12);
+        CHECK(relative_difference(gpu.msd, cpu.msd) <= 1e-12);
+        CHECK(relative_difference(gpu.meanw, cpu.meanw) <= 1e-12);
+        CHECK(std::abs(gpu.steady_mse - cpu.steady_mse) <= 1e-12 * cpu.steady_mse);
+        WARN("M = " << M << ": mse " << relative_difference(gpu.mse, cpu.mse) << ", msd "
+                    << relative_difference(gpu.msd, cpu.msd) << "; cpu " << cpu.seconds << " s, gpu " << gpu.seconds
+                    << " s");
+    }
+}
