@@ -95,11 +95,10 @@ struct EnsembleResult {
     double ns_per_realization_sample() const;
 };
 
-/// Throws InputError for a bad scenario, R < 1, decimate < 1, threads < 0, device cuda without rng philox, and (for
-/// generated data with the numpy
-/// rng) a last seed seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit; philox's seed is one key word, and r is
-/// the counter, so any R fits), and for the philox rng on data that are not generated. Every run_ensemble checks
-/// this first.
+/// Throws InputError for a bad scenario, R < 1, decimate < 1, threads < 0, device cuda without rng philox, the
+/// philox rng on data that are not generated, and (generated data, numpy rng) a last seed S + R - 1 beyond 2^32 - 1:
+/// NumPy's seeds are 32-bit, while philox's seed is one key word and r the counter, so any R fits. Every
+/// run_ensemble checks this first.
 void check_ensemble_options(const EnsembleOptions& options, bool generated = true);
 
 /// Whether this build has the ensemble's CUDA kernel (CMake found nvcc: LMSREF_CUDA=auto|on).
