@@ -18,6 +18,73 @@ PYTHON_PACKAGES=(python3-torch python3-numpy python3-scipy)
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# --libtorch pypi (scripts/test, scripts/run): LibTorch 2.x from PyPI's torch wheel, in a virtual environment under
+# .cache/ (reused), built in build-pypi/. The wheel is CUDA-enabled and pulls the nvidia-* CUDA wheels: about 5 GB.
+# From 2.7 on the wheels use the C++11 ABI (older ones cannot link with Debian's CLI11, fmt and Boost).
+PYPI_TORCH_VERSION=2.7.1
+PYPI_TORCH_VENV=$ROOT/.cache/pypi-torch
+
+# Parses a leading `--libtorch debian|pypi` off the script's arguments; prints the remaining ones, NUL-separated.
+# Usage: eval "$(libtorch_option "$@")" sets LIBTORCH and ARGS.
+libtorch_option() {
+    local libtorch=debian
+    if [ "${1:-}" = --libtorch ]; then
+        [ $# -ge 2 ] || { log "--libtorch needs debian or pypi"; echo 'exit 2'; return; }
+        libtorch=$2
+        shift 2
+    elif [[ "${1:-}" == --libtorch=* ]]; then
+        libtorch=${1#--libtorch=}
+        shift
+    fi
+    case $libtorch in
+        debian | pypi) ;;
+        *) log "--libtorch $libtorch: not debian or pypi"; echo 'exit 2'; return ;;
+    esac
+    printf 'LIBTORCH=%q; ARGS=(' "$libtorch"
+    [ $# -eq 0 ] || printf '%q ' "$@"
+    printf ')\n'
+}
+
+# The venv with torch==PYPI_TORCH_VERSION (made when missing), then CMAKE_PREFIX_PATH and BUILD_DIR for it. When PyPI
+# cannot be reached, says `SKIPPED: LibTorch 2.x (reason)` and exits 0; any other failure exits non-zero.
+use_pypi_libtorch() {
+    local python=$PYPI_TORCH_VENV/bin/python have=''
+    [ -x "$python" ] && have=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null || true)
+    if [ "${have%%+*}" != "$PYPI_TORCH_VERSION" ]; then
+        if ! /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+            install_missing_packages python3-venv
+        fi
+        [ -x "$python" ] || { log "making $PYPI_TORCH_VENV"; /usr/bin/python3 -m venv "$PYPI_TORCH_VENV"; }
+        # One look at the index first (torch's page): unreachable is a skip, not a failure.
+        local reason
+        if ! reason=$("$python" - "$PYPI_TORCH_VERSION" 2>&1 <<'PY'
+import os, subprocess, sys, urllib.request
+index = os.environ.get("PIP_INDEX_URL") or subprocess.run(
+    [sys.executable, "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True).stdout.strip()
+index = (index or "https://pypi.org/simple").rstrip("/")
+try:
+    page = urllib.request.urlopen(f"{index}/torch/", timeout=30).read().decode()
+except Exception as error:
+    sys.exit(f"{index} cannot be reached: {error}")
+if f"torch-{sys.argv[1]}-" not in page:
+    print(f"{index}/torch/ lists no torch {sys.argv[1]}", file=sys.stderr)  # pip will say more
+PY
+        ); then
+            echo "SKIPPED: LibTorch 2.x (PyPI: ${reason##*$'\n'})"
+            exit 0
+        fi
+        log "installing torch==$PYPI_TORCH_VERSION from PyPI into $PYPI_TORCH_VENV (about 5 GB with its CUDA wheels)"
+        "$python" -m pip install --disable-pip-version-check -q "torch==$PYPI_TORCH_VERSION" >&2
+    fi
+    local torch_root
+    torch_root=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)
+    # share/cmake for TorchConfig.cmake; the torch folder itself so that its lib/ comes before the system's
+    # (TorchConfig's find_library would otherwise pick Debian's libtorch.so where libtorch-dev is installed too).
+    export CMAKE_PREFIX_PATH="$torch_root/share/cmake;$torch_root${CMAKE_PREFIX_PATH:+;$CMAKE_PREFIX_PATH}"
+    BUILD_DIR=${LMSREF_BUILD_DIR:-$ROOT/build-pypi}
+    log "LibTorch $("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null) from $torch_root"
+}
+
 # The Debian packages (default: PACKAGES) that are not installed.
 missing_packages() {
     command -v dpkg-query >/dev/null 2>&1 || return 0

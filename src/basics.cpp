@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <unistd.h> // getpid
 
 namespace lmsref {
 
