@@ -113,15 +113,9 @@ private:
         std::size_t line = 0;
         std::stringstream words(text);
         for (std::string word; words >> word;) {
-            if (line > 0 && line + 1 + word.size() > width) {
-                out += "\n";
-                line = 0;
-            } else if (line > 0) {
-                out += " ";
-                ++line;
-            }
-            out += word;
-            line += word.size();
+            const bool new_line = line > 0 && line + 1 + word.size() > width;
+            out += (new_line ? "\n" : line > 0 ? " " : "") + word;
+            line = (new_line || line == 0 ? 0 : line + 1) + word.size();
         }
         return out;
     }
@@ -137,49 +131,40 @@ enum Parts : unsigned {
     all_parts = 31
 };
 
+/// An option that takes a `type` ("UINT", "FILE", ...); --help shows its default, if it has one.
+CLI::Option* add_value(CLI::App& command, const std::string& names, std::string& value, const std::string& description,
+                       const std::string& type) {
+    return command.add_option(names, value, description)->type_name(type)->capture_default_str();
+}
+
 void add_scenario_options(CLI::App& command, Options& o, unsigned parts) {
-    if (parts & generated) {
-        command.add_option("--seed", o.seed, "NumPy seed for x and the noise (np.random.seed), 0 ... 2^32 - 1")
-            ->type_name("UINT")
-            ->capture_default_str();
-        command.add_option("-N,--samples", o.samples, "number of samples N")->type_name("UINT")->capture_default_str();
-    }
-    if (parts & filter) {
-        command.add_option("-M,--taps", o.taps, "adaptive filter length M")->type_name("UINT")->capture_default_str();
-        command.add_option("--eta", o.eta, "step size eta")->type_name("FLOAT")->capture_default_str();
-    }
-    if (parts & generated) {
-        command.add_option("--sigmav2", o.sigmav2, "variance of the measurement noise")
-            ->type_name("FLOAT")
-            ->capture_default_str();
-        command.add_option("--wo", o.wo, "the unknown system, a comma list of any length")
-            ->type_name("LIST")
-            ->capture_default_str();
-    }
-    if (parts & files) {
-        command.add_option("--x", o.x_file, "read x from this .npy or .csv file (N or N x 1), with --d")
-            ->type_name("FILE");
-        command.add_option("--d", o.d_file, "read d from this .npy or .csv file (N or N x 1), with --x")
-            ->type_name("FILE");
-    }
-    if (parts & torch_seed)
-        command
-            .add_option("--torch-seed", o.torch_seed,
-                        "seed of nn::Linear's default init, 0 ... 2^64 - 1 "
-                        "(default: --seed)")
-            ->type_name("UINT");
-    if (parts & device)
-        command.add_option("--device", o.device, "where the LibTorch stages run: cpu, cuda or auto")
-            ->type_name("DEVICE")
-            ->capture_default_str();
+    const struct {
+        unsigned part;
+        const char* names;
+        std::string* value;
+        const char* description;
+        const char* type;
+    } options[] = {
+        // in --help's order
+        {generated, "--seed", &o.seed, "NumPy seed for x and the noise (np.random.seed), 0 ... 2^32 - 1", "UINT"},
+        {generated, "-N,--samples", &o.samples, "number of samples N", "UINT"},
+        {filter, "-M,--taps", &o.taps, "adaptive filter length M", "UINT"},
+        {filter, "--eta", &o.eta, "step size eta", "FLOAT"},
+        {generated, "--sigmav2", &o.sigmav2, "variance of the measurement noise", "FLOAT"},
+        {generated, "--wo", &o.wo, "the unknown system, a comma list of any length", "LIST"},
+        {files, "--x", &o.x_file, "read x from this .npy or .csv file (N or N x 1), with --d", "FILE"},
+        {files, "--d", &o.d_file, "read d from this .npy or .csv file (N or N x 1), with --x", "FILE"},
+        {torch_seed, "--torch-seed", &o.torch_seed,
+         "seed of nn::Linear's default init, 0 ... 2^64 - 1 (default: --seed)", "UINT"},
+        {device, "--device", &o.device, "where the LibTorch stages run: cpu, cuda or auto", "DEVICE"},
+    };
+    for (const auto& option : options)
+        if (parts & option.part) add_value(command, option.names, *option.value, option.description, option.type);
 }
 
 void add_output_options(CLI::App& command, Options& o) {
-    command.add_option("--out-dir", o.out_dir, "write the outputs into this folder (replaced as a whole)")
-        ->type_name("DIR");
-    command.add_option("--format", o.format, "file format of the outputs: npy or csv")
-        ->type_name("FORMAT")
-        ->capture_default_str();
+    add_value(command, "--out-dir", o.out_dir, "write the outputs into this folder (replaced as a whole)", "DIR");
+    add_value(command, "--format", o.format, "file format of the outputs: npy or csv", "FORMAT");
 }
 
 /// The scenario's data, with a note on standard error for each file whose dtype was converted.
@@ -627,25 +612,18 @@ int main(int argc, char** argv) {
                              generated | files | filter | (stage.uses_torch ? device : 0U) |
                                  (stage.starts_from_zero ? 0U : torch_seed));
         add_output_options(*command, options);
-        command
-            ->add_option("--plot", options.plot,
-                         "draw the weights over numpy's into FILE (.png, .svg, .pdf; - for the terminal)")
-            ->type_name("FILE");
+        add_value(*command, "--plot", options.plot,
+                  "draw the weights over numpy's into FILE (.png, .svg, .pdf; - for the terminal)", "FILE");
         command->footer(exit_codes(stage.uses_torch ? "divergence, I/O, device, gnuplot" : "divergence, I/O, gnuplot"));
         stage_commands.emplace_back(&stage, command);
     }
     CLI::App* compare = app.add_subcommand("compare", "run every stage on the same data and compare with numpy");
     add_scenario_options(*compare, options, all_parts);
     add_output_options(*compare, options);
-    compare
-        ->add_option("--tolerance", options.tolerance,
-                     "the zero-init stages must keep |w - w_numpy| <= tolerance * max(1, |w_numpy|), element-wise")
-        ->type_name("FLOAT")
-        ->capture_default_str();
-    compare
-        ->add_option("--plot-dir", options.plot_dir,
-                     "draw every stage, a gallery, the deviation from numpy and the learning curve into DIR")
-        ->type_name("DIR");
+    add_value(*compare, "--tolerance", options.tolerance,
+              "the zero-init stages must keep |w - w_numpy| <= tolerance * max(1, |w_numpy|), element-wise", "FLOAT");
+    add_value(*compare, "--plot-dir", options.plot_dir,
+              "draw every stage, a gallery, the deviation from numpy and the learning curve into DIR", "DIR");
     compare->footer(exit_codes("divergence, I/O, device, gnuplot", true));
     CLI::App* data = app.add_subcommand("data", "write the scenario's x and d");
     add_scenario_options(*data, options, generated);
@@ -715,40 +693,29 @@ int main(int argc, char** argv) {
     ensemble->footer(exit_codes("divergence, I/O, device, gnuplot", true));
     CLI::App* bench = app.add_subcommand("bench", "time every stage: min, median and max us per sample");
     add_scenario_options(*bench, options, all_parts);
-    bench->add_option("--stages", options.bench_stages, "a comma list of stages (default: all)")->type_name("LIST");
-    bench->add_option("--repeats", options.repeats, "timed runs per stage, after one warm-up")
-        ->type_name("UINT")
-        ->capture_default_str();
-    bench->add_option("--json", options.json, "also write the figures as JSON to FILE")->type_name("FILE");
+    add_value(*bench, "--stages", options.bench_stages, "a comma list of stages (default: all)", "LIST");
+    add_value(*bench, "--repeats", options.repeats, "timed runs per stage, after one warm-up", "UINT");
+    add_value(*bench, "--json", options.json, "also write the figures as JSON to FILE", "FILE");
     bench->footer(exit_codes("divergence, I/O, device"));
     CLI::App* plot = app.add_subcommand("plot", "draw saved outputs again (files written by --out-dir)");
-    plot->add_option("--kind", options.kind,
-                     "weights: each file's trajectory; deviation: each file's distance "
-                     "from --reference; learning: e^2 in dB of each e file")
-        ->type_name("KIND")
-        ->capture_default_str();
+    add_value(*plot, "--kind", options.kind,
+              "weights: each file's trajectory; deviation: each file's distance from --reference; learning: e^2 in "
+              "dB of each e file",
+              "KIND");
     plot->add_option("files", options.files, "the saved outputs (.npy or .csv): w files, or e files for learning")
         ->type_name("FILE");
-    plot->add_option("--reference", options.reference,
-                     "the trajectory to draw under (weights) or measure from "
-                     "(deviation), e.g. out/numpy/w.npy")
-        ->type_name("FILE");
-    plot->add_option("--wo", options.plot_wo, "draw these true coefficients as dashed lines (weights)")
-        ->type_name("LIST");
-    plot->add_option("--title", options.title, "the figure's title")->type_name("TEXT");
+    add_value(*plot, "--reference", options.reference,
+              "the trajectory to draw under (weights) or measure from (deviation), e.g. out/numpy/w.npy", "FILE");
+    add_value(*plot, "--wo", options.plot_wo, "draw these true coefficients as dashed lines (weights)", "LIST");
+    add_value(*plot, "--title", options.title, "the figure's title", "TEXT");
     plot->add_flag("--log-x", options.log_x, "draw the iteration on a log scale (iteration 0 is left out)");
-    plot->add_option("--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)")
-        ->type_name("FILE");
+    add_value(*plot, "--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)", "FILE");
     plot->footer(exit_codes("I/O, gnuplot"));
     CLI::App* basics = app.add_subcommand("basics", "the notebook's tensor tour: each C++ line and what it prints");
-    basics->add_option("--section", options.section, "only this section (see --list)")->type_name("NAME");
+    add_value(*basics, "--section", options.section, "only this section (see --list)", "NAME");
     basics->add_flag("--list", options.list_sections, "name the sections");
-    basics->add_option("--seed", options.seed, "seed for rand, randn and the NumPy draws")
-        ->type_name("UINT")
-        ->capture_default_str();
-    basics->add_option("--device", options.basics_device, "the devices section's choice: cpu, cuda or auto")
-        ->type_name("DEVICE")
-        ->capture_default_str();
+    add_value(*basics, "--seed", options.seed, "seed for rand, randn and the NumPy draws", "UINT");
+    add_value(*basics, "--device", options.basics_device, "the devices section's choice: cpu, cuda or auto", "DEVICE");
     basics->footer(exit_codes("device"));
     CLI::App* list = app.add_subcommand("list", "the stages and what each one adds");
     list->footer(""); // it cannot fail: no exit codes to explain
@@ -762,12 +729,8 @@ int main(int argc, char** argv) {
     }
     try {
         app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& help) {
-        return app.exit(help);
-    } catch (const CLI::CallForAllHelp& help) {
-        return app.exit(help);
-    } catch (const CLI::CallForVersion& version) {
-        return app.exit(version);
+    } catch (const CLI::Success& help_or_version) { // --help, --version
+        return app.exit(help_or_version);
     } catch (const CLI::ParseError& error) {
         std::cerr << parse_error_message(error, app, argc, argv) << "\n";
         return static_cast<int>(ExitCode::bad_input);

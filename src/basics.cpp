@@ -226,12 +226,9 @@ const std::vector<SectionEntry>& section_table() {
 
 } // namespace
 
-const std::vector<BasicsSectionInfo>& basics_sections() {
-    static const std::vector<BasicsSectionInfo> infos = [] {
-        std::vector<BasicsSectionInfo> out;
-        for (const SectionEntry& entry : section_table()) out.push_back(entry.info);
-        return out;
-    }();
+std::vector<BasicsSectionInfo> basics_sections() {
+    std::vector<BasicsSectionInfo> infos;
+    for (const SectionEntry& entry : section_table()) infos.push_back(entry.info);
     return infos;
 }
 

@@ -23,7 +23,7 @@ struct BasicsSectionInfo {
 };
 
 /// The sections in the notebook's order.
-const std::vector<BasicsSectionInfo>& basics_sections();
+std::vector<BasicsSectionInfo> basics_sections();
 
 /// The text of one section (`name`), or of the whole tour (`name` empty). Throws InputError for an unknown name.
 std::string basics_tour(const std::string& name, const BasicsOptions& options);

@@ -4,7 +4,6 @@
 #include "libtorch.hpp"
 #include "report.hpp"
 #include "report_json.hpp"
-#include "text.hpp"
 
 #include <fmt/format.h>
 
@@ -13,12 +12,6 @@
 
 namespace lmsref {
 
-double StageTiming::min() const {
-    return *std::min_element(us_per_sample.begin(), us_per_sample.end());
-}
-double StageTiming::max() const {
-    return *std::max_element(us_per_sample.begin(), us_per_sample.end());
-}
 double StageTiming::median() const {
     std::vector<double> sorted = us_per_sample;
     std::sort(sorted.begin(), sorted.end());
@@ -31,18 +24,18 @@ void check_repeats(int repeats) {
 }
 
 std::vector<const Stage*> select_stages(const std::string& comma_list) {
-    std::vector<std::string> known;
-    for (const Stage& stage : stages()) known.emplace_back(stage.name);
-    std::vector<std::string> wanted;
+    std::vector<const Stage*> wanted;
     std::stringstream names(comma_list);
     for (std::string name; std::getline(names, name, ',');) {
-        if (std::find(known.begin(), known.end(), name) == known.end())
-            throw InputError("--stages: " + unknown_name("stage", name, known));
-        wanted.push_back(name);
+        try {
+            wanted.push_back(&find_stage(name));
+        } catch (const InputError& error) {
+            throw InputError(std::string("--stages: ") + error.what());
+        }
     }
     std::vector<const Stage*> selected;
     for (const Stage& stage : stages())
-        if (comma_list.empty() || std::find(wanted.begin(), wanted.end(), stage.name) != wanted.end())
+        if (comma_list.empty() || std::find(wanted.begin(), wanted.end(), &stage) != wanted.end())
             selected.push_back(&stage);
     return selected;
 }

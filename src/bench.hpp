@@ -4,6 +4,7 @@
 
 #include "runner.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,9 @@ struct StageTiming {
     const Stage* stage = nullptr;
     Device device = Device::cpu;
     std::vector<double> us_per_sample; ///< one value per timed run
-    double min() const;
+    double min() const { return *std::min_element(us_per_sample.begin(), us_per_sample.end()); }
     double median() const;
-    double max() const;
+    double max() const { return *std::max_element(us_per_sample.begin(), us_per_sample.end()); }
 };
 
 struct BenchResult {

@@ -3,7 +3,8 @@
 #include "errors.hpp"
 #include "text.hpp"
 
-#include <cstdio>
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <sstream>
 
@@ -26,13 +27,8 @@ namespace {
 std::string printable(const std::string& text) {
     std::string out;
     for (const char c : text) {
-        if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) {
-            out.push_back(c);
-            continue;
-        }
-        char escaped[8];
-        std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        out += escaped;
+        const auto byte = static_cast<unsigned>(static_cast<unsigned char>(c));
+        out += byte >= 0x20 && byte != 0x7f ? std::string(1, c) : fmt::format("\\x{:02x}", byte);
     }
     return out;
 }

@@ -129,13 +129,11 @@ Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::s
     std::vector<WeightsSeries> series;
     for (std::size_t k = 0; k < files.size(); ++k)
         series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &arrays[k]});
-    const std::optional<WeightsSeries> drawn_reference =
-        reference ? std::optional<WeightsSeries>(WeightsSeries{series_name(reference_file), "", &*reference})
-                  : std::nullopt;
+    const WeightsSeries drawn_reference{series_name(reference_file), "", reference ? &*reference : nullptr};
     if (kind == PlotKind::deviation)
-        return deviation_figure(title.empty() ? "distance from " + reference_file : title, series, *drawn_reference,
+        return deviation_figure(title.empty() ? "distance from " + reference_file : title, series, drawn_reference,
                                 log_x);
-    const WeightsSeries* under = drawn_reference ? &*drawn_reference : nullptr;
+    const WeightsSeries* under = reference ? &drawn_reference : nullptr;
     if (series.size() == 1) {
         const std::string named = under ? series.front().label + " over " + under->label : files.front();
         return weights_figure(title.empty() ? named : title, series.front(), under, wo, log_x);

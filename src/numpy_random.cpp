@@ -4,11 +4,6 @@
 
 namespace lmsref {
 
-LegacyRandom::LegacyRandom(std::uint32_t seed) {
-    mt19937::seed(key_, seed);
-    pos_ = state_size;
-}
-
 std::uint32_t LegacyRandom::next_uint32() {
     if (pos_ == state_size) {
         mt19937::twist(key_);

@@ -19,7 +19,7 @@ public:
     static constexpr std::size_t state_size = mt19937::state_size;
 
     /// `np.random.seed(seed)`: NumPy accepts 0 ... 2^32 - 1.
-    explicit LegacyRandom(std::uint32_t seed);
+    explicit LegacyRandom(std::uint32_t seed) { mt19937::seed(key_, seed); }
 
     /// The next raw 32-bit output of MT19937.
     std::uint32_t next_uint32();

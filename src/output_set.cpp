@@ -41,6 +41,15 @@ Pending& pending() {
     return instance;
 }
 
+/// Adds `item` to one of the lists the signal handler reads, or takes it out.
+template <class T> void set_pending(std::vector<T>& list, const T& item, bool present) {
+    const std::lock_guard<std::recursive_mutex> lock(pending().mutex);
+    if (present)
+        list.push_back(item);
+    else
+        list.erase(std::remove(list.begin(), list.end(), item), list.end());
+}
+
 std::string error_text(int error) {
     return std::strerror(error);
 }
@@ -106,12 +115,9 @@ public:
         for (const OutputSet::Target& target : targets) {
             const std::string parent = fs::path(target.path).parent_path().string();
             const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd < 0)
-                throw RuntimeFailure(parent + ": cannot open the folder to publish into it (" + error_text(errno) +
-                                     ")");
-            fds_.fds.push_back(fd); // closed by Fds' destructor, also when this constructor throws
+            if (fd >= 0) fds_.fds.push_back(fd); // closed by Fds' destructor, also when this constructor throws
             struct stat info {};
-            if (::fstat(fd, &info) != 0)
+            if (fd < 0 || ::fstat(fd, &info) != 0)
                 throw RuntimeFailure(parent + ": cannot open the folder to publish into it (" + error_text(errno) +
                                      ")");
             if (std::find(seen.begin(), seen.end(), std::make_pair(info.st_dev, info.st_ino)) != seen.end()) continue;
@@ -317,24 +323,9 @@ void remove_outputs_on_signals() {
     }).detach();
 }
 
-} // namespace lmsref
-
-namespace lmsref {
-
 std::unique_lock<std::recursive_mutex> hold_off_signals() {
     return std::unique_lock<std::recursive_mutex>(pending().mutex);
 }
-
-namespace {
-/// Adds `item` to one of the lists the signal handler reads, or takes it out.
-template <class T> void set_pending(std::vector<T>& list, const T& item, bool present) {
-    const std::lock_guard<std::recursive_mutex> lock(pending().mutex);
-    if (present)
-        list.push_back(item);
-    else
-        list.erase(std::remove(list.begin(), list.end(), item), list.end());
-}
-} // namespace
 
 void stop_group_on_signal(pid_t group, bool stop) {
     set_pending(pending().groups, group, stop);

@@ -85,21 +85,16 @@ std::string comparison_report(const Comparison& comparison, const Scenario& scen
             continue;
         }
         const bool is_reference = &stage == &stages().front();
-        std::string verdict;
-        if (is_reference)
-            verdict = "ref";
-        else if (!stage.starts_from_zero)
-            verdict = "differs";
-        else
-            verdict = c.within(comparison.tolerance) ? "ok" : "MISMATCH";
+        const bool within = c.within(comparison.tolerance);
+        const char* verdict = is_reference ? "ref" : !stage.starts_from_zero ? "differs" : within ? "ok" : "MISMATCH";
         if (stage.starts_from_zero) {
             ++zero_init;
-            agreeing += c.within(comparison.tolerance) ? 1 : 0;
-        }
-        if (!stage.starts_from_zero)
+            agreeing += within ? 1 : 0;
+        } else {
             linear_note +=
                 fmt::format("{} (default init) differs early as expected; its final weights are {:.2e} from numpy's.\n",
                             stage.name, c.final_distance);
+        }
         text += fmt::format("{:<12} {:>11.3f}  {:<19} {:<8} {}\n", stage.name, c.run->us_per_sample(),
                             is_reference ? "0 (reference)" : fmt::format("{:.3e}", c.max_scaled_deviation), verdict,
                             shown_weights(c.run->trajectory.final_weights()));
@@ -190,10 +185,6 @@ void write_comparison(const std::string& dir, const Comparison& comparison, cons
     write_file_atomically((std::filesystem::path(dir) / "summary.json").string(),
                           summary_json(comparison, scenario, data, device));
 }
-
-} // namespace lmsref
-
-namespace lmsref {
 
 bool is_output_name(const std::string& name, bool is_folder) {
     const auto is_stage = [](std::string_view text) {

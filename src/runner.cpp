@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <new>
+#include <numeric>
 #include <utility>
 
 namespace lmsref {
@@ -29,9 +30,7 @@ double distance(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 double input_power(const std::vector<double>& x) {
-    double power = 0.0;
-    for (double value : x) power += value * value;
-    return power / static_cast<double>(x.size());
+    return std::inner_product(x.begin(), x.end(), x.begin(), 0.0) / static_cast<double>(x.size());
 }
 
 std::optional<std::string> stability_warning(const Scenario& s, const Data& data) {

@@ -2,10 +2,10 @@
 
 #include "array_io.hpp"
 #include "errors.hpp"
-#include "lfilter.hpp"
 #include "numpy_random.hpp"
 #include "text.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace lmsref {
@@ -38,6 +38,17 @@ void validate(const Scenario& s) {
     if (s.x_file.empty() != s.d_file.empty())
         throw InputError(s.x_file.empty() ? "--d: give --x too; x and d are read together"
                                           : "--x: give --d too; x and d are read together");
+}
+
+std::vector<double> lfilter_fir(const std::vector<double>& b, const std::vector<double>& x) {
+    std::vector<double> y(x.size());
+    for (std::size_t n = 0; n < x.size(); ++n) {
+        const std::size_t newest = std::min(n, b.size() - 1); // the oldest sample that reaches y(n) is x(n - newest)
+        double sum = 0.0;
+        for (std::size_t k = newest + 1; k-- > 0;) sum += b[k] * x[n - k];
+        y[n] = sum;
+    }
+    return y;
 }
 
 Data generate_data(const Scenario& scenario) {

@@ -43,6 +43,11 @@ struct Data {
     std::int64_t samples() const { return static_cast<std::int64_t>(x.size()); }
 };
 
+/// scipy.signal.lfilter(b, 1, x) for an FIR filter: y(n) = sum_k b(k) x(n - k), zero initial state. Each output is
+/// summed from the oldest tap to the newest, starting from 0.0: the order of `np.convolve` (which `lfilter` uses when
+/// a = 1) and of the direct-form-II transposed filter, so the result matches SciPy bit for bit.
+std::vector<double> lfilter_fir(const std::vector<double>& b, const std::vector<double>& x);
+
 /// `np.random.seed(seed); x = randn(N, 1); d = lfilter(wo, 1, x) + sqrt(sigmav2) * randn(N)`.
 Data generate_data(const Scenario& scenario);
 

@@ -1,9 +1,9 @@
 // The registry of the notebook's stages: the one table that the CLI, compare, bench, tests and plots iterate.
 #pragma once
 
+#include "array2d.hpp"
 #include "batched.hpp"
 #include "scenario.hpp"
-#include "trajectory.hpp"
 
 #include <cstdint>
 #include <string_view>
@@ -21,6 +21,16 @@ struct StageInput {
     Device device;
 };
 
+/// What a stage returns: the notebook's y, e, losses and w, as plain arrays that the rest of lmsref reads.
+struct Trajectory {
+    std::vector<double> y;    ///< y(i) = w(i) . xM(i), N values
+    std::vector<double> e;    ///< e(i) = d(i) - y(i), the a-priori error, N values
+    std::vector<double> loss; ///< the stage's loss per sample (nn::MSELoss), empty where the stage has none
+    Array2D w;                ///< (N+1) x M: row 0 the initial weights, row i+1 the weights after sample i
+
+    std::vector<double> final_weights() const { return w.row(w.rows - 1); }
+};
+
 using StageFunction = Trajectory (*)(const StageInput&);
 
 struct Stage {
@@ -36,30 +46,13 @@ struct Stage {
     BatchedStageFunction batched = nullptr;
 };
 
-/// The stages in the notebook's order, `numpy` first.
+/// The stages in the notebook's order, `numpy` first. The table is in stages/torch_stage.cpp, beside the one adapter
+/// through which it runs the LibTorch stages, single and batched.
 const std::vector<Stage>& stages();
 /// The stage called `name`; throws InputError listing the known names.
 const Stage& find_stage(std::string_view name);
 
-// The stages as the table runs them: `numpy`'s plain loop (numpy.cpp), and the LibTorch stages, each the notebook's
-// function over tensors in its own file, run through the one adapter of torch_stage.cpp.
+/// The `numpy` stage (stages/numpy.cpp): the notebook's plain loop, the one stage without LibTorch.
 Trajectory run_numpy(const StageInput& in);
-Trajectory run_tensor(const StageInput& in);
-Trajectory run_autograd(const StageInput& in);
-Trajectory run_mseloss(const StageInput& in);
-Trajectory run_sgd(const StageInput& in);
-Trajectory run_module(const StageInput& in);
-Trajectory run_linear(const StageInput& in);
-Trajectory run_linear_zero(const StageInput& in);
-
-// The LibTorch stages batched over realizations, each in src/stages/batched/<stage>.cpp beside its single-run twin,
-// run through the one adapter of src/stages/batched/batched_stage.cpp.
-void run_tensor_batched(const BatchedInput& in, const BatchedTrajectories& out);
-void run_autograd_batched(const BatchedInput& in, const BatchedTrajectories& out);
-void run_mseloss_batched(const BatchedInput& in, const BatchedTrajectories& out);
-void run_sgd_batched(const BatchedInput& in, const BatchedTrajectories& out);
-void run_module_batched(const BatchedInput& in, const BatchedTrajectories& out);
-void run_linear_batched(const BatchedInput& in, const BatchedTrajectories& out);
-void run_linear_zero_batched(const BatchedInput& in, const BatchedTrajectories& out);
 
 } // namespace lmsref

@@ -4,6 +4,8 @@
 #include "array_io.hpp"
 #include "scenario.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -80,6 +82,15 @@ inline bool same_bits(double a, double b) {
     return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
+/// Requires `got` to hold `expected`'s doubles bit for bit, naming the first index that differs.
+inline void require_same_bits(const std::vector<double>& got, const std::vector<double>& expected) {
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t k = 0; k < got.size(); ++k) {
+        CAPTURE(k);
+        REQUIRE(same_bits(got[k], expected[k]));
+    }
+}
+
 /// The whole content of a file.
 inline std::string file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -88,9 +99,7 @@ inline std::string file_bytes(const std::string& path) {
 
 /// How many entries a folder holds.
 inline std::size_t files_in(const std::string& dir) {
-    std::size_t count = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++count;
-    return count;
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir), {}));
 }
 
 /// A fresh empty folder, removed when the object goes.

@@ -7,17 +7,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
-
 using namespace lmsref;
 using namespace lmsref::test;
-
-namespace {
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
-}
-} // namespace
 
 TEST_CASE("encode_npy writes the bytes NumPy writes", "[io]") {
     // np.save of an N x 1 and an (N+1) x M float64 array, from the reference data.
@@ -94,7 +85,7 @@ TEST_CASE("CSV round trips every double exactly", "[io]") {
     const Array2D back = decode_csv(encode_csv(w), "w.csv");
     REQUIRE(back.rows == w.rows);
     REQUIRE(back.cols == w.cols);
-    for (std::size_t k = 0; k < w.values.size(); ++k) REQUIRE(same_bits(back.values[k], w.values[k]));
+    require_same_bits(back.values, w.values);
 }
 
 TEST_CASE("the CSV reader names the line of a bad value, a header or a ragged row", "[io]") {
@@ -110,9 +101,9 @@ TEST_CASE("the CSV reader names the line of a bad value, a header or a ragged ro
 
 TEST_CASE("read_signal refuses NaN and Inf, and files are written atomically", "[io]") {
     TemporaryDir dir;
-    write_text(dir / "nan.csv", "1\nnan\n3\n");
+    write_file_atomically(dir / "nan.csv", "1\nnan\n3\n");
     REQUIRE_THROWS_WITH(read_signal(dir / "nan.csv"), Catch::Contains("sample 1 is nan"));
-    write_text(dir / "empty.npy", "");
+    write_file_atomically(dir / "empty.npy", "");
     REQUIRE_THROWS_WITH(read_signal(dir / "empty.npy"), Catch::Contains("empty"));
 
     const Array2D w = reference_array("small/numpy/w.npy");

@@ -20,18 +20,14 @@ std::vector<double> values_of(const torch::Tensor& tensor) {
     return {flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel()};
 }
 
-std::vector<std::int64_t> sizes_of(const torch::Tensor& tensor) {
-    return tensor.sizes().vec();
-}
-
 } // namespace
 
 TEST_CASE("basics: tensors have the shapes and dtypes the tour shows", "[basics]") {
     const BasicsSection s = section("tensors");
-    REQUIRE(sizes_of(s.tensors.at("x")) == std::vector<std::int64_t>{3});
+    REQUIRE(s.tensors.at("x").sizes().vec() == std::vector<std::int64_t>{3});
     REQUIRE(s.tensors.at("x").scalar_type() == torch::kLong);
     REQUIRE(values_of(s.tensors.at("x")) == std::vector<double>{2, 3, 4});
-    REQUIRE(sizes_of(s.tensors.at("row")) == std::vector<std::int64_t>{1, 3});
+    REQUIRE(s.tensors.at("row").sizes().vec() == std::vector<std::int64_t>{1, 3});
     REQUIRE(s.tensors.at("floats").scalar_type() == torch::kFloat); // the default floating type is float32
     REQUIRE(s.cells.front().code == "torch::tensor({2, 3, 4})");
     REQUIRE_THAT(s.cells.back().output, Catch::Equals("float"));
@@ -40,9 +36,9 @@ TEST_CASE("basics: tensors have the shapes and dtypes the tour shows", "[basics]
 TEST_CASE("basics: factories give exact contents, and PyTorch's draws for the seed", "[basics]") {
     const BasicsSection s = section("factories");
     REQUIRE(s.tensors.at("zeros").sum().item<double>() == 0.0);
-    REQUIRE(sizes_of(s.tensors.at("zeros")) == std::vector<std::int64_t>{2, 3});
+    REQUIRE(s.tensors.at("zeros").sizes().vec() == std::vector<std::int64_t>{2, 3});
     REQUIRE(values_of(s.tensors.at("ones")) == std::vector<double>(6, 1.0));
-    REQUIRE(sizes_of(s.tensors.at("ones")) == std::vector<std::int64_t>{3, 2});
+    REQUIRE(s.tensors.at("ones").sizes().vec() == std::vector<std::int64_t>{3, 2});
     const std::vector<double> eye = values_of(s.tensors.at("eye"));
     for (std::size_t i = 0; i < 3; ++i)
         for (std::size_t j = 0; j < 3; ++j) REQUIRE(eye[i * 3 + j] == (i == j ? 1.0 : 0.0));
@@ -64,7 +60,7 @@ TEST_CASE("basics: view shares storage, view refuses a transpose, reshape copies
     const BasicsSection s = section("view-reshape");
     const std::vector<double> x = values_of(s.tensors.at("x"));
     REQUIRE(x == reference_array("basics/rand_4x3.npy").values);
-    REQUIRE(sizes_of(s.tensors.at("viewed")) == std::vector<std::int64_t>{12, 1});
+    REQUIRE(s.tensors.at("viewed").sizes().vec() == std::vector<std::int64_t>{12, 1});
     REQUIRE(s.facts.at("view_shares_storage") == "true");
     REQUIRE(s.tensors.at("x_after_write")[0][0].item<float>() == 100.0f); // written through the view
     REQUIRE_THAT(s.facts.at("view_error"), Catch::Contains("view size is not compatible"));
@@ -120,8 +116,7 @@ TEST_CASE("basics: devices and casting, and --device cuda without CUDA is a clea
 TEST_CASE("basics: from_blob shares and keeps float64, torch::tensor copies to float32", "[basics]") {
     const BasicsSection s = section("conversion");
     const std::vector<double> x_np = values_of(s.tensors.at("x_np"));
-    const Array2D numpy = reference_array("basics/randn5_seed0.npy");
-    for (std::size_t k = 0; k < x_np.size(); ++k) REQUIRE(same_bits(x_np[k], numpy.values[k]));
+    require_same_bits(x_np, reference_array("basics/randn5_seed0.npy").values);
     REQUIRE(s.tensors.at("shared").scalar_type() == torch::kDouble);
     REQUIRE(s.facts.at("shared_after_write") == "42");
     REQUIRE(s.tensors.at("copied").scalar_type() == torch::kFloat);

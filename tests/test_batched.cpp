@@ -29,76 +29,62 @@ bool close(double a, double b) {
 
 /// C realizations of `scenario`, realization c generated with seed scenario.seed + c, side by side (N x C).
 struct Chunk {
-    std::int64_t N = 0;
-    std::int64_t C = 0;
     std::vector<Data> data; ///< each realization's own x and d
     std::vector<double> x;  ///< N x C: sample n of realization c at n C + c
     std::vector<double> d;
 };
 
-Chunk side_by_side(Scenario scenario, std::int64_t C) {
+Chunk side_by_side(Scenario scenario, std::size_t C) {
     Chunk chunk;
-    chunk.N = scenario.samples;
-    chunk.C = C;
     const std::uint32_t first_seed = scenario.seed;
-    for (std::int64_t c = 0; c < C; ++c) {
+    for (std::size_t c = 0; c < C; ++c) {
         scenario.seed = first_seed + static_cast<std::uint32_t>(c);
         chunk.data.push_back(generate_data(scenario));
     }
-    chunk.x.resize(static_cast<std::size_t>(chunk.N * C));
-    chunk.d.resize(chunk.x.size());
-    for (std::int64_t n = 0; n < chunk.N; ++n)
-        for (std::int64_t c = 0; c < C; ++c) {
-            chunk.x[static_cast<std::size_t>(n * C + c)] =
-                chunk.data[static_cast<std::size_t>(c)].x[static_cast<std::size_t>(n)];
-            chunk.d[static_cast<std::size_t>(n * C + c)] =
-                chunk.data[static_cast<std::size_t>(c)].d[static_cast<std::size_t>(n)];
+    for (std::size_t n = 0; n < static_cast<std::size_t>(scenario.samples); ++n)
+        for (const Data& data : chunk.data) {
+            chunk.x.push_back(data.x[n]);
+            chunk.d.push_back(data.d[n]);
         }
     return chunk;
 }
 
 /// Runs every batched stage on C realizations of `scenario` and checks realization c against the single run with
 /// seed S + c and torch seed T + c: each e(n) and each tap of each w(n).
-void check_batched_against_single_runs(const Scenario& scenario, std::int64_t C, std::uint64_t first_torch_seed) {
+void check_batched_against_single_runs(const Scenario& scenario, std::size_t C, std::uint64_t first_torch_seed) {
     const Chunk chunk = side_by_side(scenario, C);
-    const std::int64_t N = chunk.N;
-    const std::int64_t M = scenario.taps;
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    const auto M = static_cast<std::size_t>(scenario.taps);
     std::size_t batched_stages = 0;
     for (const Stage& stage : stages()) {
         if (stage.batched == nullptr) continue;
         ++batched_stages;
         CAPTURE(stage.name, N, M, C);
         BatchedInput input;
-        input.N = N;
-        input.M = M;
-        input.C = C;
+        input.N = scenario.samples;
+        input.M = scenario.taps;
+        input.C = static_cast<std::int64_t>(C);
         input.eta = scenario.step_size;
         input.x = chunk.x.data();
         input.d = chunk.d.data();
         input.first_torch_seed = first_torch_seed;
         input.device = Device::cpu;
-        std::vector<double> e(static_cast<std::size_t>(N * C)), w(static_cast<std::size_t>((N + 1) * M * C));
-        stage.batched(input, BatchedTrajectories{e.data(), w.data()});
-        const struct {
-            const std::vector<double>& e;
-            const std::vector<double>& w;
-        } batched{e, w};
+        std::vector<double> batched_e(N * C);
+        std::vector<double> batched_w((N + 1) * M * C);
+        stage.batched(input, BatchedTrajectories{batched_e.data(), batched_w.data()});
 
         std::vector<std::vector<double>> initial_weights;
-        for (std::int64_t c = 0; c < C; ++c) {
+        for (std::size_t c = 0; c < C; ++c) {
             CAPTURE(c);
-            const Data& data = chunk.data[static_cast<std::size_t>(c)];
-            const Trajectory single = stage.run(
-                {data.x, data.d, scenario.step_size, M, first_torch_seed + static_cast<std::uint64_t>(c), Device::cpu});
+            const Data& data = chunk.data[c];
+            const Trajectory single =
+                stage.run({data.x, data.d, scenario.step_size, scenario.taps, first_torch_seed + c, Device::cpu});
             std::size_t e_mismatches = 0;
             std::size_t w_mismatches = 0;
-            for (std::int64_t n = 0; n < N; ++n)
-                e_mismatches +=
-                    !close(batched.e[static_cast<std::size_t>(n * C + c)], single.e[static_cast<std::size_t>(n)]);
-            for (std::int64_t n = 0; n <= N; ++n)
-                for (std::int64_t k = 0; k < M; ++k)
-                    w_mismatches += !close(batched.w[static_cast<std::size_t>((n * M + k) * C + c)],
-                                           single.w(static_cast<std::size_t>(n), static_cast<std::size_t>(k)));
+            for (std::size_t n = 0; n < N; ++n) e_mismatches += !close(batched_e[n * C + c], single.e[n]);
+            for (std::size_t n = 0; n <= N; ++n)
+                for (std::size_t k = 0; k < M; ++k)
+                    w_mismatches += !close(batched_w[(n * M + k) * C + c], single.w(n, k));
             CHECK(e_mismatches == 0);
             CHECK(w_mismatches == 0);
             initial_weights.push_back(single.w.row(0));

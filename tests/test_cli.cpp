@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -99,12 +98,9 @@ TEST_CASE("cli: compare prints the table, writes summary.json and every stage's 
         REQUIRE(read_array(dir / (std::string(stage.name) + "/w.csv")).rows == 61);
     }
     REQUIRE(std::filesystem::exists(dir / "mseloss/loss.csv"));
-    REQUIRE(read_signal(dir / "x.csv") == generate_data(Scenario{[] {
-                                              Scenario s;
-                                              s.samples = 60;
-                                              return s;
-                                          }()})
-                                              .x);
+    Scenario scenario;
+    scenario.samples = 60;
+    REQUIRE(read_signal(dir / "x.csv") == generate_data(scenario).x);
 
     // summary.json: the scenario, the versions, and every stage's figures as the library computes them.
     const Json summary = Json::parse(file_bytes(dir / "summary.json"));
@@ -114,8 +110,6 @@ TEST_CASE("cli: compare prints the table, writes summary.json and every stage's 
     REQUIRE(summary.at("device") == "cpu");
     REQUIRE(summary.at("tolerance").get<double>() == 1e-12);
     REQUIRE(summary.at("agrees") == true);
-    Scenario scenario;
-    scenario.samples = 60;
     check_scenario_json(summary.at("scenario"), scenario);
     const Comparison expected = compare_stages(generate_data(scenario), scenario, Device::cpu, 1e-12);
     REQUIRE(expected.agrees());
@@ -219,37 +213,23 @@ std::vector<ErrorCase> error_cases() {
     std::vector<ErrorCase> cases;
     std::ifstream in(std::string(LMSREF_CLI_ERRORS_DIR) + "/cases.txt");
     if (!in) throw std::runtime_error("cannot read cli_errors/cases.txt");
+    const std::regex case_line(R"(([^|]*)\|([^|]*)\|([^|]*)\|(.*))");
+    const std::regex whole_number(R"(\d+)");
     std::size_t number = 0;
     for (std::string line; std::getline(in, line);) {
         ++number;
         line = trim(line, " \t\r\n");
         if (line.empty() || line[0] == '#') continue;
         const std::string where = "cli_errors/cases.txt:" + std::to_string(number) + ": ";
-        if (std::count(line.begin(), line.end(), '|') < 3)
+        std::smatch fields; // the arguments may hold '|', and are empty for lmsref alone
+        if (!std::regex_match(line, fields, case_line))
             throw std::runtime_error(where + "not 'exit code | lines | message | arguments'");
-        std::vector<std::string> fields;
-        std::stringstream parts(line);
-        for (std::string field; fields.size() < 3 && std::getline(parts, field, '|');)
-            fields.push_back(trim(field, " \t\r\n"));
-        std::string rest; // the arguments: none for lmsref alone
-        std::getline(parts, rest);
-        rest = trim(rest, " \t\r\n");
-        ErrorCase c;
-        c.line = number;
-        try {
-            std::size_t used = 0;
-            c.exit_code = std::stoi(fields[0], &used);
-            if (used != fields[0].size()) throw std::invalid_argument(fields[0]);
-            c.lines = std::stoul(fields[1], &used);
-            if (used != fields[1].size()) throw std::invalid_argument(fields[1]);
-        } catch (const std::logic_error&) {
+        const auto field = [&](std::size_t k) { return trim(fields[k].str(), " \t\r\n"); };
+        if (!std::regex_match(field(1), whole_number) || !std::regex_match(field(2), whole_number))
             throw std::runtime_error(where + "the exit code and the line count must be whole numbers");
-        }
-        if (fields[2].empty()) throw std::runtime_error(where + "the message is empty");
-        c.message = with_fixtures(fields[2]);
-        c.written_arguments = rest;
-        c.arguments = with_fixtures(rest);
-        cases.push_back(std::move(c));
+        if (field(3).empty()) throw std::runtime_error(where + "the message is empty");
+        cases.push_back({number, std::stoi(field(1)), std::stoul(field(2)), with_fixtures(field(3)),
+                         with_fixtures(field(4)), field(4)});
     }
     return cases;
 }

@@ -10,8 +10,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <set>
-
 using namespace lmsref;
 using namespace lmsref::test;
 
@@ -68,11 +66,7 @@ TEST_CASE("the numpy stage matches NumPy's own loop bit for bit", "[stages][refe
         CAPTURE(name);
         const StageRun run =
             run_stage(stages().front(), reference_data(name), reference_scenario(name).scenario, Device::cpu);
-        const Array2D w = reference_array(name + "/numpy/w.npy");
-        for (std::size_t k = 0; k < w.values.size(); ++k) {
-            CAPTURE(k);
-            REQUIRE(same_bits(run.trajectory.w.values[k], w.values[k]));
-        }
+        require_same_bits(run.trajectory.w.values, reference_array(name + "/numpy/w.npy").values);
     }
 }
 
@@ -103,7 +97,7 @@ TEST_CASE("linear starts from PyTorch's default init for the same torch seed", "
         const StageRun run = run_stage(find_stage("linear"), reference_data(name), reference.scenario, Device::cpu);
         const Array2D w = reference_array(name + "/linear/w.npy");
         // Row 0 is nn.Linear's Kaiming-uniform draw: the same generator, seed and bound give the same bits.
-        for (std::size_t k = 0; k < w.cols; ++k) REQUIRE(same_bits(run.trajectory.w(0, k), w(0, k)));
+        require_same_bits(run.trajectory.w.row(0), w.row(0));
         // The default init is not zero: that is the stage's point.
         REQUIRE(distance(run.trajectory.w.row(0), std::vector<double>(w.cols, 0.0)) > 0.01);
     }

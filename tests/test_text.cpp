@@ -1,6 +1,5 @@
 // The option parsers (comma lists of numbers, bounded whole numbers), the number formatter and the messages for
-// unknown names. Inputs the fuzzer found worth keeping
-// become cases here.
+// unknown names. Inputs the fuzzer found worth keeping become cases here.
 #include "errors.hpp"
 #include "text.hpp"
 

@@ -1,6 +1,6 @@
 // Stage `linear` — the notebook's `LMS` built on nn::Linear and `lms_torch_model_2`. nn::Linear starts from
 // its default (Kaiming-uniform) weights, not from zeros, so the trajectory differs early and meets the others later.
-#include "stages/linear_model.hpp"
+#include "stages/torch_stage.hpp"
 
 namespace lmsref {
 

@@ -1,6 +1,6 @@
 // Stage `linear-zero` — the notebook's `weights_init` and `lms_torch_model_3`: the same nn::Linear model with
 // its weights set to zero, which brings the trajectory back onto the `numpy` one.
-#include "stages/linear_model.hpp"
+#include "stages/torch_stage.hpp"
 
 namespace lmsref {
 

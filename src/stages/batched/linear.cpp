@@ -12,39 +12,10 @@
 // gradient is realization c's own, and optim::SGD gives each realization the single run's update.
 #include "stages/batched/batched_stage.hpp"
 
-#include <algorithm>
-
 namespace lmsref {
 
-BatchedLinearImpl::BatchedLinearImpl(std::int64_t M, std::int64_t C, std::uint64_t first_torch_seed) {
-    torch::NoGradGuard no_grad;
-    torch::Tensor initial = torch::empty({C, M}, torch::kFloat64); // row c: realization c's weight row
-    for (std::int64_t c = 0; c < C; ++c) {
-        torch::manual_seed(first_torch_seed + static_cast<std::uint64_t>(c));      // torch.manual_seed(T + c)
-        const torch::nn::Linear layer(torch::nn::LinearOptions(M, 1).bias(false)); // nn.Linear(M, 1, bias=False)
-        std::copy_n(layer->weight.data_ptr<double>(), M, initial.data_ptr<double>() + c * M); // its 1 x M weight
-    }
-    weight = register_parameter("weight", initial.t().contiguous()); // M x C: column c realization c's W^T
-}
-
-torch::Tensor BatchedLinearImpl::forward(const torch::Tensor& xM) {
-    // nn::Linear's y = x W^T, for each realization: y_c = sum over k of x_c(k) W_c(k)
-    return (xM * weight).sum(0);
-}
-
-LinearLMSBatchedImpl::LinearLMSBatchedImpl(std::int64_t M, std::int64_t C, std::uint64_t first_torch_seed)
-    // new: nn.Linear(M, 1, bias=False) holds the weights; batched: C of them, as one M x C parameter
-    : l1(register_module("l1", BatchedLinear(M, C, first_torch_seed))) {}
-
-torch::Tensor LinearLMSBatchedImpl::forward(const torch::Tensor& xM) {
-    // The notebook's x.squeeze() makes an M x 1 regressor the vector nn::Linear takes; batched: xM (M x C) is
-    // already what BatchedLinear takes, one column per realization
-    torch::Tensor output = l1(xM);
-    return output;
-}
-
-BatchedTorchTrajectory lms_torch_model_2_batched(const torch::Tensor& X, const torch::Tensor& D, double eta,
-                                                 std::int64_t M, LinearLMSBatched& model) {
+TorchTrajectory lms_torch_model_2_batched(const torch::Tensor& X, const torch::Tensor& D, double eta, std::int64_t M,
+                                          LinearLMSBatched& model) {
     const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(X.device());
     const std::int64_t N = X.size(0);
     const std::int64_t C = X.size(1);                      // batched: the realizations
@@ -82,11 +53,10 @@ BatchedTorchTrajectory lms_torch_model_2_batched(const torch::Tensor& X, const t
 }
 
 // The notebook's cell: the model, then the training loop.
-BatchedTorchTrajectory lms_torch_model_2_batched(const torch::Tensor& X, const torch::Tensor& D, double eta,
-                                                 std::int64_t M, std::uint64_t first_torch_seed) {
+TorchTrajectory lms_torch_model_2_batched(const torch::Tensor& X, const torch::Tensor& D, double eta, std::int64_t M) {
     // batched: realization c's nn::Linear draws its float64 weights right after torch::manual_seed(T + c), as the
-    // single run with torch seed T + c does
-    LinearLMSBatched model(M, X.size(1), first_torch_seed); // model = LMS()
+    // single run with torch seed T + c does, T the seed the adapter has just given the generator
+    LinearLMSBatched model(M, X.size(1)); // model = LMS()
     model->to(X.device());
     return lms_torch_model_2_batched(X, D, eta, M, model);
 }

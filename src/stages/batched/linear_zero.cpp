@@ -17,9 +17,8 @@ void weights_init(torch::nn::Module& m) {
 } // namespace
 
 // The notebook's cell: the model, then the training loop.
-BatchedTorchTrajectory lms_torch_model_3_batched(const torch::Tensor& X, const torch::Tensor& D, double eta,
-                                                 std::int64_t M, std::uint64_t first_torch_seed) {
-    LinearLMSBatched model(M, X.size(1), first_torch_seed); // model = LMS(); batched: C layers
+TorchTrajectory lms_torch_model_3_batched(const torch::Tensor& X, const torch::Tensor& D, double eta, std::int64_t M) {
+    LinearLMSBatched model(M, X.size(1)); // model = LMS(); batched: C layers
     // new
     model->apply(weights_init);
     model->to(X.device());

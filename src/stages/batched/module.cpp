@@ -23,8 +23,8 @@ struct LMSImpl : torch::nn::Module {
 };
 TORCH_MODULE(LMS);
 
-BatchedTorchTrajectory lms_torch_model_batched(const torch::Tensor& X, const torch::Tensor& D, double eta,
-                                               std::int64_t M, LMS& model) {
+TorchTrajectory lms_torch_model_batched(const torch::Tensor& X, const torch::Tensor& D, double eta, std::int64_t M,
+                                        LMS& model) {
     const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(X.device());
     const std::int64_t N = X.size(0);
     const std::int64_t C = X.size(1);                      // batched: the realizations
@@ -65,8 +65,7 @@ BatchedTorchTrajectory lms_torch_model_batched(const torch::Tensor& X, const tor
 } // namespace
 
 // The notebook's cell: the model, then the training loop.
-BatchedTorchTrajectory lms_torch_model_batched(const torch::Tensor& X, const torch::Tensor& D, double eta,
-                                               std::int64_t M) {
+TorchTrajectory lms_torch_model_batched(const torch::Tensor& X, const torch::Tensor& D, double eta, std::int64_t M) {
     // new: model = LMS(); batched: with C columns
     LMS model(M, X.size(1));
     model->to(X.device());

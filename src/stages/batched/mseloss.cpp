@@ -7,8 +7,7 @@
 
 namespace lmsref {
 
-BatchedTorchTrajectory lms_torch_loss_batched(const torch::Tensor& X, const torch::Tensor& D, double eta,
-                                              std::int64_t M) {
+TorchTrajectory lms_torch_loss_batched(const torch::Tensor& X, const torch::Tensor& D, double eta, std::int64_t M) {
     const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(X.device());
     const std::int64_t N = X.size(0);
     const std::int64_t C = X.size(1);                                     // batched: the realizations

@@ -5,7 +5,7 @@
 
 namespace lmsref {
 
-BatchedTorchTrajectory lms_torch_batched(const torch::Tensor& X, const torch::Tensor& D, double eta, std::int64_t M) {
+TorchTrajectory lms_torch_batched(const torch::Tensor& X, const torch::Tensor& D, double eta, std::int64_t M) {
     const torch::TensorOptions float64 = torch::dtype(torch::kFloat64).device(X.device());
     c10::InferenceMode inference; // C++: no autograd here, so LibTorch can skip its bookkeeping (view tracking)
     const std::int64_t N = X.size(0);
