@@ -15,7 +15,8 @@ Each of the K repeats times the data generation and the LMS loop separately; the
 median over the repeats, in seconds and in ns per realization-sample (1e9 seconds / (R N)), as JSON (to FILE, or
 to stdout). --save-dir writes the curves of the last repeat as mse.npy (N,), msd.npy (N+1,) and meanw.npy
 (N+1, M), the shapes of data/reference/ensemble/ (lmsref's own mse and msd files are N x 1 columns).
-NumPy is held to one thread (OMP_NUM_THREADS and its kin are set before it is imported).
+NumPy is held to one thread (OMP_NUM_THREADS and its kin are set before it is imported). Any interpreter with NumPy
+and SciPy runs it (scripts/bench --ensemble --python pypi: the venv's NumPy wheel, with its own OpenBLAS).
 """
 import os
 
@@ -113,6 +114,7 @@ def main():
     seconds, median_seconds = summary(min), summary(statistics.median)
     report = {
         "python": platform.python_version(),
+        "executable": sys.executable,
         "numpy": np.__version__,
         "scenario": {"N": N, "M": M, "eta": args.eta, "sigmav2": args.sigmav2, "wo": wo, "seed": args.seed},
         "realizations": R,

@@ -6,7 +6,8 @@
 
 For each stage: one warm-up run, then R timed runs of the whole stage (building its model included, as in
 lmsref), reported as min, median and max microseconds per sample, in the JSON format `lmsref bench` writes.
-The functions are the ones scripts/make_reference.py copies from the notebook.
+The functions are the ones scripts/make_reference.py copies from the notebook. Any interpreter with torch, NumPy and
+SciPy runs it, e.g. .cache/pypi-torch/bin/python (torch 2.x; scripts/bench --python pypi).
 """
 import argparse
 import json
@@ -99,6 +100,7 @@ def main():
         "libtorch": torch.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
+        "executable": sys.executable,
         "device": "cpu",
         "threads": torch.get_num_threads(),
         "stages": results,

@@ -12,7 +12,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${LMSREF_BUILD_DIR:-$ROOT/build}
 # What building, testing and plotting need, as Debian 12 packages.
 PACKAGES=(g++ cmake ninja-build libtorch-dev libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libgnuplot-iostream-dev
-          librandom123-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox)
+          librandom123-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox libopenmpi-dev openmpi-bin)
 # What the Python twin of the notebook needs (scripts/bench, scripts/make_reference.py), run by /usr/bin/python3.
 PYTHON_PACKAGES=(python3-torch python3-numpy python3-scipy)
 
@@ -22,6 +22,10 @@ log() { printf '==> %s\n' "$*" >&2; }
 # .cache/ (reused), built in build-pypi/. The wheel is CUDA-enabled and pulls the nvidia-* CUDA wheels: about 5 GB.
 # From 2.7 on the wheels use the C++11 ABI (older ones cannot link with Debian's CLI11, fmt and Boost).
 PYPI_TORCH_VERSION=2.7.1
+# NumPy and SciPy in the same venv, for the notebook's functions under torch 2.x (scripts/check_reference, scripts/bench
+# --python pypi): the versions of Debian 12's python3-numpy and python3-scipy, which made data/reference.
+PYPI_NUMPY_VERSION=1.24.2
+PYPI_SCIPY_VERSION=1.10.1
 PYPI_TORCH_VENV=$ROOT/.cache/pypi-torch
 
 # Parses a leading `--libtorch debian|pypi` off the script's arguments; prints the remaining ones, NUL-separated.
@@ -45,12 +49,15 @@ libtorch_option() {
     printf ')\n'
 }
 
-# The venv with torch==PYPI_TORCH_VERSION (made when missing), then CMAKE_PREFIX_PATH and BUILD_DIR for it. When PyPI
-# cannot be reached, says `SKIPPED: LibTorch 2.x (reason)` and exits 0; any other failure exits non-zero.
-use_pypi_libtorch() {
+# The venv with torch==PYPI_TORCH_VERSION, numpy==PYPI_NUMPY_VERSION and scipy==PYPI_SCIPY_VERSION (made or completed
+# when one is missing); sets PYPI_PYTHON, its interpreter. When PyPI cannot be reached, says
+# `SKIPPED: LibTorch 2.x (reason)` and exits 0; any other failure exits non-zero.
+pypi_torch_venv() {
     local python=$PYPI_TORCH_VENV/bin/python have=''
-    [ -x "$python" ] && have=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null || true)
-    if [ "${have%%+*}" != "$PYPI_TORCH_VERSION" ]; then
+    local want="$PYPI_TORCH_VERSION $PYPI_NUMPY_VERSION $PYPI_SCIPY_VERSION"
+    [ -x "$python" ] && have=$("$python" -c 'import numpy, scipy, torch
+print(torch.__version__.split("+")[0], numpy.__version__, scipy.__version__)' 2>/dev/null || true)
+    if [ "$have" != "$want" ]; then
         if ! /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
             install_missing_packages python3-venv
         fi
@@ -73,10 +80,18 @@ PY
             echo "SKIPPED: LibTorch 2.x (PyPI: ${reason##*$'\n'})"
             exit 0
         fi
-        log "installing torch==$PYPI_TORCH_VERSION from PyPI into $PYPI_TORCH_VENV (about 5 GB with its CUDA wheels)"
-        "$python" -m pip install --disable-pip-version-check -q "torch==$PYPI_TORCH_VERSION" >&2
+        log "installing torch==$PYPI_TORCH_VERSION numpy==$PYPI_NUMPY_VERSION scipy==$PYPI_SCIPY_VERSION from PyPI into" \
+            "$PYPI_TORCH_VENV (about 5 GB with torch's CUDA wheels; only what is missing)"
+        "$python" -m pip install --disable-pip-version-check -q "torch==$PYPI_TORCH_VERSION" \
+            "numpy==$PYPI_NUMPY_VERSION" "scipy==$PYPI_SCIPY_VERSION" >&2
     fi
-    local torch_root
+    PYPI_PYTHON=$python
+}
+
+# pypi_torch_venv, then CMAKE_PREFIX_PATH and BUILD_DIR for the wheel's LibTorch.
+use_pypi_libtorch() {
+    pypi_torch_venv
+    local python=$PYPI_PYTHON torch_root
     torch_root=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)
     # share/cmake for TorchConfig.cmake; the torch folder itself so that its lib/ comes before the system's
     # (TorchConfig's find_library would otherwise pick Debian's libtorch.so where libtorch-dev is installed too).
