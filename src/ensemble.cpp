@@ -3,6 +3,7 @@
 #include "errors.hpp"
 #include "legacy_gauss.hpp"
 #include "philox_avx2.hpp"
+#include "philox_avx512.hpp"
 #include "philox_data.hpp"
 #ifdef LMSREF_HAVE_CUDA_KERNEL
 #include "cuda/ensemble_kernel.hpp"
@@ -178,20 +179,25 @@ Kernels kernels(std::size_t M) {
 // --rng philox: G realizations side by side, each made and run sample by sample by philox::Realization::step (the
 // function the CUDA kernel calls), adding into the block's sums in realization order: the same bits as G calls of
 // philox::add_realization. StaticM > 0: M = K = StaticM known at compile time (len(wo) <= M); 0: at run time, G = 1.
-// Avx2 (G = 4): philox::add_four_realizations_avx2 runs the four, a lane each (src/philox_avx2.hpp), the same bits.
-template <int StaticM, std::size_t G, bool Avx2 = false>
+// Avx2 (G = 4): philox::add_four_realizations_avx2 runs the four, a lane each (src/philox_avx2.hpp), the same bits;
+// Avx512 (G = 4): philox::add_four_realizations_avx512 (src/philox_avx512.hpp), the same bits again.
+template <int StaticM, std::size_t G, bool Avx2 = false, bool Avx512 = false>
 void add_philox_group(const philox::Problem& p, std::uint64_t first, Workspace& ws, BlockSums& sums) {
     static_assert(StaticM > 0 || G == 1, "a run-time M runs one realization at a time");
-    static_assert(!Avx2 || G == 4, "normals4_avx2 makes four realizations' normals");
+    static_assert((!Avx2 && !Avx512) || G == 4, "the vector twins run four realizations");
     if constexpr (StaticM == 0) {
         sums.add_steady(philox::add_realization(p, first, ws.hist.data(), ws.wi.data(), sums.mse.data(),
                                                 sums.msd.data(), sums.meanw.data()) /
                         static_cast<double>(p.samples - p.steady_start));
     } else {
-        if constexpr (Avx2) { // the same, four lanes at a time
+        if constexpr (Avx2 || Avx512) { // the same, four lanes at a time
             double steady[G] = {};
-            philox::add_four_realizations_avx2<StaticM>(p, first, sums.mse.data(), sums.msd.data(), sums.meanw.data(),
-                                                        steady);
+            if constexpr (Avx512)
+                philox::add_four_realizations_avx512<StaticM>(p, first, sums.mse.data(), sums.msd.data(),
+                                                              sums.meanw.data(), steady);
+            else
+                philox::add_four_realizations_avx2<StaticM>(p, first, sums.mse.data(), sums.msd.data(),
+                                                            sums.meanw.data(), steady);
             for (std::size_t g = 0; g < G; ++g)
                 sums.add_steady(steady[g] / static_cast<double>(p.samples - p.steady_start));
             return;
@@ -232,23 +238,28 @@ struct PhiloxKernels {
     PhiloxGroupFunction single = nullptr;
 };
 
-template <int M> PhiloxKernels philox_kernels_for(bool avx2) {
-    static_assert(group_size == 4, "normals4_avx2 makes four realizations' normals");
-    return {avx2 ? add_philox_group<M, group_size, true> : add_philox_group<M, group_size>, add_philox_group<M, 1>};
+template <int M> PhiloxKernels philox_kernels_for(bool avx2, bool avx512) {
+    static_assert(group_size == 4, "the vector twins run four realizations");
+    return {avx512 ? add_philox_group<M, group_size, false, true>
+            : avx2 ? add_philox_group<M, group_size, true>
+                   : add_philox_group<M, group_size>,
+            add_philox_group<M, 1>};
 }
 
-// avx2: use philox::normals4_avx2 in the groups (the processor has AVX2).
+// avx2: the groups may use the vector twins (the processor has AVX2); then AVX-512's (src/philox_avx512.hpp) where
+// the processor has AVX-512 F, DQ and VL, AVX2's (src/philox_avx2.hpp) otherwise.
 PhiloxKernels philox_kernels(std::size_t M, std::size_t K, bool avx2) {
     if (K != M) return {nullptr, add_philox_group<0, 1>};
+    const bool avx512 = avx2 && philox::avx512_supported();
     switch (M) {
-    case 1: return philox_kernels_for<1>(avx2);
-    case 2: return philox_kernels_for<2>(avx2);
-    case 3: return philox_kernels_for<3>(avx2);
-    case 4: return philox_kernels_for<4>(avx2);
-    case 5: return philox_kernels_for<5>(avx2);
-    case 6: return philox_kernels_for<6>(avx2);
-    case 7: return philox_kernels_for<7>(avx2);
-    case 8: return philox_kernels_for<8>(avx2);
+    case 1: return philox_kernels_for<1>(avx2, avx512);
+    case 2: return philox_kernels_for<2>(avx2, avx512);
+    case 3: return philox_kernels_for<3>(avx2, avx512);
+    case 4: return philox_kernels_for<4>(avx2, avx512);
+    case 5: return philox_kernels_for<5>(avx2, avx512);
+    case 6: return philox_kernels_for<6>(avx2, avx512);
+    case 7: return philox_kernels_for<7>(avx2, avx512);
+    case 8: return philox_kernels_for<8>(avx2, avx512);
     default: return {nullptr, add_philox_group<0, 1>};
     }
 }

@@ -4,8 +4,9 @@
 // add_four_realizations_avx2 runs Realization::step_with's LMS update and adds into the block sums as four calls of
 // philox::add_realization would. The same operations in the same order, lane by lane, with no fused multiply-add:
 // the same bits (tests/test_philox.cpp checks the normals against philox::normals and the engine's curves against
-// philox::add_realization). The CPU engine uses them when the processor has AVX2 (checked at run time) and M =
-// max(M, len(wo)) <= 8, the scalar functions otherwise. The CUDA kernel never sees them.
+// philox::add_realization). The CPU engine uses them when the processor has AVX2 but not AVX-512 (checked at run
+// time; with AVX-512 it takes src/philox_avx512.hpp's) and M = max(M, len(wo)) <= 8, the scalar functions otherwise.
+// The CUDA kernel never sees them.
 #pragma once
 
 #include "philox_data.hpp"

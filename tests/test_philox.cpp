@@ -3,6 +3,7 @@
 #include "ensemble.hpp"
 #include "errors.hpp"
 #include "philox_avx2.hpp"
+#include "philox_avx512.hpp"
 #include "philox_data.hpp"
 #include "scenario.hpp"
 #include "theory.hpp"
@@ -195,6 +196,120 @@ TEST_CASE("philox: the AVX2 twin makes philox::normals' bits, four realizations 
             }
     CHECK(compared > 10000);
     CHECK(mismatches == 0);
+}
+
+TEST_CASE("philox: the AVX-512 twin makes philox::normals' bits, eight (realization, sample) pairs at a time",
+          "[philox]") {
+    if (!philox::avx512_supported()) {
+        WARN("skipped: this processor has no AVX-512 F, DQ and VL (the engine then uses AVX2 or philox::normals)");
+        return;
+    }
+    long mismatches = 0, compared = 0;
+    for (std::uint32_t seed : {0U, 7U, 4294967295U})
+        for (std::uint64_t r0 :
+             {std::uint64_t{0}, std::uint64_t{64}, (std::uint64_t{1} << 32) - 2, (std::uint64_t{1} << 40) + 5})
+            for (std::uint64_t n = 0; n < 2000; n += (n < 100 ? 1 : 37)) {
+                // the second sample of a vector crosses 2^32 from (2^32 - 1): its counter's second word changes
+                for (std::uint64_t sample : {n, n + (std::uint64_t{1} << 32), (std::uint64_t{1} << 32) - 1}) {
+                    double x[8], v[8];
+                    philox::normals8_avx512(seed, r0, sample, x, v);
+                    for (int lane = 0; lane < 8; ++lane) {
+                        const philox::Normals z = philox::normals(seed, r0 + static_cast<std::uint64_t>(lane % 4),
+                                                                  sample + static_cast<std::uint64_t>(lane / 4));
+                        // the same bits, signs of zero included
+                        mismatches += (std::memcmp(&z.x, &x[lane], sizeof z.x) != 0) +
+                                      (std::memcmp(&z.v, &v[lane], sizeof z.v) != 0);
+                        compared += 2;
+                    }
+                }
+            }
+    CHECK(compared > 40000);
+    CHECK(mismatches == 0);
+}
+
+namespace {
+
+// A vector group (add_four_realizations_avx512<M> or _avx2<M>) against four calls of philox::add_realization
+// (realizations first ... first + 3, in order, into sums that start from the same values): the same bits.
+template <int M, bool Avx512>
+bool group_matches(std::int64_t N, std::uint32_t seed, std::uint64_t first, double eta) {
+    const std::vector<double> wo_all = {0.1, -0.2, 0.3, 0.05, -0.4, 0.25, 0.15, -0.1};
+    std::vector<double> wo(wo_all.begin(), wo_all.begin() + std::min<int>(M, 3 + M % 2)); // len(wo) <= M
+    wo.resize(M, 0.0);
+    philox::Problem p;
+    p.samples = N;
+    p.taps = M;
+    p.history = M;
+    p.step = eta / 2 * 2;
+    p.noise_gain = std::sqrt(0.01);
+    p.seed = seed;
+    p.steady_start = N - std::max<std::int64_t>(1, N / 4);
+    p.wo_K = wo.data();
+    p.wo_M = wo.data();
+    const auto n = static_cast<std::size_t>(N);
+    auto start = [&](std::size_t size) { // nonzero starting sums: the realizations are added to what is there
+        std::vector<double> v(size);
+        for (std::size_t i = 0; i < size; ++i) v[i] = 0.001 * static_cast<double>(i % 17);
+        return v;
+    };
+    std::vector<double> mse = start(n), msd = start(n + 1), meanw = start((n + 1) * M);
+    std::vector<double> mse2 = mse, msd2 = msd, meanw2 = meanw;
+    double steady[4], direct[4];
+    if constexpr (Avx512)
+        philox::add_four_realizations_avx512<M>(p, first, mse.data(), msd.data(), meanw.data(), steady);
+    else
+        philox::add_four_realizations_avx2<M>(p, first, mse.data(), msd.data(), meanw.data(), steady);
+    std::vector<double> hist(M), w(M);
+    for (std::uint64_t g = 0; g < 4; ++g)
+        direct[g] =
+            philox::add_realization<M, M>(p, first + g, hist.data(), w.data(), mse2.data(), msd2.data(), meanw2.data());
+    return same_bits(mse, mse2) && same_bits(msd, msd2) && same_bits(meanw, meanw2) &&
+           std::memcmp(steady, direct, sizeof steady) == 0;
+}
+
+template <int M, bool Avx512> void check_groups() {
+    INFO("M = " << M);
+    for (std::int64_t N : {1, 5, 8, 9, 16, 37, 100}) {
+        INFO("N = " << N);
+        CHECK(group_matches<M, Avx512>(N, 7, 0, 0.1));
+        CHECK(group_matches<M, Avx512>(N, 4294967295U, (std::uint64_t{1} << 32) - 2, 0.5));
+        CHECK(group_matches<M, Avx512>(N, 12345, 640, 3.0)); // diverges: infinities and NaNs, the same bits too
+    }
+}
+
+} // namespace
+
+TEST_CASE("philox: the AVX-512 group adds four realizations as four calls of philox::add_realization, M = 1 ... 8",
+          "[philox]") {
+    if (!philox::avx512_supported()) {
+        WARN("skipped: this processor has no AVX-512 F, DQ and VL (the engine then uses AVX2 or the scalar code)");
+        return;
+    }
+    check_groups<1, true>();
+    check_groups<2, true>();
+    check_groups<3, true>();
+    check_groups<4, true>();
+    check_groups<5, true>();
+    check_groups<6, true>();
+    check_groups<7, true>();
+    check_groups<8, true>();
+}
+
+TEST_CASE("philox: the AVX2 group adds four realizations as four calls of philox::add_realization, M = 1 ... 8",
+          "[philox]") {
+    // The engine prefers AVX-512 where there is one: this keeps the AVX2 group checked there too.
+    if (!philox::avx2_supported()) {
+        WARN("skipped: this processor has no AVX2 (the engine then uses the scalar code)");
+        return;
+    }
+    check_groups<1, false>();
+    check_groups<2, false>();
+    check_groups<3, false>();
+    check_groups<4, false>();
+    check_groups<5, false>();
+    check_groups<6, false>();
+    check_groups<7, false>();
+    check_groups<8, false>();
 }
 
 TEST_CASE("philox: 10^6 normals have mean 0, variance 1 and x, v uncorrelated within 5 standard errors", "[philox]") {
