@@ -6,6 +6,7 @@
 #include "figures.hpp"
 #include "files.hpp"
 #include "libtorch.hpp"
+#include "mpi_team.hpp"
 #include "output_set.hpp"
 #include "report.hpp"
 #include "runner.hpp"
@@ -418,20 +419,45 @@ const Stage* ensemble_stage(const std::string& text) {
     }
 }
 
+/// Runs `step` on rank 0 of an MPI launch only (all of it when alone: team null); a failure there is every rank's
+/// (Team::check), so that no rank is left waiting for the others and all exit with rank 0's code.
+template <class Step> void on_rank_zero(Team* team, const Step& step) {
+    if (team == nullptr) return step();
+    std::exception_ptr failure;
+    if (team->rank() == 0) try {
+            step();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    team->check(failure);
+}
+
+void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
+                        const std::string& out_dir, const std::string& json, FileFormat format);
+
 /// `ensemble --stage all`: every stage on the same realizations, their curves against the plain engine's.
 int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileFormat format) {
     if (!o.plot.empty())
         throw InputError("--plot: draws one stage's ensemble; give --stage numpy (or another stage), not all");
     const double tolerance = parse_tolerance(o.tolerance);
     OutputSet outputs(is_output_name);
-    const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
-    const std::string json = staged_file(outputs, o.json, "--json");
+    std::string out_dir, json;
+    on_rank_zero(plan.options.team, [&] {
+        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+        json = staged_file(outputs, o.json, "--json");
+    });
     const EnsembleComparison comparison = compare_ensemble_stages(plan, tolerance);
     std::cout << ensemble_comparison_report(comparison) << std::flush;
     if (comparison.failed()) {
         if (!out_dir.empty() || !json.empty()) std::cout << "nothing was written: a stage failed\n";
         return static_cast<int>(ExitCode::runtime_failure);
     }
+    on_rank_zero(plan.options.team, [&] { publish_comparison(o, comparison, outputs, out_dir, json, format); });
+    return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
+}
+
+void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
+                        const std::string& out_dir, const std::string& json, FileFormat format) {
     outputs.write([&] {
         if (!json.empty()) write_file_atomically(json, ensemble_comparison_json(comparison));
         if (out_dir.empty()) return;
@@ -446,7 +472,6 @@ int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileForm
     publish(outputs);
     if (!out_dir.empty()) std::cout << "outputs in " << o.out_dir << " (summary.json and one folder per stage)\n";
     if (!json.empty()) std::cout << "wrote " << o.json << "\n";
-    return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
 }
 
 int run_ensemble_command(const Options& o, const CLI::App& command) {
@@ -460,18 +485,12 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
     options.decimate = bounded_integer("--decimate", o.decimate, "m", max_samples);
     const Stage* stage = ensemble_stage(o.ensemble_stage);
     options.rng = parse_rng(o.rng);
-    if (options.rng == Rng::philox && options.scenario.data_from_files())
-        throw InputError("--rng: philox generates the data; it cannot be given with --x and --d");
-    if (options.rng == Rng::philox && (stage == nullptr || stage->uses_torch))
-        throw InputError("--rng: philox runs on the plain engine (--stage numpy); the LibTorch stages take numpy's "
-                         "data");
     BatchedOptions batched;
     batched.chunk = static_cast<std::int64_t>(parse_count("--chunk", o.chunk, std::int64_t{1} << 40, " (0: auto)"));
     batched.first_torch_seed = options.scenario.linear_init_seed();
     if (stage == nullptr || stage->uses_torch) {
         batched.device = resolve_device(parse_device_choice(o.device));
-        set_torch_threads(options.threads > 0 ? options.threads
-                                              : static_cast<int>(std::thread::hardware_concurrency()));
+        set_torch_threads(options.threads > 0 ? options.threads : available_cores());
     } else { // the plain engine: CPU threads, or its CUDA kernel on --rng philox data
         const DeviceChoice choice = parse_device_choice(o.device);
         if (choice == DeviceChoice::cuda)
@@ -483,30 +502,39 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
     const ProgressLine::Mode progress_mode = ProgressLine::parse(o.progress);
     const XScale x_scale = parse_x_scale(o.x_scale);
     check_plot_request(o.plot);
-    EnsemblePlan plan = plan_ensemble(options, stage != nullptr ? *stage : stages().front(), batched);
+    EnsemblePlan plan = plan_ensemble(options, stage, batched);
     for (const std::string& note : plan.notes) std::cerr << "lmsref: note: " << note << "\n";
     if (plan.theory.past_mean_square_bound)
         std::cerr << "lmsref: warning: eta = " << format_number(plan.options.scenario.step_size, "%g")
                   << " is at or above the mean-square stability bound 2/((M + 2) sx2) = "
                   << format_number(plan.theory.mean_square_bound, "%.6g")
                   << ": theory has no steady state, and the curves grow\n";
+    // Under mpirun, the ranks share the realizations (all of them read the options and files above alike); rank 0
+    // alone prints, shows progress and writes.
+    const std::unique_ptr<Team> team = join_launched_team();
+    plan.options.team = team.get();
     if (stage == nullptr) return run_ensemble_comparison(o, plan, format);
     OutputSet outputs(is_output_name);
-    const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
-    const std::string plot = staged_file(outputs, o.plot, "--plot");
-    const std::string json = staged_file(outputs, o.json, "--json");
-    ProgressLine progress(plan.options.realizations, progress_mode);
+    std::string out_dir, plot, json;
+    on_rank_zero(team.get(), [&] {
+        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+        plot = staged_file(outputs, o.plot, "--plot");
+        json = staged_file(outputs, o.json, "--json");
+    });
+    ProgressLine progress(plan.options.realizations, launched_rank() == 0 ? progress_mode : ProgressLine::Mode::never);
     plan.options.progress = std::ref(progress);
     const EnsembleRun run = run_plan(std::move(plan));
     progress.finish();
     run.check_finite();
     std::cout << ensemble_report(run) << std::flush;
-    outputs.write([&] {
-        if (!out_dir.empty()) write_ensemble(out_dir, run, format);
-        if (!json.empty()) write_file_atomically(json, ensemble_summary_json(run));
-        if (!plot.empty()) render(ensemble_figure(run, x_scale), plot);
+    on_rank_zero(team.get(), [&] {
+        outputs.write([&] {
+            if (!out_dir.empty()) write_ensemble(out_dir, run, format);
+            if (!json.empty()) write_file_atomically(json, ensemble_summary_json(run));
+            if (!plot.empty()) render(ensemble_figure(run, x_scale), plot);
+        });
+        publish(outputs);
     });
-    publish(outputs);
     if (!out_dir.empty())
         std::cout << "  outputs        " << o.out_dir << " (mse, msd, meanw, mse_theory, msd_theory, summary.json)\n";
     if (!json.empty()) std::cout << "  summary        " << o.json << "\n";
@@ -589,6 +617,15 @@ std::string parse_error_message(const CLI::ParseError& error, const CLI::App& ap
 
 int main(int argc, char** argv) {
     remove_outputs_on_signals(); // first, before any thread starts
+    // Under mpirun, rank 0 speaks for all: the others' messages would repeat its own (a failure on another rank
+    // reaches rank 0 through Team::check).
+    static struct : std::streambuf {
+        int overflow(int c) override { return c; }
+    } unheard;
+    if (launched_rank() > 0) {
+        std::cout.rdbuf(&unheard);
+        std::cerr.rdbuf(&unheard);
+    }
     // A closed standard output is an error to report (see published()), not a signal that ends lmsref with its
     // output set half made.
     std::signal(SIGPIPE, SIG_IGN);
@@ -737,6 +774,9 @@ int main(int argc, char** argv) {
     }
 
     try {
+        if (launched_size() > 1 && !ensemble->parsed())
+            throw InputError("mpirun: only `lmsref ensemble` shares its work among MPI ranks; run this command "
+                             "without mpirun");
         for (const auto& [stage, command] : stage_commands)
             if (command->parsed()) return run_one_stage(*stage, options, *command);
         if (compare->parsed()) return run_compare(options, *compare);

@@ -21,6 +21,8 @@ struct BatchedInput {
     /// first_torch_seed + c) with float64 as the default dtype, as the single run with --torch-seed T + c does.
     std::uint64_t first_torch_seed = 0;
     Device device = Device::cpu;
+    /// Under mpirun, this rank's place on its host: on CUDA it runs on GPU local_rank mod the host's GPUs.
+    int local_rank = 0;
 };
 
 /// Where a batched stage leaves every realization's a-priori error and weights: buffers that the caller owns and

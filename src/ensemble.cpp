@@ -8,16 +8,16 @@
 #ifdef LMSREF_HAVE_CUDA_KERNEL
 #include "cuda/ensemble_kernel.hpp"
 #endif
+#include "team.hpp"
 #include "text.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <exception>
 #include <future>
-#include <map>
 #include <mutex>
+#include <sched.h>
 #include <string>
 #include <thread>
 
@@ -32,6 +32,12 @@ double EnsembleResult::steady_mse_standard_error() const {
 double EnsembleResult::ns_per_realization_sample() const {
     const double count = static_cast<double>(completed_realizations) * static_cast<double>(samples);
     return count > 0 ? 1e9 * seconds / count : 0.0;
+}
+
+int available_cores() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 namespace {
@@ -307,7 +313,7 @@ std::string rng_description(Rng rng) {
                               : "numpy (NumPy's legacy MT19937 stream, realization r = --seed S + r)";
 }
 
-void check_ensemble_options(const EnsembleOptions& options, bool generated) {
+void check_ensemble_options(const EnsembleOptions& options, bool generated, bool batched) {
     validate(options.scenario);
     if (options.realizations < 1)
         throw InputError("--realizations: " + std::to_string(options.realizations) + " is not allowed; R must be >= 1");
@@ -316,11 +322,13 @@ void check_ensemble_options(const EnsembleOptions& options, bool generated) {
     if (options.threads < 0)
         throw InputError("--threads: " + std::to_string(options.threads) +
                          " is not allowed; T must be >= 1 (or 0 for all cores)");
-    if (options.device == Device::cuda && (!generated || options.rng != Rng::philox))
-        throw InputError("--device: cuda runs the numpy stage's kernel on generated --rng philox data (NumPy's "
-                         "sequential stream stays on the CPU); add --rng philox");
+    if (options.span < 0)
+        throw InputError("span: " + std::to_string(options.span) + " is not allowed; blocks per round must be >= 0");
     if (!generated && options.rng == Rng::philox)
         throw InputError("--rng: philox generates the data; it cannot be given with --x and --d");
+    if (batched && options.rng == Rng::philox)
+        throw InputError(
+            "--rng: philox runs on the plain engine (--stage numpy); the LibTorch stages take numpy's data");
     const std::uint64_t last_seed =
         static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
     if (generated && options.rng == Rng::numpy && last_seed > 0xffffffffULL)
@@ -360,7 +368,7 @@ philox::Problem philox_problem(const Problem& p, const Scenario& scenario) {
     return q;
 }
 
-// The totals over the blocks added so far, in block order.
+// The totals over the blocks added so far, in block order. Between the ranks of a team they travel as one array.
 struct Totals {
     std::vector<double> mse, msd, meanw;
     std::int64_t completed = 0;
@@ -378,6 +386,24 @@ struct Totals {
         steady_mean += delta * (n_b / (n_a + n_b));
         steady_m2 += done.steady_m2 + delta * delta * (n_a * n_b / (n_a + n_b));
         completed += done.count;
+    }
+    // mse, msd, meanw, then completed (exact in a double: R < 2^41), steady_mean and steady_m2.
+    void pack(std::vector<double>& out) const {
+        out = mse;
+        out.insert(out.end(), msd.begin(), msd.end());
+        out.insert(out.end(), meanw.begin(), meanw.end());
+        out.insert(out.end(), {static_cast<double>(completed), steady_mean, steady_m2});
+    }
+    std::size_t packed_size() const { return mse.size() + msd.size() + meanw.size() + 3; }
+    void unpack(const std::vector<double>& in) {
+        auto at = in.begin();
+        for (std::vector<double>* part : {&mse, &msd, &meanw}) {
+            std::copy_n(at, part->size(), part->begin());
+            at += static_cast<std::ptrdiff_t>(part->size());
+        }
+        completed = static_cast<std::int64_t>(at[0]);
+        steady_mean = at[1];
+        steady_m2 = at[2];
     }
 };
 
@@ -406,6 +432,7 @@ EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const To
         result.last_seed = static_cast<std::uint32_t>(scenario.seed + (R - 1));
     }
     result.threads = threads;
+    result.ranks = options.team != nullptr ? options.team->size() : 1;
     const double count = static_cast<double>(totals.completed);
     const auto m = static_cast<std::size_t>(options.decimate);
     for (std::size_t n = 0; n < p.N; n += m) result.mse.push_back(totals.mse[n] / count);
@@ -422,14 +449,148 @@ EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const To
 }
 
 int thread_count(const EnsembleOptions& options, std::int64_t work_items) {
-    const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+    const int threads = options.threads > 0 ? options.threads : available_cores();
     return static_cast<int>(std::clamp<std::int64_t>(threads, 1, std::max<std::int64_t>(1, work_items)));
 }
 
-// --device cuda: the kernel of src/cuda/ runs the blocks, a launch of at most `launch_blocks` at a time (their sums
-// held on the host until added); each block's rows become a BlockSums and are added in block order, as run() adds
-// them, so the curves differ from the CPU's only where the GPU's log, sin and cos round differently.
-EnsembleResult run_cuda(const EnsembleOptions& options) {
+// Runs body(t) for t = 0 ... threads - 1 on as many threads (the caller's the first); rethrows the first failure.
+template <class Body> void on_threads(int threads, const Body& body) {
+    std::exception_ptr failure;
+    std::mutex mutex;
+    auto guarded = [&](int t) {
+        try {
+            body(t);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (!failure) failure = std::current_exception();
+        }
+    };
+    std::vector<std::thread> helpers;
+    for (int t = 1; t < threads; ++t) helpers.emplace_back(guarded, t);
+    guarded(0);
+    for (std::thread& helper : helpers) helper.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+// What one engine (CPU threads, a batched stage, the CUDA kernel) does with a span of blocks.
+struct SpanWork {
+    // Computes blocks [first, last), calling done(i) (never two calls at once) as block first + i is ready; done's
+    // false asks it to start no further block (a stop request).
+    std::function<void(std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done)> compute;
+    // Adds block first + i of the span just computed to the totals.
+    std::function<void(std::int64_t i, Totals& totals)> add;
+};
+
+// How the blocks are shared and added; a process alone is a team of one. In round j, rank k of K computes its span
+// of blocks [(j K + k) span, (j K + k + 1) span), on its threads or its GPU; then the totals travel from rank 0 to
+// 1, ..., K - 1 and back to 0, each rank adding its span in block order. So every block is added in block order,
+// as in one process: the same bits whatever K, the span and the threads. Alone, the blocks are added as soon as
+// all before them are (progress and a stop request then act block by block); in a team, a stop request acts
+// between rounds, on all ranks at once, and a failure on one rank is every rank's (Team::check). Rank 0 reports
+// the progress; at the end every rank holds the totals.
+void fold_blocks(const EnsembleOptions& options, std::int64_t blocks, std::int64_t span, Totals& totals,
+                 const SpanWork& work) {
+    Team* team = options.team != nullptr && options.team->size() > 1 ? options.team : nullptr;
+    const std::int64_t K = team != nullptr ? team->size() : 1;
+    const std::int64_t k = team != nullptr ? team->rank() : 0;
+    const auto stop_requested = [&] {
+        return options.stop != nullptr && options.stop->load(std::memory_order_relaxed);
+    };
+    const auto progress = [&] {
+        if (options.progress && k == 0) options.progress(totals.completed);
+    };
+    std::vector<char> ready;
+    std::vector<double> packed;
+    for (std::int64_t round = 0; round * K * span < blocks; ++round) {
+        const std::int64_t first = std::min(blocks, (round * K + k) * span);
+        const std::int64_t count = std::min(blocks, first + span) - first;
+        if (team == nullptr) { // add each block once those before it are in
+            ready.assign(static_cast<std::size_t>(count), 0);
+            std::int64_t added = 0;
+            work.compute(first, first + count, [&](std::int64_t i) {
+                ready[static_cast<std::size_t>(i)] = 1;
+                for (; added < count && ready[static_cast<std::size_t>(added)] != 0; ++added) {
+                    work.add(added, totals);
+                    progress();
+                }
+                return !stop_requested();
+            });
+            if (added < count || stop_requested()) break;
+            continue;
+        }
+        std::exception_ptr failure;
+        try {
+            if (count > 0) work.compute(first, first + count, [](std::int64_t) { return true; });
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        team->check(failure);
+        packed.resize(totals.packed_size());
+        if (k > 0) {
+            team->receive(static_cast<int>(k - 1), packed.data(), packed.size());
+            totals.unpack(packed);
+        }
+        for (std::int64_t i = 0; i < count; ++i) work.add(i, totals);
+        totals.pack(packed);
+        team->send(static_cast<int>((k + 1) % K), packed.data(), packed.size());
+        if (k == 0) {
+            team->receive(static_cast<int>(K - 1), packed.data(), packed.size());
+            totals.unpack(packed);
+            progress();
+        }
+        if (team->any(stop_requested())) break;
+    }
+    if (team == nullptr) return;
+    totals.pack(packed);
+    team->broadcast(0, packed.data(), packed.size());
+    totals.unpack(packed);
+}
+
+// The span of blocks a rank computes at a time: `wanted`; in a team, the same on every rank, and small enough for
+// every rank to get blocks.
+std::int64_t agreed_span(const EnsembleOptions& options, std::int64_t wanted, std::int64_t blocks) {
+    if (options.team == nullptr || options.team->size() == 1) return wanted;
+    const std::int64_t K = options.team->size();
+    return std::clamp<std::int64_t>(options.team->maximum(wanted), 1, (blocks + K - 1) / K);
+}
+
+// Realizations first ... first + C - 1 side by side ((n, c) at n C + c), generated (numpy) or from `source`, made on
+// `workers` threads, eight realizations at a time so that each row gets a whole cache line of them.
+void side_by_side(const Scenario& scenario, const RealizationSource* source, std::int64_t first, std::size_t C,
+                  std::vector<double>& x, std::vector<double>& d, int workers) {
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    x.resize(N * C);
+    d.resize(N * C);
+    constexpr std::size_t together = 8;
+    on_threads(workers, [&](int t) {
+        Workspace ws(N, static_cast<std::size_t>(scenario.taps));
+        std::vector<double> xs(together * N), ds(together * N);
+        for (std::size_t c0 = static_cast<std::size_t>(t) * together; c0 < C;
+             c0 += static_cast<std::size_t>(workers) * together) {
+            const std::size_t count = std::min(together, C - c0);
+            for (std::size_t j = 0; j < count; ++j) {
+                const std::int64_t r = first + static_cast<std::int64_t>(c0 + j);
+                if (source != nullptr)
+                    (*source)(r, xs.data() + j * N, ds.data() + j * N);
+                else
+                    generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, xs.data() + j * N,
+                                         ds.data() + j * N);
+            }
+            for (std::size_t n = 0; n < N; ++n)
+                for (std::size_t j = 0; j < count; ++j) {
+                    x[n * C + c0 + j] = xs[j * N + n];
+                    d[n * C + c0 + j] = ds[j * N + n];
+                }
+        }
+    });
+}
+
+// --device cuda: the kernel of src/cuda/ runs the blocks of a span in one launch, on the data it makes itself
+// (philox) or on numpy's data made here on the threads and copied; a span holds at most about 256 MB of block sums
+// (and data) on the host. Each block's rows become a BlockSums, added in block order as on the CPU, so the curves
+// differ from the CPU's only where the GPU's log, sin and cos round differently (philox), and not at all on numpy's
+// data.
+EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource* source) {
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
     const Problem p = make_problem(scenario);
@@ -437,52 +598,73 @@ EnsembleResult run_cuda(const EnsembleOptions& options) {
     const std::int64_t R = options.realizations;
     const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
     Totals totals(p.N, p.M);
+    double kernel_seconds = 0.0;
+    const int threads = thread_count(options, R);
 #ifdef LMSREF_HAVE_CUDA_KERNEL
     char message[512] = "";
-    if (cuda_kernel::device_count(message, sizeof message) == 0)
+    const int devices = cuda_kernel::device_count(message, sizeof message);
+    if (devices == 0)
         throw RuntimeFailure(std::string("--device cuda: no CUDA device for the ensemble kernel (") + message +
                              "); use --device cpu");
+    const int device = options.team != nullptr ? options.team->local_rank() % devices : 0;
     const std::size_t columns = p.M + 2;
     const std::size_t row_values = (p.N + 1) * columns;
-    // At most about 256 MB of block sums per launch, at least one block.
-    const std::int64_t launch_blocks =
-        std::max<std::int64_t>(1, static_cast<std::int64_t>(256e6 / (8.0 * static_cast<double>(row_values))));
-    std::vector<double> rows, steady;
+    // A span's block sums within about 256 MB on the host, and on numpy's data its x and d too.
+    const bool philox_data = options.rng == Rng::philox && source == nullptr;
+    const double bytes_per_block =
+        8.0 * static_cast<double>(row_values + (philox_data ? 0 : 2 * p.N * ensemble_block_size));
+    const std::int64_t span =
+        agreed_span(options, std::max<std::int64_t>(1, static_cast<std::int64_t>(256e6 / bytes_per_block)), blocks);
+    std::vector<double> rows, steady, x, d;
     BlockSums sums(p.N, p.M);
-    for (std::int64_t first = 0; first < blocks; first += launch_blocks) {
-        if (options.stop != nullptr && options.stop->load(std::memory_order_relaxed)) break;
-        const std::int64_t count = std::min(launch_blocks, blocks - first);
+    SpanWork work;
+    work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done) {
+        const std::int64_t count = last - first;
         rows.resize(static_cast<std::size_t>(count) * row_values);
         steady.resize(3 * static_cast<std::size_t>(count));
-        if (cuda_kernel::run_blocks(q, R, first, count, rows.data(), steady.data(), message, sizeof message) != 0)
-            throw RuntimeFailure(std::string("--device cuda: ") + message);
-        for (std::int64_t b = 0; b < count; ++b) {
-            const double* row = rows.data() + static_cast<std::size_t>(b) * row_values;
-            for (std::size_t n = 0; n <= p.N; ++n) {
-                if (n > 0) sums.mse[n - 1] = row[n * columns];
-                sums.msd[n] = row[n * columns + 1];
-                for (std::size_t k = 0; k < p.M; ++k) sums.meanw[n * p.M + k] = row[n * columns + 2 + k];
-            }
-            const double* s = steady.data() + 3 * static_cast<std::size_t>(b);
-            sums.count = static_cast<std::int64_t>(s[0]);
-            sums.steady_mean = s[1];
-            sums.steady_m2 = s[2];
-            totals.add(sums);
-            if (options.progress) options.progress(totals.completed);
+        int status = 0;
+        if (philox_data) {
+            status = cuda_kernel::run_blocks(q, R, first, count, device, rows.data(), steady.data(), &kernel_seconds,
+                                             message, sizeof message);
+        } else {
+            const std::int64_t first_realization = first * ensemble_block_size;
+            const auto C = static_cast<std::size_t>(std::min(R, last * ensemble_block_size) - first_realization);
+            side_by_side(scenario, source, first_realization, C, x, d, threads);
+            status = cuda_kernel::run_blocks_on_data(q, R, first, count, x.data(), d.data(), device, rows.data(),
+                                                     steady.data(), &kernel_seconds, message, sizeof message);
         }
-    }
+        if (status != 0) throw RuntimeFailure(std::string("--device cuda: ") + message);
+        for (std::int64_t i = 0; i < count && done(i); ++i) {
+        }
+    };
+    work.add = [&](std::int64_t i, Totals& into) {
+        const double* row = rows.data() + static_cast<std::size_t>(i) * row_values;
+        for (std::size_t n = 0; n <= p.N; ++n) {
+            if (n > 0) sums.mse[n - 1] = row[n * columns];
+            sums.msd[n] = row[n * columns + 1];
+            for (std::size_t k = 0; k < p.M; ++k) sums.meanw[n * p.M + k] = row[n * columns + 2 + k];
+        }
+        const double* s = steady.data() + 3 * static_cast<std::size_t>(i);
+        sums.count = static_cast<std::int64_t>(s[0]);
+        sums.steady_mean = s[1];
+        sums.steady_m2 = s[2];
+        into.add(sums);
+    };
+    fold_blocks(options, blocks, span, totals, work);
 #else
     (void)q;
     (void)blocks;
     throw RuntimeFailure("--device cuda: this build has no CUDA kernel for the ensemble (configure with nvcc on PATH "
                          "and LMSREF_CUDA=auto or on); use --device cpu");
 #endif
-    return finish(options, p, totals, true, 1, start_time);
+    EnsembleResult result = finish(options, p, totals, source == nullptr, threads, start_time);
+    result.kernel_seconds = kernel_seconds;
+    return result;
 }
 
 EnsembleResult run(const EnsembleOptions& options, const RealizationSource* source) {
     check_ensemble_options(options, source == nullptr);
-    if (options.device == Device::cuda) return run_cuda(options);
+    if (options.device == Device::cuda) return run_cuda(options, source);
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
     const Problem p = make_problem(scenario);
@@ -497,52 +679,42 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const philox::Problem philox_p = philox_problem(p, scenario);
     const PhiloxKernels philox_kernel = philox_kernels(M, p.K, use_philox && philox::avx2_supported());
 
-    Totals totals(N, M); // added to in block order
-
-    // Block buffers: each worker holds one while computing; a finished block waits in `pending` until all blocks
-    // before it are added. 2 T buffers bound the memory to O(N M T) while letting a fast thread run ahead.
-    std::vector<BlockSums> pool(static_cast<std::size_t>(2 * threads), BlockSums(N, M));
-    std::vector<std::size_t> free_buffers;
-    for (std::size_t b = pool.size(); b-- > 0;) free_buffers.push_back(b);
-    std::map<std::int64_t, std::size_t> pending; // block index -> buffer
-    std::int64_t next_block = 0;
-    std::int64_t next_to_add = 0;
-    bool abort = false;
-    std::exception_ptr failure;
-    std::mutex mutex;
-    std::condition_variable changed;
-    auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(std::memory_order_relaxed); };
-
-    auto worker = [&] {
-        try {
+    // Block k of the span goes to sums[k]. A span of about 16 MB of sums, and at least two blocks per thread so
+    // that a fast thread can run ahead.
+    const double block_bytes = 8.0 * static_cast<double>(N + (N + 1) * (M + 1));
+    const std::int64_t automatic_span = std::max<std::int64_t>(
+        2 * threads, std::min<std::int64_t>(1024, static_cast<std::int64_t>(16e6 / block_bytes)));
+    const std::int64_t span = agreed_span(options, options.span > 0 ? options.span : automatic_span, blocks);
+    std::vector<BlockSums> sums;
+    SpanWork work;
+    work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done) {
+        while (static_cast<std::int64_t>(sums.size()) < last - first) sums.emplace_back(N, M);
+        std::int64_t next = first; // the next block to start
+        bool go_on = true;
+        std::mutex mutex;
+        on_threads(static_cast<int>(std::min<std::int64_t>(threads, last - first)), [&](int) {
             Workspace ws(use_philox ? 0 : N, M, p.K);
             for (;;) {
-                std::size_t buffer = 0;
                 std::int64_t block = 0;
                 {
-                    std::unique_lock<std::mutex> lock(mutex);
-                    changed.wait(lock, [&] {
-                        return abort || stop_requested() || next_block >= blocks || !free_buffers.empty();
-                    });
-                    if (abort || stop_requested() || next_block >= blocks) return;
-                    buffer = free_buffers.back();
-                    free_buffers.pop_back();
-                    block = next_block++;
+                    std::lock_guard<std::mutex> lock(mutex);
+                    if (!go_on || next >= last) return;
+                    block = next++;
                 }
-                BlockSums& sums = pool[buffer];
-                sums.clear();
-                const std::int64_t first = block * ensemble_block_size;
-                const std::int64_t last = std::min(R, first + ensemble_block_size);
-                for (std::int64_t r = first; use_philox && r < last;) {
+                BlockSums& block_sums = sums[static_cast<std::size_t>(block - first)];
+                block_sums.clear();
+                const std::int64_t begin = block * ensemble_block_size;
+                const std::int64_t end = std::min(R, begin + ensemble_block_size);
+                for (std::int64_t r = begin; use_philox && r < end;) {
                     const bool whole_group =
-                        philox_kernel.group != nullptr && last - r >= static_cast<std::int64_t>(group_size);
+                        philox_kernel.group != nullptr && end - r >= static_cast<std::int64_t>(group_size);
                     (whole_group ? philox_kernel.group : philox_kernel.single)(philox_p, static_cast<std::uint64_t>(r),
-                                                                               ws, sums);
+                                                                               ws, block_sums);
                     r += whole_group ? static_cast<std::int64_t>(group_size) : 1;
                 }
-                for (std::int64_t r = first; !use_philox && r < last;) {
+                for (std::int64_t r = begin; !use_philox && r < end;) {
                     const bool whole_group =
-                        kernel.group != nullptr && last - r >= static_cast<std::int64_t>(group_size);
+                        kernel.group != nullptr && end - r >= static_cast<std::int64_t>(group_size);
                     const std::size_t count = whole_group ? group_size : 1;
                     for (std::size_t g = 0; g < count; ++g) {
                         double* x = ws.x.data() + g * N;
@@ -554,32 +726,17 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                             generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + realization), ws,
                                                  x, d);
                     }
-                    (whole_group ? kernel.group : kernel.single)(p, ws.x.data(), ws.d.data(), ws, sums);
+                    (whole_group ? kernel.group : kernel.single)(p, ws.x.data(), ws.d.data(), ws, block_sums);
                     r += static_cast<std::int64_t>(count);
                 }
                 std::lock_guard<std::mutex> lock(mutex);
-                pending.emplace(block, buffer);
-                while (!pending.empty() && pending.begin()->first == next_to_add) {
-                    totals.add(pool[pending.begin()->second]);
-                    free_buffers.push_back(pending.begin()->second);
-                    pending.erase(pending.begin());
-                    ++next_to_add;
-                    if (options.progress) options.progress(totals.completed);
-                }
-                changed.notify_all();
+                if (!done(block - first)) go_on = false;
             }
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(mutex);
-            if (!failure) failure = std::current_exception();
-            abort = true;
-            changed.notify_all();
-        }
+        });
     };
-    std::vector<std::thread> helpers;
-    for (int t = 1; t < threads; ++t) helpers.emplace_back(worker);
-    worker();
-    for (std::thread& helper : helpers) helper.join();
-    if (failure) std::rethrow_exception(failure);
+    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)]); };
+    Totals totals(N, M);
+    fold_blocks(options, blocks, span, totals, work);
     return finish(options, p, totals, source == nullptr, threads, start_time);
 }
 
@@ -630,31 +787,9 @@ void add_trajectories(const Problem& p, const double* e, const double* w, std::s
         sums[c / ensemble_block_size].add_steady(steady[c - first] / static_cast<double>(N - p.steady_start));
 }
 
-// Runs body(t) for t = 0 ... threads - 1 on as many threads (the caller's the first); rethrows the first failure.
-template <class Body> void on_threads(int threads, const Body& body) {
-    std::exception_ptr failure;
-    std::mutex mutex;
-    auto guarded = [&](int t) {
-        try {
-            body(t);
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(mutex);
-            if (!failure) failure = std::current_exception();
-        }
-    };
-    std::vector<std::thread> helpers;
-    for (int t = 1; t < threads; ++t) helpers.emplace_back(guarded, t);
-    guarded(0);
-    for (std::thread& helper : helpers) helper.join();
-    if (failure) std::rethrow_exception(failure);
-}
-
 EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions& batched,
                            const RealizationSource* source) {
-    check_ensemble_options(options, source == nullptr);
-    if (options.rng == Rng::philox)
-        throw InputError(
-            "--rng: philox runs on the plain engine (--stage numpy); the LibTorch stages take numpy's data");
+    check_ensemble_options(options, source == nullptr, true);
     if (batched.stage == nullptr) throw InputError("--stage: this stage has no batched form");
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
@@ -663,50 +798,41 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
     const std::size_t M = p.M;
     const std::int64_t R = options.realizations;
     const std::int64_t chunk = ensemble_chunk(scenario.samples, scenario.taps, R, batched.chunk);
+    const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
+    const std::int64_t span = agreed_span(options, chunk / ensemble_block_size, blocks); // a chunk: a span of blocks
+    const std::int64_t stride = span * (options.team != nullptr ? options.team->size() : 1); // to this rank's next
     const int threads = thread_count(options, R);
-    auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(std::memory_order_relaxed); };
 
-    Totals totals(N, M);
-    // The chunk's data, side by side ((n, c) at n C + c), made on `workers` threads, eight realizations at a time so
-    // that each row gets a whole cache line of them.
-    const auto generate = [&](std::int64_t first, std::vector<double>& x, std::vector<double>& d, int workers) {
-        const auto C = static_cast<std::size_t>(std::min(chunk, R - first));
-        x.resize(N * C);
-        d.resize(N * C);
-        constexpr std::size_t side_by_side = 8;
-        on_threads(workers, [&](int t) {
-            Workspace ws(N, M);
-            std::vector<double> xs(side_by_side * N), ds(side_by_side * N);
-            for (std::size_t c0 = static_cast<std::size_t>(t) * side_by_side; c0 < C;
-                 c0 += static_cast<std::size_t>(workers) * side_by_side) {
-                const std::size_t count = std::min(side_by_side, C - c0);
-                for (std::size_t j = 0; j < count; ++j) {
-                    const std::int64_t r = first + static_cast<std::int64_t>(c0 + j);
-                    if (source != nullptr)
-                        (*source)(r, xs.data() + j * N, ds.data() + j * N);
-                    else
-                        generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws,
-                                             xs.data() + j * N, ds.data() + j * N);
-                }
-                for (std::size_t n = 0; n < N; ++n)
-                    for (std::size_t j = 0; j < count; ++j) {
-                        x[n * C + c0 + j] = xs[j * N + n];
-                        d[n * C + c0 + j] = ds[j * N + n];
-                    }
-            }
-        });
-    };
     // Buffers allocated once and reused: two pairs of x and d (the next chunk's data is made on the other threads
-    // while the stage runs this one's), e and w out.
+    // while the stage runs this one's), e and w out, the chunk's block sums.
     std::vector<double> x, d, next_x, next_d;
     std::vector<double> e(N * static_cast<std::size_t>(chunk)), w((N + 1) * M * static_cast<std::size_t>(chunk));
-    generate(0, x, d, threads);
-    for (std::int64_t first = 0; first < R && !stop_requested(); first += chunk) {
-        const auto C = static_cast<std::size_t>(std::min(chunk, R - first));
-        std::future<void> ahead; // with one thread the next chunk is made after this one
-        if (threads > 1 && first + chunk < R)
-            ahead =
-                std::async(std::launch::async, [&, first] { generate(first + chunk, next_x, next_d, threads - 1); });
+    std::vector<BlockSums> sums;
+    std::future<void> ahead; // the data of block `ahead_block`'s chunk, made while the stage runs
+    std::int64_t ahead_block = -1;
+    const auto realizations = [&](std::int64_t first, std::int64_t last) {
+        return std::min(R, last * ensemble_block_size) - first * ensemble_block_size;
+    };
+    SpanWork work;
+    work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done) {
+        const auto C = static_cast<std::size_t>(realizations(first, last));
+        if (ahead_block == first) { // its failure (a --wo that overflows) is this run's
+            ahead_block = -1;
+            ahead.get();
+            std::swap(x, next_x);
+            std::swap(d, next_d);
+        } else {
+            side_by_side(scenario, source, first * ensemble_block_size, C, x, d, threads);
+        }
+        const std::int64_t next = first + stride;
+        if (threads > 1 && next < blocks) { // with one thread the next chunk is made when its turn comes
+            ahead_block = next;
+            ahead = std::async(std::launch::async, [&, next] {
+                side_by_side(scenario, source, next * ensemble_block_size,
+                             static_cast<std::size_t>(realizations(next, std::min(blocks, next + span))), next_x,
+                             next_d, threads - 1);
+            });
+        }
         BatchedInput in;
         in.N = scenario.samples;
         in.M = scenario.taps;
@@ -714,28 +840,24 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
         in.eta = scenario.step_size;
         in.x = x.data();
         in.d = d.data();
-        in.first_torch_seed = batched.first_torch_seed + static_cast<std::uint64_t>(first);
+        in.first_torch_seed = batched.first_torch_seed + static_cast<std::uint64_t>(first * ensemble_block_size);
         in.device = batched.device;
+        in.local_rank = options.team != nullptr ? options.team->local_rank() : 0;
         batched.stage(in, BatchedTrajectories{e.data(), w.data()});
         // Its blocks' sums on the threads (each block in realization order), then added in block order.
-        const std::size_t blocks = (C + ensemble_block_size - 1) / ensemble_block_size;
-        std::vector<BlockSums> sums(blocks, BlockSums(N, M));
-        const auto parts = std::min<std::size_t>(blocks, static_cast<std::size_t>(threads));
+        const auto count = static_cast<std::size_t>(last - first);
+        sums.assign(count, BlockSums(N, M));
+        const auto parts = std::min<std::size_t>(count, static_cast<std::size_t>(threads));
         on_threads(static_cast<int>(parts), [&](int t) { // thread t: a contiguous range of the blocks
             const auto part = static_cast<std::size_t>(t);
-            add_trajectories(p, e.data(), w.data(), C, blocks * part / parts, blocks * (part + 1) / parts, sums);
+            add_trajectories(p, e.data(), w.data(), C, count * part / parts, count * (part + 1) / parts, sums);
         });
-        for (const BlockSums& block : sums) {
-            totals.add(block);
-            if (options.progress) options.progress(totals.completed);
+        for (std::size_t i = 0; i < count && done(static_cast<std::int64_t>(i)); ++i) {
         }
-        if (ahead.valid()) // its failure (a --wo that overflows) is this run's; on one of ours, ~future waits for it
-            ahead.get();
-        else if (first + chunk < R)
-            generate(first + chunk, next_x, next_d, threads);
-        std::swap(x, next_x);
-        std::swap(d, next_d);
-    }
+    };
+    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)]); };
+    Totals totals(N, M);
+    fold_blocks(options, blocks, span, totals, work);
     return finish(options, p, totals, source == nullptr, threads, start_time);
 }
 
@@ -783,7 +905,7 @@ EnsembleResult run_ensemble(const EnsembleOptions& options, const RealizationSou
 
 EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::vector<double>& x,
                                      const std::vector<double>& d, const BatchedOptions* batched) {
-    check_ensemble_options(options, false);
+    check_ensemble_options(options, false, batched != nullptr);
     const auto N = static_cast<std::size_t>(options.scenario.samples);
     const auto R = static_cast<std::size_t>(options.realizations);
     for (const auto* signal : {&x, &d})

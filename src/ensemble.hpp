@@ -18,6 +18,11 @@
 
 namespace lmsref {
 
+class Team;
+
+/// The cores this process may run on (its affinity mask, which mpirun and taskset narrow), at least 1.
+int available_cores();
+
 /// Realizations per block. Fixed (never derived from the threads): it fixes the order of the additions.
 constexpr std::int64_t ensemble_block_size = 64;
 
@@ -39,19 +44,27 @@ using RealizationSource = std::function<void(std::int64_t realization, double* x
 struct EnsembleOptions {
     Scenario scenario;             ///< N, M, eta, sigmav2, wo; scenario.seed is the seed of realization 0
     std::int64_t realizations = 1; ///< R >= 1
-    int threads = 0;               ///< worker threads; 0 = std::thread::hardware_concurrency()
+    int threads = 0;               ///< worker threads; 0 = available_cores()
     std::int64_t decimate = 1;     ///< keep every m-th value of the curves (n = 0, m, 2m, ...), as msesim does
     Rng rng = Rng::numpy;          ///< generated data: NumPy's stream, or Philox (plain engine only)
-    /// Where the plain engine runs: the CPU threads, or (rng philox only) the CUDA kernel of src/cuda/, one thread
-    /// per realization, the same blocks added in the same order.
+    /// Where the plain engine runs: the CPU threads, or the CUDA kernel of src/cuda/, one thread per realization, the
+    /// same blocks added in the same order (philox data made on the GPU; numpy's, or the matrices, copied to it).
     Device device = Device::cpu;
     /// Set to true (e.g. from a SIGINT handler) to stop after the blocks in progress: the result then holds the
-    /// blocks completed so far (`stopped`, `completed_realizations`). May be null.
+    /// blocks completed so far (`stopped`, `completed_realizations`). With a team of ranks, between rounds of blocks,
+    /// on all ranks at once. May be null.
     const std::atomic<bool>* stop = nullptr;
     /// Called after each block is added, with the number of realizations added so far (a multiple of the block
     /// size, then R). Called from a worker thread while the engine's lock is held: keep it quick (store, or print a
     /// line at most every so often). May be empty.
     std::function<void(std::int64_t completed_realizations)> progress;
+    /// Blocks each process computes per round (0: about 16 MB of block sums, at least two per thread; the CUDA kernel
+    /// and the batched stages take theirs from their launch and chunk sizes). Changes the speed, never the bits.
+    std::int64_t span = 0;
+    /// The processes sharing the run (MPI's ranks, src/mpi_team.hpp), or null for this process alone. Each rank
+    /// computes its share of the blocks (threads per rank as above) and the blocks are still added in block order:
+    /// the same bits for any number of ranks. Every rank gets the result; only rank 0 gets progress calls.
+    Team* team = nullptr;
 };
 
 /// The ensemble's curves and steady-state statistics.
@@ -89,17 +102,19 @@ struct EnsembleResult {
 
     bool finite = true; ///< every curve value is finite (false: some realization diverged)
 
-    int threads = 1;      ///< threads that ran
-    double seconds = 0.0; ///< wall time of the whole run, data generation included
+    int threads = 1;             ///< threads that ran (per rank)
+    int ranks = 1;               ///< processes that shared the run (MPI ranks)
+    double seconds = 0.0;        ///< wall time of the whole run, data generation included
+    double kernel_seconds = 0.0; ///< --device cuda: the CUDA kernel's own time on this rank's GPU (no copies)
     /// Wall time per realization-sample, in ns: 1e9 seconds / (completed realizations * N).
     double ns_per_realization_sample() const;
 };
 
-/// Throws InputError for a bad scenario, R < 1, decimate < 1, threads < 0, device cuda without rng philox, the
-/// philox rng on data that are not generated, and (generated data, numpy rng) a last seed S + R - 1 beyond 2^32 - 1:
-/// NumPy's seeds are 32-bit, while philox's seed is one key word and r the counter, so any R fits. Every
-/// run_ensemble checks this first.
-void check_ensemble_options(const EnsembleOptions& options, bool generated = true);
+/// Throws InputError for a bad scenario, R < 1, decimate < 1, threads < 0, the philox rng on data that are not
+/// generated or for a batched stage (`batched`: the LibTorch stages take numpy's data), and (generated data, numpy
+/// rng) a last seed S + R - 1 beyond 2^32 - 1: NumPy's seeds are 32-bit, while philox's seed is one key word and r the
+/// counter, so any R fits. Every run_ensemble checks this first.
+void check_ensemble_options(const EnsembleOptions& options, bool generated = true, bool batched = false);
 
 /// Whether this build has the ensemble's CUDA kernel (CMake found nvcc: LMSREF_CUDA=auto|on).
 bool ensemble_cuda_built();

@@ -88,14 +88,14 @@ std::string percent(double fraction) {
 
 } // namespace
 
-EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage& stage, const BatchedOptions& batched) {
+EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, const BatchedOptions& batched) {
     EnsemblePlan plan;
     plan.options = options;
-    plan.stage = &stage;
+    plan.stage = stage != nullptr ? stage : &stages().front();
     plan.batched = batched;
-    plan.batched.stage = stage.batched;
-    if (stage.uses_torch && stage.batched == nullptr)
-        throw InputError("--stage: " + std::string(stage.name) + " has no batched form in this build");
+    plan.batched.stage = plan.stage->batched;
+    if (plan.stage->uses_torch && plan.stage->batched == nullptr)
+        throw InputError("--stage: " + std::string(plan.stage->name) + " has no batched form in this build");
     Scenario& scenario = plan.options.scenario;
     if (scenario.data_from_files()) {
         validate(scenario); // both files named
@@ -114,7 +114,7 @@ EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage& stage, c
         plan.x = x.values;
         plan.d = d.values;
     }
-    check_ensemble_options(plan.options, !scenario.data_from_files());
+    check_ensemble_options(plan.options, !scenario.data_from_files(), stage == nullptr || stage->uses_torch);
     plan.theory = predict(scenario, plan.input_power);
     return plan;
 }
@@ -160,7 +160,8 @@ std::string ensemble_report(const EnsembleRun& run) {
                             r.last_seed, r.first_seed);
     else
         text += " (the columns of the files)";
-    text += fmt::format(", {} thread{}\n", r.threads, r.threads == 1 ? "" : "s");
+    text += fmt::format(", {} thread{}", r.threads, r.threads == 1 ? "" : "s");
+    text += r.ranks > 1 ? fmt::format(" on each of {} MPI ranks\n", r.ranks) : "\n";
     text += "  stage          " + stage_line(run) + "\n";
     if (r.generated) text += "  rng            " + rng_description(r.rng) + "\n";
     if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
@@ -205,6 +206,9 @@ std::string ensemble_report(const EnsembleRun& run) {
                             100.0 * fit.mean_relative_gap, fit.first_sample, 100.0 * fit.noise_level);
     text += fmt::format("  time           {:.3f} s, {:.1f} ns per realization-sample (data generation included)\n",
                         r.seconds, r.ns_per_realization_sample());
+    if (run.device == Device::cuda && !run.stage->uses_torch)
+        text += fmt::format("  kernel         {:.3f} ms on the GPU (the CUDA kernel alone, no copies)\n",
+                            1e3 * r.kernel_seconds);
     return text;
 }
 
@@ -250,8 +254,11 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                    {"curve_first_sample", fit.first_sample},
                    {"curve_mean_relative_gap", fit.mean_relative_gap},
                    {"curve_sampling_noise", fit.noise_level}};
-    json["timing"] = {
-        {"threads", r.threads}, {"seconds", r.seconds}, {"ns_per_realization_sample", r.ns_per_realization_sample()}};
+    json["timing"] = {{"threads", r.threads},
+                      {"ranks", r.ranks},
+                      {"seconds", r.seconds},
+                      {"ns_per_realization_sample", r.ns_per_realization_sample()}};
+    if (run.device == Device::cuda && !run.stage->uses_torch) json["timing"]["kernel_seconds"] = r.kernel_seconds;
     return json_text(json);
 }
 

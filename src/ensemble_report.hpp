@@ -27,14 +27,14 @@ struct EnsemblePlan {
     TheoryPrediction theory;
     std::vector<std::string> notes; ///< what reading the files changed (a dtype converted to float64)
     /// The stage whose loop runs the realizations: `numpy` is the plain engine (src/ensemble.cpp); a LibTorch
-    /// stage runs batched (batched.stage = its batched function), on batched.device.
+    /// stage runs batched (batched.stage = its batched function), on batched.device. `numpy` for --stage all.
     const Stage* stage = &stages().front();
     BatchedOptions batched;
 };
 
-/// Checks the options and reads the files (x and d: N x R, or N for one realization; the same shape, finite).
-/// Throws InputError.
-EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage& stage = stages().front(),
+/// Checks the options for `stage` (null: `--stage all`, every stage of the table in turn) and reads the files (x and
+/// d: N x R, or N for one realization; the same shape, finite). Throws InputError.
+EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage = &stages().front(),
                            const BatchedOptions& batched = {});
 
 /// The ensemble that was run, and the theory beside it.

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include <sys/wait.h>
@@ -33,6 +34,14 @@ inline Result run_lmsref(const std::string& arguments, const std::string& enviro
     return run_command((folder.empty() ? "" : "cd '" + folder + "' && ") +
                        (environment.empty() ? "" : "env " + environment + " ") + "'" + LMSREF_EXECUTABLE + "' " +
                        arguments);
+}
+
+/// A fresh, empty folder `area`/`name` under the test's working folder.
+inline std::string fresh_folder(const std::string& area, const std::string& name) {
+    const std::filesystem::path path = std::filesystem::absolute(area) / name;
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+    return path.string();
 }
 
 } // namespace lmsref::test

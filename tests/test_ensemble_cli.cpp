@@ -7,10 +7,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 using namespace lmsref;
@@ -18,12 +18,8 @@ using namespace lmsref::test;
 
 namespace {
 
-/// A fresh, empty folder under the test's working folder.
 std::string fresh_folder(const std::string& name) {
-    const std::filesystem::path path = std::filesystem::absolute("ensemble_cli") / name;
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-    return path.string();
+    return test::fresh_folder("ensemble_cli", name);
 }
 
 std::set<std::string> names_in(const std::string& dir) {
@@ -49,8 +45,8 @@ TEST_CASE("ensemble: the output set is the library's curves, the same bytes what
             CHECK(file_bytes(out + "/" + file) == file_bytes(dir + "/t1/" + file));
         }
     }
-    CHECK(names_in(dir + "/t1") == std::set<std::string>{"mse.npy", "msd.npy", "meanw.npy", "mse_theory.npy",
-                                                         "msd_theory.npy", "summary.json"});
+    CHECK(names_in(dir + "/t1") ==
+          std::set<std::string>{"mse.npy", "msd.npy", "meanw.npy", "mse_theory.npy", "msd_theory.npy", "summary.json"});
 
     // The files hold the library's run, bit for bit.
     EnsembleOptions options;
@@ -132,8 +128,8 @@ TEST_CASE("ensemble: --x and --d columns give the curves of the realizations the
     CHECK(summary["input_power"]["sx2"].get<double>() == power / (N * R));
     CHECK(summary.count("seeds") == 0);
 
-    const Result mismatch = run_lmsref("ensemble --x " + dir + "/x.npy --d " +
-                                       std::string(LMSREF_CLI_ERRORS_DIR) + "/d9.npy");
+    const Result mismatch =
+        run_lmsref("ensemble --x " + dir + "/x.npy --d " + std::string(LMSREF_CLI_ERRORS_DIR) + "/d9.npy");
     CHECK(mismatch.exit_code == 1);
     CHECK_THAT(mismatch.output, Catch::Contains("has shape (9, 1)") && Catch::Contains("(64, 5)"));
 }
@@ -158,8 +154,8 @@ TEST_CASE("ensemble: the report names the bounds, the steady state beside theory
 
 TEST_CASE("ensemble: an ensemble that overflows exits 2 and writes nothing", "[ensemble][cli]") {
     const std::string dir = fresh_folder("diverged");
-    const Result result = run_lmsref("ensemble -R 10 --eta 5 -N 2000 --out-dir " + dir + "/out --json " + dir +
-                                     "/s.json");
+    const Result result =
+        run_lmsref("ensemble -R 10 --eta 5 -N 2000 --out-dir " + dir + "/out --json " + dir + "/s.json");
     CHECK(result.exit_code == 2);
     CHECK_THAT(result.output, Catch::Contains("the ensemble diverged") && Catch::Contains("past the mean-square"));
     CHECK(names_in(dir).empty());
@@ -185,11 +181,10 @@ TEST_CASE("ensemble: --plot draws simulation over theory in three panels", "[ens
     options.realizations = 100;
     const EnsembleRun run = run_plan(plan_ensemble(options));
     const Figure figure = ensemble_figure(run);
-    CHECK_THAT(figure.body, Catch::Contains("$mse << EOD") && Catch::Contains("$msd << EOD") &&
-                                Catch::Contains("$w << EOD") && Catch::Contains("\"J_min 0.01\"") &&
-                                Catch::Contains("theory's steady state 0.012") &&
-                                Catch::Contains("simulated, mean of 100 realizations") &&
-                                Catch::Contains("unset logscale x"));
+    CHECK_THAT(figure.body,
+               Catch::Contains("$mse << EOD") && Catch::Contains("$msd << EOD") && Catch::Contains("$w << EOD") &&
+                   Catch::Contains("\"J_min 0.01\"") && Catch::Contains("theory's steady state 0.012") &&
+                   Catch::Contains("simulated, mean of 100 realizations") && Catch::Contains("unset logscale x"));
     // The MSE block holds n, the simulated and the theory's curve in dB.
     const std::size_t start = figure.body.find("$mse << EOD\n") + 12;
     std::stringstream first_row(figure.body.substr(start, figure.body.find('\n', start) - start));
@@ -220,7 +215,8 @@ TEST_CASE("ensemble: --plot draws simulation over theory in three panels", "[ens
     CHECK(file_bytes(dir + "/lc.png").substr(1, 3) == "PNG");
 }
 
-TEST_CASE("ensemble: Ctrl-C in the middle of a long run keeps the previous outputs and leaves nothing", "[ensemble][cli]") {
+TEST_CASE("ensemble: Ctrl-C in the middle of a long run keeps the previous outputs and leaves nothing",
+          "[ensemble][cli]") {
     TemporaryDir dir;
     const std::string out = dir / "o";
     REQUIRE(run_lmsref("ensemble -R 64 -N 50 --out-dir '" + out + "'").exit_code == 0);
@@ -234,8 +230,8 @@ TEST_CASE("ensemble: Ctrl-C in the middle of a long run keeps the previous outpu
     const int status = std::system(("bash '" + (dir / "run.sh") + "'").c_str());
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 128 + SIGINT);
-    CHECK_THAT(file_bytes(dir / "progress.txt"), Catch::Contains("of 2000000 realizations") &&
-                                                     !Catch::Contains("2000000 of 2000000"));
+    CHECK_THAT(file_bytes(dir / "progress.txt"),
+               Catch::Contains("of 2000000 realizations") && !Catch::Contains("2000000 of 2000000"));
     CHECK(file_bytes(out + "/mse.npy") == before);
     CHECK_FALSE(std::filesystem::exists(dir / "lc.png"));
     std::set<std::string> names;
@@ -244,15 +240,17 @@ TEST_CASE("ensemble: Ctrl-C in the middle of a long run keeps the previous outpu
     CHECK(names == std::set<std::string>{"o", "run.sh", "progress.txt"});
 }
 
-TEST_CASE("ensemble: --stage all runs every stage on the same realizations and compares their curves", "[ensemble][cli]") {
+TEST_CASE("ensemble: --stage all runs every stage on the same realizations and compares their curves",
+          "[ensemble][cli]") {
     const std::string dir = fresh_folder("all");
     // R = 130: two whole blocks and a partial one; --chunk 64 makes three chunks.
     const Result result = run_lmsref("ensemble --stage all -R 130 -N 80 --seed 1000 --chunk 64 --threads 2 --json " +
                                      dir + "/all.json --out-dir " + dir + "/out");
     INFO(result.output);
     REQUIRE(result.exit_code == 0);
-    CHECK_THAT(result.output, Catch::Contains("6 of 6 zero-init LibTorch stages agree with the plain engine to 1e-12") &&
-                                  Catch::Contains("differs (random init)"));
+    CHECK_THAT(result.output,
+               Catch::Contains("6 of 6 zero-init LibTorch stages agree with the plain engine to 1e-12") &&
+                   Catch::Contains("differs (random init)"));
     const auto json = nlohmann::json::parse(file_bytes(dir + "/all.json"));
     CHECK(json["agrees"] == true);
     CHECK(json["realizations"] == 130);
@@ -289,10 +287,12 @@ TEST_CASE("ensemble: a batched stage's files do not depend on the chunk or the t
     CHECK(summary["device"] == "cpu");
 }
 
-TEST_CASE("ensemble: --stage linear starts realization r where lmsref linear --torch-seed T + r starts", "[ensemble][cli]") {
+TEST_CASE("ensemble: --stage linear starts realization r where lmsref linear --torch-seed T + r starts",
+          "[ensemble][cli]") {
     const std::string dir = fresh_folder("linear");
-    REQUIRE(run_lmsref("ensemble --stage linear -R 3 -N 40 --seed 5 --torch-seed 9 --out-dir " + dir + "/ens")
-                .exit_code == 0);
+    REQUIRE(
+        run_lmsref("ensemble --stage linear -R 3 -N 40 --seed 5 --torch-seed 9 --out-dir " + dir + "/ens").exit_code ==
+        0);
     const Array2D meanw = read_array(dir + "/ens/meanw.npy");
     std::vector<double> first_row(3, 0.0); // the engine's sum: realization 0, then 1, then 2, from 0.0
     for (int r = 0; r < 3; ++r) {

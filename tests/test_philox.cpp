@@ -231,8 +231,7 @@ namespace {
 
 // A vector group (add_four_realizations_avx512<M> or _avx2<M>) against four calls of philox::add_realization
 // (realizations first ... first + 3, in order, into sums that start from the same values): the same bits.
-template <int M, bool Avx512>
-bool group_matches(std::int64_t N, std::uint32_t seed, std::uint64_t first, double eta) {
+template <int M, bool Avx512> bool group_matches(std::int64_t N, std::uint32_t seed, std::uint64_t first, double eta) {
     const std::vector<double> wo_all = {0.1, -0.2, 0.3, 0.05, -0.4, 0.25, 0.15, -0.1};
     std::vector<double> wo(wo_all.begin(), wo_all.begin() + std::min<int>(M, 3 + M % 2)); // len(wo) <= M
     wo.resize(M, 0.0);
@@ -405,15 +404,14 @@ TEST_CASE("philox: any seed and R fit, and the data must be generated", "[philox
     CHECK(std::string(to_string(Rng::philox)) == "philox");
 }
 
-TEST_CASE("philox: --device cuda needs --rng philox, the kernel and a GPU, and says which is missing", "[philox]") {
-    EnsembleOptions numpy_data = philox_options(philox_scenario(20, 3, 0), 10, 1);
-    numpy_data.rng = Rng::numpy;
-    numpy_data.device = Device::cuda;
-    CHECK_THROWS_WITH(run_ensemble(numpy_data), Catch::Contains("add --rng philox"));
-    if (ensemble_cuda_devices() > 0) return; // the [gpu] tests (test_philox_cuda.cpp) run it
-    EnsembleOptions options = philox_options(philox_scenario(20, 3, 0), 10, 1);
-    options.device = Device::cuda;
-    CHECK_THROWS_AS(run_ensemble(options), RuntimeFailure);
-    CHECK_THROWS_WITH(run_ensemble(options),
-                      Catch::Contains(ensemble_cuda_built() ? "no CUDA device" : "no CUDA kernel"));
+TEST_CASE("philox: --device cuda needs the kernel and a GPU, and says which is missing", "[philox]") {
+    if (ensemble_cuda_devices() > 0) return;    // the [gpu] tests (test_philox_cuda.cpp) run it
+    for (Rng rng : {Rng::philox, Rng::numpy}) { // numpy's data are made on the CPU and copied
+        EnsembleOptions options = philox_options(philox_scenario(20, 3, 0), 10, 1);
+        options.rng = rng;
+        options.device = Device::cuda;
+        CHECK_THROWS_AS(run_ensemble(options), RuntimeFailure);
+        CHECK_THROWS_WITH(run_ensemble(options),
+                          Catch::Contains(ensemble_cuda_built() ? "no CUDA device" : "no CUDA kernel"));
+    }
 }

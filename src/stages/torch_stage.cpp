@@ -80,7 +80,10 @@ torch::Tensor chunk_tensor(const double* values, std::int64_t N, std::int64_t C,
 /// float64 as the default dtype, the generator seeded with the first realization's torch seed (the nn::Linear
 /// stages seed it again for each realization); then copies e (N x C) and w ((N+1) x M x C) back.
 template <TorchStage stage> void run_batched_torch_stage(const BatchedInput& in, const BatchedTrajectories& out) {
-    const torch::Device device = in.device == Device::cuda ? torch::kCUDA : torch::kCPU;
+    const auto gpus = std::max<std::int64_t>(1, static_cast<std::int64_t>(torch::cuda::device_count()));
+    const torch::Device device = in.device == Device::cuda
+                                     ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(in.local_rank % gpus))
+                                     : torch::Device(torch::kCPU);
     Float64Default float64; // torch.set_default_dtype(torch.float64)
     const torch::Tensor X = chunk_tensor(in.x, in.N, in.C, device);
     const torch::Tensor D = chunk_tensor(in.d, in.N, in.C, device);

@@ -1,0 +1,25 @@
+// MPI for `lmsref ensemble`: when mpirun started this process, its ranks share the realizations (src/team.hpp).
+// Open MPI from Debian (libopenmpi-dev, openmpi-bin), found at configure (LMSREF_MPI=auto|on|off). Without it, a
+// process that mpirun started among others says so instead of running the whole ensemble K times over.
+#pragma once
+
+#include "team.hpp"
+
+#include <memory>
+
+namespace lmsref {
+
+/// The rank and the number of processes of the launch this process belongs to, from the launcher's environment
+/// (Open MPI's OMPI_COMM_WORLD_RANK and _SIZE, or PMI_RANK and PMI_SIZE): 0 and 1 when no launcher started it.
+int launched_rank();
+int launched_size();
+
+/// Whether this build has MPI (LMSREF_MPI=auto found it, or on).
+bool mpi_built();
+
+/// The team of the processes mpirun started, MPI initialised for the life of the returned object and finalised
+/// with it; null when no launcher started this process. Throws InputError when mpirun started it among others but
+/// this build has no MPI.
+std::unique_ptr<Team> join_launched_team();
+
+} // namespace lmsref
