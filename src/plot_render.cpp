@@ -44,7 +44,7 @@ constexpr const char* missing_gnuplot =
 constexpr double default_timeout_seconds = 60.0;
 
 /// The gnuplot program to run: $LMSREF_GNUPLOT, or `gnuplot` found on the PATH. Throws RuntimeFailure.
-std::string gnuplot_program() {
+[[maybe_unused]] std::string gnuplot_program() { // unused in a build without plotting
     const char* chosen = std::getenv("LMSREF_GNUPLOT");
     const std::string program = chosen && *chosen ? chosen : "gnuplot";
     if (program.find('/') != std::string::npos) {
@@ -61,7 +61,7 @@ std::string gnuplot_program() {
 }
 
 /// A new empty file named after `pattern` (ending in XXXXXX); a failure is reported against `label`.
-std::string temporary_file(const std::string& pattern, const std::string& label) {
+[[maybe_unused]] std::string temporary_file(const std::string& pattern, const std::string& label) {
     const auto no_signal_meanwhile = hold_off_signals();
     std::string path = pattern;
     const int fd = ::mkstemp(path.data());
