@@ -491,10 +491,10 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
     if (stage == nullptr || stage->uses_torch) {
         batched.device = resolve_device(parse_device_choice(o.device));
         set_torch_threads(options.threads > 0 ? options.threads : available_cores());
-    } else { // the plain engine: CPU threads, or its CUDA kernel on --rng philox data
+    } else { // the plain engine: CPU threads, or its CUDA kernel (philox data made there, numpy's copied)
         const DeviceChoice choice = parse_device_choice(o.device);
         if (choice == DeviceChoice::cuda)
-            options.device = Device::cuda; // the library checks --rng philox and the GPU
+            options.device = Device::cuda; // the library checks the kernel and the GPU
         else if (choice == DeviceChoice::automatic && options.rng == Rng::philox && ensemble_cuda_devices() > 0)
             options.device = Device::cuda;
     }
@@ -674,59 +674,40 @@ int main(int argc, char** argv) {
     ensemble->get_option("--torch-seed")
         ->description("--stage linear: realization r starts from nn::Linear's init after torch::manual_seed(T + r) "
                       "(default T: --seed)");
-    ensemble
-        ->add_option("-R,--realizations", options.realizations,
-                     "realizations R; realization r runs on the data of --seed S + r")
-        ->type_name("UINT")
-        ->capture_default_str();
-    ensemble
-        ->add_option("--stage", options.ensemble_stage,
-                     "the stage that runs the realizations: numpy (the plain loop), a LibTorch stage batched over "
-                     "realizations, or all (each on the same realizations, compared with numpy's curves)")
-        ->type_name("STAGE")
-        ->capture_default_str();
-    ensemble
-        ->add_option("--rng", options.rng,
-                     "the generated data's generator: numpy (realization r = --seed S + r, NumPy's stream) or philox "
-                     "(Random123's counter-based Philox4x32-10, key --seed, counter (n, r); --stage numpy only)")
-        ->type_name("RNG")
-        ->capture_default_str();
-    ensemble
-        ->add_option("--threads", options.threads,
-                     "CPU threads (and LibTorch's), 0 for all cores; the curves are the same bits whatever T")
-        ->type_name("UINT")
-        ->capture_default_str();
-    ensemble
-        ->add_option("--chunk", options.chunk,
-                     "realizations a batched stage runs at once, in whole blocks of 64 (0: as many as fit in "
-                     "about 256 MB); the curves do not depend on it")
-        ->type_name("UINT")
-        ->capture_default_str();
-    ensemble
-        ->add_option("--tolerance", options.tolerance,
-                     "(--stage all) a zero-init stage's curves must keep max |c - c_numpy| <= tolerance * max "
-                     "|c_numpy|")
-        ->type_name("FLOAT")
-        ->capture_default_str();
-    ensemble->add_option("--decimate", options.decimate, "keep every m-th value of the curves (msesim's decimation)")
-        ->type_name("UINT")
-        ->capture_default_str();
+    ensemble->get_option("--device")
+        ->description("where the realizations run: cpu, or cuda (the numpy stage's CUDA kernel, or a batched stage's "
+                      "tensors on the GPU), or auto (cuda for --rng philox when there is a GPU)");
+    add_value(*ensemble, "-R,--realizations", options.realizations,
+              "realizations R; realization r runs on the data of --seed S + r", "UINT");
+    add_value(*ensemble, "--stage", options.ensemble_stage,
+              "the stage that runs the realizations: numpy (the plain loop), a LibTorch stage batched over "
+              "realizations, or all (each on the same realizations, compared with numpy's curves)",
+              "STAGE");
+    add_value(*ensemble, "--rng", options.rng,
+              "the generated data's generator: numpy (realization r = --seed S + r, NumPy's stream) or philox "
+              "(Random123's counter-based Philox4x32-10, key --seed, counter (n, r); --stage numpy only)",
+              "RNG");
+    add_value(*ensemble, "--threads", options.threads,
+              "CPU threads (and LibTorch's) per process, 0 for all the cores it may use; the curves are the same "
+              "bits whatever T, and under mpirun whatever the number of ranks",
+              "UINT");
+    add_value(*ensemble, "--chunk", options.chunk,
+              "realizations a batched stage runs at once, in whole blocks of 64 (0: as many as keep the weights "
+              "within about 32 MB); the curves do not depend on it",
+              "UINT");
+    add_value(*ensemble, "--tolerance", options.tolerance,
+              "(--stage all) a zero-init stage's curves must keep max |c - c_numpy| <= tolerance * max |c_numpy|",
+              "FLOAT");
+    add_value(*ensemble, "--decimate", options.decimate, "keep every m-th value of the curves (msesim's decimation)",
+              "UINT");
     add_output_options(*ensemble, options);
-    ensemble
-        ->add_option("--plot", options.plot,
-                     "draw the curves over the theory into FILE (.png, .svg, .pdf; - for the terminal)")
-        ->type_name("FILE");
-    ensemble
-        ->add_option("--x-scale", options.x_scale,
-                     "--plot's sample axis: linear, log, or auto (log when the transient is under 5% of N)")
-        ->type_name("SCALE")
-        ->capture_default_str();
-    ensemble->add_option("--json", options.json, "also write summary.json's figures to FILE")->type_name("FILE");
-    ensemble
-        ->add_option("--progress", options.progress,
-                     "a progress line on standard error: auto (on a terminal, after a second), always or never")
-        ->type_name("WHEN")
-        ->capture_default_str();
+    add_value(*ensemble, "--plot", options.plot,
+              "draw the curves over the theory into FILE (.png, .svg, .pdf; - for the terminal)", "FILE");
+    add_value(*ensemble, "--x-scale", options.x_scale,
+              "--plot's sample axis: linear, log, or auto (log when the transient is under 5% of N)", "SCALE");
+    add_value(*ensemble, "--json", options.json, "also write summary.json's figures to FILE", "FILE");
+    add_value(*ensemble, "--progress", options.progress,
+              "a progress line on standard error: auto (on a terminal, after a second), always or never", "WHEN");
     ensemble->footer(exit_codes("divergence, I/O, device, gnuplot", true));
     CLI::App* bench = app.add_subcommand("bench", "time every stage: min, median and max us per sample");
     add_scenario_options(*bench, options, all_parts);

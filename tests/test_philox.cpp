@@ -276,6 +276,18 @@ template <int M, bool Avx512> void check_groups() {
     }
 }
 
+// check_groups for every M the vector twins take.
+template <bool Avx512> void check_groups_up_to_8() {
+    check_groups<1, Avx512>();
+    check_groups<2, Avx512>();
+    check_groups<3, Avx512>();
+    check_groups<4, Avx512>();
+    check_groups<5, Avx512>();
+    check_groups<6, Avx512>();
+    check_groups<7, Avx512>();
+    check_groups<8, Avx512>();
+}
+
 } // namespace
 
 TEST_CASE("philox: the AVX-512 group adds four realizations as four calls of philox::add_realization, M = 1 ... 8",
@@ -284,14 +296,7 @@ TEST_CASE("philox: the AVX-512 group adds four realizations as four calls of phi
         WARN("skipped: this processor has no AVX-512 F, DQ and VL (the engine then uses AVX2 or the scalar code)");
         return;
     }
-    check_groups<1, true>();
-    check_groups<2, true>();
-    check_groups<3, true>();
-    check_groups<4, true>();
-    check_groups<5, true>();
-    check_groups<6, true>();
-    check_groups<7, true>();
-    check_groups<8, true>();
+    check_groups_up_to_8<true>();
 }
 
 TEST_CASE("philox: the AVX2 group adds four realizations as four calls of philox::add_realization, M = 1 ... 8",
@@ -301,14 +306,7 @@ TEST_CASE("philox: the AVX2 group adds four realizations as four calls of philox
         WARN("skipped: this processor has no AVX2 (the engine then uses the scalar code)");
         return;
     }
-    check_groups<1, false>();
-    check_groups<2, false>();
-    check_groups<3, false>();
-    check_groups<4, false>();
-    check_groups<5, false>();
-    check_groups<6, false>();
-    check_groups<7, false>();
-    check_groups<8, false>();
+    check_groups_up_to_8<false>();
 }
 
 TEST_CASE("philox: 10^6 normals have mean 0, variance 1 and x, v uncorrelated within 5 standard errors", "[philox]") {
