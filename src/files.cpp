@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -62,12 +64,14 @@ std::string read_file(const std::string& path) {
 namespace {
 
 /// A test hook, read once: LMSREF_TEST_FAULT=write-error:N makes the N-th file write of the process fail as on a full
-/// disk (ENOSPC, after half the bytes); LMSREF_TEST_FAULT=signal:N[:INT|TERM|HUP] sends the process that signal
-/// (default TERM) once the N-th file is written. The tests use it to stop a run in the middle of writing its outputs.
+/// disk (ENOSPC, after half the bytes); LMSREF_TEST_FAULT=signal:N[:INT|TERM|HUP][:wait] sends the process that signal
+/// (default TERM) once the N-th file is written, and then writes on while the signal is handled, or (wait) waits for
+/// the end the signal brings. The tests use it to stop a run in the middle of writing its outputs.
 struct Fault {
     enum Kind { none, write_error, signal } kind = none;
     long at = 0;
     int signal_number = SIGTERM;
+    bool wait = false;
 };
 
 Fault injected_fault() {
@@ -80,8 +84,8 @@ Fault injected_fault() {
         const long at = std::atol(value.c_str() + colon + 1);
         if (kind == "write-error") return Fault{Fault::write_error, at};
         if (kind == "signal") {
-            const std::string name = value.substr(value.find(':', colon + 1) + 1);
-            return Fault{Fault::signal, at, name == "INT" ? SIGINT : name == "HUP" ? SIGHUP : SIGTERM};
+            const auto has = [&](const char* word) { return value.find(word, colon) != std::string::npos; };
+            return Fault{Fault::signal, at, has(":INT") ? SIGINT : has(":HUP") ? SIGHUP : SIGTERM, has(":wait")};
         }
         return Fault{};
     }();
@@ -94,14 +98,9 @@ Fault injected_fault() {
     throw RuntimeFailure(path + ": cannot write (" + std::strerror(error) + ")");
 }
 
-} // namespace
-
-void write_file_atomically(const std::string& path, const std::string& contents) {
+/// Writes contents into a temporary beside path, then renames it there; with fail_midway, the injected full disk.
+void write_whole_file(const std::string& path, const std::string& contents, bool fail_midway) {
     const auto no_signal_meanwhile = hold_off_signals(); // the file is whole, or not begun, when a signal cleans up
-    static std::atomic<long> files_written{0};
-    const Fault fault = injected_fault();
-    const long this_file = ++files_written;
-    const bool fail_midway = fault.kind == Fault::write_error && fault.at == this_file;
     std::string temporary = path + ".tmp-XXXXXX";
     const int fd = ::mkstemp(temporary.data());
     if (fd < 0) throw RuntimeFailure(path + ": cannot write (" + std::strerror(errno) + ")");
@@ -123,7 +122,20 @@ void write_file_atomically(const std::string& path, const std::string& contents)
     }
     if (::close(fd) != 0) discard(temporary, path, errno);
     publish_file(temporary, path);
-    if (fault.kind == Fault::signal && fault.at == this_file) ::kill(::getpid(), fault.signal_number);
+}
+
+} // namespace
+
+void write_file_atomically(const std::string& path, const std::string& contents) {
+    static std::atomic<long> files_written{0};
+    const Fault fault = injected_fault();
+    const long this_file = ++files_written;
+    write_whole_file(path, contents, fault.kind == Fault::write_error && fault.at == this_file);
+    if (fault.kind == Fault::signal && fault.at == this_file) {
+        ::kill(::getpid(), fault.signal_number);
+        while (fault.wait)
+            std::this_thread::sleep_for(std::chrono::seconds(1)); // the signal's handling ends the process
+    }
 }
 
 void publish_file(const std::string& temporary, const std::string& path) {

@@ -126,9 +126,10 @@ TEST_CASE("outputs: SIGTERM, SIGINT or SIGHUP while writing removes the new set 
         const std::string out = dir / "o";
         REQUIRE(run_lmsref("sgd -N 30 --out-dir '" + out + "'").exit_code == 0);
         const auto before = snapshot(out);
-        // The signal comes after the 2nd file of the new run: w.npy and y.npy are written, e.npy is not.
-        const Result result =
-            run_lmsref("sgd -N 50 --out-dir '" + out + "'", std::string("LMSREF_TEST_FAULT=signal:2:") + name);
+        // The signal comes after the 2nd file of the new run: w.npy and y.npy are written, e.npy is not (the writer
+        // waits for the signal's end: on a loaded machine it could otherwise finish the set first).
+        const Result result = run_lmsref("sgd -N 50 --out-dir '" + out + "'",
+                                         std::string("LMSREF_TEST_FAULT=signal:2:") + name + ":wait");
         INFO(result.output);
         REQUIRE(killed_by_signal(result, number));
         REQUIRE(snapshot(out) == before);
