@@ -634,8 +634,8 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
                                                      steady.data(), &kernel_seconds, message, sizeof message);
         }
         if (status != 0) throw RuntimeFailure(std::string("--device cuda: ") + message);
-        for (std::int64_t i = 0; i < count && done(i); ++i) {
-        }
+        for (std::int64_t i = 0; i < count;) // every block is ready: hand them over in order until a stop
+            if (!done(i++)) break;
     };
     work.add = [&](std::int64_t i, Totals& into) {
         const double* row = rows.data() + static_cast<std::size_t>(i) * row_values;
@@ -852,8 +852,8 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
             const auto part = static_cast<std::size_t>(t);
             add_trajectories(p, e.data(), w.data(), C, count * part / parts, count * (part + 1) / parts, sums);
         });
-        for (std::size_t i = 0; i < count && done(static_cast<std::int64_t>(i)); ++i) {
-        }
+        for (std::size_t i = 0; i < count;) // every block is ready: hand them over in order until a stop
+            if (!done(static_cast<std::int64_t>(i++))) break;
     };
     work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)]); };
     Totals totals(N, M);
