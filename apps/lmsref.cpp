@@ -521,7 +521,7 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
         plot = staged_file(outputs, o.plot, "--plot");
         json = staged_file(outputs, o.json, "--json");
     });
-    ProgressLine progress(plan.options.realizations, launched_rank() == 0 ? progress_mode : ProgressLine::Mode::never);
+    ProgressLine progress(plan.options.realizations, progress_mode); // the engine calls it on rank 0 alone
     plan.options.progress = std::ref(progress);
     const EnsembleRun run = run_plan(std::move(plan));
     progress.finish();
