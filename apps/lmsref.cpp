@@ -17,9 +17,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -28,6 +30,7 @@
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace {
@@ -41,7 +44,9 @@ constexpr std::size_t help_width = 100;
 /// The exit codes a command can end with; `failures` says what makes it end with 2.
 std::string exit_codes(const std::string& failures, bool with_mismatch = false) {
     return "Exit codes: 0 success, 1 bad input or usage, 2 runtime failure (" + failures + ")" +
-           (with_mismatch ? ",\n            3 a zero-init stage disagrees with numpy beyond --tolerance." : ".");
+           (with_mismatch ? ",\n            3 a zero-init stage disagrees with numpy beyond --tolerance (its outputs\n"
+                            "            are still written: they are the evidence)."
+                          : ".");
 }
 
 /// Everything the subcommands read from the command line, as text: the library parses every value, so that each
@@ -204,6 +209,10 @@ Scenario scenario_from(const Options& o, const CLI::App& command) {
     scenario.step_size = parse_number("--eta", o.eta);
     scenario.noise_variance = parse_number("--sigmav2", o.sigmav2);
     scenario.wo = parse_number_list("--wo", o.wo);
+    for (const char* option : {"--x", "--d"})
+        if (command.get_option_no_throw(option) != nullptr && command.count(option) > 0 &&
+            (option[2] == 'x' ? o.x_file : o.d_file).empty())
+            throw InputError(std::string(option) + ": the path is empty; name a .npy or .csv file");
     scenario.x_file = o.x_file;
     scenario.d_file = o.d_file;
     if (scenario.data_from_files())
@@ -218,12 +227,24 @@ Scenario scenario_from(const Options& o, const CLI::App& command) {
     return scenario;
 }
 
-/// Publishes the run's outputs once what it printed has reached standard output: a reader that went away (`| head`)
-/// is an I/O failure, and the set is then dropped rather than published behind an error.
-void publish(OutputSet& outputs) {
+/// Throws RuntimeFailure, saying `consequence`, unless everything printed so far has reached standard output: a
+/// reader that went away (`| head`), a closed or full standard output, or mpirun's (launcher_output_failure).
+void check_standard_output(const std::string& consequence) {
+    errno = 0;
     std::cout.flush();
-    if (!std::cout)
-        throw RuntimeFailure("standard output: cannot write (the reader went away?); nothing was published");
+    const bool failed = !std::cout || std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+    const int error = errno;
+    std::string why = failed ? (error != 0 ? std::strerror(error) : "it is closed or full, or its reader went away")
+                             : launcher_output_failure();
+    if (!why.empty()) throw RuntimeFailure("standard output: cannot write (" + why + "); " + consequence);
+}
+
+/// Publishes the run's outputs once what it printed, `closing` (the lines that name them) included, has reached
+/// standard output; otherwise the set is dropped rather than published behind an error. Nothing is printed after:
+/// once the set is in place the run has succeeded.
+void publish(OutputSet& outputs, const std::string& closing = "") {
+    std::cout << closing;
+    check_standard_output("nothing was published");
     outputs.commit();
 }
 
@@ -257,9 +278,8 @@ int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command)
         const StageRun numpy = &stage == &stages().front() ? run : run_stage(stages().front(), data, scenario, device);
         render(stage_figure(run, numpy, scenario, data), plot);
     });
-    publish(outputs);
-    if (!out_dir.empty()) std::cout << "  outputs    " << o.out_dir << "\n";
-    if (!plot.empty() && plot != "-") std::cout << "  plot       " << o.plot << "\n";
+    publish(outputs, (out_dir.empty() ? "" : "  outputs    " + o.out_dir + "\n") +
+                         (plot.empty() || plot == "-" ? "" : "  plot       " + o.plot + "\n"));
     return 0;
 }
 
@@ -292,10 +312,11 @@ int run_compare(const Options& o, const CLI::App& command) {
         if (!out_dir.empty()) write_comparison(out_dir, comparison, scenario, data, device, format);
         if (!plot_dir.empty()) plot_comparison(comparison, scenario, data, plot_dir);
     });
-    publish(outputs);
-    if (!out_dir.empty()) std::cout << "outputs in " << o.out_dir << " (summary.json, x, d and one folder per stage)\n";
-    if (!plot_dir.empty())
-        std::cout << "plots in " << o.plot_dir << " (one per stage, gallery.png, deviation.png, learning.png)\n";
+    publish(outputs,
+            (out_dir.empty() ? "" : "outputs in " + o.out_dir + " (summary.json, x, d and one folder per stage)\n") +
+                (plot_dir.empty()
+                     ? ""
+                     : "plots in " + o.plot_dir + " (one per stage, gallery.png, deviation.png, learning.png)\n"));
     return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
 }
 
@@ -307,10 +328,10 @@ int run_data(const Options& o, const CLI::App& command) {
     const std::string out_dir = outputs.folder(o.out_dir, "--out-dir");
     const Data data = generate_data(scenario);
     outputs.write([&] { write_data(out_dir, data, format); });
-    publish(outputs);
-    std::cout << "lmsref data: N = " << data.samples() << ", sigmav2 = " << format_number(scenario.noise_variance, "%g")
-              << ", wo = " << format_vector(scenario.wo, "%g") << ", seed = " << scenario.seed << "\nwrote x"
-              << extension(format) << " and d" << extension(format) << " to " << o.out_dir << "\n";
+    publish(outputs, "lmsref data: N = " + std::to_string(data.samples()) +
+                         ", sigmav2 = " + format_number(scenario.noise_variance, "%g") +
+                         ", wo = " + format_vector(scenario.wo, "%g") + ", seed = " + std::to_string(scenario.seed) +
+                         "\nwrote x" + extension(format) + " and d" + extension(format) + " to " + o.out_dir + "\n");
     return 0;
 }
 
@@ -323,12 +344,14 @@ int run_plot(const Options& o) {
     OutputSet outputs(is_output_name);
     const std::string out = staged_file(outputs, o.out, "--out");
     outputs.write([&] { render(figure, out); });
-    publish(outputs);
-    if (o.out != "-") std::cout << "lmsref plot: wrote " << o.out << "\n";
+    publish(outputs, o.out == "-" ? "" : "lmsref plot: wrote " + o.out + "\n");
     return 0;
 }
 
-int run_basics(const Options& o) {
+int run_basics(const Options& o, const CLI::App& command) {
+    if (command.count("--section") > 0 && trim(o.section).empty())
+        throw InputError("--section: the name is empty; lmsref basics --list names the sections (leave the option out "
+                         "for all)");
     if (o.list_sections) {
         for (const BasicsSectionInfo& section : basics_sections())
             std::printf("%-14s %s\n", std::string(section.name).c_str(), std::string(section.title).c_str());
@@ -344,6 +367,9 @@ int run_basics(const Options& o) {
 int run_bench(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
     const Device device = resolve_device(parse_device_choice(o.device));
+    if (command.count("--stages") > 0 && trim(o.bench_stages).empty())
+        throw InputError("--stages: the list is empty; name stages, e.g. --stages numpy,sgd (leave the option out for "
+                         "all)");
     const std::vector<const Stage*> selected = select_stages(o.bench_stages);
     const auto repeats = static_cast<int>(
         parse_count("--repeats", o.repeats, std::numeric_limits<int>::max(), " (timed runs per stage)"));
@@ -355,8 +381,7 @@ int run_bench(const Options& o, const CLI::App& command) {
     const BenchResult result = bench_stages(selected, data, scenario, device, repeats);
     std::cout << bench_report(result, scenario, data, device) << std::flush;
     if (!json.empty()) outputs.write([&] { write_file_atomically(json, bench_json(result, scenario, data, device)); });
-    publish(outputs);
-    if (!json.empty()) std::cout << "wrote " << o.json << "\n";
+    publish(outputs, json.empty() ? "" : "wrote " + o.json + "\n");
     return 0;
 }
 
@@ -469,9 +494,8 @@ void publish_comparison(const Options& o, const EnsembleComparison& comparison, 
         write_file_atomically((std::filesystem::path(out_dir) / "summary.json").string(),
                               ensemble_comparison_json(comparison));
     });
-    publish(outputs);
-    if (!out_dir.empty()) std::cout << "outputs in " << o.out_dir << " (summary.json and one folder per stage)\n";
-    if (!json.empty()) std::cout << "wrote " << o.json << "\n";
+    publish(outputs, (out_dir.empty() ? "" : "outputs in " + o.out_dir + " (summary.json and one folder per stage)\n") +
+                         (json.empty() ? "" : "wrote " + o.json + "\n"));
 }
 
 int run_ensemble_command(const Options& o, const CLI::App& command) {
@@ -533,12 +557,12 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
             if (!json.empty()) write_file_atomically(json, ensemble_summary_json(run));
             if (!plot.empty()) render(ensemble_figure(run, x_scale), plot);
         });
-        publish(outputs);
+        publish(outputs, (out_dir.empty() ? ""
+                                          : "  outputs        " + o.out_dir +
+                                                " (mse, msd, meanw, mse_theory, msd_theory, summary.json)\n") +
+                             (json.empty() ? "" : "  summary        " + o.json + "\n") +
+                             (plot.empty() || plot == "-" ? "" : "  plot           " + o.plot + "\n"));
     });
-    if (!out_dir.empty())
-        std::cout << "  outputs        " << o.out_dir << " (mse, msd, meanw, mse_theory, msd_theory, summary.json)\n";
-    if (!json.empty()) std::cout << "  summary        " << o.json << "\n";
-    if (!plot.empty() && plot != "-") std::cout << "  plot           " << o.plot << "\n";
     return 0;
 }
 
@@ -573,7 +597,8 @@ std::string unexpected_argument(const CLI::App& app, const CLI::App& command, co
     const std::string prefix = "lmsref " + command.get_name() + ": ";
     const std::string help = " (lmsref " + command.get_name() + " --help lists its options)";
     if (argument.empty() || argument[0] != '-' || argument == "-")
-        return prefix + "unexpected argument '" + argument + "'; lists take commas, e.g. --wo 0.1,0.2,0.3" + help;
+        return prefix + "unexpected argument " + quote_value(argument) + "; lists take commas, e.g. --wo 0.1,0.2,0.3" +
+               help;
     const std::string name = argument.substr(0, argument.find('='));
     std::vector<std::string> others;
     for (const CLI::App* other : app.get_subcommands({})) {
@@ -602,6 +627,13 @@ std::string parse_error_message(const CLI::ParseError& error, const CLI::App& ap
             return unexpected_argument(app, *command, option != extras.end() ? *option : extras.front());
         }
     }
+    if (dynamic_cast<const CLI::ExtrasError*>(&error) != nullptr && command != nullptr) {
+        const auto end = std::find(argv + 1, argv + argc, std::string("--"));
+        if (end != argv + argc) // what follows "--" is arguments, and only `plot` takes any
+            return "lmsref " + command->get_name() + ": unexpected argument " +
+                   quote_value(end + 1 != argv + argc ? end[1] : "") + " after '--', which ends the options; " +
+                   command->get_name() + " takes no arguments, so drop the '--'";
+    }
     if (dynamic_cast<const CLI::ArgumentMismatch*>(&error) != nullptr) {
         const std::string option = what.substr(0, what.find(':'));
         return "lmsref: " + option + " needs a value" +
@@ -615,7 +647,27 @@ std::string parse_error_message(const CLI::ParseError& error, const CLI::App& ap
 
 } // namespace
 
+/// Standard input, output and error closed at start (`>&-`) are opened on /dev/null for reading, so that no file
+/// lmsref opens takes their numbers and writing to them fails as it should.
+void occupy_closed_standard_streams() {
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd)
+        if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) ::open("/dev/null", O_RDONLY); // the lowest free number
+}
+
+/// What a command that returned `code` ends with: its code once everything it printed has reached standard output,
+/// else a one-line error and exit code 2.
+int checked_exit(int code) {
+    try {
+        check_standard_output("its output is lost");
+    } catch (const RuntimeFailure& failure) {
+        std::cerr << "lmsref: " << failure.what() << "\n";
+        return static_cast<int>(ExitCode::runtime_failure);
+    }
+    return code;
+}
+
 int main(int argc, char** argv) {
+    occupy_closed_standard_streams();
     remove_outputs_on_signals(); // first, before any thread starts
     // Under mpirun, rank 0 speaks for all: the others' messages would repeat its own (a failure on another rank
     // reaches rank 0 through Team::check).
@@ -741,16 +793,16 @@ int main(int argc, char** argv) {
     if (argc > 1 && argv[1][0] != '-') { // for an unknown command CLI11 would only say that one is required
         const std::vector<std::string> known = command_names(app);
         if (std::find(known.begin(), known.end(), argv[1]) == known.end()) {
-            std::cerr << "lmsref: " << unknown_name("command", argv[1], known) << "\n";
+            std::cerr << "lmsref: " << one_line(unknown_name("command", argv[1], known)) << "\n";
             return static_cast<int>(ExitCode::bad_input);
         }
     }
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& help_or_version) { // --help, --version
-        return app.exit(help_or_version);
+        return checked_exit(app.exit(help_or_version));
     } catch (const CLI::ParseError& error) {
-        std::cerr << parse_error_message(error, app, argc, argv) << "\n";
+        std::cerr << one_line(parse_error_message(error, app, argc, argv)) << "\n";
         return static_cast<int>(ExitCode::bad_input);
     }
 
@@ -759,23 +811,23 @@ int main(int argc, char** argv) {
             throw InputError("mpirun: only `lmsref ensemble` shares its work among MPI ranks; run this command "
                              "without mpirun");
         for (const auto& [stage, command] : stage_commands)
-            if (command->parsed()) return run_one_stage(*stage, options, *command);
-        if (compare->parsed()) return run_compare(options, *compare);
-        if (data->parsed()) return run_data(options, *data);
-        if (ensemble->parsed()) return run_ensemble_command(options, *ensemble);
-        if (plot->parsed()) return run_plot(options);
-        if (basics->parsed()) return run_basics(options);
-        if (bench->parsed()) return run_bench(options, *bench);
-        if (list->parsed()) return run_list();
+            if (command->parsed()) return checked_exit(run_one_stage(*stage, options, *command));
+        if (compare->parsed()) return checked_exit(run_compare(options, *compare));
+        if (data->parsed()) return checked_exit(run_data(options, *data));
+        if (ensemble->parsed()) return checked_exit(run_ensemble_command(options, *ensemble));
+        if (plot->parsed()) return checked_exit(run_plot(options));
+        if (basics->parsed()) return checked_exit(run_basics(options, *basics));
+        if (bench->parsed()) return checked_exit(run_bench(options, *bench));
+        if (list->parsed()) return checked_exit(run_list());
     } catch (const Error& error) {
-        std::cerr << "lmsref: " << error.what() << "\n";
+        std::cerr << "lmsref: " << one_line(error.what()) << "\n";
         return static_cast<int>(error.code());
     } catch (const std::bad_alloc&) {
         std::cerr << "lmsref: out of memory; try a smaller --samples or --taps\n";
         return static_cast<int>(ExitCode::runtime_failure);
     } catch (const std::exception& error) {
         std::string message = error.what();
-        std::cerr << "lmsref: " << message.substr(0, message.find('\n')) << "\n";
+        std::cerr << "lmsref: " << one_line(message.substr(0, message.find('\n'))) << "\n";
         return static_cast<int>(ExitCode::runtime_failure);
     }
     return static_cast<int>(ExitCode::bad_input);

@@ -22,18 +22,6 @@ std::string encode_csv(const Array2D& array) {
     return out;
 }
 
-namespace {
-/// A field as a message can show it: control bytes as \xNN.
-std::string printable(const std::string& text) {
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned>(static_cast<unsigned char>(c));
-        out += byte >= 0x20 && byte != 0x7f ? std::string(1, c) : fmt::format("\\x{:02x}", byte);
-    }
-    return out;
-}
-} // namespace
-
 Array2D decode_csv(const std::string& text, const std::string& name) {
     Array2D array;
     std::size_t first_row_line = 0;
@@ -52,8 +40,13 @@ Array2D decode_csv(const std::string& text, const std::string& name) {
             const double number = std::strtod(value.c_str(), &stop);
             if (value.empty() || stop != value.c_str() + value.size()) { // also a NUL byte inside the field
                 std::string message = name + ": line " + std::to_string(line_number) + ", column " +
-                                      std::to_string(cols) + ": '" + printable(value) + "' is not a number";
-                if (array.rows == 0) message += " (a CSV file for lmsref holds numbers only, no header line)";
+                                      std::to_string(cols) + ": " + quote_value(value) + " is not a number";
+                if (value.find('\r') != std::string::npos)
+                    message += " (lines that end in a carriage return alone? lmsref reads LF or CRLF line ends)";
+                else if (array.rows == 0 && value.rfind("\xef\xbb\xbf", 0) == 0)
+                    message += " (a byte-order mark: save the file as UTF-8 without BOM)";
+                else if (array.rows == 0)
+                    message += " (a CSV file for lmsref holds numbers only, no header line)";
                 throw InputError(message);
             }
             array.values.push_back(number);

@@ -29,26 +29,24 @@ std::string lowercase_extension(const std::string& path) {
     return ext;
 }
 
-namespace {
-
-std::string kind_of_file(std::filesystem::file_type type) {
-    switch (type) {
+std::string kind_of_file(const std::filesystem::file_status& status) {
+    switch (status.type()) {
     case std::filesystem::file_type::fifo: return "a FIFO";
     case std::filesystem::file_type::character: return "a character device";
     case std::filesystem::file_type::block: return "a block device";
     case std::filesystem::file_type::socket: return "a socket";
+    case std::filesystem::file_type::directory: return "a folder";
+    case std::filesystem::file_type::regular: return "a regular file";
     default: return "not a plain file";
     }
 }
-
-} // namespace
 
 void check_regular_file(const std::string& path) {
     std::error_code ec;
     const std::filesystem::file_status status = std::filesystem::status(path, ec);
     if (std::filesystem::is_directory(status)) throw InputError(path + ": is a folder, not a file");
     if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
-        throw InputError(path + ": is not a regular file (" + kind_of_file(status.type()) +
+        throw InputError(path + ": is not a regular file (" + kind_of_file(status) +
                          "); lmsref reads .npy and .csv files");
 }
 
@@ -64,9 +62,9 @@ std::string read_file(const std::string& path) {
 namespace {
 
 /// A test hook, read once: LMSREF_TEST_FAULT=write-error:N makes the N-th file write of the process fail as on a full
-/// disk (ENOSPC, after half the bytes); LMSREF_TEST_FAULT=signal:N[:INT|TERM|HUP][:wait] sends the process that signal
-/// (default TERM) once the N-th file is written, and then writes on while the signal is handled, or (wait) waits for
-/// the end the signal brings. The tests use it to stop a run in the middle of writing its outputs.
+/// disk (ENOSPC, after half the bytes); LMSREF_TEST_FAULT=signal:N[:INT|TERM|HUP|KILL][:wait] sends the process that
+/// signal (default TERM) once the N-th file is written, and then writes on while the signal is handled, or (wait) waits
+/// for the end the signal brings. The tests use it to stop a run in the middle of writing its outputs.
 struct Fault {
     enum Kind { none, write_error, signal } kind = none;
     long at = 0;
@@ -85,7 +83,12 @@ Fault injected_fault() {
         if (kind == "write-error") return Fault{Fault::write_error, at};
         if (kind == "signal") {
             const auto has = [&](const char* word) { return value.find(word, colon) != std::string::npos; };
-            return Fault{Fault::signal, at, has(":INT") ? SIGINT : has(":HUP") ? SIGHUP : SIGTERM, has(":wait")};
+            return Fault{Fault::signal, at,
+                         has(":INT")    ? SIGINT
+                         : has(":HUP")  ? SIGHUP
+                         : has(":KILL") ? SIGKILL
+                                        : SIGTERM,
+                         has(":wait")};
         }
         return Fault{};
     }();

@@ -2,12 +2,16 @@
 // never leaves a torn file behind.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 namespace lmsref {
 
 /// A path's extension in lower case, with its dot: "w.NPY" -> ".npy".
 std::string lowercase_extension(const std::string& path);
+
+/// What kind of file a status describes, for messages: "a FIFO", "a character device", "a socket", ...
+std::string kind_of_file(const std::filesystem::file_status& status);
 
 /// Refuses a folder, a FIFO, a device or a socket (reading one would block or never end). Throws InputError.
 void check_regular_file(const std::string& path);

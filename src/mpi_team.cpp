@@ -3,8 +3,17 @@
 #include "errors.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #ifdef LMSREF_HAVE_MPI
 #include <mpi.h>
@@ -90,6 +99,35 @@ int launched_size() {
     for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
         if (const int size = environment_integer(name); size >= 1) return size;
     return 1;
+}
+
+std::string launcher_output_failure() {
+    const char* daemon = std::getenv("OMPI_MCA_orte_local_daemon_uri");
+    const char* mpirun = std::getenv("OMPI_MCA_orte_hnp_uri");
+    if (launched_rank() != 0 || daemon == nullptr || mpirun == nullptr || std::string(daemon) != mpirun)
+        return ""; // not rank 0, or mpirun is not this process's parent on this host
+    const std::string process = "/proc/" + std::to_string(::getppid());
+    std::string name;
+    std::getline(std::ifstream(process + "/comm"), name);
+    if (name != "mpirun" && name != "mpiexec" && name != "orterun") return "";
+    std::ifstream info(process + "/fdinfo/1");
+    if (!info) return "mpirun's standard output is closed";
+    long flags = -1;
+    for (std::string line; std::getline(info, line);)
+        if (line.rfind("flags:", 0) == 0) flags = std::strtol(line.c_str() + 6, nullptr, 8);
+    if (flags >= 0 && (flags & O_ACCMODE) == O_RDONLY) // its standard output was closed, the number reused
+        return "mpirun's standard output is closed";
+    const std::string output = process + "/fd/1";
+    struct stat status {};
+    if (::stat(output.c_str(), &status) != 0) return "";
+    if (S_ISCHR(status.st_mode) && status.st_rdev == makedev(1, 7)) return "mpirun's standard output is /dev/full";
+    if (!S_ISFIFO(status.st_mode)) return "";
+    const int fd = ::open(output.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return errno == ENXIO ? "mpirun's standard output is a pipe that nobody reads" : "";
+    pollfd pipe{fd, POLLOUT, 0};
+    const bool gone = ::poll(&pipe, 1, 0) == 1 && (pipe.revents & POLLERR) != 0;
+    ::close(fd);
+    return gone ? "mpirun's standard output is a pipe that nobody reads" : "";
 }
 
 bool mpi_built() {

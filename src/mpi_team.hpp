@@ -14,6 +14,12 @@ namespace lmsref {
 int launched_rank();
 int launched_size();
 
+/// Under Open MPI's mpirun on this host, rank 0's standard output goes to mpirun (through a terminal of its own),
+/// which writes it to its own standard output: a failure there never reaches rank 0's writes. Why mpirun's standard
+/// output cannot take what rank 0 prints (closed, a pipe with no reader, /dev/full), or "" when it can, as far as
+/// can be seen, or when this process is not such a rank. Reads /proc/<mpirun>/fdinfo/1; writes nothing.
+std::string launcher_output_failure();
+
 /// Whether this build has MPI (LMSREF_MPI=auto found it, or on).
 bool mpi_built();
 

@@ -1,6 +1,7 @@
 #include "npy.hpp"
 
 #include "errors.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -71,36 +72,39 @@ NpyHeader parse_npy_header(const std::string& header, const std::string& name) {
     parsed.descr = header_value(header, "descr", name);
     const std::string& descr = parsed.descr;
     if (descr.size() < 3 || std::string("<>|=").find(descr[0]) == std::string::npos)
-        throw InputError(name + ": unsupported dtype '" + descr + "'; lmsref reads float64, float32 and integers");
+        throw InputError(name + ": unsupported dtype " + quote_value(descr) +
+                         "; lmsref reads float64, float32 and integers");
     parsed.byte_order = descr[0];
     parsed.kind = descr[1];
     const std::string size = descr.substr(2);
     if (size.size() > 2 || size.find_first_not_of("0123456789") != std::string::npos)
-        throw InputError(name + ": unsupported dtype '" + descr + "'; lmsref reads float64, float32 and integers");
+        throw InputError(name + ": unsupported dtype " + quote_value(descr) +
+                         "; lmsref reads float64, float32 and integers");
     parsed.item_size = std::stoul(size);
     const bool is_float = parsed.kind == 'f' && (parsed.item_size == 4 || parsed.item_size == 8);
     const bool is_integer =
         (parsed.kind == 'i' || parsed.kind == 'u') &&
         (parsed.item_size == 1 || parsed.item_size == 2 || parsed.item_size == 4 || parsed.item_size == 8);
     if (!is_float && !is_integer)
-        throw InputError(name + ": unsupported dtype '" + descr + "'; lmsref reads float64, float32 and integers");
+        throw InputError(name + ": unsupported dtype " + quote_value(descr) +
+                         "; lmsref reads float64, float32 and integers");
     if (parsed.byte_order == '>' && parsed.item_size > 1)
-        throw InputError(name + ": big-endian data ('" + descr + "') is not supported; save it as '<f8'");
+        throw InputError(name + ": big-endian data (" + quote_value(descr) + ") is not supported; save it as '<f8'");
 
     const std::string order = header_value(header, "fortran_order", name);
     if (order != "False" && order != "True")
-        throw InputError(name + ": malformed .npy header (fortran_order is '" + order + "')");
+        throw InputError(name + ": malformed .npy header (fortran_order is " + quote_value(order) + ")");
     parsed.fortran_order = order == "True";
 
     const std::string shape = header_value(header, "shape", name);
     if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')')
-        throw InputError(name + ": malformed .npy header (shape is '" + shape + "')");
+        throw InputError(name + ": malformed .npy header (shape is " + quote_value(shape) + ")");
     std::stringstream dims(shape.substr(1, shape.size() - 2));
     for (std::string dim; std::getline(dims, dim, ',');) {
         dim.erase(std::remove(dim.begin(), dim.end(), ' '), dim.end());
         if (dim.empty()) continue;
         if (dim.find_first_not_of("0123456789") != std::string::npos || dim.size() > 15)
-            throw InputError(name + ": malformed .npy header (shape is '" + shape + "')");
+            throw InputError(name + ": malformed .npy header (shape is " + quote_value(shape) + ")");
         parsed.shape.push_back(std::stoul(dim));
     }
     if (parsed.shape.size() > 2)

@@ -1,11 +1,14 @@
 #include "output_set.hpp"
 
 #include "errors.hpp"
+#include "files.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -31,6 +34,7 @@ namespace {
 // takes it and never gives it back, so no writer starts anything new once the work folders are going.
 struct Pending {
     std::recursive_mutex mutex;
+    bool published = false; ///< a set is in place: the run has succeeded, and a signal no longer ends it
     std::vector<OutputSet::Target*> targets;
     std::vector<pid_t> groups;
     std::vector<std::string> files;
@@ -79,9 +83,12 @@ std::string foreign_entry(const fs::path& folder, const std::function<bool(const
                           const fs::path& relative = {}) {
     std::error_code ec;
     for (const fs::directory_entry& entry : fs::directory_iterator(folder, ec)) {
-        const bool is_folder = entry.is_directory(ec) && !entry.is_symlink(ec);
+        const fs::file_status status = entry.symlink_status(ec);
+        const bool is_folder = fs::is_directory(status);
         const std::string name = entry.path().filename().string();
-        if (!is_output(name, is_folder)) return (relative / name).string();
+        // Only folders and regular files can be lmsref's: a link, a FIFO or a device of the same name is not.
+        if ((!is_folder && !fs::is_regular_file(status)) || !is_output(name, is_folder))
+            return (relative / name).string();
         if (is_folder) {
             const std::string inside = foreign_entry(entry.path(), is_output, relative / name);
             if (!inside.empty()) return inside;
@@ -104,6 +111,48 @@ int sync_tree(const fs::path& path) {
     const int error = ::fsync(fd) == 0 ? 0 : errno;
     ::close(fd);
     return error;
+}
+
+/// `folder`, opened and locked (flock, exclusive); -1 when it cannot be opened or locked. `wait`: wait for the lock.
+int lock_folder(const std::string& folder, bool wait) {
+    const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int locked;
+    while ((locked = ::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR) {
+    }
+    if (locked == 0) return fd;
+    ::close(fd);
+    return -1;
+}
+
+/// Removes the work folders in `parent` that no living run holds: a run killed outright (SIGKILL) cannot remove
+/// its own, and its lock went with it. Only folders named as ours (.lmsref-XXXXXX) and owned by this user.
+void remove_stale_work(const fs::path& parent) noexcept {
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(parent, ec)) {
+        const std::string name = entry.path().filename().string();
+        struct stat info {};
+        if (name.size() != 14 || name.rfind(".lmsref-", 0) != 0 || ::lstat(entry.path().c_str(), &info) != 0 ||
+            !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid())
+            continue;
+        const int fd = lock_folder(entry.path().string(), false);
+        if (fd < 0) continue; // a living run's
+        std::error_code removed;
+        fs::remove_all(entry.path(), removed);
+        ::close(fd);
+    }
+}
+
+/// A test hook: LMSREF_TEST_FAULT=signal:published[:INT|HUP] sends the process that signal (default TERM) once a set
+/// is in place, and gives its handling a moment before the clean-up goes on; the run must still succeed.
+void signal_after_publishing() {
+    const char* fault = std::getenv("LMSREF_TEST_FAULT");
+    const std::string value = fault ? fault : "";
+    if (value.rfind("signal:published", 0) != 0) return;
+    ::kill(::getpid(), value.find(":INT") != std::string::npos   ? SIGINT
+                       : value.find(":HUP") != std::string::npos ? SIGHUP
+                                                                 : SIGTERM);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
 }
 
 /// Advisory locks on the parent folders of the targets, taken for the time of a commit: two runs that publish into
@@ -152,6 +201,10 @@ void check_replaceable(const OutputSet::Target& target,
     if (!fs::exists(status)) return;
     if (target.is_folder && !fs::is_directory(status)) throw InputError(what + " exists and is not a folder");
     if (!target.is_folder && fs::is_directory(status)) throw InputError(what + " is a folder; give a file name");
+    if (!target.is_folder && !fs::is_regular_file(status)) // a device or a FIFO is never replaced by a file
+        throw InputError(what + (target.shown_link.empty() ? "" : " (a symbolic link to " + target.shown_link + ")") +
+                         " is " + kind_of_file(status) +
+                         ", not a regular file; lmsref writes over regular files only, so give another name");
     if (!target.is_folder) return;
     const std::string foreign = foreign_entry(target.path, is_output_name);
     if (!foreign.empty())
@@ -185,10 +238,12 @@ OutputSet::Target& OutputSet::add(const std::string& target, const std::string& 
     fs::path path = fs::absolute(target, ec).lexically_normal();
     if (ec) throw RuntimeFailure(what + ": " + ec.message());
     if (path.filename().empty()) path = path.parent_path(); // "out/" is "out"
+    std::string link;                                       // what a symbolic link given as the target points to
     if (fs::is_symlink(fs::symlink_status(path, ec))) {
         if (!fs::exists(path, ec))
             throw InputError(what + " is a symbolic link to " + fs::read_symlink(path, ec).string() +
                              ", which does not exist");
+        link = fs::read_symlink(path, ec).string();
         path = fs::canonical(path, ec);
     }
     const fs::path here = fs::current_path(ec);
@@ -206,6 +261,7 @@ OutputSet::Target& OutputSet::add(const std::string& target, const std::string& 
     entry.path = path.string();
     entry.shown = target;
     entry.option = option;
+    entry.shown_link = link;
     entry.is_folder = is_folder;
     check_replaceable(entry, is_output_name_);
     const fs::path parent = path.parent_path();
@@ -225,9 +281,16 @@ OutputSet::Target& OutputSet::add(const std::string& target, const std::string& 
         }
     }
     if (!fs::is_directory(parent, ec)) throw RuntimeFailure(what + ": " + parent.string() + " is not a folder");
+    // Under the parent's lock, as commit() takes it: stale work folders go, and ours is made and locked at once, so
+    // that no other run sweeps it away unlocked.
+    const int parent_lock = lock_folder(parent.string(), true);
+    remove_stale_work(parent);
     std::string work = (parent / ".lmsref-XXXXXX").string();
-    if (::mkdtemp(work.data()) == nullptr) {
-        const int error = errno;
+    const bool made = ::mkdtemp(work.data()) != nullptr;
+    const int error = errno;
+    if (made) entry.lock = lock_folder(work, false);
+    if (parent_lock >= 0) ::close(parent_lock);
+    if (!made) {
         remove_work(entry);
         throw RuntimeFailure(what + " cannot be written: no new file can be made in " + parent.string() + " (" +
                              error_text(error) + ")");
@@ -281,7 +344,9 @@ void OutputSet::commit() {
             throw RuntimeFailure(t.path + ": cannot publish the outputs (" + error_text(error) + ")");
         }
         committed_ = true;
+        pending().published = true;
     }
+    signal_after_publishing();
     discard(); // the previous sets, now in the work folders
 }
 
@@ -289,9 +354,10 @@ void OutputSet::discard() noexcept {
     std::lock_guard<std::recursive_mutex> lock(pending().mutex);
     for (auto target = targets_.rbegin(); target != targets_.rend(); ++target) { // the newest first: folders the
         // run created for two targets are emptied by the second before the first removes them
-        remove_work(committed_
-                        ? Target{target->path, target->shown, target->option, target->work, "", "", target->is_folder}
-                        : *target);
+        Target work = *target;
+        if (committed_) work.staged = work.created_above = ""; // published: only the previous set goes
+        remove_work(work);
+        if (target->lock >= 0) ::close(target->lock);
         auto& list = pending().targets;
         list.erase(std::remove(list.begin(), list.end(), &*target), list.end());
     }
@@ -301,13 +367,21 @@ void OutputSet::discard() noexcept {
 void remove_outputs_on_signals() {
     sigset_t signals;
     sigemptyset(&signals);
-    for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+        struct sigaction action {};
+        if (::sigaction(signal, nullptr, &action) == 0 && action.sa_handler == SIG_IGN) continue; // nohup's stays
+        sigaddset(&signals, signal);
+    }
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::thread([signals] {
         int signal = 0;
-        while (sigwait(&signals, &signal) != 0) {
+        for (;;) {
+            while (sigwait(&signals, &signal) != 0) {
+            }
+            pending().mutex.lock(); // for good, unless the run has already succeeded: no writer starts anything new
+            if (!pending().published) break;
+            pending().mutex.unlock(); // the new set is in place: the run finishes its clean-up and exits 0
         }
-        pending().mutex.lock(); // for good: no writer starts anything new from here on
         for (const pid_t group : pending().groups) ::kill(-group, SIGKILL);
         for (const std::string& file : pending().files) ::unlink(file.c_str());
         auto& targets = pending().targets;

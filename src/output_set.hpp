@@ -5,8 +5,10 @@
 // that a target that cannot be written is reported before the work. The run writes into <work>/<target name>.
 // commit() flushes everything to disk (fsync), takes an advisory lock (flock) on each target's parent folder, moves
 // the previous set aside, renames the new one into place, and only then removes the previous sets; a failed rename
-// puts back what was already moved. A run that fails, throws, or is stopped by SIGINT, SIGTERM or SIGHUP removes
-// its work folders and leaves every previous set as it was.
+// puts back what was already moved. A run that fails, throws, or is stopped by SIGINT, SIGTERM or SIGHUP before the
+// renames removes its work folders and leaves every previous set as it was; once the renames are done the run has
+// succeeded, and a signal no longer ends it. A work folder is locked (flock) while its run lives, so that a run
+// killed outright (SIGKILL) leaves one that the next run into the same folder recognises as stale and removes.
 #pragma once
 
 #include "errors.hpp"
@@ -56,10 +58,12 @@ public:
         std::string path;          ///< where the output goes (absolute, symbolic links resolved)
         std::string shown;         ///< the target as the user gave it, for messages
         std::string option;        ///< the option that named it
+        std::string shown_link;    ///< where the target, a symbolic link, points (as the link says), or ""
         std::string work;          ///< the private work folder beside it
         std::string staged;        ///< work/<name>: what the run writes
         std::string created_above; ///< the topmost parent folder this run had to create, "" if none
         bool is_folder = false;
+        int lock = -1; ///< the work folder, open and locked (flock) for the life of the run: it is not stale
     };
 
 private:

@@ -21,13 +21,13 @@ constexpr const char* stage_style = "lt 2 lw 1.3";
 constexpr const char* wo_style = "lt 3 dt 2 lw 1.2 lc rgb '#303030'";
 constexpr const char* zoom_shade = "fc rgb '#efefef' fs solid 1.0 noborder";
 
+/// A gnuplot string that gnuplot never evaluates, whatever a title or a file name holds: single quotes (no
+/// backquoted commands, no macros, no escapes inside them), a quote doubled, a control character shown as its
+/// escape (a newline would end the command).
 std::string quoted(const std::string& text) {
-    std::string out = "\"";
-    for (char c : text) {
-        if (c == '"' || c == '\\') out.push_back('\\');
-        out.push_back(c);
-    }
-    return out + "\"";
+    std::string out = "'";
+    for (const char c : one_line(text)) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
 }
 
 std::string number(double value) {

@@ -99,6 +99,10 @@ std::size_t transient_iterations(const std::vector<const Array2D*>& series);
 /// Throws InputError unless `output` is a .png, .svg or .pdf path, or "-" (the terminal).
 void check_plot_target(const std::string& output);
 
+/// Why the image file `path`, written by gnuplot for `output`'s extension, is not whole, or "": a PNG ends with
+/// its IEND chunk, an SVG with </svg>, a PDF with %%EOF (trailing white space allowed), and none is empty.
+std::string incomplete_image(const std::string& path, const std::string& output);
+
 /// The complete gnuplot script that draws `figure` into `file` with the terminal `output`'s extension picks
 /// (pngcairo, svg, pdfcairo; gnuplot's dumb terminal on standard output for "-").
 std::string gnuplot_script(const Figure& figure, const std::string& output, const std::string& file);
@@ -115,8 +119,9 @@ double gnuplot_timeout_seconds();
 std::string gnuplot_error(const std::string& messages);
 
 /// Draws the figure with gnuplot (the program in $LMSREF_GNUPLOT, or `gnuplot` on the PATH) into `output`:
-/// gnuplot writes a temporary file in the same folder, which replaces `output` only when gnuplot exited with
-/// status 0 after reading the whole figure and wrote something. A gnuplot still running after
+/// gnuplot, started in `output`'s folder, writes a temporary file there under a name of lmsref's own (no path a
+/// user chose enters the script), which replaces `output` only when gnuplot exited with status 0 after reading the
+/// whole figure, said no error, and the file is whole (incomplete_image). A gnuplot still running after
 /// gnuplot_timeout_seconds() is killed (with whatever it started). Throws RuntimeFailure when gnuplot is missing,
 /// fails, stops reading or times out (no temporary file is left), InputError when plotting is not built in.
 void render(const Figure& figure, const std::string& output);

@@ -9,6 +9,7 @@
 #include "output_set.hpp"
 #include "text.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -102,7 +103,8 @@ private:
 /// Going away without wait() kills the group and reaps the process.
 class GnuplotProcess {
 public:
-    GnuplotProcess(const std::string& program, const std::string& messages_file) {
+    /// `folder`: gnuplot's working folder, where the script's relative output file lies.
+    GnuplotProcess(const std::string& program, const std::string& messages_file, const std::string& folder) {
         int fds[2];
         if (::pipe2(fds, O_CLOEXEC) != 0)
             throw RuntimeFailure(std::string("cannot start gnuplot: ") + std::strerror(errno));
@@ -112,6 +114,7 @@ public:
         posix_spawnattr_init(&attributes);
         posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
         posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, messages_file.c_str(), O_WRONLY | O_TRUNC, 0);
+        posix_spawn_file_actions_addchdir_np(&actions, folder.c_str());
         // Its own process group, so that a timeout kills whatever it started too; a plain signal mask and
         // SIGPIPE's default action, whatever lmsref's threads block.
         sigset_t none;
@@ -258,6 +261,32 @@ bool send_script(int input, const std::string& script) {
 
 } // namespace
 
+std::string incomplete_image(const std::string& path, const std::string& output) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
+    if (size <= 0) return "it wrote nothing";
+    const std::streamoff tail_size = std::min<std::streamoff>(size, 64);
+    std::string tail(static_cast<std::size_t>(tail_size), '\0');
+    in.seekg(size - tail_size);
+    in.read(tail.data(), tail_size);
+    if (!in) return "its image cannot be read back";
+    const std::string ext = lowercase_extension(output);
+    if (ext == ".png") {
+        static const char iend[] = "\0\0\0\0IEND\xae\x42\x60\x82";
+        const std::string end(iend, sizeof iend - 1);
+        if (tail.size() < end.size() || tail.compare(tail.size() - end.size(), end.size(), end) != 0)
+            return "its PNG file is torn (no IEND chunk at the end; a full disk?)";
+        return "";
+    }
+    const std::string end = ext == ".svg" ? "</svg>" : ext == ".pdf" ? "%%EOF" : "";
+    tail.erase(tail.find_last_not_of(" \t\r\n") + 1);
+    if (end.empty() || (tail.size() >= end.size() && tail.compare(tail.size() - end.size(), end.size(), end) == 0))
+        return "";
+    std::string kind = ext.substr(1);
+    for (char& c : kind) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return "its " + kind + " file is torn (it does not end with " + end + "; a full disk?)";
+}
+
 double gnuplot_timeout_seconds() {
     const char* text = std::getenv("LMSREF_GNUPLOT_TIMEOUT");
     if (!text || !*text) return default_timeout_seconds;
@@ -265,8 +294,8 @@ double gnuplot_timeout_seconds() {
     errno = 0;
     const double seconds = std::strtod(text, &end);
     if (*end != '\0' || errno != 0 || !(seconds > 0) || seconds > 1e6)
-        throw InputError(std::string("LMSREF_GNUPLOT_TIMEOUT: '") + text +
-                         "' is not a number of seconds between 0 and 1e6");
+        throw InputError("LMSREF_GNUPLOT_TIMEOUT: " + quote_value(text) +
+                         " is not allowed; give the seconds gnuplot may take, a number above 0 and at most 1e6");
     return seconds;
 }
 
@@ -316,10 +345,12 @@ void render(const Figure& figure, const std::string& output) {
         temporary_file((std::filesystem::temp_directory_path() / "lmsref-gnuplot-XXXXXX").string(),
                        "gnuplot's messages"),
         true);
-    RemovedFile image(to_terminal ? "" : temporary_file(output + ".tmp-XXXXXX", output));
-    const std::string script = gnuplot_script(figure, output, image.path());
+    const std::filesystem::path folder = std::filesystem::path(output).parent_path();
+    RemovedFile image(to_terminal ? "" : temporary_file((folder / ".lmsref-plot-XXXXXX").string(), output));
+    const std::string script =
+        gnuplot_script(figure, output, to_terminal ? "" : std::filesystem::path(image.path()).filename().string());
 
-    GnuplotProcess gnuplot(program, messages.path());
+    GnuplotProcess gnuplot(program, messages.path(), folder.empty() ? "." : folder.string());
     Watchdog watchdog(gnuplot.pid(), timeout);
     const bool sent = send_script(gnuplot.take_input(), script);
     gnuplot.wait_for_end();
@@ -338,8 +369,10 @@ void render(const Figure& figure, const std::string& output) {
         failure = error.empty() ? "it exited with status " + std::to_string(WEXITSTATUS(status)) : error;
     else if (!sent)
         failure = "it exited before reading the whole figure";
-    else if (std::error_code ec; !to_terminal && std::filesystem::file_size(image.path(), ec) == 0)
-        failure = "it wrote nothing";
+    else if (!error.empty())
+        failure = error;
+    else if (!to_terminal)
+        failure = incomplete_image(image.path(), output);
     if (!failure.empty()) throw RuntimeFailure(output + ": gnuplot failed: " + failure);
     if (!to_terminal) {
         publish_file(image.path(), output);

@@ -12,6 +12,15 @@ namespace lmsref {
 /// The default "%.17g" reads back as the same double.
 std::string format_number(double value, const char* format = "%.17g");
 
+/// A value from the user or a file as a message quotes it: in single quotes, control bytes, bytes that are not
+/// UTF-8 and a byte-order mark escaped (\n, \x9f, \ufeff), and past `limit` characters cut, saying how long
+/// it was: a 20 MB token or a name with a newline never makes a message longer than one short line.
+std::string quote_value(std::string_view text, std::size_t limit = 80);
+/// `text` on one line: control bytes and bytes that are not UTF-8 escaped as quote_value does, nothing cut.
+std::string one_line(std::string_view text);
+/// A whole number too large for its type, as typed when short (40 digits at most), else as quote_value cuts it.
+std::string shown_number(const std::string& digits);
+
 /// `text` without the `space` characters at either end.
 std::string trim(std::string_view text, std::string_view space = " \t");
 

@@ -470,3 +470,40 @@ TEST_CASE("bench's JSON escapes the file names it holds", "[report][bench]") {
     REQUIRE(json.at("stages").at("numpy").at("median_us_per_sample").get<double>() == numpy.median());
     REQUIRE(json.at("stages").at("numpy").at("max_us_per_sample").get<double>() == 0.3);
 }
+
+TEST_CASE("cli: a message is one short line, whatever the value or the name it quotes", "[cli][errors]") {
+    TemporaryDir dir;
+    // A 20 MB CSV token, a CR-only file of 14 MB, a 100,000-digit number, a name with a newline and bytes that are
+    // not UTF-8: each message is one line of at most 300 bytes (the value cut near 80 characters).
+    std::ofstream(dir / "token.csv") << std::string(20'000'000, '7') << "x\n";
+    std::string cr_only;
+    for (int k = 0; k < 2'000'000; ++k) cr_only += "0.12345\r";
+    std::ofstream(dir / "cr.csv") << cr_only;
+    const struct {
+        std::string arguments, message;
+    } cases[] = {
+        {"numpy --x '" + (dir / "token.csv") + "' --d '" + (dir / "token.csv") + "'",
+         "'" + std::string(80, '7') + "... (20000001 bytes in all)' is not a number"},
+        {"numpy --x '" + (dir / "cr.csv") + "' --d '" + (dir / "cr.csv") + "'",
+         "'0.12345\\r0.12345\\r0.12345\\r0.12345\\r0.12345\\r0.12345\\r0.12345\\r0.12345\\r0.12345\\r0.12345\\r... "
+         "(15999999 bytes in all)' is not a number (lines that end in a carriage return alone?"},
+        {"numpy --eta $(head -c 100000 /dev/zero | tr '\\0' 9)", "(100000 bytes in all)' is out of range"},
+        {"numpy --x \"$(printf 'a\\nb.npy')\" --d d.npy", "lmsref: a\\nb.npy: cannot open"},
+        {"numpy --x 'missing\xff\xfe.csv' --d d.npy", "lmsref: missing\\xff\\xfe.csv: cannot open"},
+        {"numpy --wo 0.1,$(printf 'x\\033[2J')", "item 2 ('x\\x1b[2J') is not a number"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.arguments);
+        const Result result = run_lmsref(c.arguments, "", dir.path());
+        INFO(result.output.substr(0, 400));
+        REQUIRE(result.exit_code == 1);
+        REQUIRE(std::count(result.output.begin(), result.output.end(), '\n') == 1);
+        REQUIRE(result.output.size() <= 300);
+        REQUIRE_THAT(result.output, Catch::Contains(c.message));
+    }
+    // The environment's values too: the timeout's message says what is allowed, with the value as set.
+    const Result timeout = run_lmsref("numpy -N 5 --plot p.png", "LMSREF_GNUPLOT_TIMEOUT=0", dir.path());
+    REQUIRE(timeout.exit_code == 1);
+    REQUIRE_THAT(timeout.output, Catch::Contains("LMSREF_GNUPLOT_TIMEOUT: '0' is not allowed; give the seconds gnuplot "
+                                                 "may take, a number above 0 and at most 1e6"));
+}

@@ -183,7 +183,7 @@ TEST_CASE("ensemble: --plot draws simulation over theory in three panels", "[ens
     const Figure figure = ensemble_figure(run);
     CHECK_THAT(figure.body,
                Catch::Contains("$mse << EOD") && Catch::Contains("$msd << EOD") && Catch::Contains("$w << EOD") &&
-                   Catch::Contains("\"J_min 0.01\"") && Catch::Contains("theory's steady state 0.012") &&
+                   Catch::Contains("'J_min 0.01'") && Catch::Contains("theory''s steady state 0.012") &&
                    Catch::Contains("simulated, mean of 100 realizations") && Catch::Contains("unset logscale x"));
     // The MSE block holds n, the simulated and the theory's curve in dB.
     const std::size_t start = figure.body.find("$mse << EOD\n") + 12;
@@ -222,7 +222,10 @@ TEST_CASE("ensemble: Ctrl-C in the middle of a long run keeps the previous outpu
     REQUIRE(run_lmsref("ensemble -R 64 -N 50 --out-dir '" + out + "'").exit_code == 0);
     const std::string before = file_bytes(out + "/mse.npy");
     // A run of several seconds; the signal comes once its first progress line shows that it is computing.
-    std::ofstream(dir / "run.sh") << "'" << LMSREF_EXECUTABLE << "' ensemble -R 2000000 --progress always --out-dir '"
+    // Job control on (set -m): a script's background command otherwise starts with SIGINT ignored, as Ctrl-C
+    // never reaches it, and lmsref keeps a signal ignored at start.
+    std::ofstream(dir / "run.sh") << "set -m\n"
+                                  << "'" << LMSREF_EXECUTABLE << "' ensemble -R 2000000 --progress always --out-dir '"
                                   << out << "' --plot '" << (dir / "lc.png") << "' >/dev/null 2>'"
                                   << (dir / "progress.txt") << "' &\n"
                                   << "p=$!\nwhile [ ! -s '" << (dir / "progress.txt")

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 using namespace lmsref;
@@ -135,4 +136,33 @@ TEST_CASE("mpirun: the other commands refuse to run as several ranks", "[mpi]") 
     CHECK(result.output == "lmsref: mpirun: only `lmsref ensemble` shares its work among MPI ranks; run this command "
                            "without mpirun\n");
     CHECK(run_mpi(1, "numpy -N 10").exit_code == 0); // one rank is one process
+}
+
+TEST_CASE("mpirun: rank 0 publishes only when mpirun's standard output can take the report", "[ensemble][mpi]") {
+    // Rank 0 prints through mpirun, which writes to its own standard output: closed, full or a pipe nobody reads,
+    // the run must fail with exit 2 and publish nothing, as one process does.
+    const std::string dir = fresh_folder("closed_output");
+    const std::string mpirun = std::string("'") + LMSREF_MPIEXEC + "' -q --allow-run-as-root --oversubscribe -n 2 '" +
+                               LMSREF_EXECUTABLE + "' ensemble -R 200 -N 50 --out-dir '" + dir + "/o' 2>'" + dir +
+                               "/err.txt'";
+    const struct {
+        std::string redirection, reason;
+    } cases[] = {{" >&-", "mpirun's standard output is closed"},
+                 {" >/dev/full", "mpirun's standard output is /dev/full"},
+                 {" | true", "mpirun's standard output is a pipe that nobody reads"}};
+    for (const auto& c : cases) {
+        CAPTURE(c.redirection);
+        std::ofstream(dir + "/run.sh") << mpirun << c.redirection << "\nexit ${PIPESTATUS[0]}\n";
+        const Result result = run_command("bash '" + dir + "/run.sh'");
+        const std::string errors = file_bytes(dir + "/err.txt");
+        INFO(errors);
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(errors, Catch::StartsWith("lmsref: standard output: cannot write (" + c.reason +
+                                             "); nothing was published"));
+        CHECK_FALSE(std::filesystem::exists(dir + "/o"));
+    }
+    // And a reader that takes it: published, exit 0.
+    std::ofstream(dir + "/run.sh") << mpirun << " | cat >/dev/null\nexit ${PIPESTATUS[0]}\n";
+    CHECK(run_command("bash '" + dir + "/run.sh'").exit_code == 0);
+    CHECK(std::filesystem::exists(dir + "/o/summary.json"));
 }

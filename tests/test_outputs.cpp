@@ -17,8 +17,13 @@
 #include <sstream>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace lmsref;
 using namespace lmsref::test;
@@ -315,7 +320,10 @@ TEST_CASE("outputs: Ctrl-C while gnuplot hangs stops gnuplot too and leaves noth
     const std::string fake = dir / "gnuplot.sh";
     std::ofstream(fake) << "#!/bin/sh\necho $$ > '" << (dir / "gnuplot.pid") << "'\nexec sleep 300\n";
     std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
-    std::ofstream(dir / "run.sh") << "LMSREF_GNUPLOT='" << fake << "' '" << LMSREF_EXECUTABLE
+    // Job control on (set -m): a script's background command otherwise starts with SIGINT ignored, as Ctrl-C
+    // never reaches it, and lmsref keeps a signal ignored at start.
+    std::ofstream(dir / "run.sh") << "set -m\n"
+                                  << "LMSREF_GNUPLOT='" << fake << "' '" << LMSREF_EXECUTABLE
                                   << "' numpy -N 50 --plot '" << (dir / "p.png") << "' --out-dir '" << (dir / "o")
                                   << "' >/dev/null 2>&1 &\n"
                                   << "p=$!\nwhile [ ! -s '" << (dir / "gnuplot.pid") << "' ]; do sleep 0.05; done\n"
@@ -333,4 +341,185 @@ TEST_CASE("outputs: Ctrl-C while gnuplot hangs stops gnuplot too and leaves noth
     REQUIRE_FALSE(std::filesystem::exists(dir / "o"));
     REQUIRE_FALSE(std::filesystem::exists(dir / "p.png"));
     REQUIRE(leftovers(dir.path()).empty());
+}
+
+namespace {
+
+/// The type of what stands at `path` (not following a last symbolic link).
+std::filesystem::file_type type_at(const std::string& path) {
+    return std::filesystem::symlink_status(path).type();
+}
+
+/// Runs a shell script (bash) and returns its exit code; -1 when it did not exit.
+int run_script(const std::string& path, const std::string& text) {
+    std::ofstream(path) << text;
+    const int status = std::system(("bash '" + path + "'").c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
+
+TEST_CASE("outputs: a device, a FIFO or a link to one is refused as an output, never replaced", "[outputs]") {
+    TemporaryDir dir;
+    const std::string device = dir / "dev", fifo = dir / "fifo";
+    // A character device made here (/dev/null's numbers), never the machine's own: only root may make one.
+    const bool have_device = ::mknod(device.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0;
+    if (!have_device) WARN("no device case: mknod needs root (" << std::strerror(errno) << "); the FIFOs still run");
+    REQUIRE(::mkfifo(fifo.c_str(), 0666) == 0);
+    REQUIRE(::mkfifo((dir / "fifo.png").c_str(), 0666) == 0);
+    std::filesystem::create_symlink(have_device ? device : fifo, dir / "link.json");
+    std::filesystem::create_symlink(have_device ? device : fifo, dir / "link.png");
+    REQUIRE(run_lmsref("data -N 20 --out-dir '" + (dir / "in") + "'").exit_code == 0);
+    const std::string kind = have_device ? "a character device" : "a FIFO";
+    const struct {
+        std::string arguments, message;
+    } cases[] = {
+        {"bench -N 20 --stages numpy --repeats 1 --json '" + (have_device ? device : fifo) + "'", " is " + kind},
+        {"bench -N 20 --stages numpy --repeats 1 --json '" + fifo + "'", " is a FIFO, not a regular file"},
+        {"bench -N 20 --stages numpy --repeats 1 --json '" + (dir / "link.json") + "'",
+         "link.json (a symbolic link to " + (have_device ? device : fifo) + ") is " + kind},
+        {"numpy -N 20 --plot '" + (dir / "fifo.png") + "'", "fifo.png is a FIFO, not a regular file"},
+        {"numpy -N 20 --plot '" + (dir / "link.png") + "'", "link.png (a symbolic link to"},
+        {"plot '" + (dir / "in/x.npy") + "' --out '" + (dir / "fifo.png") + "'", "fifo.png is a FIFO"},
+        {"ensemble -R 2 -N 20 --json '" + fifo + "'", "is a FIFO, not a regular file"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.arguments);
+        const Result result = run_lmsref(c.arguments);
+        INFO(result.output);
+        REQUIRE(result.exit_code == 1);
+        REQUIRE(std::count(result.output.begin(), result.output.end(), '\n') == 1);
+        REQUIRE_THAT(result.output, Catch::Contains(c.message) &&
+                                        Catch::Contains("lmsref writes over regular files "
+                                                        "only") &&
+                                        !Catch::Contains(".lmsref-"));
+        if (have_device) REQUIRE(type_at(device) == std::filesystem::file_type::character);
+        REQUIRE(type_at(fifo) == std::filesystem::file_type::fifo);
+        REQUIRE(type_at(dir / "fifo.png") == std::filesystem::file_type::fifo);
+        REQUIRE(type_at(dir / "link.json") == std::filesystem::file_type::symlink);
+        REQUIRE(leftovers(dir.path()).empty());
+    }
+    // A folder of lmsref's outputs that holds a FIFO under one of their names is not lmsref's to replace.
+    REQUIRE(run_lmsref("numpy -N 20 --out-dir '" + (dir / "o") + "'").exit_code == 0);
+    std::filesystem::remove(dir / "o/w.npy");
+    REQUIRE(::mkfifo((dir / "o/w.npy").c_str(), 0666) == 0);
+    const Result result = run_lmsref("numpy -N 20 --out-dir '" + (dir / "o") + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 1);
+    REQUIRE_THAT(result.output, Catch::Contains("holds w.npy, which lmsref did not write"));
+    REQUIRE(type_at(dir / "o/w.npy") == std::filesystem::file_type::fifo);
+}
+
+TEST_CASE("outputs: a signal once the new set is in place leaves the run a success", "[outputs]") {
+    for (const char* name : {"TERM", "INT", "HUP"}) {
+        CAPTURE(name);
+        TemporaryDir dir;
+        const std::string out = dir / "o";
+        REQUIRE(run_lmsref("numpy -N 30 --seed 1 --out-dir '" + out + "'").exit_code == 0);
+        const auto before = snapshot(out);
+        REQUIRE(run_lmsref("numpy -N 50 --seed 7 --out-dir '" + (dir / "expected") + "'").exit_code == 0);
+        const Result result = run_lmsref("numpy -N 50 --seed 7 --out-dir '" + out + "'",
+                                         std::string("LMSREF_TEST_FAULT=signal:published:") + name);
+        INFO(result.output);
+        REQUIRE(result.exit_code == 0); // never "interrupted" with the new set in place
+        REQUIRE(snapshot(out) == snapshot(dir / "expected"));
+        REQUIRE(snapshot(out) != before);
+        REQUIRE(leftovers(dir.path()).empty());
+    }
+}
+
+TEST_CASE("outputs: a signal ignored at the start (nohup, &) stays ignored", "[outputs]") {
+    for (const auto& [name, number] : {std::pair{"HUP", SIGHUP}, {"INT", SIGINT}, {"TERM", SIGTERM}}) {
+        CAPTURE(name);
+        TemporaryDir dir;
+        // The run sends itself the signal after its first file, as `kill -HUP` would reach a nohup'ed run.
+        const int code = run_script(
+            dir / "run.sh", std::string("trap '' ") + name + "\nLMSREF_TEST_FAULT=signal:1:" + name + " '" +
+                                LMSREF_EXECUTABLE + "' compare -N 40 --out-dir '" + (dir / "o") + "' >/dev/null\n");
+        REQUIRE(code == 0);
+        REQUIRE(std::filesystem::exists(dir / "o/summary.json"));
+        REQUIRE(leftovers(dir.path()).empty());
+        // Not ignored, the same signal ends the run with nothing published (the first test of this kind).
+        const int stopped = run_script(dir / "run2.sh", std::string("LMSREF_TEST_FAULT=signal:1:") + name + ":wait '" +
+                                                            LMSREF_EXECUTABLE + "' compare -N 40 --out-dir '" +
+                                                            (dir / "p") + "' >/dev/null\n");
+        REQUIRE(stopped == 128 + number);
+        REQUIRE_FALSE(std::filesystem::exists(dir / "p"));
+    }
+}
+
+TEST_CASE("outputs: success is reported only when standard output took everything", "[outputs]") {
+    TemporaryDir dir;
+    REQUIRE(run_lmsref("data -N 20 --out-dir '" + (dir / "in") + "'").exit_code == 0);
+    const std::string lmsref = std::string("'") + LMSREF_EXECUTABLE + "' ";
+    const struct {
+        std::string command, published; // published: what the command would write ("" for none)
+    } cases[] = {
+        {"data -N 2000 --out-dir '" + (dir / "o1") + "' >&-", dir / "o1"},
+        {"data -N 2000 --out-dir '" + (dir / "o2") + "' >/dev/full", dir / "o2"},
+        {"plot '" + (dir / "in/x.npy") + "' --out '" + (dir / "p.png") + "' >&-", dir / "p.png"},
+        {"numpy -N 50 --out-dir '" + (dir / "o3") + "' >/dev/full", dir / "o3"},
+        {"list >/dev/full", ""},
+        {"list >&-", ""},
+        {"--help >/dev/full", ""},
+        {"--version >&-", ""},
+        {"numpy --help >/dev/full", ""},
+        {"basics --section tensors >/dev/full", ""},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.command);
+        const int code = run_script(dir / "run.sh", lmsref + c.command + " 2>'" + (dir / "err.txt") + "'\n");
+        const std::string errors = file_bytes(dir / "err.txt");
+        INFO(errors);
+        if (c.command.find("p.png") != std::string::npos && !plotting_built_in()) continue; // refused otherwise
+        REQUIRE(code == 2);
+        REQUIRE_THAT(errors,
+                     Catch::StartsWith("lmsref: standard output: cannot write (") &&
+                         Catch::EndsWith(c.published.empty() ? "its output is lost\n" : "nothing was published\n"));
+        if (!c.published.empty()) REQUIRE_FALSE(std::filesystem::exists(c.published));
+        REQUIRE(leftovers(dir.path()).empty());
+    }
+}
+
+TEST_CASE("outputs: a mismatch (exit 3) still publishes its outputs, the evidence", "[outputs]") {
+    TemporaryDir dir;
+    // At --tolerance 0 the LibTorch stages, whose arithmetic differs from numpy's in the last bits, disagree.
+    Result result = run_lmsref("compare -N 50 --tolerance 0 --out-dir '" + (dir / "c") + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 3);
+    REQUIRE(std::filesystem::exists(dir / "c/summary.json"));
+    REQUIRE_THAT(result.output, Catch::Contains("outputs in "));
+    result = run_lmsref("ensemble --stage all -R 20 -N 50 --tolerance 0 --out-dir '" + (dir / "e") + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 3);
+    REQUIRE(std::filesystem::exists(dir / "e/summary.json"));
+    REQUIRE(leftovers(dir.path()).empty());
+}
+
+TEST_CASE("outputs: the work folder of a killed run goes with the next run there, a living run's stays", "[outputs]") {
+    TemporaryDir dir;
+    const std::string out = dir / "o";
+    // Killed outright after its first file: its work folder stays behind.
+    const Result killed = run_lmsref("numpy -N 50 --out-dir '" + out + "'", "LMSREF_TEST_FAULT=signal:1:KILL");
+    REQUIRE(killed_by_signal(killed, SIGKILL));
+    REQUIRE(leftovers(dir.path()).size() >= 1);
+    // One of a living run: held locked, as its run holds it.
+    const std::string living = dir / ".lmsref-Living";
+    std::filesystem::create_directories(living + "/o");
+    const int lock = ::open(living.c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(lock >= 0);
+    REQUIRE(::flock(lock, LOCK_EX) == 0);
+    // Not ours by its name: never touched.
+    std::filesystem::create_directories(dir / ".lmsref-notours/keep");
+    const Result result = run_lmsref("numpy -N 50 --out-dir '" + out + "'");
+    INFO(result.output);
+    REQUIRE(result.exit_code == 0);
+    REQUIRE(std::filesystem::exists(out + "/w.npy"));
+    const std::vector<std::string> left = leftovers(dir.path());
+    REQUIRE(std::filesystem::exists(living + "/o"));
+    REQUIRE(std::filesystem::exists(dir / ".lmsref-notours/keep"));
+    REQUIRE(std::count_if(left.begin(), left.end(), [&](const std::string& path) {
+                return path.rfind(living, 0) != 0 && path.rfind(dir / ".lmsref-notours", 0) != 0;
+            }) == 0);
+    ::close(lock);
 }

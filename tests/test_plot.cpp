@@ -7,13 +7,18 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 using namespace lmsref;
 using namespace lmsref::test;
@@ -100,7 +105,7 @@ TEST_CASE("plot: the weights figure sends gnuplot the trajectories themselves", 
     require_same_bits(sent.values, linear_w().values);
     REQUIRE(read_datablock(script, "ref").values == numpy_w().values);
     REQUIRE_THAT(script, Catch::StartsWith("set terminal pngcairo size 900,540") &&
-                             Catch::Contains("set output \"w.png.tmp\"") &&
+                             Catch::Contains("set output 'w.png.tmp'") &&
                              Catch::Contains("0.20000000000000001 with lines") && Catch::Contains("lc rgb '#8c564b'") &&
                              Catch::Contains("'#c4c4c4'"));
     // The terminal follows the extension.
@@ -206,7 +211,7 @@ TEST_CASE("plot: compare's figures and re-plots from saved files", "[plot][gnupl
     write_array(dir / "numpy-w.npy", numpy_w(), FileFormat::npy);
     const Figure again =
         replot(PlotKind::deviation, {reference_path("default/linear/w.npy")}, dir / "numpy-w.npy", {}, "");
-    REQUIRE_THAT(again.body, Catch::Contains("title \"linear\"") && Catch::Contains("lc rgb '#8c564b'"));
+    REQUIRE_THAT(again.body, Catch::Contains("title 'linear'") && Catch::Contains("lc rgb '#8c564b'"));
     REQUIRE_THROWS_WITH(replot(PlotKind::deviation, {dir / "numpy-w.npy"}, "", {}, ""), Catch::Contains("--reference"));
     REQUIRE_THROWS_WITH(replot(PlotKind::weights, {reference_path("odd/numpy/w.npy")}, dir / "numpy-w.npy", {}, ""),
                         Catch::Contains("has shape (1000, 4)"));
@@ -224,7 +229,7 @@ TEST_CASE("plot: a gnuplot that fails, stops reading or hangs is a one-line erro
     big.body = "# " + std::string(1 << 20, 'x') + "\nplot 1\n";
     const std::string partial = fake_gnuplot( // writes 13 bytes into the image, then fails
         bin, "partial",
-        "out=$(sed -n 's/^set output \"\\(.*\\)\"$/\\1/p' | head -n 1)\nprintf 'thirteen byte' > "
+        "out=$(sed -n \"s/^set output '\\(.*\\)'$/\\1/p\" | head -n 1)\nprintf 'thirteen byte' > "
         "\"$out\"\nexit 1");
     const std::string early = fake_gnuplot(bin, "early", "exit 0"); // never reads its input
     const std::string hangs = fake_gnuplot(bin, "hangs", "sleep 1000\nexit 0");
@@ -411,8 +416,8 @@ TEST_CASE("plot: labels say what is drawn, a loss is not squared again, ignored 
 
     // The reference is named after its file, in the key, the title and the deviation's axis; never "numpy".
     const Figure weights = replot(PlotKind::weights, {linear}, dir / "python/w.npy", {}, "");
-    REQUIRE_THAT(weights.body, Catch::Contains("title (k == 2 ? \"python\" : '')") &&
-                                   Catch::Contains("\"linear over python\"") && !Catch::Contains("numpy"));
+    REQUIRE_THAT(weights.body, Catch::Contains("title (k == 2 ? 'python' : '')") &&
+                                   Catch::Contains("'linear over python'") && !Catch::Contains("numpy"));
     const Figure gallery =
         replot(PlotKind::weights, {linear, reference_path("default/sgd/w.npy")}, dir / "python/w.npy", {}, "");
     REQUIRE_THAT(gallery.body, Catch::Contains("over python in grey") && !Catch::Contains("numpy"));
@@ -428,7 +433,7 @@ TEST_CASE("plot: labels say what is drawn, a loss is not squared again, ignored 
     const Array2D sent = read_datablock(learning.body, "e0");
     for (std::size_t i = 0; i < e.size(); ++i) // dB of the loss itself (squaring again would double it)
         REQUIRE(sent(i, 0) == Approx(10 * std::log10(loss(i, 0))).margin(1e-9));
-    REQUIRE_THAT(learning.body, Catch::Contains("set ylabel \"loss (dB)\"") && Catch::Contains("linear: loss"));
+    REQUIRE_THAT(learning.body, Catch::Contains("set ylabel 'loss (dB)'") && Catch::Contains("linear: loss"));
 
     // Options the kind ignores are refused, in one line, through the CLI with exit code 1.
     REQUIRE_THROWS_AS(replot(PlotKind::learning, {dir / "linear/loss.npy"}, linear, {}, ""), InputError);
@@ -478,7 +483,7 @@ TEST_CASE("plot: readable figures - one y range, coinciding curves named togethe
     const Figure deviation = deviation_figure(
         "t", {{"a", "#000001", &numpy_w()}, {"b", "#000002", &linear_w()}, {"c", "#000003", &copy}}, numpy);
     REQUIRE_THAT(deviation.body, Catch::Contains("$d1 << EOD") && !Catch::Contains("$d2 << EOD") &&
-                                     Catch::Contains("title \"b, c (identical)\""));
+                                     Catch::Contains("title 'b, c (identical)'"));
 
     // The dumb terminal shows each series in one character, its key's: one line type per series.
     const std::string script = gnuplot_script(weights_figure("t", linear, &numpy, {0.1, 0.2}), "-", "");
@@ -486,4 +491,116 @@ TEST_CASE("plot: readable figures - one y range, coinciding curves named togethe
                              Catch::Contains("$stage using 1:k with lines lt 2 ") &&
                              Catch::Contains("0.10000000000000001 with lines lt 3") &&
                              Catch::Contains("0.20000000000000001 with lines lt 3"));
+}
+
+TEST_CASE("plot: nothing a title, a file name or a folder name holds is run by gnuplot", "[plot][gnuplot]") {
+    if (!plotting_built_in()) FAIL("lmsref was built without plotting");
+    TemporaryDir dir;
+    // Each payload, if gnuplot (or a shell) ran it, would make the file ranK in $M, the test's folder; none holds
+    // a '/', so that they fit into file names too.
+    const std::string payloads[] = {"`cd $M;touch ran1`",
+                                    "$(cd $M;touch ran2)",
+                                    "' . system('cd $M;touch ran3') . '",
+                                    "\" . system(\"cd $M;touch ran4\") . \"",
+                                    "\\`cd $M;touch ran5`",
+                                    "@M",
+                                    "line\nbreak`cd $M;touch ran6`"};
+    std::string nasty;
+    for (const std::string& payload : payloads) nasty += payload;
+    // A working folder, input files and outputs whose names hold every payload.
+    const std::string work = dir / ("w" + nasty);
+    std::filesystem::create_directories(work);
+    // The shell sees each name in single quotes, a quote in it as '\''.
+    const auto shell = [](const std::string& text) {
+        std::string out = "'";
+        for (const char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return out + "'";
+    };
+    const auto run_there = [&](const std::string& arguments) {
+        return run_command("cd " + shell(work) + " && M=" + shell(dir.path()) + " '" + LMSREF_EXECUTABLE + "' " +
+                           arguments);
+    };
+    REQUIRE(run_there("data -N 30 --out-dir in").exit_code == 0);
+    const std::string x = "x" + nasty + ".npy";
+    std::filesystem::copy_file(std::filesystem::path(work) / "in/x.npy", std::filesystem::path(work) / x);
+    const std::string commands[] = {
+        "plot " + shell(x) + " in/d.npy --title " + shell(nasty) + " --out " + shell("p" + nasty + ".png"),
+        "plot --kind deviation " + shell(x) + " --reference " + shell(x) + " --title " + shell(nasty) + " --out p.svg",
+        "plot --kind learning " + shell(x) + " --out p.pdf",
+        "numpy -N 30 --plot " + shell("n" + nasty + ".png"),
+        "compare -N 30 --plot-dir " + shell("g" + nasty),
+        "ensemble -R 4 -N 30 --plot " + shell("e" + nasty + ".svg"),
+    };
+    for (const std::string& command : commands) {
+        CAPTURE(command);
+        const Result result = run_there(command);
+        INFO(result.output);
+        REQUIRE(result.exit_code == 0);
+    }
+    for (int k = 1; k <= 6; ++k) REQUIRE_FALSE(std::filesystem::exists(dir / ("ran" + std::to_string(k))));
+    REQUIRE(std::filesystem::exists(std::filesystem::path(work) / ("p" + nasty + ".png")));
+    REQUIRE(std::filesystem::exists(std::filesystem::path(work) / ("g" + nasty) / "gallery.png"));
+    // The script quotes every string in single quotes, a quote doubled, a newline shown as \n.
+    Figure figure = learning_figure(nasty, {}, 0.01);
+    const std::string script = gnuplot_script(figure, "f.png", "f.png");
+    REQUIRE_THAT(script, Catch::Contains("'' . system(''cd $M;touch ran3'') . ''") &&
+                             Catch::Contains("\" . system(\"cd $M;touch ran4\") . \""));
+    REQUIRE(script.find("\nbreak") == std::string::npos);
+    REQUIRE_THAT(script, Catch::Contains("line\\nbreak"));
+}
+
+TEST_CASE("plot: a torn or failed image is never published, and the previous one stays", "[plot][gnuplot]") {
+    if (!plotting_built_in()) FAIL("lmsref was built without plotting");
+    TemporaryDir bin;
+    TemporaryDir dir;
+    // Fake gnuplots that read the whole figure, write part of an image at the script's output name, and exit 0.
+    const std::string read_output = "out=$(sed -n \"s/^set output '\\(.*\\)'$/\\1/p\" | head -n 1)\n";
+    const struct {
+        std::string extension, body, message;
+    } cases[] = {
+        {".png", "printf '\\211PNG\\r\\n\\032\\n0000IHDR' > \"$out\"", "its PNG file is torn (no IEND chunk"},
+        {".svg", "printf '<svg>\\n<g>\\n' > \"$out\"", "its SVG file is torn (it does not end with </svg>"},
+        {".pdf", "printf '%%PDF-1.5\\n1 0 obj\\n' > \"$out\"", "its PDF file is torn (it does not end with %%EOF"},
+        {".png", ": > \"$out\"", "it wrote nothing"},
+        {".png", "echo 'line 0: cairo error: write error' >&2", "line 0: cairo error: write error"},
+    };
+    REQUIRE(run_lmsref("data -N 30 --out-dir '" + (dir / "in") + "'").exit_code == 0);
+    for (const auto& c : cases) {
+        CAPTURE(c.extension, c.body);
+        const std::string program = fake_gnuplot(bin, "torn", read_output + c.body + "\nexit 0");
+        const std::string target = dir / ("p" + c.extension);
+        REQUIRE(run_lmsref("numpy -N 30 --plot '" + target + "'").exit_code == 0);
+        const std::string before = file_bytes(target);
+        for (const std::string& command :
+             {"numpy -N 300 --plot '" + target + "'", "ensemble -R 4 -N 30 --plot '" + target + "'",
+              "plot '" + (dir / "in/x.npy") + "' --out '" + target + "'"}) {
+            CAPTURE(command);
+            const Result result = run_lmsref(command, "LMSREF_GNUPLOT='" + program + "'");
+            INFO(result.output);
+            REQUIRE(result.exit_code == 2);
+            REQUIRE_THAT(result.output, Catch::Contains("gnuplot failed: " + c.message));
+            REQUIRE(file_bytes(target) == before);
+        }
+    }
+    // A real full disk (a small tmpfs), where this process may mount one: the torn SVG of the original report.
+    const std::string disk = dir / "disk";
+    std::filesystem::create_directories(disk);
+    if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=512k") != 0) {
+        WARN("no full-disk case: cannot mount a tmpfs here (" << std::strerror(errno) << "); the fakes above cover it");
+        return;
+    }
+    const Result first = run_lmsref("numpy -N 50 --plot '" + disk + "/p.svg'");
+    REQUIRE(first.exit_code == 0);
+    const std::string before = file_bytes(disk + "/p.svg");
+    struct statvfs space {};
+    REQUIRE(::statvfs(disk.c_str(), &space) == 0);
+    const auto free_bytes = static_cast<std::size_t>(space.f_bavail * space.f_frsize);
+    std::ofstream(disk + "/fill") << std::string(free_bytes > 40960 ? free_bytes - 40960 : 0, 'x');
+    const Result full = run_lmsref("numpy -N 2000 --plot '" + disk + "/p.svg'");
+    const bool kept = file_bytes(disk + "/p.svg") == before;
+    ::umount2(disk.c_str(), MNT_DETACH);
+    INFO(full.output);
+    REQUIRE(full.exit_code == 2);
+    REQUIRE_THAT(full.output, Catch::Contains("gnuplot failed: its SVG file is torn"));
+    REQUIRE(kept);
 }
