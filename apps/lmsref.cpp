@@ -1,17 +1,19 @@
 // lmsref: the command-line front end. It parses options, calls the library, prints, and maps errors to exit codes.
-#include "basics.hpp"
-#include "bench.hpp"
-#include "ensemble_report.hpp"
-#include "errors.hpp"
-#include "figures.hpp"
-#include "files.hpp"
-#include "libtorch.hpp"
-#include "mpi_team.hpp"
-#include "output_set.hpp"
-#include "report.hpp"
-#include "runner.hpp"
-#include "stage.hpp"
-#include "text.hpp"
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "ensemble/mpi_team.hpp"
+#include "io/files.hpp"
+#include "io/output_set.hpp"
+#include "lms/stage.hpp"
+#include "lms/torch_module.hpp"
+#include "plot/figures.hpp"
+#include "report/bench.hpp"
+#include "report/ensemble_report.hpp"
+#include "report/report.hpp"
+#include "stages/libtorch.hpp"
+#include "stages/registry.hpp"
+#include "stages/runner.hpp"
+#include "tour/basics.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -262,6 +264,7 @@ std::string staged_file(OutputSet& outputs, const std::string& target, const cha
 
 int run_one_stage(const Stage& stage, const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
+    if (stage.uses_torch) torch_module(); // a missing LibTorch module is said before any work
     const Device device = stage.uses_torch ? resolve_device(parse_device_choice(o.device)) : Device::cpu;
     const FileFormat format = parse_file_format(o.format);
     check_plot_request(o.plot);
@@ -293,6 +296,7 @@ double parse_tolerance(const std::string& text) {
 
 int run_compare(const Options& o, const CLI::App& command) {
     const Scenario scenario = scenario_from(o, command);
+    torch_module(); // a missing LibTorch module is said before any work
     const Device device = resolve_device(parse_device_choice(o.device));
     const FileFormat format = parse_file_format(o.format);
     const double tolerance = parse_tolerance(o.tolerance);
@@ -371,6 +375,8 @@ int run_bench(const Options& o, const CLI::App& command) {
         throw InputError("--stages: the list is empty; name stages, e.g. --stages numpy,sgd (leave the option out for "
                          "all)");
     const std::vector<const Stage*> selected = select_stages(o.bench_stages);
+    if (std::any_of(selected.begin(), selected.end(), [](const Stage* stage) { return stage->uses_torch; }))
+        torch_module(); // a missing LibTorch module is said before any work
     const auto repeats = static_cast<int>(
         parse_count("--repeats", o.repeats, std::numeric_limits<int>::max(), " (timed runs per stage)"));
     check_repeats(repeats);
@@ -513,6 +519,7 @@ int run_ensemble_command(const Options& o, const CLI::App& command) {
     batched.chunk = static_cast<std::int64_t>(parse_count("--chunk", o.chunk, std::int64_t{1} << 40, " (0: auto)"));
     batched.first_torch_seed = options.scenario.linear_init_seed();
     if (stage == nullptr || stage->uses_torch) {
+        torch_module(); // a missing LibTorch module is said before any work
         batched.device = resolve_device(parse_device_choice(o.device));
         set_torch_threads(options.threads > 0 ? options.threads : available_cores());
     } else { // the plain engine: CPU threads, or its CUDA kernel (philox data made there, numpy's copied)

@@ -1,6 +1,6 @@
 // libFuzzer: the CSV reader on arbitrary text. It may refuse it (InputError), never crash.
-#include "csv.hpp"
-#include "errors.hpp"
+#include "core/errors.hpp"
+#include "io/csv.hpp"
 
 #include <cstdint>
 

@@ -1,6 +1,6 @@
 // libFuzzer: the .npy reader on arbitrary bytes. It may refuse them (InputError), never crash or read astray.
-#include "errors.hpp"
-#include "npy.hpp"
+#include "core/errors.hpp"
+#include "io/npy.hpp"
 
 #include <cstdint>
 

@@ -1,7 +1,7 @@
 // libFuzzer: the option-list parser (--wo) and the seed parser on arbitrary text. They may refuse it
 // (InputError), never crash; a list they accept holds only finite numbers.
-#include "errors.hpp"
-#include "text.hpp"
+#include "core/errors.hpp"
+#include "core/text.hpp"
 
 #include <cmath>
 #include <cstdint>

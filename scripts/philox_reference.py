@@ -8,7 +8,7 @@ Run with Debian's interpreter (standard library only):
 It first checks this Philox against Random123's published known-answer vectors for Philox4x32-10 (from the
 kat_vectors file of the Random123 distribution), then writes philox/normals.csv: for a few (seed, realization r,
 sample n), the four Philox words, the two uniforms and the two normals x_r(n) and v_r(n) of the mapping that
-src/philox_data.hpp documents:
+src/random/philox_data.hpp documents:
 
     counter = (n mod 2^32, n div 2^32, r mod 2^32, r div 2^32), key = (seed, 0x6c6d7372)
     k1 = (w0 >> 5) 2^26 + (w1 >> 6), u1 = (k1 + 1) 2^-53;  k2 = (w2 >> 5) 2^26 + (w3 >> 6), u2 = k2 2^-53

@@ -1,8 +1,8 @@
 // Helpers shared by the tests: where the reference data lives, reading it, measuring differences.
 #pragma once
 
-#include "array_io.hpp"
-#include "scenario.hpp"
+#include "io/array_io.hpp"
+#include "lms/scenario.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,8 @@
 // .npy and CSV: lmsref's files against NumPy's own, round trips, and the inputs the readers must refuse.
-#include "csv.hpp"
-#include "errors.hpp"
-#include "files.hpp"
-#include "npy.hpp"
+#include "core/errors.hpp"
+#include "io/csv.hpp"
+#include "io/files.hpp"
+#include "io/npy.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

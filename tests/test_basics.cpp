@@ -1,8 +1,8 @@
 // `lmsref basics`: every value and property the tensor tour claims, checked on the objects the tour prints.
 // Random factories are checked against PyTorch's own draws for the same seed (data/reference/basics).
-#include "basics_torch.hpp"
-#include "errors.hpp"
+#include "core/errors.hpp"
 #include "support.hpp"
+#include "tour/basics_torch.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -6,8 +6,9 @@
 // ((wi * xM).sum(0)) and a BLAS matmul in the single run, which may add the M products in another order. Here they
 // come out bit for bit at M = 1 and 3 and differ in the last bit at M = 5; such a difference then carries on
 // through e and w, so the two agree to rounding.
-#include "scenario.hpp"
-#include "stage.hpp"
+#include "lms/scenario.hpp"
+#include "lms/stage.hpp"
+#include "stages/registry.hpp"
 
 #include <catch2/catch.hpp>
 

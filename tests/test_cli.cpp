@@ -1,11 +1,12 @@
 // The lmsref executable end to end, on small cases: what it prints, what it writes and how it exits.
-#include "bench.hpp"
 #include "cli_support.hpp"
-#include "libtorch.hpp"
-#include "report.hpp"
-#include "runner.hpp"
+#include "core/text.hpp"
+#include "report/bench.hpp"
+#include "report/report.hpp"
+#include "stages/libtorch.hpp"
+#include "stages/registry.hpp"
+#include "stages/runner.hpp"
 #include "support.hpp"
-#include "text.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -506,4 +507,52 @@ TEST_CASE("cli: a message is one short line, whatever the value or the name it q
     REQUIRE(timeout.exit_code == 1);
     REQUIRE_THAT(timeout.output, Catch::Contains("LMSREF_GNUPLOT_TIMEOUT: '0' is not allowed; give the seconds gnuplot "
                                                  "may take, a number above 0 and at most 1e6"));
+}
+
+TEST_CASE("cli: LibTorch is loaded only by the commands that need it, and a missing module is one line", "[cli]") {
+    TemporaryDir dir;
+    // lmsref alone, without the module beside it: the commands without LibTorch work, the others say why not.
+    const std::string alone = dir / "lmsref";
+    std::filesystem::copy_file(LMSREF_EXECUTABLE, alone);
+    std::filesystem::permissions(alone, std::filesystem::perms::owner_all);
+    const auto run = [&](const std::string& arguments) { return run_command("'" + alone + "' " + arguments); };
+    for (const char* works : {"--version", "list", "numpy -N 50", "ensemble -R 20 -N 50", "data -N 5 --out-dir d"}) {
+        CAPTURE(works);
+        const Result result = run_command("cd '" + dir.path() + "' && '" + alone + "' " + works);
+        INFO(result.output);
+        REQUIRE(result.exit_code == 0);
+    }
+    for (const char* needs : {"compare -N 50", "sgd -N 50", "basics --list", "ensemble --stage sgd -R 20 -N 50",
+                              "tensor -N 50 --device auto"}) {
+        CAPTURE(needs);
+        const Result result = run(needs);
+        INFO(result.output);
+        REQUIRE(result.exit_code == 2);
+        REQUIRE(std::count(result.output.begin(), result.output.end(), '\n') == 1);
+        REQUIRE_THAT(result.output,
+                     Catch::Contains("lmsref: the LibTorch module " + (dir / "liblmsref_torch.so") + " is missing"));
+    }
+    // A module that is not one: refused with the loader's reason, still one line.
+    std::ofstream(dir / "liblmsref_torch.so") << "not a shared library\n";
+    const Result broken = run("compare -N 50");
+    INFO(broken.output);
+    REQUIRE(broken.exit_code == 2);
+    REQUIRE(std::count(broken.output.begin(), broken.output.end(), '\n') == 1);
+    REQUIRE_THAT(broken.output, Catch::Contains("lmsref: the LibTorch module " + (dir / "liblmsref_torch.so") +
+                                                " cannot be loaded ("));
+    // The commands that never touch LibTorch do not load it: the dynamic loader's own account (LD_DEBUG=files, into
+    // LD_DEBUG_OUTPUT.<pid>) of numpy names no libtorch, that of sgd names the module.
+    const auto loaded_files = [&](const std::string& command) {
+        const std::string folder = dir / ("ld-" + command.substr(0, command.find(' ')));
+        std::filesystem::create_directories(folder);
+        REQUIRE(run_command("LD_DEBUG=files LD_DEBUG_OUTPUT='" + folder + "/ld' '" + LMSREF_EXECUTABLE + "' " +
+                            command + " >/dev/null")
+                    .exit_code == 0);
+        std::string account;
+        for (const auto& entry : std::filesystem::directory_iterator(folder)) account += file_bytes(entry.path());
+        REQUIRE_THAT(account, Catch::Contains("file=")); // the account is there
+        return account;
+    };
+    REQUIRE(loaded_files("numpy -N 5").find("libtorch") == std::string::npos);
+    REQUIRE_THAT(loaded_files("sgd -N 5"), Catch::Contains("liblmsref_torch.so") && Catch::Contains("libtorch"));
 }

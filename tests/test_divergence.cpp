@@ -14,8 +14,9 @@
 // eta 1: sample 34, eta 5: sample 6, M 100: sample 107; and with --wo 1e308,1e308,1e308, d[1] = inf is d's first
 // non-finite sample.
 #include "cli_support.hpp"
-#include "errors.hpp"
-#include "runner.hpp"
+#include "core/errors.hpp"
+#include "stages/registry.hpp"
+#include "stages/runner.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,10 +1,10 @@
-// The Monte Carlo ensemble (src/ensemble.hpp) and the theory beside it (src/theory.hpp).
-#include "ensemble.hpp"
-#include "errors.hpp"
-#include "legacy_gauss.hpp"
-#include "numpy_random.hpp"
-#include "scenario.hpp"
-#include "theory.hpp"
+// The Monte Carlo ensemble (src/ensemble/ensemble.hpp) and the theory beside it (src/ensemble/theory.hpp).
+#include "core/errors.hpp"
+#include "ensemble/ensemble.hpp"
+#include "ensemble/theory.hpp"
+#include "lms/scenario.hpp"
+#include "random/legacy_gauss.hpp"
+#include "random/numpy_random.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,8 @@
 // `lmsref ensemble`: what it writes, prints and draws, against the library and the single-run commands.
-#include "array_io.hpp"
 #include "cli_support.hpp"
-#include "ensemble_report.hpp"
+#include "io/array_io.hpp"
+#include "plot/figures.hpp"
+#include "report/ensemble_report.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-// The Monte Carlo ensemble (src/ensemble.hpp) against NumPy: data/reference/ensemble/<name>/ holds the notebook's
+// The Monte Carlo ensemble (src/ensemble/ensemble.hpp) against NumPy: data/reference/ensemble/<name>/ holds the notebook's
 // own `lms` run on the data of seeds S ... S + R - 1 and averaged with NumPy (scripts/make_reference.py).
 //
 // Tolerance: 1e-12 relative, |got - expected| <= 1e-12 max(|expected|, smallest normal). Each realization's loop is
@@ -10,7 +10,7 @@
 // grows only where the sum cancels (the mean weights of taps whose wo is zero). Measured: the same bits for R <= 64
 // and M <= 8; msd 4e-16 for M = 10; 7e-16 (mse), 2e-15 (msd), 9e-14 (meanw) over three blocks. 1e-12 is 10 times
 // that, yet far below any real difference (a wrong seed, sample or tap moves the curves by 1e-3 or more).
-#include "ensemble.hpp"
+#include "ensemble/ensemble.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

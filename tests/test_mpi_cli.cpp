@@ -1,10 +1,10 @@
 // `mpirun -n K lmsref ensemble`: the ranks share the realizations and the files are those of one process, byte for
 // byte; rank 0 alone speaks and writes; a failure anywhere ends every rank with its message and exit code. Built
 // only when CMake found MPI (LMSREF_MPI), run here with K = 1, 2, 3 on one machine (as root too, oversubscribed).
-#include "array_io.hpp"
 #include "cli_support.hpp"
-#include "errors.hpp"
-#include "scenario.hpp"
+#include "core/errors.hpp"
+#include "io/array_io.hpp"
+#include "lms/scenario.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

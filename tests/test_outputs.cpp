@@ -1,9 +1,10 @@
 // A run's outputs as a whole set (a full disk, a signal, a stale file, two runs at once), input files that are not
 // files, the stage reports and the help: what a user meets first.
 #include "cli_support.hpp"
-#include "plot.hpp"
-#include "report.hpp"
-#include "runner.hpp"
+#include "plot/plot.hpp"
+#include "report/report.hpp"
+#include "stages/registry.hpp"
+#include "stages/runner.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

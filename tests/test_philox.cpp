@@ -1,12 +1,12 @@
-// `ensemble --rng philox`: Random123's Philox4x32-10, the counter mapping of src/philox_data.hpp against the values
+// `ensemble --rng philox`: Random123's Philox4x32-10, the counter mapping of src/random/philox_data.hpp against the values
 // of scripts/philox_reference.py (an independent Python Philox), the normals' moments, and the engine built on it.
-#include "ensemble.hpp"
-#include "errors.hpp"
-#include "philox_avx2.hpp"
-#include "philox_avx512.hpp"
-#include "philox_data.hpp"
-#include "scenario.hpp"
-#include "theory.hpp"
+#include "core/errors.hpp"
+#include "ensemble/ensemble.hpp"
+#include "ensemble/theory.hpp"
+#include "lms/scenario.hpp"
+#include "random/philox_avx2.hpp"
+#include "random/philox_avx512.hpp"
+#include "random/philox_data.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,8 @@
-// The ensemble's CUDA kernel (src/cuda/) against the CPU engine on the same data: --rng philox (made on the device)
+// The ensemble's CUDA kernel (src/ensemble/cuda/) against the CPU engine on the same data: --rng philox (made on the device)
 // and --rng numpy (made by the CPU, copied to the device). [gpu]: run by the CTest test "gpu: ..." only where a CUDA
 // device is found.
-#include "ensemble.hpp"
-#include "scenario.hpp"
+#include "ensemble/ensemble.hpp"
+#include "lms/scenario.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,9 @@
 // Figures: the data sent to gnuplot is the trajectory, the images gnuplot writes are valid, and failures
 // (no gnuplot, a failing, early-exiting or hanging gnuplot, an unknown image type) leave no file behind.
 #include "cli_support.hpp"
-#include "errors.hpp"
-#include "figures.hpp"
+#include "core/errors.hpp"
+#include "plot/figures.hpp"
+#include "stages/registry.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // NumPy's legacy random stream, against draws that NumPy itself stored (scripts/make_reference.py).
 // Tolerance: none. The stream must be the same bits.
-#include "numpy_random.hpp"
+#include "random/numpy_random.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

@@ -3,9 +3,10 @@
 // the same LMS recursion with differently ordered floating-point operations (autograd's 2*e*x, SGD's add with
 // alpha), so they agree to rounding, about 1e-16 per step, not bit for bit; 1e-12 leaves room for that rounding
 // to accumulate over a thousand samples and still fails at once on any real difference in the algorithm.
-#include "errors.hpp"
-#include "report.hpp"
-#include "runner.hpp"
+#include "core/errors.hpp"
+#include "report/report.hpp"
+#include "stages/registry.hpp"
+#include "stages/runner.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,11 +1,11 @@
-// The ensemble shared by a team of processes (src/team.hpp): here K threads play the K ranks of an MPI launch, each
+// The ensemble shared by a team of processes (src/ensemble/team.hpp): here K threads play the K ranks of an MPI launch, each
 // running the whole engine with its own Team, talking through a hub as MPI ranks would. The team's result must be
 // one process's, bit for bit, whatever K, the span of blocks per round and the threads; a failure or a stop request
 // on one rank must reach every rank. (tests/test_mpi_cli.cpp runs the same under mpirun.)
-#include "ensemble.hpp"
-#include "errors.hpp"
+#include "core/errors.hpp"
+#include "ensemble/ensemble.hpp"
+#include "ensemble/team.hpp"
 #include "support.hpp"
-#include "team.hpp"
 
 #include <catch2/catch.hpp>
 

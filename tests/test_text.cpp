@@ -1,7 +1,7 @@
 // The option parsers (comma lists of numbers, bounded whole numbers), the number formatter and the messages for
 // unknown names. Inputs the fuzzer found worth keeping become cases here.
-#include "errors.hpp"
-#include "text.hpp"
+#include "core/errors.hpp"
+#include "core/text.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,7 @@
 // Stage `numpy` — the notebook's `lms`: the LMS filter as a plain loop, no LibTorch. The ground truth that
 // every other stage is compared against.
-#include "stage.hpp"
+#include "lms/stage.hpp"
+#include "stages/registry.hpp"
 #include "stages/static_taps.hpp"
 
 #include <utility>

@@ -1,11 +1,11 @@
-// The table of stages and the one adapter through which it runs the LibTorch stages, single and batched; and what
-// lmsref asks of LibTorch elsewhere.
+// The one adapter through which lmsref runs the LibTorch stages, single and batched, and the LibTorch module's entry
+// (lms/torch_module.hpp): the stages by name, the device, the threads.
 #include "stages/batched/batched_stage.hpp"
 
-#include "errors.hpp"
-#include "libtorch.hpp"
-#include "stage.hpp"
-#include "text.hpp"
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "lms/stage.hpp"
+#include "lms/torch_module.hpp"
 
 #include <torch/version.h>
 
@@ -94,60 +94,61 @@ template <TorchStage stage> void run_batched_torch_stage(const BatchedInput& in,
     copy_to(trajectories.w, out.w);
 }
 
+/// The LibTorch stages by name: the single run and the batched one.
+struct TorchStageEntry {
+    const char* name;
+    StageFunction run;
+    BatchedStageFunction batched;
+};
+const TorchStageEntry torch_stages[] = {
+    {"tensor", run_torch_stage<lms_torch>, run_batched_torch_stage<lms_torch_batched>},
+    {"autograd", run_torch_stage<lms_torch_autograd>, run_batched_torch_stage<lms_torch_autograd_batched>},
+    {"mseloss", run_torch_stage<lms_torch_loss>, run_batched_torch_stage<lms_torch_loss_batched>},
+    {"sgd", run_torch_stage<lms_torch_optim>, run_batched_torch_stage<lms_torch_optim_batched>},
+    {"module", run_torch_stage<lms_torch_model>, run_batched_torch_stage<lms_torch_model_batched>},
+    {"linear", run_torch_stage<lms_torch_model_2>, run_batched_torch_stage<lms_torch_model_2_batched>},
+    {"linear-zero", run_torch_stage<lms_torch_model_3>, run_batched_torch_stage<lms_torch_model_3_batched>},
+};
+
+const TorchStageEntry* torch_stage_entry(const char* name) {
+    for (const TorchStageEntry& entry : torch_stages)
+        if (std::strcmp(entry.name, name) == 0) return &entry;
+    return nullptr;
+}
+
 } // namespace
 
-const std::vector<Stage>& stages() {
-    // name, notebook function, what it adds, colour, function, starts from zero weights, uses LibTorch, batched
-    static const std::vector<Stage> table{
-        {"numpy", "lms", "plain C++ loop, no LibTorch: the ground truth", "#000000", run_numpy, true, false},
-        {"tensor", "lms_torch", "LibTorch tensors, the same manual update", "#1f77b4", run_torch_stage<lms_torch>, true,
-         true, run_batched_torch_stage<lms_torch_batched>},
-        {"autograd", "lms_torch_autograd", "requires_grad, backward() on e^2, update under NoGradGuard, grad.zero_()",
-         "#ff7f0e", run_torch_stage<lms_torch_autograd>, true, true,
-         run_batched_torch_stage<lms_torch_autograd_batched>},
-        {"mseloss", "lms_torch_loss", "nn::MSELoss replaces e^2", "#2ca02c", run_torch_stage<lms_torch_loss>, true,
-         true, run_batched_torch_stage<lms_torch_loss_batched>},
-        {"sgd", "lms_torch_optim", "optim::SGD(lr = eta/2) replaces the manual update", "#d62728",
-         run_torch_stage<lms_torch_optim>, true, true, run_batched_torch_stage<lms_torch_optim_batched>},
-        {"module", "lms_torch_model", "a custom nn::Module that registers a Parameter; model->zero_grad()", "#9467bd",
-         run_torch_stage<lms_torch_model>, true, true, run_batched_torch_stage<lms_torch_model_batched>},
-        {"linear", "lms_torch_model_2", "nn::Linear(M, 1, bias=false), default init: differs early, same limit",
-         "#8c564b", run_torch_stage<lms_torch_model_2>, false, true,
-         run_batched_torch_stage<lms_torch_model_2_batched>},
-        {"linear-zero", "lms_torch_model_3", "nn::Linear with weights initialised to zero: matches numpy again",
-         "#e377c2", run_torch_stage<lms_torch_model_3>, true, true, run_batched_torch_stage<lms_torch_model_3_batched>},
-    };
-    return table;
-}
-
-const Stage& find_stage(std::string_view name) {
-    std::vector<std::string> known;
-    for (const Stage& stage : stages()) {
-        if (stage.name == name) return stage;
-        known.emplace_back(stage.name);
-    }
-    throw InputError(unknown_name("stage", name, known));
-}
-
-Device resolve_device(DeviceChoice choice) {
+Device torch_resolve_device(DeviceChoice choice) {
     if (choice == DeviceChoice::cpu) return Device::cpu;
     const bool available = torch::cuda::is_available();
     if (choice == DeviceChoice::automatic) return available ? Device::cuda : Device::cpu;
     if (!available)
-        throw RuntimeFailure("--device cuda: CUDA is not available (this LibTorch " + libtorch_version() +
+        throw RuntimeFailure(std::string("--device cuda: CUDA is not available (this LibTorch ") + TORCH_VERSION +
                              " has no CUDA support or sees no GPU); use --device cpu or auto");
     return Device::cuda;
 }
 
-std::string libtorch_version() {
-    return TORCH_VERSION;
-}
-
-int torch_threads() {
-    return at::get_num_threads();
-}
-void set_torch_threads(int threads) {
-    at::set_num_threads(threads);
-}
-
 } // namespace lmsref
+
+/// The module's entry (lms/torch_module.hpp): what lmsref finds with dlsym once it has loaded the module.
+extern "C" __attribute__((visibility("default"))) const lmsref::TorchModule* lmsref_torch_module() {
+    using namespace lmsref;
+    static const TorchModule module = [] {
+        TorchModule m;
+        m.interface = torch_module_interface;
+        m.libtorch_version = TORCH_VERSION;
+        m.stage = [](const char* name) {
+            const auto* e = torch_stage_entry(name);
+            return e ? e->run : nullptr;
+        };
+        m.batched = [](const char* name) {
+            const auto* e = torch_stage_entry(name);
+            return e ? e->batched : nullptr;
+        };
+        m.resolve_device = torch_resolve_device;
+        m.threads = [] { return static_cast<int>(at::get_num_threads()); };
+        m.set_threads = [](int threads) { at::set_num_threads(threads); };
+        return m;
+    }();
+    return &module;
+}

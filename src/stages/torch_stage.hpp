@@ -2,6 +2,8 @@
 // of `linear` and `linear-zero`.
 #pragma once
 
+#include "lms/scenario.hpp"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -19,6 +21,10 @@ struct TorchTrajectory {
     torch::Tensor w;
     torch::Tensor losses = {};
 };
+
+/// `auto` picks CUDA when available; `cuda` without CUDA throws RuntimeFailure (stages/libtorch.hpp's resolve_device
+/// inside the module).
+Device torch_resolve_device(DeviceChoice choice);
 
 /// The LibTorch stages, one file each, with the notebook's signature: x and d are N x 1 float64 tensors on the
 /// device the stage runs on, LibTorch's default dtype is float64 (the notebook's torch.set_default_dtype), and the

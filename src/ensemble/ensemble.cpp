@@ -1,0 +1,924 @@
+#include "ensemble/ensemble.hpp"
+
+#include "core/errors.hpp"
+#include "random/legacy_gauss.hpp"
+#include "random/philox_avx2.hpp"
+#include "random/philox_avx512.hpp"
+#include "random/philox_data.hpp"
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+#include "ensemble/cuda/ensemble_kernel.hpp"
+#endif
+#include "core/text.hpp"
+#include "ensemble/team.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <future>
+#include <mutex>
+#include <sched.h>
+#include <string>
+#include <thread>
+
+namespace lmsref {
+
+double EnsembleResult::steady_mse_standard_error() const {
+    if (completed_realizations < 2) return 0.0;
+    const auto R = static_cast<double>(completed_realizations);
+    return std::sqrt(steady_m2 / (R - 1.0) / R);
+}
+
+double EnsembleResult::ns_per_realization_sample() const {
+    const double count = static_cast<double>(completed_realizations) * static_cast<double>(samples);
+    return count > 0 ? 1e9 * seconds / count : 0.0;
+}
+
+int available_cores() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+namespace {
+
+// One block's sums: its realizations added in realization order, each sum starting from 0.0.
+struct BlockSums {
+    std::vector<double> mse;   // N: sum_r e_r(n)^2
+    std::vector<double> msd;   // N + 1: sum_r ||w_r(n) - wo_M||^2
+    std::vector<double> meanw; // (N + 1) x M: sum_r w_r(n)
+    std::int64_t count = 0;    // realizations in the block
+    double steady_mean = 0.0;  // Welford: mean of the per-realization steady-state means
+    double steady_m2 = 0.0;    // and the sum of squared deviations from it
+
+    BlockSums(std::size_t N, std::size_t M) : mse(N), msd(N + 1), meanw((N + 1) * M) {}
+    void clear() {
+        std::fill(mse.begin(), mse.end(), 0.0);
+        std::fill(msd.begin(), msd.end(), 0.0);
+        std::fill(meanw.begin(), meanw.end(), 0.0);
+        count = 0;
+        steady_mean = 0.0;
+        steady_m2 = 0.0;
+    }
+    void add_steady(double value) { // Welford's update, in realization order
+        ++count;
+        const double delta = value - steady_mean;
+        steady_mean += delta / static_cast<double>(count);
+        steady_m2 += delta * (value - steady_mean);
+    }
+};
+
+// Realizations run side by side in groups of `group_size` (for M <= 8): the LMS recursion is one long chain of
+// dependent operations (w -> y -> e -> w), so one realization alone leaves the CPU waiting; four independent ones
+// fill the wait. Each realization's arithmetic is untouched, and every sum still takes its realizations in order.
+constexpr std::size_t group_size = 4;
+
+// What a group of realizations needs, allocated once per thread.
+struct Workspace {
+    std::vector<double> x, d, noise, xM, wi; // x, d: group_size signals of N samples, one after the other
+    std::vector<double> hist;                // --rng philox, run-time M: the K newest x values
+    LegacyGaussStream random;
+    Workspace(std::size_t N, std::size_t M, std::size_t K = 0)
+        : x(group_size * N), d(group_size * N), noise(N), xM(M), wi(M), hist(K) {}
+};
+
+struct Problem {
+    std::size_t N = 0;
+    std::size_t M = 0;
+    double eta = 0.0;
+    std::vector<double> wo_M;     // wo cut or zero-padded to M taps
+    std::size_t steady_start = 0; // first sample of the last quarter
+    std::size_t K = 0;            // --rng philox: max(M, len(wo)), the x values kept
+    std::vector<double> wo_K;     // and wo zero-padded to K taps
+};
+
+// The `numpy` stage's loop (src/stages/numpy.cpp) on G realizations side by side (x and d of realization g at
+// x + g N, d + g N), adding into the block's sums as it goes. For each realization, the same operations in the same
+// order as that loop, so e and w are its bits: the regressor newest first with zeros before the start, yi summed
+// from tap 0, ei = d - yi, wi + eta / 2 * 2 * ei * xM. Each sum adds realization g before g + 1, as G separate
+// calls would. StaticM > 0: M known at compile time (unrolled, xM and wi in registers); StaticM == 0: M at run
+// time, in the workspace, one realization at a time (G = 1).
+template <std::size_t StaticM, std::size_t G>
+void add_group(const Problem& p, const double* x, const double* d, Workspace& ws, BlockSums& sums) {
+    static_assert(StaticM > 0 || G == 1, "a run-time M runs one realization at a time");
+    const std::size_t N = p.N;
+    const std::size_t M = StaticM > 0 ? StaticM : p.M;
+    constexpr std::size_t local_taps = StaticM > 0 ? StaticM : 1;
+    double xM_local[G][local_taps];
+    double wi_local[G][local_taps];
+    double* xM[G];
+    double* wi[G];
+    for (std::size_t g = 0; g < G; ++g) {
+        xM[g] = StaticM > 0 ? xM_local[g] : ws.xM.data();
+        wi[g] = StaticM > 0 ? wi_local[g] : ws.wi.data();
+    }
+    const double* wo_M = p.wo_M.data();
+    const double step = p.eta / 2 * 2; // the numpy stage's eta / 2 * 2, evaluated left to right as it is there
+    double* mse = sums.mse.data();
+    double* msd = sums.msd.data();
+    double* meanw = sums.meanw.data();
+
+    for (std::size_t g = 0; g < G; ++g) { // row 0: w = 0
+        double deviation = 0.0;
+        for (std::size_t k = 0; k < M; ++k) {
+            xM[g][k] = 0.0;
+            wi[g][k] = 0.0;
+            const double c = 0.0 - wo_M[k];
+            deviation += c * c;
+            meanw[k] += 0.0;
+        }
+        msd[0] += deviation;
+    }
+    double steady[G] = {};
+    for (std::size_t i = 0; i < N; ++i) {
+        double e2[G];
+        for (std::size_t g = 0; g < G; ++g) {
+            for (std::size_t k = M - 1; k > 0; --k) xM[g][k] = xM[g][k - 1];
+            xM[g][0] = x[g * N + i];
+            double yi = 0.0;
+            for (std::size_t k = 0; k < M; ++k) yi += wi[g][k] * xM[g][k];
+            const double ei = d[g * N + i] - yi;
+            for (std::size_t k = 0; k < M; ++k) wi[g][k] = wi[g][k] + step * ei * xM[g][k];
+            e2[g] = ei * ei;
+        }
+        double* row = meanw + (i + 1) * M;
+        for (std::size_t g = 0; g < G; ++g) { // the sums, in realization order
+            mse[i] += e2[g];
+            if (i >= p.steady_start) steady[g] += e2[g];
+            double deviation = 0.0;
+            for (std::size_t k = 0; k < M; ++k) {
+                const double c = wi[g][k] - wo_M[k];
+                deviation += c * c;
+                row[k] += wi[g][k];
+            }
+            msd[i + 1] += deviation;
+        }
+    }
+    for (std::size_t g = 0; g < G; ++g) sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
+}
+
+using GroupFunction = void (*)(const Problem&, const double*, const double*, Workspace&, BlockSums&);
+
+struct Kernels {
+    GroupFunction group = nullptr;  // group_size realizations; null for a run-time M
+    GroupFunction single = nullptr; // one realization
+};
+
+template <std::size_t M> Kernels kernels_for() {
+    return {add_group<M, group_size>, add_group<M, 1>};
+}
+
+Kernels kernels(std::size_t M) {
+    switch (M) { // small filters get loops of their own length, as in the numpy stage
+    case 1: return kernels_for<1>();
+    case 2: return kernels_for<2>();
+    case 3: return kernels_for<3>();
+    case 4: return kernels_for<4>();
+    case 5: return kernels_for<5>();
+    case 6: return kernels_for<6>();
+    case 7: return kernels_for<7>();
+    case 8: return kernels_for<8>();
+    default: return {nullptr, add_group<0, 1>};
+    }
+}
+
+// --rng philox: G realizations side by side, each made and run sample by sample by philox::Realization::step (the
+// function the CUDA kernel calls), adding into the block's sums in realization order: the same bits as G calls of
+// philox::add_realization. StaticM > 0: M = K = StaticM known at compile time (len(wo) <= M); 0: at run time, G = 1.
+// Avx2 (G = 4): philox::add_four_realizations_avx2 runs the four, a lane each (src/philox_avx2.hpp), the same bits;
+// Avx512 (G = 4): philox::add_four_realizations_avx512 (src/philox_avx512.hpp), the same bits again.
+template <int StaticM, std::size_t G, bool Avx2 = false, bool Avx512 = false>
+void add_philox_group(const philox::Problem& p, std::uint64_t first, Workspace& ws, BlockSums& sums) {
+    static_assert(StaticM > 0 || G == 1, "a run-time M runs one realization at a time");
+    static_assert((!Avx2 && !Avx512) || G == 4, "the vector twins run four realizations");
+    if constexpr (StaticM == 0) {
+        sums.add_steady(philox::add_realization(p, first, ws.hist.data(), ws.wi.data(), sums.mse.data(),
+                                                sums.msd.data(), sums.meanw.data()) /
+                        static_cast<double>(p.samples - p.steady_start));
+    } else {
+        if constexpr (Avx2 || Avx512) { // the same, four lanes at a time
+            double steady[G] = {};
+            if constexpr (Avx512)
+                philox::add_four_realizations_avx512<StaticM>(p, first, sums.mse.data(), sums.msd.data(),
+                                                              sums.meanw.data(), steady);
+            else
+                philox::add_four_realizations_avx2<StaticM>(p, first, sums.mse.data(), sums.msd.data(),
+                                                            sums.meanw.data(), steady);
+            for (std::size_t g = 0; g < G; ++g)
+                sums.add_steady(steady[g] / static_cast<double>(p.samples - p.steady_start));
+            return;
+        }
+        constexpr int M = StaticM;
+        double hist[G][M];
+        double wi[G][M];
+        philox::Realization<M, M> state[G];
+        double* mse = sums.mse.data();
+        double* msd = sums.msd.data();
+        double* meanw = sums.meanw.data();
+        for (std::size_t g = 0; g < G; ++g) {
+            state[g] = {hist[g], wi[g]};
+            msd[0] += state[g].start(p);
+            for (int k = 0; k < M; ++k) meanw[k] += 0.0;
+        }
+        double steady[G] = {};
+        for (std::int64_t n = 0; n < p.samples; ++n) {
+            double e2[G], deviation[G];
+            for (std::size_t g = 0; g < G; ++g) e2[g] = state[g].step(p, first + g, n, &deviation[g]);
+            double* row = meanw + (n + 1) * M;
+            for (std::size_t g = 0; g < G; ++g) { // the sums, in realization order
+                mse[n] += e2[g];
+                if (n >= p.steady_start) steady[g] += e2[g];
+                msd[n + 1] += deviation[g];
+                for (int k = 0; k < M; ++k) row[k] += wi[g][k];
+            }
+        }
+        for (std::size_t g = 0; g < G; ++g)
+            sums.add_steady(steady[g] / static_cast<double>(p.samples - p.steady_start));
+    }
+}
+
+using PhiloxGroupFunction = void (*)(const philox::Problem&, std::uint64_t, Workspace&, BlockSums&);
+
+struct PhiloxKernels {
+    PhiloxGroupFunction group = nullptr; // group_size realizations; null for a run-time M, or len(wo) > M
+    PhiloxGroupFunction single = nullptr;
+};
+
+template <int M> PhiloxKernels philox_kernels_for(bool avx2, bool avx512) {
+    static_assert(group_size == 4, "the vector twins run four realizations");
+    return {avx512 ? add_philox_group<M, group_size, false, true>
+            : avx2 ? add_philox_group<M, group_size, true>
+                   : add_philox_group<M, group_size>,
+            add_philox_group<M, 1>};
+}
+
+// avx2: the groups may use the vector twins (the processor has AVX2); then AVX-512's (src/philox_avx512.hpp) where
+// the processor has AVX-512 F, DQ and VL, AVX2's (src/philox_avx2.hpp) otherwise.
+PhiloxKernels philox_kernels(std::size_t M, std::size_t K, bool avx2) {
+    if (K != M) return {nullptr, add_philox_group<0, 1>};
+    const bool avx512 = avx2 && philox::avx512_supported();
+    switch (M) {
+    case 1: return philox_kernels_for<1>(avx2, avx512);
+    case 2: return philox_kernels_for<2>(avx2, avx512);
+    case 3: return philox_kernels_for<3>(avx2, avx512);
+    case 4: return philox_kernels_for<4>(avx2, avx512);
+    case 5: return philox_kernels_for<5>(avx2, avx512);
+    case 6: return philox_kernels_for<6>(avx2, avx512);
+    case 7: return philox_kernels_for<7>(avx2, avx512);
+    case 8: return philox_kernels_for<8>(avx2, avx512);
+    default: return {nullptr, add_philox_group<0, 1>};
+    }
+}
+
+// generate_data (scenario.cpp) into the workspace, without allocating: x = randn(N), d = lfilter(wo, 1, x) +
+// sqrt(sigmav2) randn(N), from one generator, with lfilter's order of additions (oldest tap first, from 0.0).
+// LegacyGaussStream draws LegacyRandom's normals, bit for bit, faster.
+void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspace& ws, double* x, double* d) {
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    const std::vector<double>& wo = scenario.wo;
+    double* noise = ws.noise.data();
+    ws.random.reseed(seed);
+    ws.random.fill(x, N); // x = np.random.randn(N, 1)
+    for (std::size_t n = 0; n < N; ++n) {
+        const std::size_t newest = std::min(n, wo.size() - 1);
+        double sum = 0.0;
+        for (std::size_t k = newest + 1; k-- > 0;) sum += wo[k] * x[n - k];
+        d[n] = sum;
+    }
+    ws.random.fill(noise, N); // np.random.randn(N), after x: a cached normal left by an odd N comes first
+    const double noise_gain = std::sqrt(scenario.noise_variance);
+    for (std::size_t n = 0; n < N; ++n) {
+        d[n] = d[n] + noise_gain * noise[n];
+        if (!std::isfinite(d[n]))
+            throw InputError("--wo: d = lfilter(wo, 1, x) + noise overflows float64 with seed " + std::to_string(seed) +
+                             ": d[" + std::to_string(n) + "] = " + format_number(d[n], "%g") +
+                             " is its first non-finite sample; use smaller coefficients");
+    }
+}
+
+} // namespace
+
+const char* to_string(Rng rng) {
+    return rng == Rng::philox ? "philox" : "numpy";
+}
+
+Rng parse_rng(const std::string& text) {
+    if (text == "numpy") return Rng::numpy;
+    if (text == "philox") return Rng::philox;
+    throw InputError("--rng: '" + text + "' is not a generator; use numpy or philox");
+}
+
+std::string rng_description(Rng rng) {
+    return rng == Rng::philox ? "philox (Random123 Philox4x32-10, Box-Muller)"
+                              : "numpy (NumPy's legacy MT19937 stream, realization r = --seed S + r)";
+}
+
+void check_ensemble_options(const EnsembleOptions& options, bool generated, bool batched) {
+    validate(options.scenario);
+    if (options.realizations < 1)
+        throw InputError("--realizations: " + std::to_string(options.realizations) + " is not allowed; R must be >= 1");
+    if (options.decimate < 1)
+        throw InputError("--decimate: " + std::to_string(options.decimate) + " is not allowed; m must be >= 1");
+    if (options.threads < 0)
+        throw InputError("--threads: " + std::to_string(options.threads) +
+                         " is not allowed; T must be >= 1 (or 0 for all cores)");
+    if (options.span < 0)
+        throw InputError("span: " + std::to_string(options.span) + " is not allowed; blocks per round must be >= 0");
+    if (!generated && options.rng == Rng::philox)
+        throw InputError("--rng: philox generates the data; it cannot be given with --x and --d");
+    if (batched && options.rng == Rng::philox)
+        throw InputError(
+            "--rng: philox runs on the plain engine (--stage numpy); the LibTorch stages take numpy's data");
+    const std::uint64_t last_seed =
+        static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
+    if (generated && options.rng == Rng::numpy && last_seed > 0xffffffffULL)
+        throw InputError("--realizations: the last realization's seed, " + std::to_string(options.scenario.seed) +
+                         " + " + std::to_string(options.realizations) + " - 1 = " + std::to_string(last_seed) +
+                         ", is beyond NumPy's largest seed 4294967295; use a smaller --seed or fewer realizations");
+}
+
+namespace {
+
+Problem make_problem(const Scenario& scenario) {
+    Problem p;
+    p.N = static_cast<std::size_t>(scenario.samples);
+    p.M = static_cast<std::size_t>(scenario.taps);
+    p.eta = scenario.step_size;
+    p.wo_M.assign(p.M, 0.0);
+    std::copy_n(scenario.wo.begin(), std::min(p.M, scenario.wo.size()), p.wo_M.begin());
+    p.steady_start = p.N - std::max<std::size_t>(1, p.N / 4);
+    p.K = std::max(p.M, scenario.wo.size());
+    p.wo_K.assign(p.K, 0.0);
+    std::copy(scenario.wo.begin(), scenario.wo.end(), p.wo_K.begin());
+    return p;
+}
+
+// The view of the problem that philox::Realization takes (pointers into p, which must outlive it).
+philox::Problem philox_problem(const Problem& p, const Scenario& scenario) {
+    philox::Problem q;
+    q.samples = static_cast<std::int64_t>(p.N);
+    q.taps = static_cast<int>(p.M);
+    q.history = static_cast<int>(p.K);
+    q.step = p.eta / 2 * 2;
+    q.noise_gain = std::sqrt(scenario.noise_variance);
+    q.seed = scenario.seed;
+    q.steady_start = static_cast<std::int64_t>(p.steady_start);
+    q.wo_K = p.wo_K.data();
+    q.wo_M = p.wo_M.data();
+    return q;
+}
+
+// The totals over the blocks added so far, in block order. Between the ranks of a team they travel as one array.
+struct Totals {
+    std::vector<double> mse, msd, meanw;
+    std::int64_t completed = 0;
+    double steady_mean = 0.0, steady_m2 = 0.0;
+
+    Totals(std::size_t N, std::size_t M) : mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0) {}
+    void add(const BlockSums& done) {
+        for (std::size_t n = 0; n < mse.size(); ++n) mse[n] += done.mse[n];
+        for (std::size_t n = 0; n < msd.size(); ++n) msd[n] += done.msd[n];
+        for (std::size_t j = 0; j < meanw.size(); ++j) meanw[j] += done.meanw[j];
+        // Chan et al.'s merge of (count, mean, M2), in block order.
+        const auto n_a = static_cast<double>(completed);
+        const auto n_b = static_cast<double>(done.count);
+        const double delta = done.steady_mean - steady_mean;
+        steady_mean += delta * (n_b / (n_a + n_b));
+        steady_m2 += done.steady_m2 + delta * delta * (n_a * n_b / (n_a + n_b));
+        completed += done.count;
+    }
+    // mse, msd, meanw, then completed (exact in a double: R < 2^41), steady_mean and steady_m2.
+    void pack(std::vector<double>& out) const {
+        out = mse;
+        out.insert(out.end(), msd.begin(), msd.end());
+        out.insert(out.end(), meanw.begin(), meanw.end());
+        out.insert(out.end(), {static_cast<double>(completed), steady_mean, steady_m2});
+    }
+    std::size_t packed_size() const { return mse.size() + msd.size() + meanw.size() + 3; }
+    void unpack(const std::vector<double>& in) {
+        auto at = in.begin();
+        for (std::vector<double>* part : {&mse, &msd, &meanw}) {
+            std::copy_n(at, part->size(), part->begin());
+            at += static_cast<std::ptrdiff_t>(part->size());
+        }
+        completed = static_cast<std::int64_t>(at[0]);
+        steady_mean = at[1];
+        steady_m2 = at[2];
+    }
+};
+
+// The result from the totals: the means, decimated at output (the sums are kept at full resolution).
+EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const Totals& totals, bool generated,
+                      int threads, std::chrono::steady_clock::time_point start_time) {
+    const Scenario& scenario = options.scenario;
+    const std::int64_t R = options.realizations;
+    EnsembleResult result;
+    result.samples = scenario.samples;
+    result.taps = scenario.taps;
+    result.realizations = R;
+    result.completed_realizations = totals.completed;
+    result.stopped = totals.completed < R;
+    result.decimate = options.decimate;
+    result.steady_start = static_cast<std::int64_t>(p.steady_start);
+    result.steady_mse = totals.steady_mean;
+    result.steady_m2 = totals.steady_m2;
+    result.generated = generated;
+    result.rng = options.rng;
+    if (generated && options.rng == Rng::philox) {
+        result.first_seed = scenario.seed;
+        result.last_seed = scenario.seed; // one key for all: r is in the counter
+    } else if (generated) {
+        result.first_seed = scenario.seed;
+        result.last_seed = static_cast<std::uint32_t>(scenario.seed + (R - 1));
+    }
+    result.threads = threads;
+    result.ranks = options.team != nullptr ? options.team->size() : 1;
+    const double count = static_cast<double>(totals.completed);
+    const auto m = static_cast<std::size_t>(options.decimate);
+    for (std::size_t n = 0; n < p.N; n += m) result.mse.push_back(totals.mse[n] / count);
+    for (std::size_t n = 0; n <= p.N; n += m) {
+        result.msd.push_back(totals.msd[n] / count);
+        for (std::size_t k = 0; k < p.M; ++k) result.meanw.push_back(totals.meanw[n * p.M + k] / count);
+    }
+    auto all_finite = [](const std::vector<double>& v) {
+        return std::all_of(v.begin(), v.end(), [](double value) { return std::isfinite(value); });
+    };
+    result.finite = all_finite(result.mse) && all_finite(result.msd) && all_finite(result.meanw);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+    return result;
+}
+
+int thread_count(const EnsembleOptions& options, std::int64_t work_items) {
+    const int threads = options.threads > 0 ? options.threads : available_cores();
+    return static_cast<int>(std::clamp<std::int64_t>(threads, 1, std::max<std::int64_t>(1, work_items)));
+}
+
+// Runs body(t) for t = 0 ... threads - 1 on as many threads (the caller's the first); rethrows the first failure.
+template <class Body> void on_threads(int threads, const Body& body) {
+    std::exception_ptr failure;
+    std::mutex mutex;
+    auto guarded = [&](int t) {
+        try {
+            body(t);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (!failure) failure = std::current_exception();
+        }
+    };
+    std::vector<std::thread> helpers;
+    for (int t = 1; t < threads; ++t) helpers.emplace_back(guarded, t);
+    guarded(0);
+    for (std::thread& helper : helpers) helper.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+// What one engine (CPU threads, a batched stage, the CUDA kernel) does with a span of blocks.
+struct SpanWork {
+    // Computes blocks [first, last), calling done(i) (never two calls at once) as block first + i is ready; done's
+    // false asks it to start no further block (a stop request).
+    std::function<void(std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done)> compute;
+    // Adds block first + i of the span just computed to the totals.
+    std::function<void(std::int64_t i, Totals& totals)> add;
+};
+
+// How the blocks are shared and added; a process alone is a team of one. In round j, rank k of K computes its span
+// of blocks [(j K + k) span, (j K + k + 1) span), on its threads or its GPU; then the totals travel from rank 0 to
+// 1, ..., K - 1 and back to 0, each rank adding its span in block order. So every block is added in block order,
+// as in one process: the same bits whatever K, the span and the threads. Alone, the blocks are added as soon as
+// all before them are (progress and a stop request then act block by block); in a team, a stop request acts
+// between rounds, on all ranks at once, and a failure on one rank is every rank's (Team::check). Rank 0 reports
+// the progress; at the end every rank holds the totals.
+void fold_blocks(const EnsembleOptions& options, std::int64_t blocks, std::int64_t span, Totals& totals,
+                 const SpanWork& work) {
+    Team* team = options.team != nullptr && options.team->size() > 1 ? options.team : nullptr;
+    const std::int64_t K = team != nullptr ? team->size() : 1;
+    const std::int64_t k = team != nullptr ? team->rank() : 0;
+    const auto stop_requested = [&] {
+        return options.stop != nullptr && options.stop->load(std::memory_order_relaxed);
+    };
+    const auto progress = [&] {
+        if (options.progress && k == 0) options.progress(totals.completed);
+    };
+    std::vector<char> ready;
+    std::vector<double> packed;
+    for (std::int64_t round = 0; round * K * span < blocks; ++round) {
+        const std::int64_t first = std::min(blocks, (round * K + k) * span);
+        const std::int64_t count = std::min(blocks, first + span) - first;
+        if (team == nullptr) { // add each block once those before it are in
+            ready.assign(static_cast<std::size_t>(count), 0);
+            std::int64_t added = 0;
+            work.compute(first, first + count, [&](std::int64_t i) {
+                ready[static_cast<std::size_t>(i)] = 1;
+                for (; added < count && ready[static_cast<std::size_t>(added)] != 0; ++added) {
+                    work.add(added, totals);
+                    progress();
+                }
+                return !stop_requested();
+            });
+            if (added < count || stop_requested()) break;
+            continue;
+        }
+        std::exception_ptr failure;
+        try {
+            if (count > 0) work.compute(first, first + count, [](std::int64_t) { return true; });
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        team->check(failure);
+        packed.resize(totals.packed_size());
+        if (k > 0) {
+            team->receive(static_cast<int>(k - 1), packed.data(), packed.size());
+            totals.unpack(packed);
+        }
+        for (std::int64_t i = 0; i < count; ++i) work.add(i, totals);
+        totals.pack(packed);
+        team->send(static_cast<int>((k + 1) % K), packed.data(), packed.size());
+        if (k == 0) {
+            team->receive(static_cast<int>(K - 1), packed.data(), packed.size());
+            totals.unpack(packed);
+            progress();
+        }
+        if (team->any(stop_requested())) break;
+    }
+    if (team == nullptr) return;
+    totals.pack(packed);
+    team->broadcast(0, packed.data(), packed.size());
+    totals.unpack(packed);
+}
+
+// The span of blocks a rank computes at a time: `wanted`; in a team, the same on every rank, and small enough for
+// every rank to get blocks.
+std::int64_t agreed_span(const EnsembleOptions& options, std::int64_t wanted, std::int64_t blocks) {
+    if (options.team == nullptr || options.team->size() == 1) return wanted;
+    const std::int64_t K = options.team->size();
+    return std::clamp<std::int64_t>(options.team->maximum(wanted), 1, (blocks + K - 1) / K);
+}
+
+// Realizations first ... first + C - 1 side by side ((n, c) at n C + c), generated (numpy) or from `source`, made on
+// `workers` threads, eight realizations at a time so that each row gets a whole cache line of them.
+void side_by_side(const Scenario& scenario, const RealizationSource* source, std::int64_t first, std::size_t C,
+                  std::vector<double>& x, std::vector<double>& d, int workers) {
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    x.resize(N * C);
+    d.resize(N * C);
+    constexpr std::size_t together = 8;
+    on_threads(workers, [&](int t) {
+        Workspace ws(N, static_cast<std::size_t>(scenario.taps));
+        std::vector<double> xs(together * N), ds(together * N);
+        for (std::size_t c0 = static_cast<std::size_t>(t) * together; c0 < C;
+             c0 += static_cast<std::size_t>(workers) * together) {
+            const std::size_t count = std::min(together, C - c0);
+            for (std::size_t j = 0; j < count; ++j) {
+                const std::int64_t r = first + static_cast<std::int64_t>(c0 + j);
+                if (source != nullptr)
+                    (*source)(r, xs.data() + j * N, ds.data() + j * N);
+                else
+                    generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, xs.data() + j * N,
+                                         ds.data() + j * N);
+            }
+            for (std::size_t n = 0; n < N; ++n)
+                for (std::size_t j = 0; j < count; ++j) {
+                    x[n * C + c0 + j] = xs[j * N + n];
+                    d[n * C + c0 + j] = ds[j * N + n];
+                }
+        }
+    });
+}
+
+// --device cuda: the kernel of src/cuda/ runs the blocks of a span in one launch, on the data it makes itself
+// (philox) or on numpy's data made here on the threads and copied; a span holds at most about 256 MB of block sums
+// (and data) on the host. Each block's rows become a BlockSums, added in block order as on the CPU, so the curves
+// differ from the CPU's only where the GPU's log, sin and cos round differently (philox), and not at all on numpy's
+// data.
+EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource* source) {
+    const auto start_time = std::chrono::steady_clock::now();
+    const Scenario& scenario = options.scenario;
+    const Problem p = make_problem(scenario);
+    const philox::Problem q = philox_problem(p, scenario);
+    const std::int64_t R = options.realizations;
+    const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
+    Totals totals(p.N, p.M);
+    double kernel_seconds = 0.0;
+    const int threads = thread_count(options, R);
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+    char message[512] = "";
+    const int devices = cuda_kernel::device_count(message, sizeof message);
+    if (devices == 0)
+        throw RuntimeFailure(std::string("--device cuda: no CUDA device for the ensemble kernel (") + message +
+                             "); use --device cpu");
+    const int device = options.team != nullptr ? options.team->local_rank() % devices : 0;
+    const std::size_t columns = p.M + 2;
+    const std::size_t row_values = (p.N + 1) * columns;
+    // A span's block sums within about 256 MB on the host, and on numpy's data its x and d too.
+    const bool philox_data = options.rng == Rng::philox && source == nullptr;
+    const double bytes_per_block =
+        8.0 * static_cast<double>(row_values + (philox_data ? 0 : 2 * p.N * ensemble_block_size));
+    const std::int64_t span =
+        agreed_span(options, std::max<std::int64_t>(1, static_cast<std::int64_t>(256e6 / bytes_per_block)), blocks);
+    std::vector<double> rows, steady, x, d;
+    BlockSums sums(p.N, p.M);
+    SpanWork work;
+    work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done) {
+        const std::int64_t count = last - first;
+        rows.resize(static_cast<std::size_t>(count) * row_values);
+        steady.resize(3 * static_cast<std::size_t>(count));
+        int status = 0;
+        if (philox_data) {
+            status = cuda_kernel::run_blocks(q, R, first, count, device, rows.data(), steady.data(), &kernel_seconds,
+                                             message, sizeof message);
+        } else {
+            const std::int64_t first_realization = first * ensemble_block_size;
+            const auto C = static_cast<std::size_t>(std::min(R, last * ensemble_block_size) - first_realization);
+            side_by_side(scenario, source, first_realization, C, x, d, threads);
+            status = cuda_kernel::run_blocks_on_data(q, R, first, count, x.data(), d.data(), device, rows.data(),
+                                                     steady.data(), &kernel_seconds, message, sizeof message);
+        }
+        if (status != 0) throw RuntimeFailure(std::string("--device cuda: ") + message);
+        for (std::int64_t i = 0; i < count;) // every block is ready: hand them over in order until a stop
+            if (!done(i++)) break;
+    };
+    work.add = [&](std::int64_t i, Totals& into) {
+        const double* row = rows.data() + static_cast<std::size_t>(i) * row_values;
+        for (std::size_t n = 0; n <= p.N; ++n) {
+            if (n > 0) sums.mse[n - 1] = row[n * columns];
+            sums.msd[n] = row[n * columns + 1];
+            for (std::size_t k = 0; k < p.M; ++k) sums.meanw[n * p.M + k] = row[n * columns + 2 + k];
+        }
+        const double* s = steady.data() + 3 * static_cast<std::size_t>(i);
+        sums.count = static_cast<std::int64_t>(s[0]);
+        sums.steady_mean = s[1];
+        sums.steady_m2 = s[2];
+        into.add(sums);
+    };
+    fold_blocks(options, blocks, span, totals, work);
+#else
+    (void)q;
+    (void)blocks;
+    throw RuntimeFailure("--device cuda: this build has no CUDA kernel for the ensemble (configure with nvcc on PATH "
+                         "and LMSREF_CUDA=auto or on); use --device cpu");
+#endif
+    EnsembleResult result = finish(options, p, totals, source == nullptr, threads, start_time);
+    result.kernel_seconds = kernel_seconds;
+    return result;
+}
+
+EnsembleResult run(const EnsembleOptions& options, const RealizationSource* source) {
+    check_ensemble_options(options, source == nullptr);
+    if (options.device == Device::cuda) return run_cuda(options, source);
+    const auto start_time = std::chrono::steady_clock::now();
+    const Scenario& scenario = options.scenario;
+    const Problem p = make_problem(scenario);
+    const std::size_t N = p.N;
+    const std::size_t M = p.M;
+
+    const std::int64_t R = options.realizations;
+    const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
+    const int threads = thread_count(options, blocks);
+    const Kernels kernel = kernels(M);
+    const bool use_philox = source == nullptr && options.rng == Rng::philox;
+    const philox::Problem philox_p = philox_problem(p, scenario);
+    const PhiloxKernels philox_kernel = philox_kernels(M, p.K, use_philox && philox::avx2_supported());
+
+    // Block k of the span goes to sums[k]. A span of about 16 MB of sums, and at least two blocks per thread so
+    // that a fast thread can run ahead.
+    const double block_bytes = 8.0 * static_cast<double>(N + (N + 1) * (M + 1));
+    const std::int64_t automatic_span = std::max<std::int64_t>(
+        2 * threads, std::min<std::int64_t>(1024, static_cast<std::int64_t>(16e6 / block_bytes)));
+    const std::int64_t span = agreed_span(options, options.span > 0 ? options.span : automatic_span, blocks);
+    std::vector<BlockSums> sums;
+    SpanWork work;
+    work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done) {
+        while (static_cast<std::int64_t>(sums.size()) < last - first) sums.emplace_back(N, M);
+        std::int64_t next = first; // the next block to start
+        bool go_on = true;
+        std::mutex mutex;
+        on_threads(static_cast<int>(std::min<std::int64_t>(threads, last - first)), [&](int) {
+            Workspace ws(use_philox ? 0 : N, M, p.K);
+            for (;;) {
+                std::int64_t block = 0;
+                {
+                    std::lock_guard<std::mutex> lock(mutex);
+                    if (!go_on || next >= last) return;
+                    block = next++;
+                }
+                BlockSums& block_sums = sums[static_cast<std::size_t>(block - first)];
+                block_sums.clear();
+                const std::int64_t begin = block * ensemble_block_size;
+                const std::int64_t end = std::min(R, begin + ensemble_block_size);
+                for (std::int64_t r = begin; use_philox && r < end;) {
+                    const bool whole_group =
+                        philox_kernel.group != nullptr && end - r >= static_cast<std::int64_t>(group_size);
+                    (whole_group ? philox_kernel.group : philox_kernel.single)(philox_p, static_cast<std::uint64_t>(r),
+                                                                               ws, block_sums);
+                    r += whole_group ? static_cast<std::int64_t>(group_size) : 1;
+                }
+                for (std::int64_t r = begin; !use_philox && r < end;) {
+                    const bool whole_group =
+                        kernel.group != nullptr && end - r >= static_cast<std::int64_t>(group_size);
+                    const std::size_t count = whole_group ? group_size : 1;
+                    for (std::size_t g = 0; g < count; ++g) {
+                        double* x = ws.x.data() + g * N;
+                        double* d = ws.d.data() + g * N;
+                        const std::int64_t realization = r + static_cast<std::int64_t>(g);
+                        if (source != nullptr)
+                            (*source)(realization, x, d);
+                        else
+                            generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + realization), ws,
+                                                 x, d);
+                    }
+                    (whole_group ? kernel.group : kernel.single)(p, ws.x.data(), ws.d.data(), ws, block_sums);
+                    r += static_cast<std::int64_t>(count);
+                }
+                std::lock_guard<std::mutex> lock(mutex);
+                if (!done(block - first)) go_on = false;
+            }
+        });
+    };
+    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)]); };
+    Totals totals(N, M);
+    fold_blocks(options, blocks, span, totals, work);
+    return finish(options, p, totals, source == nullptr, threads, start_time);
+}
+
+// The trajectories of a chunk's realizations (C of them), computed elsewhere (a batched stage; e at e[n C + c],
+// tap k of w(n) at w[(n M + k) C + c]), added into the sums of blocks [first_block, last_block) of the chunk, row
+// by row (the rows are far apart in memory; a row is read from end to end). Every sum still takes its block's
+// realizations in order, each one's terms as add_group makes them, so the sums are add_group's bits.
+void add_trajectories(const Problem& p, const double* e, const double* w, std::size_t C, std::size_t first_block,
+                      std::size_t last_block, std::vector<BlockSums>& sums) {
+    const std::size_t N = p.N;
+    const std::size_t M = p.M;
+    const double* wo_M = p.wo_M.data();
+    const std::size_t first = first_block * ensemble_block_size;
+    const std::size_t last = std::min(C, last_block * ensemble_block_size);
+    std::vector<double> steady(last - first, 0.0);
+    std::vector<double> mean_row(M); // a row's sums, apart from the block's arrays so that they stay in registers
+    for (std::size_t n = 0; n <= N; ++n) {
+        const double* weights = w + n * M * C;
+        const double* errors = n > 0 ? e + (n - 1) * C : nullptr;
+        for (std::size_t b = first_block; b < last_block; ++b) {
+            BlockSums& block = sums[b];
+            const std::size_t begin = b * ensemble_block_size;
+            const std::size_t end = std::min(C, begin + ensemble_block_size);
+            if (errors != nullptr) {
+                double mse = block.mse[n - 1];
+                for (std::size_t c = begin; c < end; ++c) mse += errors[c] * errors[c];
+                block.mse[n - 1] = mse;
+                if (n - 1 >= p.steady_start)
+                    for (std::size_t c = begin; c < end; ++c) steady[c - first] += errors[c] * errors[c];
+            }
+            std::copy_n(block.meanw.data() + n * M, M, mean_row.data());
+            double msd = block.msd[n];
+            for (std::size_t c = begin; c < end; ++c) {
+                double deviation = 0.0;
+                for (std::size_t k = 0; k < M; ++k) {
+                    const double wk = weights[k * C + c];
+                    const double d = wk - wo_M[k];
+                    deviation += d * d;
+                    mean_row[k] += wk;
+                }
+                msd += deviation;
+            }
+            block.msd[n] = msd;
+            std::copy_n(mean_row.data(), M, block.meanw.data() + n * M);
+        }
+    }
+    for (std::size_t c = first; c < last; ++c)
+        sums[c / ensemble_block_size].add_steady(steady[c - first] / static_cast<double>(N - p.steady_start));
+}
+
+EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions& batched,
+                           const RealizationSource* source) {
+    check_ensemble_options(options, source == nullptr, true);
+    if (batched.stage == nullptr) throw InputError("--stage: this stage has no batched form");
+    const auto start_time = std::chrono::steady_clock::now();
+    const Scenario& scenario = options.scenario;
+    const Problem p = make_problem(scenario);
+    const std::size_t N = p.N;
+    const std::size_t M = p.M;
+    const std::int64_t R = options.realizations;
+    const std::int64_t chunk = ensemble_chunk(scenario.samples, scenario.taps, R, batched.chunk);
+    const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
+    const std::int64_t span = agreed_span(options, chunk / ensemble_block_size, blocks); // a chunk: a span of blocks
+    const std::int64_t stride = span * (options.team != nullptr ? options.team->size() : 1); // to this rank's next
+    const int threads = thread_count(options, R);
+
+    // Buffers allocated once and reused: two pairs of x and d (the next chunk's data is made on the other threads
+    // while the stage runs this one's), e and w out, the chunk's block sums.
+    std::vector<double> x, d, next_x, next_d;
+    std::vector<double> e(N * static_cast<std::size_t>(chunk)), w((N + 1) * M * static_cast<std::size_t>(chunk));
+    std::vector<BlockSums> sums;
+    std::future<void> ahead; // the data of block `ahead_block`'s chunk, made while the stage runs
+    std::int64_t ahead_block = -1;
+    const auto realizations = [&](std::int64_t first, std::int64_t last) {
+        return std::min(R, last * ensemble_block_size) - first * ensemble_block_size;
+    };
+    SpanWork work;
+    work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done) {
+        const auto C = static_cast<std::size_t>(realizations(first, last));
+        if (ahead_block == first) { // its failure (a --wo that overflows) is this run's
+            ahead_block = -1;
+            ahead.get();
+            std::swap(x, next_x);
+            std::swap(d, next_d);
+        } else {
+            side_by_side(scenario, source, first * ensemble_block_size, C, x, d, threads);
+        }
+        const std::int64_t next = first + stride;
+        if (threads > 1 && next < blocks) { // with one thread the next chunk is made when its turn comes
+            ahead_block = next;
+            ahead = std::async(std::launch::async, [&, next] {
+                side_by_side(scenario, source, next * ensemble_block_size,
+                             static_cast<std::size_t>(realizations(next, std::min(blocks, next + span))), next_x,
+                             next_d, threads - 1);
+            });
+        }
+        BatchedInput in;
+        in.N = scenario.samples;
+        in.M = scenario.taps;
+        in.C = static_cast<std::int64_t>(C);
+        in.eta = scenario.step_size;
+        in.x = x.data();
+        in.d = d.data();
+        in.first_torch_seed = batched.first_torch_seed + static_cast<std::uint64_t>(first * ensemble_block_size);
+        in.device = batched.device;
+        in.local_rank = options.team != nullptr ? options.team->local_rank() : 0;
+        batched.stage(in, BatchedTrajectories{e.data(), w.data()});
+        // Its blocks' sums on the threads (each block in realization order), then added in block order.
+        const auto count = static_cast<std::size_t>(last - first);
+        sums.assign(count, BlockSums(N, M));
+        const auto parts = std::min<std::size_t>(count, static_cast<std::size_t>(threads));
+        on_threads(static_cast<int>(parts), [&](int t) { // thread t: a contiguous range of the blocks
+            const auto part = static_cast<std::size_t>(t);
+            add_trajectories(p, e.data(), w.data(), C, count * part / parts, count * (part + 1) / parts, sums);
+        });
+        for (std::size_t i = 0; i < count;) // every block is ready: hand them over in order until a stop
+            if (!done(static_cast<std::int64_t>(i++))) break;
+    };
+    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)]); };
+    Totals totals(N, M);
+    fold_blocks(options, blocks, span, totals, work);
+    return finish(options, p, totals, source == nullptr, threads, start_time);
+}
+
+} // namespace
+
+EnsembleResult run_ensemble(const EnsembleOptions& options) {
+    return run(options, nullptr);
+}
+
+bool ensemble_cuda_built() {
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+    return true;
+#else
+    return false;
+#endif
+}
+
+int ensemble_cuda_devices() {
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+    char message[256] = "";
+    return cuda_kernel::device_count(message, sizeof message);
+#else
+    return 0;
+#endif
+}
+
+std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked) {
+    const std::int64_t whole = (realizations + ensemble_block_size - 1) / ensemble_block_size * ensemble_block_size;
+    std::int64_t chunk = asked;
+    if (chunk <= 0) { // the largest array of a chunk, w, within 32 MB (see BatchedOptions::chunk)
+        const double bytes_per_realization = 8.0 * static_cast<double>(samples + 1) * static_cast<double>(taps);
+        chunk = static_cast<std::int64_t>(32e6 / bytes_per_realization);
+    }
+    chunk = std::max(ensemble_block_size, chunk / ensemble_block_size * ensemble_block_size);
+    return std::min(chunk, whole);
+}
+
+EnsembleResult run_ensemble_batched(const EnsembleOptions& options, const BatchedOptions& batched) {
+    return run_batched(options, batched, nullptr);
+}
+
+EnsembleResult run_ensemble(const EnsembleOptions& options, const RealizationSource& source) {
+    return run(options, &source);
+}
+
+EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::vector<double>& x,
+                                     const std::vector<double>& d, const BatchedOptions* batched) {
+    check_ensemble_options(options, false, batched != nullptr);
+    const auto N = static_cast<std::size_t>(options.scenario.samples);
+    const auto R = static_cast<std::size_t>(options.realizations);
+    for (const auto* signal : {&x, &d})
+        if (signal->size() != N * R)
+            throw InputError(std::string(signal == &x ? "--x" : "--d") + ": holds " + std::to_string(signal->size()) +
+                             " values, not N x R = " + std::to_string(N) + " x " + std::to_string(R));
+    const RealizationSource columns = [&](std::int64_t r, double* x_out, double* d_out) {
+        for (std::size_t n = 0; n < N; ++n) {
+            x_out[n] = x[n * R + static_cast<std::size_t>(r)];
+            d_out[n] = d[n * R + static_cast<std::size_t>(r)];
+        }
+    };
+    return batched != nullptr ? run_batched(options, *batched, &columns) : run(options, &columns);
+}
+
+} // namespace lmsref

@@ -1,0 +1,103 @@
+#include "ensemble/run.hpp"
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "stages/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace lmsref {
+
+EnsembleRun run_plan(EnsemblePlan&& plan) {
+    EnsembleRun run;
+    run.stage = plan.stage;
+    const bool batched = plan.stage->uses_torch;
+    run.device = batched ? plan.batched.device : plan.options.device;
+    run.scenario = plan.options.scenario;
+    run.input_power_measured = run.scenario.data_from_files();
+    if (run.input_power_measured) {
+        const EnsemblePlan held = std::move(plan); // the matrices go when this scope ends
+        run.result = run_ensemble_matrices(held.options, held.x, held.d, batched ? &held.batched : nullptr);
+        run.theory = held.theory;
+    } else {
+        run.result = batched ? run_ensemble_batched(plan.options, plan.batched) : run_ensemble(plan.options);
+        run.theory = std::move(plan.theory);
+    }
+    run.steady = compare_steady_state(run.result, run.theory);
+    return run;
+}
+
+void EnsembleRun::check_finite() const {
+    if (result.finite) return;
+    std::string message = "the ensemble diverged: a realization's weights overflowed float64";
+    if (theory.past_mean_square_bound)
+        message += fmt::format(" (eta = {:g} is past the mean-square bound 2/((M + 2) sx2) = {:.6g})",
+                               scenario.step_size, theory.mean_square_bound);
+    throw RuntimeFailure(message + "; use a smaller --eta or fewer --samples");
+}
+
+std::string describe_ensemble(const EnsembleRun& run) {
+    const Scenario& s = run.scenario;
+    std::string text = fmt::format("N = {}, M = {}, eta = {:g}", s.samples, s.taps, s.step_size);
+    if (s.data_from_files()) return text + fmt::format(", x = {}, d = {}", s.x_file, s.d_file);
+    return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g"));
+}
+
+namespace {
+
+/// max_j |a_j - b_j| / max_j |b_j|: the infinity-norm relative difference (0 for two equal curves).
+double curve_difference(const std::vector<double>& a, const std::vector<double>& b) {
+    double scale = 0.0, worst = 0.0;
+    for (std::size_t j = 0; j < b.size(); ++j) {
+        scale = std::max(scale, std::abs(b[j]));
+        const double difference = j < a.size() ? std::abs(a[j] - b[j]) : std::numeric_limits<double>::infinity();
+        worst = std::isnan(difference) ? std::numeric_limits<double>::infinity() : std::max(worst, difference);
+    }
+    return worst == 0.0 ? 0.0 : worst / scale;
+}
+
+} // namespace
+
+bool EnsembleComparison::failed() const {
+    return std::any_of(stages.begin(), stages.end(), [](const EnsembleStageRun& s) { return !s.run; });
+}
+
+bool EnsembleComparison::agrees() const {
+    return std::all_of(stages.begin(), stages.end(), [&](const EnsembleStageRun& s) {
+        return !s.run || !s.stage->starts_from_zero || s.largest_difference() <= tolerance;
+    });
+}
+
+EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tolerance) {
+    EnsembleComparison comparison;
+    comparison.tolerance = tolerance;
+    comparison.device = plan.batched.device;
+    for (const Stage& stage : stages()) {
+        EnsembleStageRun entry;
+        entry.stage = &stage;
+        try {
+            EnsemblePlan copy = plan;
+            copy.stage = &stage;
+            copy.batched.stage = stage.batched;
+            EnsembleRun run = run_plan(std::move(copy));
+            run.check_finite();
+            entry.run = std::move(run);
+        } catch (const RuntimeFailure& failure) { // a stage that diverges or meets a device error
+            entry.failure = std::string(stage.name) + ": " + failure.what();
+        }
+        if (entry.run && !comparison.stages.empty() && comparison.stages.front().run) {
+            const EnsembleResult& reference = comparison.stages.front().run->result;
+            entry.mse_difference = curve_difference(entry.run->result.mse, reference.mse);
+            entry.msd_difference = curve_difference(entry.run->result.msd, reference.msd);
+            entry.meanw_difference = curve_difference(entry.run->result.meanw, reference.meanw);
+        }
+        comparison.stages.push_back(std::move(entry));
+    }
+    return comparison;
+}
+
+} // namespace lmsref

@@ -1,0 +1,71 @@
+// An ensemble as a run: what it runs on (the plan), the run itself with the theory beside it, and every stage of the
+// registry on the same realizations (`ensemble --stage all`). Reading --x/--d and reporting are report/'s.
+#pragma once
+
+#include "ensemble/ensemble.hpp"
+#include "ensemble/theory.hpp"
+#include "lms/stage.hpp"
+#include "stages/registry.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lmsref {
+
+/// What the ensemble runs on, read and checked before any work: the theory is known from here on, so a step past
+/// the bound can be warned about before the run.
+struct EnsemblePlan {
+    EnsembleOptions options; ///< scenario.samples and realizations set from the matrices when read from files
+    /// For --x/--d: the N x R matrices, row-major (element (n, r) at n R + r); empty for generated data.
+    std::vector<double> x;
+    std::vector<double> d;
+    /// sx2: 1 for generated data (randn), the measured mean(x^2) over every sample of every realization otherwise.
+    double input_power = 1.0;
+    TheoryPrediction theory;
+    std::vector<std::string> notes; ///< what reading the files changed (a dtype converted to float64)
+    /// The stage whose loop runs the realizations: `numpy` is the plain engine (src/ensemble.cpp); a LibTorch
+    /// stage runs batched (batched.stage = its batched function), on batched.device. `numpy` for --stage all.
+    const Stage* stage = &stages().front();
+    BatchedOptions batched;
+};
+
+/// The ensemble that was run, and the theory beside it.
+struct EnsembleRun {
+    const Stage* stage = nullptr;
+    Device device = Device::cpu;
+    Scenario scenario; ///< with N from the data
+    EnsembleResult result;
+    TheoryPrediction theory;
+    SteadyStateComparison steady;
+    bool input_power_measured = false; ///< the data came from files: sx2 is mean(x^2), and white input is assumed
+    /// Throws RuntimeFailure when a curve is not finite (a realization overflowed float64): nothing to report.
+    void check_finite() const;
+};
+
+/// Runs the plan. The matrices of a plan from files are released as the run ends.
+EnsembleRun run_plan(EnsemblePlan&& plan);
+
+/// `ensemble --stage all`: every stage on the same realizations, its curves against the plain engine's.
+struct EnsembleStageRun {
+    const Stage* stage = nullptr;
+    std::optional<EnsembleRun> run; ///< empty when the stage failed
+    std::string failure;
+    /// max_j |a_j - b_j| / max_j |b_j| of each curve against the plain engine's (the infinity-norm relative error)
+    double mse_difference = 0.0, msd_difference = 0.0, meanw_difference = 0.0;
+    double largest_difference() const { return std::max({mse_difference, msd_difference, meanw_difference}); }
+};
+struct EnsembleComparison {
+    std::vector<EnsembleStageRun> stages; ///< numpy (the plain engine) first
+    double tolerance = 1e-12;
+    Device device = Device::cpu;
+    bool failed() const; ///< a stage failed (diverged, a device error)
+    bool agrees() const; ///< every zero-init stage's curves within the tolerance of the plain engine's
+};
+/// Runs `plan` with every stage of the table: `numpy` on the plain engine, the rest batched on batched.device.
+EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tolerance);
+/// "N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, wo = [0.1, 0.2, 0.3]" (or the files): the run in one line.
+std::string describe_ensemble(const EnsembleRun& run);
+
+} // namespace lmsref

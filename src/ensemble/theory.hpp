@@ -1,0 +1,71 @@
+// What theory predicts for the LMS ensemble (MATLAB's msepred and maxstep), for white Gaussian input of power sx2
+// under the independence assumption, and how the simulated ensemble compares with it. eta is the notebook's step:
+// its update is w += eta * e * x.
+#pragma once
+
+#include "ensemble/ensemble.hpp"
+#include "lms/scenario.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace lmsref {
+
+/// How the prediction treats the first samples.
+enum class StartModel {
+    /// msepred's textbook recursion: every tap holds data from sample 0 on.
+    stationary,
+    /// The regressor is pre-windowed (zeros before the start): at sample n only min(n + 1, M) taps hold data, and
+    /// only min(n + 1, len(wo)) taps of the unknown system reach d(n). Exact at n = 0; the same as `stationary`
+    /// (up to rounding) once n >= max(M, len(wo)) - 1 apart from what the first samples changed. See theory.cpp.
+    prewindowed,
+};
+
+struct TheoryPrediction {
+    double input_power = 1.0;            ///< sx2
+    double j_min = 0.0;                  ///< sigmav2 + sx2 ||wo beyond M taps||^2
+    double mean_bound = 0.0;             ///< 2 / sx2: convergence in the mean for eta below it
+    double mean_square_bound = 0.0;      ///< 2 / ((M + 2) sx2): convergence in the mean square for eta below it
+    bool past_mean_bound = false;        ///< eta >= mean_bound
+    bool past_mean_square_bound = false; ///< eta >= mean_square_bound: no steady state (a >= 1)
+    double a = 0.0;                      ///< 1 - 2 eta sx2 + eta^2 sx2^2 (M + 2): the MSD recursion's factor
+    /// Steady state (n -> infinity); +infinity past the mean-square bound, where the MSD grows without limit.
+    double emse = 0.0;          ///< eta M sx2 J_min / (2 - eta (M + 2) sx2)
+    double mse = 0.0;           ///< J_min + emse
+    double msd = 0.0;           ///< emse / sx2
+    double misadjustment = 0.0; ///< emse / J_min = eta M sx2 / (2 - eta (M + 2) sx2) (defined even when J_min = 0)
+    /// The curves, full resolution: mse_curve[n] for n = 0 ... N - 1 (the a-priori error of sample n),
+    /// msd_curve[n] for rows n = 0 ... N of w. Past the mean-square bound they grow geometrically (a > 1), as the
+    /// theory says, and may reach +infinity for long N: returned as they are, with past_mean_square_bound set.
+    std::vector<double> mse_curve;
+    std::vector<double> msd_curve;
+    /// The mean weights (msepred's meanw), rows n = 0 ... N of w, row-major, M columns: tap k moves towards wo_k by
+    /// the factor (1 - eta sx2) per sample once it holds data (n > k): E w_k(n) = wo_k (1 - (1 - eta sx2)^(n - k)).
+    std::vector<double> meanw_curve;
+    StartModel start = StartModel::prewindowed;
+};
+
+/// The prediction for the scenario's N, M, eta, sigmav2 and wo, with white input of power `input_power` (1 for
+/// generated data; the measured mean(x^2) for data read from files).
+TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start = StartModel::prewindowed);
+
+/// The simulated steady state against the prediction.
+struct SteadyStateComparison {
+    std::int64_t first_sample = 0;       ///< the window: samples first_sample ... N - 1 (the last quarter)
+    double mse = 0.0;                    ///< simulated: mean over realizations of their last-quarter mean of e^2
+    double mse_standard_error = 0.0;     ///< its standard error over realizations
+    double emse = 0.0;                   ///< mse - J_min
+    double misadjustment = 0.0;          ///< emse / J_min (NaN when J_min = 0)
+    double predicted_mse = 0.0;          ///< J_min + EMSE_inf
+    double predicted_window_mse = 0.0;   ///< the mean of the predicted curve over the same window
+    double relative_gap = 0.0;           ///< (mse - predicted_mse) / predicted_mse
+    double emse_relative_gap = 0.0;      ///< (emse - EMSE_inf) / EMSE_inf: far more sensitive than the MSE's
+    double gap_in_standard_errors = 0.0; ///< (mse - predicted_window_mse) / mse_standard_error
+};
+
+SteadyStateComparison compare_steady_state(const EnsembleResult& simulated, const TheoryPrediction& theory);
+
+/// Every m-th value of a curve (n = 0, m, 2m, ...): the ensemble's decimation, for the theory's curves.
+std::vector<double> decimated(const std::vector<double>& curve, std::int64_t m);
+
+} // namespace lmsref

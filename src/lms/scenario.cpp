@@ -1,0 +1,90 @@
+#include "lms/scenario.hpp"
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "io/array_io.hpp"
+#include "random/numpy_random.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lmsref {
+
+const char* to_string(Device device) {
+    return device == Device::cuda ? "cuda" : "cpu";
+}
+
+DeviceChoice parse_device_choice(const std::string& text) {
+    if (text == "cpu") return DeviceChoice::cpu;
+    if (text == "cuda") return DeviceChoice::cuda;
+    if (text == "auto") return DeviceChoice::automatic;
+    throw InputError("--device: '" + text + "' is not a device; use cpu, cuda or auto");
+}
+
+void validate(const Scenario& s) {
+    if (s.samples < 1) throw InputError("--samples: " + std::to_string(s.samples) + " is not allowed; N must be >= 1");
+    if (s.taps < 1) throw InputError("--taps: " + std::to_string(s.taps) + " is not allowed; M must be >= 1");
+    if (!std::isfinite(s.step_size) || s.step_size <= 0)
+        throw InputError("--eta: " + format_number(s.step_size, "%.10g") +
+                         " is not allowed; eta must be finite and > 0");
+    if (!std::isfinite(s.noise_variance) || s.noise_variance < 0)
+        throw InputError("--sigmav2: " + format_number(s.noise_variance, "%.10g") +
+                         " is not allowed; sigmav2 must be finite and >= 0");
+    if (s.wo.empty()) throw InputError("--wo: the list is empty; give at least one coefficient, e.g. 0.1,0.2,0.3");
+    for (double coefficient : s.wo)
+        if (!std::isfinite(coefficient))
+            throw InputError("--wo: " + format_number(coefficient, "%.10g") +
+                             " is not allowed; coefficients must be finite");
+    if (s.x_file.empty() != s.d_file.empty())
+        throw InputError(s.x_file.empty() ? "--d: give --x too; x and d are read together"
+                                          : "--x: give --d too; x and d are read together");
+}
+
+std::vector<double> lfilter_fir(const std::vector<double>& b, const std::vector<double>& x) {
+    std::vector<double> y(x.size());
+    for (std::size_t n = 0; n < x.size(); ++n) {
+        const std::size_t newest = std::min(n, b.size() - 1); // the oldest sample that reaches y(n) is x(n - newest)
+        double sum = 0.0;
+        for (std::size_t k = newest + 1; k-- > 0;) sum += b[k] * x[n - k];
+        y[n] = sum;
+    }
+    return y;
+}
+
+Data generate_data(const Scenario& scenario) {
+    validate(scenario);
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    LegacyRandom random(scenario.seed);
+    Data data;
+    data.x = random.randn(N);                  // x = np.random.randn(N, 1)
+    data.d = lfilter_fir(scenario.wo, data.x); // signal.lfilter(wo.squeeze(), 1, x.squeeze())
+    const double noise_gain = std::sqrt(scenario.noise_variance);
+    const std::vector<double> noise = random.randn(N); // + np.sqrt(sigmav2) * np.random.randn(N)
+    for (std::size_t n = 0; n < N; ++n) {
+        data.d[n] = data.d[n] + noise_gain * noise[n];
+        // x is finite (randn), and so is the noise (sqrt(sigmav2) randn stays below about 1e155, far too small to
+        // push a finite d past float64's largest value): only wo can overflow d. Refused here, since lmsref would
+        // refuse to read such a d back.
+        if (!std::isfinite(data.d[n]))
+            throw InputError("--wo: d = lfilter(wo, 1, x) + noise overflows float64: d[" + std::to_string(n) +
+                             "] = " + format_number(data.d[n], "%g") +
+                             " is its first non-finite sample; use smaller coefficients");
+    }
+    return data;
+}
+
+Data make_data(const Scenario& scenario) {
+    validate(scenario);
+    if (!scenario.data_from_files()) return generate_data(scenario);
+    std::string x_note;
+    std::string d_note;
+    Data data{read_signal(scenario.x_file, &x_note), read_signal(scenario.d_file, &d_note), {}};
+    for (std::string* note : {&x_note, &d_note})
+        if (!note->empty()) data.notes.push_back(*note);
+    if (data.x.size() != data.d.size())
+        throw InputError("--x/--d: " + scenario.x_file + " has " + std::to_string(data.x.size()) + " samples but " +
+                         scenario.d_file + " has " + std::to_string(data.d.size()) + "; they must be equally long");
+    return data;
+}
+
+} // namespace lmsref

@@ -1,0 +1,194 @@
+#include "plot/figures.hpp"
+
+#include "stages/registry.hpp"
+
+#include "io/array_io.hpp"
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
+namespace lmsref {
+
+namespace {
+
+const char* const other_colours[] = {"#17becf", "#bcbd22", "#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c"};
+
+std::vector<double> known_wo(const Scenario& scenario) {
+    return scenario.data_from_files() ? std::vector<double>{} : optimum_for_taps(scenario.wo, scenario.taps);
+}
+
+/// The series name of a saved file: its folder's name (out/linear/w.npy -> "linear"), else the file's stem.
+std::string series_name(const std::string& file) {
+    const std::filesystem::path path(file);
+    const std::string folder = path.parent_path().filename().string();
+    return folder.empty() || folder == "." ? path.stem().string() : folder;
+}
+
+std::string series_colour(const std::string& name, std::size_t index) {
+    for (const Stage& stage : stages())
+        if (stage.name == name) return std::string(stage.colour);
+    return other_colours[index % std::size(other_colours)];
+}
+
+} // namespace
+
+std::string figure_title(const Scenario& s, const Data& data) {
+    std::string title = "N = " + std::to_string(data.samples()) + ", M = " + std::to_string(s.taps) +
+                        ", eta = " + format_number(s.step_size, "%g");
+    if (!s.data_from_files())
+        title += ", sigmav2 = " + format_number(s.noise_variance, "%g") + ", seed = " + std::to_string(s.seed);
+    return title;
+}
+
+Figure stage_figure(const StageRun& run, const StageRun& numpy, const Scenario& scenario, const Data& data) {
+    const Stage& stage = *run.stage;
+    const WeightsSeries series{std::string(stage.name), std::string(stage.colour), &run.trajectory.w};
+    const WeightsSeries reference{std::string(numpy.stage->name), "", &numpy.trajectory.w};
+    return weights_figure("lmsref " + std::string(stage.name) + " (" + std::string(stage.notebook_function) +
+                              ") over " + reference.label + ": " + figure_title(scenario, data),
+                          series, &reference, known_wo(scenario));
+}
+
+std::vector<std::string> plot_comparison(const Comparison& comparison, const Scenario& scenario, const Data& data,
+                                         const std::string& dir) {
+    const StageComparison& numpy = comparison.stages.front();
+    if (!numpy.run) throw RuntimeFailure("compare --plot-dir: numpy failed, so there is nothing to compare with");
+    const WeightsSeries reference{std::string(numpy.stage->name), "", &numpy.run->trajectory.w};
+    const std::string title = figure_title(scenario, data);
+    const auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
+    std::vector<std::string> written;
+
+    std::vector<WeightsSeries> panels;
+    std::vector<WeightsSeries> deviations;
+    std::vector<ErrorSeries> errors;
+    for (const StageComparison& c : comparison.stages) {
+        if (!c.run) continue;
+        const Stage& stage = *c.stage;
+        render(stage_figure(*c.run, *numpy.run, scenario, data), path(std::string(stage.name) + ".png"));
+        written.push_back(path(std::string(stage.name) + ".png"));
+        std::string label = std::string(stage.name);
+        if (&c != &numpy) label += "   max dev " + format_number(c.max_deviation, "%.1e");
+        panels.push_back({label, std::string(stage.colour), &c.run->trajectory.w});
+        if (&c != &numpy)
+            deviations.push_back({std::string(stage.name), std::string(stage.colour), &c.run->trajectory.w});
+        if (&c == &numpy) // every zero-init stage coincides with numpy here; linear does not
+            errors.push_back({"numpy (and every zero-init stage)", std::string(stage.colour), &c.run->trajectory.e});
+        else if (!stage.starts_from_zero)
+            errors.push_back({std::string(stage.name), std::string(stage.colour), &c.run->trajectory.e});
+    }
+    render(gallery_figure("lmsref compare: " + title, panels, &reference, known_wo(scenario)), path("gallery.png"));
+    render(deviation_figure("distance of every stage's weights from numpy's: " + title, deviations, reference),
+           path("deviation.png"));
+    render(learning_figure("learning curve: " + title, errors,
+                           scenario.data_from_files() ? std::nan("") : scenario.noise_variance),
+           path("learning.png"));
+    for (const char* name : {"gallery.png", "deviation.png", "learning.png"}) written.push_back(path(name));
+    return written;
+}
+
+PlotKind parse_plot_kind(const std::string& text) {
+    if (text == "weights") return PlotKind::weights;
+    if (text == "deviation") return PlotKind::deviation;
+    if (text == "learning") return PlotKind::learning;
+    throw InputError("--kind: '" + text + "' is not a kind of plot; use weights, deviation or learning");
+}
+
+Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::string& reference_file,
+              const std::vector<double>& wo, const std::string& title, bool log_x) {
+    if (files.empty()) throw InputError("lmsref plot: give at least one file to plot");
+    if (kind == PlotKind::deviation && reference_file.empty())
+        throw InputError("--kind deviation: give --reference, the trajectory (e.g. out/numpy/w.npy) to measure from");
+    if (kind == PlotKind::learning && !reference_file.empty())
+        throw InputError("--reference: --kind learning draws no reference; leave it out");
+    if (kind != PlotKind::weights && !wo.empty()) throw InputError("--wo: only --kind weights draws wo; leave it out");
+
+    if (kind == PlotKind::learning) {
+        std::vector<std::vector<double>> signals;
+        for (const std::string& file : files) signals.push_back(read_signal(file));
+        std::vector<ErrorSeries> series;
+        for (std::size_t k = 0; k < files.size(); ++k) {
+            // loss.npy holds the notebook's loss, e² already: it is drawn as it is, not squared again
+            const bool loss = std::filesystem::path(files[k]).stem() == "loss";
+            series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &signals[k], loss});
+        }
+        return learning_figure(title.empty() ? "learning curve" : title, series, std::nan(""), log_x);
+    }
+
+    std::vector<Array2D> arrays;
+    for (const std::string& file : files) arrays.push_back(read_array(file));
+    const std::optional<Array2D> reference =
+        reference_file.empty() ? std::nullopt : std::optional<Array2D>(read_array(reference_file));
+    const Array2D& shape = reference ? *reference : arrays.front();
+    for (std::size_t k = 0; k < files.size(); ++k)
+        if (arrays[k].rows != shape.rows || arrays[k].cols != shape.cols)
+            throw InputError(files[k] + ": has shape (" + std::to_string(arrays[k].rows) + ", " +
+                             std::to_string(arrays[k].cols) + ") but " + (reference ? reference_file : files.front()) +
+                             " has (" + std::to_string(shape.rows) + ", " + std::to_string(shape.cols) + ")");
+    std::vector<WeightsSeries> series;
+    for (std::size_t k = 0; k < files.size(); ++k)
+        series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &arrays[k]});
+    const WeightsSeries drawn_reference{series_name(reference_file), "", reference ? &*reference : nullptr};
+    if (kind == PlotKind::deviation)
+        return deviation_figure(title.empty() ? "distance from " + reference_file : title, series, drawn_reference,
+                                log_x);
+    const WeightsSeries* under = reference ? &drawn_reference : nullptr;
+    if (series.size() == 1) {
+        const std::string named = under ? series.front().label + " over " + under->label : files.front();
+        return weights_figure(title.empty() ? named : title, series.front(), under, wo, log_x);
+    }
+    return gallery_figure(title.empty() ? "weights" : title, series, under, wo, log_x);
+}
+
+XScale parse_x_scale(const std::string& text) {
+    if (text == "auto") return XScale::automatic;
+    if (text == "linear") return XScale::linear;
+    if (text == "log") return XScale::log;
+    throw InputError("--x-scale: '" + text + "' is not allowed; use auto, linear or log");
+}
+
+Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
+    const EnsembleResult& r = run.result;
+    const TheoryPrediction& t = run.theory;
+    const auto M = static_cast<std::size_t>(r.taps);
+    const auto m = static_cast<std::size_t>(r.decimate);
+    EnsembleCurves c;
+    c.title = fmt::format("lmsref ensemble: {} realizations, {}", r.completed_realizations, describe_ensemble(run));
+    c.decimate = m;
+    c.mse = r.mse;
+    c.msd = r.msd;
+    c.mse_theory = decimated(t.mse_curve, r.decimate);
+    c.msd_theory = decimated(t.msd_curve, r.decimate);
+    c.meanw = Array2D(static_cast<std::size_t>(r.meanw_rows()), M);
+    c.meanw.values = r.meanw;
+    c.meanw_theory = Array2D(c.meanw.rows, M);
+    for (std::size_t j = 0; j < c.meanw.rows; ++j)
+        for (std::size_t k = 0; k < M; ++k) c.meanw_theory(j, k) = t.meanw_curve[j * m * M + k];
+    if (!run.scenario.data_from_files()) c.wo = optimum_for_taps(run.scenario.wo, run.scenario.taps);
+    c.j_min = t.j_min;
+    c.mse_limit = t.mse;
+    c.msd_limit = t.msd;
+    c.steady_start = static_cast<std::size_t>(run.steady.first_sample);
+    c.steady_mse = run.steady.mse;
+    c.simulated_label = fmt::format("simulated, mean of {} realizations", r.completed_realizations);
+    if (scale == XScale::automatic && !t.past_mean_square_bound && t.a < 1) {
+        const double transient =
+            static_cast<double>(std::max<std::size_t>(M, run.scenario.wo.size())) + 5.0 / (1.0 - t.a);
+        c.log_x = transient < 0.05 * static_cast<double>(r.samples);
+    } else {
+        c.log_x = scale == XScale::log;
+    }
+    if (t.past_mean_square_bound)
+        c.note = fmt::format("eta = {:g} is past the mean-square bound {:.4g}: theory has no steady state",
+                             run.scenario.step_size, t.mean_square_bound);
+    c.theory_label = run.input_power_measured ? "theory (white input of the measured power)" : "theory";
+    return ensemble_curves_figure(c);
+}
+
+} // namespace lmsref

@@ -1,0 +1,46 @@
+// lmsref's figures: what `--plot`, `compare --plot-dir` and `lmsref plot` draw, built from runs or saved files.
+#pragma once
+
+#include "ensemble/run.hpp"
+#include "plot/plot.hpp"
+#include "stages/runner.hpp"
+
+#include <string>
+#include <vector>
+
+namespace lmsref {
+
+/// The scenario in a figure's title: "N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, seed = 0".
+std::string figure_title(const Scenario& scenario, const Data& data);
+
+/// `lmsref <stage> --plot`: the stage's weights over numpy's, like the notebook's plot_ws.
+Figure stage_figure(const StageRun& run, const StageRun& numpy, const Scenario& scenario, const Data& data);
+
+/// `compare --plot-dir DIR`: <stage>.png for every stage, gallery.png, deviation.png and learning.png.
+/// Returns the files written.
+std::vector<std::string> plot_comparison(const Comparison& comparison, const Scenario& scenario, const Data& data,
+                                         const std::string& dir);
+
+enum class PlotKind { weights, deviation, learning };
+/// "weights", "deviation" or "learning"; throws InputError otherwise.
+PlotKind parse_plot_kind(const std::string& text);
+
+/// `lmsref plot`: a figure from saved outputs. weights: each file a panel, over `reference` when given, with
+/// `wo` dashed; deviation: each file against `reference` (required); learning: each file an error signal e, or a
+/// loss (a file named loss.*: e² already, drawn as it is). A series, the reference too, is named after the file's
+/// folder (out/linear/w.npy is "linear") and keeps that stage's colour. `log_x`: the iteration on a log scale.
+/// Throws InputError for an option the kind ignores (`reference` or `wo` with learning, `wo` with deviation).
+Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::string& reference,
+              const std::vector<double>& wo, const std::string& title, bool log_x = false);
+
+/// The sample axis of the figure. `automatic`: a log scale when the transient (max(M, len(wo)) samples plus five of
+/// theory's time constants 1 / (1 - a)) takes less than 5% of N, so that it does not shrink to a line at the left.
+enum class XScale { automatic, linear, log };
+/// "auto", "linear" or "log"; throws InputError otherwise.
+XScale parse_x_scale(const std::string& text);
+
+/// The figure of `ensemble --plot`: MSE in dB with the theory, J_min and the steady-state prediction; MSD in dB
+/// with its theory; the mean weights with theory's and wo.
+Figure ensemble_figure(const EnsembleRun& run, XScale scale = XScale::automatic);
+
+} // namespace lmsref

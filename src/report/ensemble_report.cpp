@@ -1,0 +1,322 @@
+#include "report/ensemble_report.hpp"
+
+#include "stages/registry.hpp"
+
+#include "core/errors.hpp"
+#include "core/text.hpp"
+#include "io/files.hpp"
+#include "report/report.hpp"
+#include "report/report_json.hpp"
+#include "stages/libtorch.hpp"
+#include "stages/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+namespace lmsref {
+
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+
+/// A matrix file of --x or --d: N x R (or N), finite.
+Array2D read_matrix(const std::string& option, const std::string& path, std::vector<std::string>& notes) {
+    std::string converted_from;
+    Array2D array = read_array(path, &converted_from);
+    if (!converted_from.empty())
+        notes.push_back(path + " holds " + converted_from + " values; lmsref read them as float64");
+    if (array.values.empty()) throw InputError(option + ": " + path + " holds no samples");
+    for (std::size_t i = 0; i < array.values.size(); ++i)
+        if (!std::isfinite(array.values[i]))
+            throw InputError(option + ": " + path + ": sample " + std::to_string(i / array.cols) + " of realization " +
+                             std::to_string(i % array.cols) + " is " + format_number(array.values[i]) +
+                             "; the data must be finite");
+    return array;
+}
+
+std::string shape(const Array2D& array) {
+    return "(" + std::to_string(array.rows) + ", " + std::to_string(array.cols) + ")";
+}
+
+/// The curve fit after the first 5 M samples: the mean of |simulated / theory - 1| over the decimated MSE curve.
+struct CurveFit {
+    std::int64_t first_sample = 0;
+    std::int64_t points = 0;
+    double mean_relative_gap = std::numeric_limits<double>::quiet_NaN();
+    /// What sampling noise alone gives for Gaussian errors: E|mean of R e^2 / E e^2 - 1| = 2 / sqrt(pi R).
+    double noise_level = std::numeric_limits<double>::quiet_NaN();
+};
+
+CurveFit curve_fit(const EnsembleRun& run) {
+    CurveFit fit;
+    const EnsembleResult& r = run.result;
+    fit.first_sample = 5 * r.taps;
+    const std::vector<double> theory = decimated(run.theory.mse_curve, r.decimate);
+    double sum = 0.0;
+    for (std::size_t j = 0; j < r.mse.size() && j < theory.size(); ++j) {
+        if (r.sample_of(static_cast<std::int64_t>(j)) < fit.first_sample || !(theory[j] > 0)) continue;
+        sum += std::abs(r.mse[j] / theory[j] - 1.0);
+        ++fit.points;
+    }
+    if (fit.points > 0 && !run.theory.past_mean_square_bound) {
+        fit.mean_relative_gap = sum / static_cast<double>(fit.points);
+        fit.noise_level = 2.0 / std::sqrt(pi * static_cast<double>(r.completed_realizations));
+    }
+    return fit;
+}
+
+/// The stage that ran the realizations, and where.
+std::string stage_line(const EnsembleRun& run) {
+    if ((run.stage == nullptr || !run.stage->uses_torch) && run.device == Device::cuda)
+        return "numpy, the plain loop as a CUDA kernel, one thread per realization";
+    if (run.stage == nullptr || !run.stage->uses_torch) return "numpy, the plain loop on each realization";
+    return fmt::format("{} (the notebook's {}), batched over realizations, {}, LibTorch {}", run.stage->name,
+                       run.stage->notebook_function, to_string(run.device), libtorch_version());
+}
+
+std::string percent(double fraction) {
+    return std::isfinite(fraction) ? fmt::format("{:+.2f} %", 100.0 * fraction) : "-";
+}
+
+} // namespace
+
+EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, const BatchedOptions& batched) {
+    EnsemblePlan plan;
+    plan.options = options;
+    plan.stage = stage != nullptr ? stage : &stages().front();
+    plan.batched = batched;
+    plan.batched.stage = plan.stage->batched;
+    if (plan.stage->uses_torch && plan.stage->batched == nullptr)
+        throw InputError("--stage: " + std::string(plan.stage->name) + " has no batched form in this build");
+    Scenario& scenario = plan.options.scenario;
+    if (scenario.data_from_files()) {
+        validate(scenario); // both files named
+        const Array2D x = read_matrix("--x", scenario.x_file, plan.notes);
+        const Array2D d = read_matrix("--d", scenario.d_file, plan.notes);
+        if (x.rows != d.rows || x.cols != d.cols)
+            throw InputError("--d: " + scenario.d_file + " has shape " + shape(d) + " and " + scenario.x_file +
+                             " has shape " + shape(x) + "; x and d must both be N x R (one column per realization)");
+        scenario.samples = static_cast<std::int64_t>(x.rows);
+        plan.options.realizations = static_cast<std::int64_t>(x.cols);
+        double power = 0.0;
+        for (double v : x.values) power += v * v;
+        plan.input_power = power / static_cast<double>(x.values.size());
+        if (!(plan.input_power > 0))
+            throw InputError("--x: " + scenario.x_file + " holds only zeros; the filter cannot learn from it");
+        plan.x = x.values;
+        plan.d = d.values;
+    }
+    check_ensemble_options(plan.options, !scenario.data_from_files(), stage == nullptr || stage->uses_torch);
+    plan.theory = predict(scenario, plan.input_power);
+    return plan;
+}
+
+std::string ensemble_report(const EnsembleRun& run) {
+    const EnsembleResult& r = run.result;
+    const TheoryPrediction& t = run.theory;
+    const SteadyStateComparison& s = run.steady;
+    std::string text = "lmsref ensemble: " + describe_ensemble(run) + "\n";
+    text += fmt::format("  realizations   {}", r.completed_realizations);
+    if (r.generated && r.rng == Rng::philox)
+        text += fmt::format(" (key --seed {}, counter (sample n, realization r))", r.first_seed);
+    else if (r.generated)
+        text += fmt::format(" (seeds {} ... {}: realization r runs on the data of --seed {} + r)", r.first_seed,
+                            r.last_seed, r.first_seed);
+    else
+        text += " (the columns of the files)";
+    text += fmt::format(", {} thread{}", r.threads, r.threads == 1 ? "" : "s");
+    text += r.ranks > 1 ? fmt::format(" on each of {} MPI ranks\n", r.ranks) : "\n";
+    text += "  stage          " + stage_line(run) + "\n";
+    if (r.generated) text += "  rng            " + rng_description(r.rng) + "\n";
+    if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
+    text += run.input_power_measured
+                ? fmt::format("  input          sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input\n",
+                              t.input_power)
+                : "  input          white Gaussian, sx2 = 1\n";
+    if (t.past_mean_square_bound)
+        text +=
+            fmt::format("  step bounds    eta = {:g} is PAST the mean-square bound 2/((M + 2) sx2) = {:.6g}{}: no "
+                        "steady state, theory's MSD grows by a factor a = {:.6g} per sample\n",
+                        run.scenario.step_size, t.mean_square_bound,
+                        t.past_mean_bound ? fmt::format(" and the mean bound 2/sx2 = {:.6g}", t.mean_bound) : "", t.a);
+    else
+        text += fmt::format("  step bounds    eta = {:g} is below 2/((M + 2) sx2) = {:.6g} (mean square) and 2/sx2 = "
+                            "{:.6g} (mean)\n",
+                            run.scenario.step_size, t.mean_square_bound, t.mean_bound);
+
+    const auto row = [](const std::string& name, const std::string& simulated, const std::string& theory,
+                        const std::string& gap) {
+        const std::string line = fmt::format("  {:<14} {:<24} {:<12} {}", name, simulated, theory, gap);
+        return line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
+    };
+    text += fmt::format("  steady state   the last quarter, n = {} ... {}; ± one standard error over realizations\n",
+                        s.first_sample, r.samples - 1);
+    text += row("", "simulated", "theory", "gap");
+    const std::string theory_mse = t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.mse);
+    text += row("MSE", fmt::format("{:.6g} ± {:.2g}", s.mse, s.mse_standard_error), theory_mse,
+                t.past_mean_square_bound
+                    ? "-"
+                    : fmt::format("{} ({:+.1f} standard errors)", percent(s.relative_gap), s.gap_in_standard_errors));
+    text +=
+        row("EMSE", fmt::format("{:.6g}", s.emse), t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.emse),
+            t.past_mean_square_bound ? "-" : percent(s.emse_relative_gap));
+    text += row("misadjustment", std::isfinite(s.misadjustment) ? fmt::format("{:.6g}", s.misadjustment) : "-",
+                t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.misadjustment), "");
+    text += row("J_min", "", fmt::format("{:.6g}", t.j_min), "");
+    const CurveFit fit = curve_fit(run);
+    if (std::isfinite(fit.mean_relative_gap))
+        text += fmt::format("  MSE curve      mean |simulated / theory - 1| = {:.2f} % over n >= {} (sampling noise "
+                            "alone: about {:.2f} %)\n",
+                            100.0 * fit.mean_relative_gap, fit.first_sample, 100.0 * fit.noise_level);
+    text += fmt::format("  time           {:.3f} s, {:.1f} ns per realization-sample (data generation included)\n",
+                        r.seconds, r.ns_per_realization_sample());
+    if (run.device == Device::cuda && !run.stage->uses_torch)
+        text += fmt::format("  kernel         {:.3f} ms on the GPU (the CUDA kernel alone, no copies)\n",
+                            1e3 * r.kernel_seconds);
+    return text;
+}
+
+std::string ensemble_summary_json(const EnsembleRun& run) {
+    const EnsembleResult& r = run.result;
+    const TheoryPrediction& t = run.theory;
+    const SteadyStateComparison& s = run.steady;
+    Json json{{"lmsref", lmsref_version()},
+              {"command", "ensemble"},
+              {"stage", run.stage != nullptr ? std::string(run.stage->name) : "numpy"},
+              {"device", to_string(run.device)},
+              {"scenario", scenario_json(run.scenario, run.scenario.samples, false)},
+              {"realizations", r.completed_realizations}};
+    if (r.generated) {
+        json["seeds"] = {{"first", r.first_seed}, {"last", r.last_seed}};
+        json["rng"] = {{"name", to_string(r.rng)}, {"description", rng_description(r.rng)}};
+    }
+    json["decimate"] = r.decimate;
+    json["curves"] = {{"mse", r.mse.size()}, {"msd", r.msd.size()}, {"meanw_rows", r.meanw_rows()}};
+    json["input_power"] = {{"sx2", t.input_power}, {"measured", run.input_power_measured}};
+    json["theory"] = {{"start", t.start == StartModel::prewindowed ? "prewindowed" : "stationary"},
+                      {"j_min", t.j_min},
+                      {"mean_bound", t.mean_bound},
+                      {"mean_square_bound", t.mean_square_bound},
+                      {"past_mean_bound", t.past_mean_bound},
+                      {"past_mean_square_bound", t.past_mean_square_bound},
+                      {"a", t.a},
+                      {"emse", t.emse},
+                      {"mse", t.mse},
+                      {"msd", t.msd},
+                      {"misadjustment", t.misadjustment}};
+    json["simulated"] = {{"steady_state_first_sample", s.first_sample},
+                         {"mse", s.mse},
+                         {"mse_standard_error", s.mse_standard_error},
+                         {"emse", s.emse},
+                         {"misadjustment", s.misadjustment},
+                         {"finite", r.finite}};
+    const CurveFit fit = curve_fit(run);
+    json["gap"] = {{"mse_relative", s.relative_gap},
+                   {"emse_relative", s.emse_relative_gap},
+                   {"mse_in_standard_errors", s.gap_in_standard_errors},
+                   {"theory_window_mse", s.predicted_window_mse},
+                   {"curve_first_sample", fit.first_sample},
+                   {"curve_mean_relative_gap", fit.mean_relative_gap},
+                   {"curve_sampling_noise", fit.noise_level}};
+    json["timing"] = {{"threads", r.threads},
+                      {"ranks", r.ranks},
+                      {"seconds", r.seconds},
+                      {"ns_per_realization_sample", r.ns_per_realization_sample()}};
+    if (run.device == Device::cuda && !run.stage->uses_torch) json["timing"]["kernel_seconds"] = r.kernel_seconds;
+    return json_text(json);
+}
+
+void write_ensemble(const std::string& dir, const EnsembleRun& run, FileFormat format) {
+    const EnsembleResult& r = run.result;
+    const auto path = [&](const char* name) {
+        return (std::filesystem::path(dir) / name).string() + extension(format);
+    };
+    write_array(path("mse"), column(r.mse), format);
+    write_array(path("msd"), column(r.msd), format);
+    Array2D meanw(static_cast<std::size_t>(r.meanw_rows()), static_cast<std::size_t>(r.taps));
+    meanw.values = r.meanw;
+    write_array(path("meanw"), meanw, format);
+    write_array(path("mse_theory"), column(decimated(run.theory.mse_curve, r.decimate)), format);
+    write_array(path("msd_theory"), column(decimated(run.theory.msd_curve, r.decimate)), format);
+    write_file_atomically((std::filesystem::path(dir) / "summary.json").string(), ensemble_summary_json(run));
+}
+
+std::string ensemble_comparison_report(const EnsembleComparison& comparison) {
+    const EnsembleStageRun& first = comparison.stages.front();
+    std::string text;
+    if (first.run) {
+        const EnsembleRun& run = *first.run;
+        text += "lmsref ensemble --stage all: " + describe_ensemble(run) + "\n";
+        text += fmt::format("R = {}, device {} (the plain numpy engine on cpu, {} thread{}), LibTorch {}, tolerance "
+                            "{:g}\n\n",
+                            run.result.completed_realizations, to_string(comparison.device), run.result.threads,
+                            run.result.threads == 1 ? "" : "s", libtorch_version(), comparison.tolerance);
+    }
+    text += fmt::format("{:<12} {:>9} {:>10}  {:<11} {:<11} {:<11} {}\n", "stage", "seconds", "ns/(r n)", "mse", "msd",
+                        "meanw", "verdict");
+    std::string notes;
+    for (const EnsembleStageRun& s : comparison.stages) {
+        if (!s.run) {
+            text += fmt::format("{:<12} {:>9} {:>10}  {:<11} {:<11} {:<11} {}\n", s.stage->name, "-", "-", "-", "-",
+                                "-", "FAILED");
+            notes += s.failure + "\n";
+            continue;
+        }
+        const EnsembleResult& r = s.run->result;
+        const bool reference = &s == &comparison.stages.front();
+        const auto cell = [&](double difference) {
+            return reference ? std::string("(reference)") : fmt::format("{:.3e}", difference);
+        };
+        std::string verdict = "ref";
+        if (!reference)
+            verdict = !s.stage->starts_from_zero                       ? "differs (random init)"
+                      : s.largest_difference() <= comparison.tolerance ? "ok"
+                                                                       : "MISMATCH";
+        text +=
+            fmt::format("{:<12} {:>9.3f} {:>10.1f}  {:<11} {:<11} {:<11} {}\n", s.stage->name, r.seconds,
+                        r.ns_per_realization_sample(), reference ? "(reference)" : cell(s.mse_difference),
+                        reference ? "" : cell(s.msd_difference), reference ? "" : cell(s.meanw_difference), verdict);
+    }
+    text += "\nmse, msd, meanw: max |curve - numpy's| / max |numpy's|; ns/(r n): wall time per realization-sample, "
+            "data generation included.\n";
+    std::size_t zero_init = 0, agreeing = 0;
+    for (const EnsembleStageRun& s : comparison.stages)
+        if (s.stage->starts_from_zero && &s != &comparison.stages.front()) {
+            ++zero_init;
+            agreeing += s.run && s.largest_difference() <= comparison.tolerance ? 1 : 0;
+        }
+    text += fmt::format("{} of {} zero-init LibTorch stages agree with the plain engine to {:g}.\n", agreeing,
+                        zero_init, comparison.tolerance);
+    return text + notes;
+}
+
+std::string ensemble_comparison_json(const EnsembleComparison& comparison) {
+    Json json{{"lmsref", lmsref_version()},        {"libtorch", libtorch_version()},
+              {"command", "ensemble --stage all"}, {"device", to_string(comparison.device)},
+              {"tolerance", comparison.tolerance}, {"agrees", comparison.agrees()}};
+    if (const auto& first = comparison.stages.front(); first.run) {
+        json["scenario"] = scenario_json(first.run->scenario, first.run->scenario.samples, false);
+        json["realizations"] = first.run->result.completed_realizations;
+    }
+    json["stages"] = Json::object();
+    for (const EnsembleStageRun& s : comparison.stages) {
+        Json& stage = json["stages"][std::string(s.stage->name)];
+        if (!s.run) {
+            stage["failure"] = s.failure;
+            continue;
+        }
+        stage["device"] = to_string(s.run->device);
+        stage["threads"] = s.run->result.threads;
+        stage["seconds"] = s.run->result.seconds;
+        stage["ns_per_realization_sample"] = s.run->result.ns_per_realization_sample();
+        stage["expected_to_match_numpy"] = s.stage->starts_from_zero;
+        stage["max_relative_difference"] = {
+            {"mse", s.mse_difference}, {"msd", s.msd_difference}, {"meanw", s.meanw_difference}};
+    }
+    return json_text(json);
+}
+
+} // namespace lmsref

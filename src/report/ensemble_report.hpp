@@ -1,0 +1,36 @@
+// `lmsref ensemble`: the ensemble on the scenario's data (generated, or N x R matrices from files), what theory says
+// beside it, and what the command prints, saves and draws.
+#pragma once
+
+#include "ensemble/run.hpp"
+#include "io/array_io.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lmsref {
+
+/// Checks the options for `stage` (null: `--stage all`, every stage of the table in turn) and reads the files (x and
+/// d: N x R, or N for one realization; the same shape, finite). Throws InputError.
+EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage = &stages().front(),
+                           const BatchedOptions& batched = {});
+
+/// The table `ensemble --stage all` prints: stage, time, ns per realization-sample, differences, verdict.
+std::string ensemble_comparison_report(const EnsembleComparison& comparison);
+/// Its JSON (`--json`): the scenario, R, and per stage the time and the differences.
+std::string ensemble_comparison_json(const EnsembleComparison& comparison);
+
+/// What `lmsref ensemble` prints: the scenario, R, the bounds, simulated and predicted steady state, the time.
+std::string ensemble_report(const EnsembleRun& run);
+
+/// summary.json of an ensemble: the parameters, R and seeds, the bounds, the prediction, the simulation, the gaps,
+/// the time.
+std::string ensemble_summary_json(const EnsembleRun& run);
+
+/// Writes mse, msd, meanw, mse_theory, msd_theory (.npy or .csv) and summary.json into the empty folder `dir`.
+/// The curves are column vectors ((N + 1) x M for meanw), decimated as the run was.
+void write_ensemble(const std::string& dir, const EnsembleRun& run, FileFormat format);
+
+} // namespace lmsref

@@ -1,0 +1,76 @@
+// Running stages on a scenario's data and comparing their trajectories with the `numpy` ground truth.
+#pragma once
+
+#include "lms/scenario.hpp"
+#include "lms/stage.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lmsref {
+
+struct StageRun {
+    const Stage* stage = nullptr;
+    Device device = Device::cpu;
+    Trajectory trajectory;
+    double seconds = 0.0; ///< wall time of the whole stage call
+
+    double us_per_sample() const { return 1e6 * seconds / static_cast<double>(trajectory.y.size()); }
+};
+
+/// Runs one stage. The `numpy` stage always runs on the CPU. Throws DivergenceError when the trajectory diverged
+/// (see check_divergence), RuntimeFailure when LibTorch fails.
+StageRun run_stage(const Stage& stage, const Data& data, const Scenario& scenario, Device device);
+
+/// The LMS mean-square stability bound for white input of power `input_power`: eta < 2 / ((M + 2) input_power).
+double stability_bound(std::int64_t taps, double input_power);
+
+/// sx2, the input's power measured on the data: mean(x^2).
+double input_power(const std::vector<double>& x);
+
+/// When eta is at or above the mean-square stability bound measured on the data, what to expect, in one line
+/// without the "lmsref: warning: " prefix; empty below the bound.
+std::optional<std::string> stability_warning(const Scenario& scenario, const Data& data);
+
+/// The weights' norm that no converging filter ends beyond: 1e6 (||w_0|| + rms(d) / rms(x)). See runner.cpp.
+double divergence_threshold(const Data& data, const std::vector<double>& initial_weights);
+
+/// Throws DivergenceError, naming `stage_name`, when the trajectory's weights end beyond divergence_threshold or
+/// stop being finite: it "diverged at sample i", i the first sample of that last excursion beyond the threshold.
+/// One pass over the weights; runs after the stage, on what it returned.
+void check_divergence(const std::string& stage_name, const Trajectory& trajectory, const Data& data,
+                      const Scenario& scenario);
+
+/// wo cut or padded with zeros to M taps: the optimum an M-tap filter converges to for white input.
+std::vector<double> optimum_for_taps(const std::vector<double>& wo, std::int64_t taps);
+
+/// The Euclidean distance between two weight vectors of the same length.
+double distance(const std::vector<double>& a, const std::vector<double>& b);
+
+struct StageComparison {
+    std::optional<StageRun> run; ///< empty when the stage failed
+    std::string failure;         ///< why it failed, when it did
+    bool diverged = false;       ///< it failed with a DivergenceError (see check_divergence)
+    const Stage* stage = nullptr;
+    double max_deviation = 0.0;        ///< max |w - w_numpy| over the whole trajectory
+    double max_scaled_deviation = 0.0; ///< max |w - w_numpy| / max(1, |w_numpy|): what the tolerance bounds
+    double final_distance = 0.0;       ///< ||w_N - w_numpy_N||
+    /// |w - w_numpy| <= tolerance * max(1, |w_numpy|) for every weight of the trajectory.
+    bool within(double tolerance) const { return run && max_scaled_deviation <= tolerance; }
+};
+
+struct Comparison {
+    double tolerance = 1e-12;
+    std::vector<StageComparison> stages; ///< registry order, `numpy` first
+
+    /// True when no stage failed and every stage that starts from zero is within tolerance of `numpy`.
+    bool agrees() const;
+    /// True when a stage failed (diverged, or LibTorch failed): a divergence is a failure, never a mismatch.
+    bool failed() const;
+};
+
+/// Runs every stage on the same data and measures each trajectory against `numpy`'s.
+Comparison compare_stages(const Data& data, const Scenario& scenario, Device device, double tolerance);
+
+} // namespace lmsref
