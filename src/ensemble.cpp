@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
 namespace lmsref {
 
@@ -813,7 +814,7 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
     const std::size_t N = p.N;
     const std::size_t M = p.M;
     const std::int64_t R = options.realizations;
-    const std::int64_t chunk = ensemble_chunk(scenario.samples, scenario.taps, R, batched.chunk);
+    const std::int64_t chunk = ensemble_chunk(scenario.samples, scenario.taps, R, batched.chunk, batched.device);
     const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
     const std::int64_t span = agreed_span(options, chunk / ensemble_block_size, blocks); // a chunk: a span of blocks
     const std::int64_t stride = span * (options.team != nullptr ? options.team->size() : 1); // to this rank's next
@@ -909,6 +910,28 @@ std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_
     }
     chunk = std::max(ensemble_block_size, chunk / ensemble_block_size * ensemble_block_size);
     return std::min(chunk, whole);
+}
+
+std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked,
+                            Device device, double host_bytes, double device_bytes) {
+    if (device != Device::cuda || asked > 0) return ensemble_chunk(samples, taps, realizations, asked);
+    if (host_bytes <= 0)
+        host_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+    if (device_bytes <= 0) {
+        device_bytes = 2e9;
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+        std::size_t free_bytes = 0, total_bytes = 0;
+        if (cuda_kernel::device_memory(0, &free_bytes, &total_bytes) == 0) device_bytes = static_cast<double>(free_bytes);
+#endif
+    }
+    const auto N = static_cast<double>(samples);
+    const auto M = static_cast<double>(taps);
+    const double on_host = host_bytes / 4 / (8 * (5 * N + (N + 1) * M));
+    const double on_device = device_bytes / 2 / (16 * (3 * N + (N + 1) * M));
+    const double whole = static_cast<double>((realizations + ensemble_block_size - 1) / ensemble_block_size) *
+                         static_cast<double>(ensemble_block_size);
+    return ensemble_chunk(samples, taps, realizations,
+                          static_cast<std::int64_t>(std::max(1.0, std::min({on_host, on_device, whole}))));
 }
 
 EnsembleResult run_ensemble_batched(const EnsembleOptions& options, const BatchedOptions& batched) {

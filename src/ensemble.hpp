@@ -144,6 +144,15 @@ struct BatchedOptions {
 /// down to whole blocks, at least one block, at most R rounded up to whole blocks.
 std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked);
 
+/// The same for a stage on `device`. On CUDA with asked = 0 the chunk is sized by memory, not by the CPU's cache:
+/// each chunk costs about N kernel launches whatever its size, so as many realizations as fit a quarter of the
+/// host's memory (x and d, the next chunk's x and d, e and w: 8 (5 N + (N + 1) M) bytes each) and half the device's
+/// (x, d, e and w, and as much again for the stage's temporaries: 16 (3 N + (N + 1) M) bytes each), in whole blocks,
+/// at most R rounded up: all of R where it fits. host_bytes, device_bytes: the memory to size by; 0: this machine's
+/// physical memory, and the device's free memory as the CUDA runtime tells it (2 GB where it cannot).
+std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked,
+                            Device device, double host_bytes = 0, double device_bytes = 0);
+
 /// The ensemble on generated data, each chunk run by a batched stage. Checks as run_ensemble does.
 EnsembleResult run_ensemble_batched(const EnsembleOptions& options, const BatchedOptions& batched);
 

@@ -235,6 +235,19 @@ int device_count(char* message, std::size_t message_size) {
     return count;
 }
 
+int device_memory(int device, std::size_t* free_bytes, std::size_t* total_bytes) {
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess || device < 0 || device >= count) {
+        cudaGetLastError(); // clear it
+        return 1;
+    }
+    if (cudaSetDevice(device) != cudaSuccess || cudaMemGetInfo(free_bytes, total_bytes) != cudaSuccess) {
+        cudaGetLastError();
+        return 1;
+    }
+    return 0;
+}
+
 Run* open_run(const philox::Problem& p, std::int64_t realizations, std::int64_t span_blocks, bool on_data, int device,
               char* message, std::size_t message_size) {
     if (span_blocks < 1 || realizations < 1) {

@@ -30,6 +30,9 @@ namespace cuda_kernel {
 /// The number of CUDA devices; 0 when there is none (message then says why).
 int device_count(char* message, std::size_t message_size);
 
+/// The free and total memory of CUDA device `device`; returns 0, or nonzero when the runtime cannot tell.
+int device_memory(int device, std::size_t* free_bytes, std::size_t* total_bytes);
+
 /// A run on one device: its device buffers, pinned host buffers and stream, allocated once by open_run for spans of
 /// at most span_blocks blocks and reused by every span until close_run. Opaque.
 struct Run;
