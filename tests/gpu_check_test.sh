@@ -48,7 +48,8 @@ expected = {"deps": "skipped", "configure": "skipped", "build": "skipped", "ctes
             "compare_cuda": "no-gpu", "ensemble_philox_cpu": "passed", "ensemble_philox_cuda": "no-gpu",
             "ensemble_numpy_cpu": "passed", "ensemble_numpy_cuda": "no-gpu", "ensemble_stages_cuda": "no-gpu",
             "bench_cuda_R1e5": "no-gpu", "bench_cuda_R1e6": "no-gpu", "bench_cuda_R1e7": "no-gpu",
-            "bench_cpu_R1e6": "passed", "ctest_suite": "skipped"}
+            "bench_cpu_R1e6": "passed", "bench_cuda_numpy_R1e6": "no-gpu", "bench_tensor_cuda_R1e5": "no-gpu",
+            "ctest_suite": "skipped"}
 for tool in ("memcheck", "racecheck"):
     for rng in ("philox", "numpy"):
         expected[f"sanitize_{tool}_{rng}"] = ("skipped", "no-gpu")
