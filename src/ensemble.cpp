@@ -608,11 +608,12 @@ void side_by_side(const Scenario& scenario, const RealizationSource* source, std
 }
 
 // --device cuda: the kernel of src/cuda/ runs the blocks of a span in one launch, on the data it makes itself
-// (philox) or on numpy's data made here on the threads into the run's pinned buffers and copied; a span's block sums
-// stay on the device (about 2 GB at most; on numpy's data x and d take at most about 256 MB), where a second kernel
-// adds them into the totals in block order, as Totals::add does on the CPU. So the curves differ from the CPU's only
-// where the GPU's log, sin and cos round differently (philox), and not at all on numpy's data. The device and pinned
-// buffers are allocated once per run.
+// (philox) or on numpy's data made here on the threads into one of the run's two pinned slots: while the GPU copies
+// and runs a span, the threads make the next one's data into the other. A span's block sums stay on the device
+// (about 2 GB at most; on numpy's data a slot's x and d take at most about 1 GB), where a second kernel adds them
+// into the totals in block order, as Totals::add does on the CPU. So the curves differ from the CPU's only where the
+// GPU's log, sin and cos round differently (philox), and not at all on numpy's data. The device and pinned buffers
+// are allocated once per run.
 EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource* source) {
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
@@ -635,23 +636,44 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
     const bool philox_data = options.rng == Rng::philox && source == nullptr;
     const double row_bytes = 8.0 * static_cast<double>(values);
     const double data_bytes = philox_data ? 0.0 : 16.0 * static_cast<double>(p.N * ensemble_block_size);
-    const auto wanted = static_cast<std::int64_t>(std::min(2e9 / row_bytes, data_bytes > 0 ? 256e6 / data_bytes : 1e18));
+    const auto wanted = static_cast<std::int64_t>(std::min(2e9 / row_bytes, data_bytes > 0 ? 1e9 / data_bytes : 1e18));
     const std::int64_t span = agreed_span(options, std::clamp<std::int64_t>(wanted, 1, blocks), blocks);
+    const std::int64_t stride = span * (options.team != nullptr ? options.team->size() : 1); // to this rank's next
     const std::unique_ptr<cuda_kernel::Run, void (*)(cuda_kernel::Run*)> run(
         cuda_kernel::open_run(q, R, std::min(span, blocks), !philox_data, device, message, sizeof message),
         cuda_kernel::close_run);
     if (run == nullptr) throw RuntimeFailure(std::string("--device cuda: ") + message);
     std::vector<double> total_rows(values), steady(3 * static_cast<std::size_t>(span));
+    int slot = 0; // numpy's data: the slot of the span computed next
+    const auto make_data = [&](std::int64_t first, int into, int workers) {
+        const std::int64_t first_realization = first * ensemble_block_size;
+        const auto C = static_cast<std::size_t>(std::min(R, std::min(blocks, first + span) * ensemble_block_size) -
+                                                first_realization);
+        side_by_side(scenario, source, first_realization, C, cuda_kernel::run_x(run.get(), into),
+                     cuda_kernel::run_d(run.get(), into), workers);
+    };
+    // The data of block `ahead_block`'s span, made into the other slot while the GPU runs; declared after what it
+    // uses, so that it is waited for before they go.
+    std::future<void> ahead;
+    std::int64_t ahead_block = -1;
     SpanWork work;
     work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>&) {
         if (!philox_data) {
-            const std::int64_t first_realization = first * ensemble_block_size;
-            const auto C = static_cast<std::size_t>(std::min(R, last * ensemble_block_size) - first_realization);
-            side_by_side(scenario, source, first_realization, C, cuda_kernel::run_x(run.get()),
-                         cuda_kernel::run_d(run.get()), threads);
+            if (ahead_block == first) { // its failure (a --wo that overflows) is this run's
+                ahead_block = -1;
+                ahead.get();
+            } else {
+                make_data(first, slot, threads);
+            }
         }
-        if (cuda_kernel::run_span(run.get(), first, last - first, &kernel_seconds, message, sizeof message) != 0)
+        if (cuda_kernel::run_span(run.get(), first, last - first, slot, message, sizeof message) != 0)
             throw RuntimeFailure(std::string("--device cuda: ") + message);
+        const std::int64_t next = first + stride;
+        if (!philox_data && next < blocks) { // add_span waits for the GPU without spinning: every thread makes data
+            ahead_block = next;
+            ahead = std::async(std::launch::async, [&, next, into = slot ^ 1] { make_data(next, into, threads); });
+            slot ^= 1;
+        }
     };
     work.add_span = [&](std::int64_t count, Totals& into) {
         if (count == 0) return;

@@ -180,8 +180,9 @@ bool compile_time_taps(int taps) {
 } // namespace
 
 // The run's buffers, allocated once: on the device wo, the span's rows and steady triples, the totals and (numpy's
-// data) x and d; pinned on the host the totals, the steady triples and (numpy's data) x and d, so that the copies
-// are asynchronous on the run's stream.
+// data) x and d; pinned on the host the totals, the steady triples and (numpy's data) two slots of x and d, so that
+// the CPU fills one while the other is copied and run. The events time the two kernels; `done` is waited on
+// without spinning, so that the CPU threads making the next span's data keep every core.
 struct Run {
     philox::Problem p;   // wo_K and wo_M: device pointers
     std::int64_t R = 0;
@@ -189,12 +190,13 @@ struct Run {
     bool on_data = false;
     int static_m = 0;    // the compile-time kernel's M, 0 for the run-time one
     std::size_t values = 0;
-    std::int64_t first_block = 0, blocks = 0; // the span run_span last ran
+    std::int64_t blocks = 0; // the span run_span last enqueued
     double *wo_K = nullptr, *wo_M = nullptr, *rows = nullptr, *steady = nullptr, *totals = nullptr, *x = nullptr,
            *d = nullptr;
-    double *host_totals = nullptr, *host_steady = nullptr, *host_x = nullptr, *host_d = nullptr;
+    double *host_totals = nullptr, *host_steady = nullptr, *host_x[2] = {}, *host_d[2] = {};
     cudaStream_t stream = nullptr;
-    cudaEvent_t start = nullptr, stop = nullptr;
+    cudaEvent_t kernel_start = nullptr, kernel_stop = nullptr, add_start = nullptr, add_stop = nullptr,
+                done = nullptr;
 };
 
 namespace {
@@ -206,17 +208,10 @@ bool check(cudaError_t error, const char* what, char* message, std::size_t messa
     return error == cudaSuccess;
 }
 
-// Times what `work` enqueues on the run's stream with its events; adds the seconds to *seconds.
-template <class Work>
-bool timed(Run* run, double* seconds, const char* what, char* message, std::size_t message_size, const Work& work) {
-    if (!check(cudaEventRecord(run->start, run->stream), "cudaEventRecord", message, message_size)) return false;
-    work();
-    if (!check(cudaSuccess, what, message, message_size)) return false;
-    if (!check(cudaEventRecord(run->stop, run->stream), "cudaEventRecord", message, message_size)) return false;
-    if (!check(cudaEventSynchronize(run->stop), what, message, message_size)) return false;
+// Adds the time between two recorded events to *seconds.
+bool add_elapsed(cudaEvent_t start, cudaEvent_t stop, double* seconds, char* message, std::size_t message_size) {
     float milliseconds = 0.0f;
-    if (!check(cudaEventElapsedTime(&milliseconds, run->start, run->stop), "cudaEventElapsedTime", message,
-               message_size))
+    if (!check(cudaEventElapsedTime(&milliseconds, start, stop), "cudaEventElapsedTime", message, message_size))
         return false;
     if (seconds != nullptr) *seconds += 1e-3 * static_cast<double>(milliseconds);
     return true;
@@ -277,11 +272,15 @@ Run* open_run(const philox::Problem& p, std::int64_t realizations, std::int64_t 
     const auto allocate_host = [&](double** where, std::size_t count, const char* what) {
         return check(cudaMallocHost(where, count * sizeof(double)), what, message, message_size);
     };
+    const auto event = [&](cudaEvent_t* where, unsigned flags) {
+        return check(cudaEventCreateWithFlags(where, flags), "cudaEventCreate", message, message_size);
+    };
     const bool ok =
         check(cudaStreamCreateWithFlags(&run->stream, cudaStreamNonBlocking), "cudaStreamCreate", message,
               message_size) &&
-        check(cudaEventCreate(&run->start), "cudaEventCreate", message, message_size) &&
-        check(cudaEventCreate(&run->stop), "cudaEventCreate", message, message_size) &&
+        event(&run->kernel_start, cudaEventDefault) && event(&run->kernel_stop, cudaEventDefault) &&
+        event(&run->add_start, cudaEventDefault) && event(&run->add_stop, cudaEventDefault) &&
+        event(&run->done, cudaEventBlockingSync | cudaEventDisableTiming) &&
         (on_data || allocate(&run->wo_K, static_cast<std::size_t>(p.history), "cudaMalloc (wo)")) &&
         allocate(&run->wo_M, static_cast<std::size_t>(p.taps), "cudaMalloc (wo)") &&
         allocate(&run->rows, blocks * run->values, "cudaMalloc (the blocks' sums)") &&
@@ -289,9 +288,12 @@ Run* open_run(const philox::Problem& p, std::int64_t realizations, std::int64_t 
         allocate(&run->totals, run->values, "cudaMalloc (the totals)") &&
         allocate_host(&run->host_totals, run->values, "cudaMallocHost (the totals)") &&
         allocate_host(&run->host_steady, 3 * blocks, "cudaMallocHost (the blocks' steady state)") &&
-        (!on_data || (allocate(&run->x, data_values, "cudaMalloc (x)") && allocate(&run->d, data_values, "cudaMalloc (d)") &&
-                      allocate_host(&run->host_x, data_values, "cudaMallocHost (x)") &&
-                      allocate_host(&run->host_d, data_values, "cudaMallocHost (d)"))) &&
+        (!on_data ||
+         (allocate(&run->x, data_values, "cudaMalloc (x)") && allocate(&run->d, data_values, "cudaMalloc (d)") &&
+          allocate_host(&run->host_x[0], data_values, "cudaMallocHost (x)") &&
+          allocate_host(&run->host_d[0], data_values, "cudaMallocHost (d)") &&
+          allocate_host(&run->host_x[1], data_values, "cudaMallocHost (x)") &&
+          allocate_host(&run->host_d[1], data_values, "cudaMallocHost (d)"))) &&
         (on_data || check(cudaMemcpy(run->wo_K, p.wo_K, static_cast<std::size_t>(p.history) * sizeof(double),
                                      cudaMemcpyHostToDevice),
                           "cudaMemcpy (wo)", message, message_size)) &&
@@ -308,46 +310,49 @@ Run* open_run(const philox::Problem& p, std::int64_t realizations, std::int64_t 
 
 void close_run(Run* run) {
     if (run == nullptr) return;
+    if (run->stream != nullptr) cudaStreamSynchronize(run->stream); // nothing in flight uses what is freed
     for (double* buffer : {run->wo_K, run->wo_M, run->rows, run->steady, run->totals, run->x, run->d})
         if (buffer != nullptr) cudaFree(buffer);
-    for (double* buffer : {run->host_totals, run->host_steady, run->host_x, run->host_d})
+    for (double* buffer : {run->host_totals, run->host_steady, run->host_x[0], run->host_d[0], run->host_x[1],
+                           run->host_d[1]})
         if (buffer != nullptr) cudaFreeHost(buffer);
-    if (run->start != nullptr) cudaEventDestroy(run->start);
-    if (run->stop != nullptr) cudaEventDestroy(run->stop);
+    for (cudaEvent_t event : {run->kernel_start, run->kernel_stop, run->add_start, run->add_stop, run->done})
+        if (event != nullptr) cudaEventDestroy(event);
     if (run->stream != nullptr) cudaStreamDestroy(run->stream);
     delete run;
 }
 
-double* run_x(Run* run) { return run->host_x; }
-double* run_d(Run* run) { return run->host_d; }
+double* run_x(Run* run, int slot) { return run->host_x[slot & 1]; }
+double* run_d(Run* run, int slot) { return run->host_d[slot & 1]; }
 
-int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, double* kernel_seconds, char* message,
+int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, char* message,
              std::size_t message_size) {
     if (blocks < 1 || blocks > run->span_blocks || first_block < 0 || first_block * block_size >= run->R) {
         say(message, message_size, "the CUDA kernel was asked for blocks outside its run");
         return 1;
     }
-    run->first_block = first_block;
     run->blocks = blocks;
     const std::int64_t first = first_block * block_size;
     const std::int64_t C = run->R - first < blocks * block_size ? run->R - first : blocks * block_size;
     if (run->on_data) {
         const std::size_t bytes = static_cast<std::size_t>(run->p.samples) * static_cast<std::size_t>(C) * sizeof(double);
-        if (!check(cudaMemcpyAsync(run->x, run->host_x, bytes, cudaMemcpyHostToDevice, run->stream), "cudaMemcpy (x)",
-                   message, message_size) ||
-            !check(cudaMemcpyAsync(run->d, run->host_d, bytes, cudaMemcpyHostToDevice, run->stream), "cudaMemcpy (d)",
-                   message, message_size))
+        if (!check(cudaMemcpyAsync(run->x, run->host_x[slot & 1], bytes, cudaMemcpyHostToDevice, run->stream),
+                   "cudaMemcpy (x)", message, message_size) ||
+            !check(cudaMemcpyAsync(run->d, run->host_d[slot & 1], bytes, cudaMemcpyHostToDevice, run->stream),
+                   "cudaMemcpy (d)", message, message_size))
             return 1;
     }
-    const bool ok = timed(run, kernel_seconds, "the ensemble kernel", message, message_size, [&] {
-        if (run->on_data)
-            launch(run->static_m, run->p, DataSource{run->x, run->d, C}, run->R, first_block, blocks, run->rows,
-                   run->steady, run->stream);
-        else
-            launch(run->static_m, run->p, PhiloxSource{}, run->R, first_block, blocks, run->rows, run->steady,
-                   run->stream);
-    });
-    return ok ? 0 : 1;
+    if (!check(cudaEventRecord(run->kernel_start, run->stream), "cudaEventRecord", message, message_size)) return 1;
+    if (run->on_data)
+        launch(run->static_m, run->p, DataSource{run->x, run->d, C}, run->R, first_block, blocks, run->rows,
+               run->steady, run->stream);
+    else
+        launch(run->static_m, run->p, PhiloxSource{}, run->R, first_block, blocks, run->rows, run->steady,
+               run->stream);
+    if (!check(cudaSuccess, "the ensemble kernel's launch", message, message_size) ||
+        !check(cudaEventRecord(run->kernel_stop, run->stream), "cudaEventRecord", message, message_size))
+        return 1;
+    return 0;
 }
 
 int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, char* message,
@@ -359,26 +364,29 @@ int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, c
     const std::size_t bytes = run->values * sizeof(double);
     const std::size_t steady_bytes = 3 * static_cast<std::size_t>(run->blocks) * sizeof(double);
     std::memcpy(run->host_totals, totals, bytes);
-    if (!check(cudaMemcpyAsync(run->totals, run->host_totals, bytes, cudaMemcpyHostToDevice, run->stream),
-               "cudaMemcpy (the totals)", message, message_size))
-        return 1;
     constexpr unsigned threads = 128;
     const auto launches = static_cast<unsigned>((run->values + threads - 1) / threads);
-    if (!timed(run, kernel_seconds, "the kernel adding the blocks", message, message_size, [&] {
-            add_blocks_kernel<<<launches, threads, 0, run->stream>>>(run->rows, run->values, run->blocks,
-                                                                     run->totals);
-        }))
+    if (!check(cudaMemcpyAsync(run->totals, run->host_totals, bytes, cudaMemcpyHostToDevice, run->stream),
+               "cudaMemcpy (the totals)", message, message_size) ||
+        !check(cudaEventRecord(run->add_start, run->stream), "cudaEventRecord", message, message_size))
         return 1;
-    if (!check(cudaMemcpyAsync(run->host_totals, run->totals, bytes, cudaMemcpyDeviceToHost, run->stream),
+    add_blocks_kernel<<<launches, threads, 0, run->stream>>>(run->rows, run->values, run->blocks, run->totals);
+    if (!check(cudaSuccess, "the launch of the kernel adding the blocks", message, message_size) ||
+        !check(cudaEventRecord(run->add_stop, run->stream), "cudaEventRecord", message, message_size) ||
+        !check(cudaMemcpyAsync(run->host_totals, run->totals, bytes, cudaMemcpyDeviceToHost, run->stream),
                "cudaMemcpy (the totals)", message, message_size) ||
         !check(cudaMemcpyAsync(run->host_steady, run->steady, steady_bytes, cudaMemcpyDeviceToHost, run->stream),
                "cudaMemcpy (the steady state)", message, message_size) ||
-        !check(cudaStreamSynchronize(run->stream), "cudaStreamSynchronize", message, message_size))
+        !check(cudaEventRecord(run->done, run->stream), "cudaEventRecord", message, message_size) ||
+        !check(cudaEventSynchronize(run->done), "the ensemble kernel", message, message_size) ||
+        !add_elapsed(run->kernel_start, run->kernel_stop, kernel_seconds, message, message_size) ||
+        !add_elapsed(run->add_start, run->add_stop, kernel_seconds, message, message_size))
         return 1;
     std::memcpy(totals, run->host_totals, bytes);
     std::memcpy(steady, run->host_steady, steady_bytes);
     run->blocks = 0;
     return 0;
 }
+
 } // namespace cuda_kernel
 } // namespace lmsref

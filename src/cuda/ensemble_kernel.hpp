@@ -33,8 +33,8 @@ int device_count(char* message, std::size_t message_size);
 /// The free and total memory of CUDA device `device`; returns 0, or nonzero when the runtime cannot tell.
 int device_memory(int device, std::size_t* free_bytes, std::size_t* total_bytes);
 
-/// A run on one device: its device buffers, pinned host buffers and stream, allocated once by open_run for spans of
-/// at most span_blocks blocks and reused by every span until close_run. Opaque.
+/// A run on one device: its device buffers, pinned host buffers, stream and events, allocated once by open_run for
+/// spans of at most span_blocks blocks and reused by every span until close_run. Opaque.
 struct Run;
 
 /// Opens a run of problem p (p's wo_K and wo_M are host pointers, copied now) of R = realizations realizations on
@@ -43,27 +43,29 @@ struct Run;
 Run* open_run(const philox::Problem& p, std::int64_t realizations, std::int64_t span_blocks, bool on_data, int device,
               char* message, std::size_t message_size);
 
-/// Frees what open_run allocated; null is allowed.
+/// Waits for what is in flight and frees what open_run allocated; null is allowed.
 void close_run(Run* run);
 
-/// on_data: the run's pinned host buffers for a span's x and d (span_blocks * 64 * N values each), sample-major:
-/// (n, c) at x[n C + c] for the span's C realizations. Null without on_data.
-double* run_x(Run* run);
-double* run_d(Run* run);
+/// on_data: the run's pinned host buffers of slot 0 or 1 for a span's x and d (span_blocks * 64 * N values each),
+/// sample-major: (n, c) at x[n C + c] for the span's C realizations. The CPU fills one slot while run_span's copy and
+/// kernel use the other. Null without on_data.
+double* run_x(Run* run, int slot);
+double* run_d(Run* run, int slot);
 
-/// Runs the engine's blocks first_block ... first_block + blocks - 1 (blocks <= span_blocks), keeping their rows on
-/// the device: per block (N + 1) rows of M + 2 sums (block_sums.hpp's row layout), each sum over the block's
-/// realizations in realization order. --rng philox: the data made on the spot by philox::Realization::step;
-/// on_data: x and d from run_x and run_d (copied to the device first: the CPU engine's add_group arithmetic on them,
-/// DataRealization). Adds the kernel's time (CUDA events; copies excluded) to *kernel_seconds. Returns 0, or nonzero
-/// with a one-line message.
-int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, double* kernel_seconds, char* message,
+/// Enqueues, without waiting, the engine's blocks first_block ... first_block + blocks - 1 (blocks <= span_blocks)
+/// on the run's stream, keeping their rows on the device: per block (N + 1) rows of M + 2 sums (block_sums.hpp's row
+/// layout), each sum over the block's realizations in realization order. --rng philox: the data made on the spot by
+/// philox::Realization::step; on_data: x and d copied first from slot `slot` (which must then stay untouched until
+/// add_span returns), the CPU engine's add_group arithmetic on them (DataRealization). Returns 0, or nonzero with a
+/// one-line message.
+int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, char* message,
              std::size_t message_size);
 
-/// Adds the rows of the span run_span just ran into `totals` (host memory, row_values(N, M) values in the row
-/// layout: the totals of every block before the span on input), in block order, on the device; writes
-/// steady[3 b ...] = block b's realization count, Welford mean and M2 of its per-realization steady-state means.
-/// Adds the adding kernel's time to *kernel_seconds. Returns 0, or nonzero with a one-line message.
+/// Adds the rows of the span run_span enqueued into `totals` (host memory, row_values(N, M) values in the row
+/// layout: the totals of every block before the span on input), in block order, on the device, and waits for it;
+/// writes steady[3 b ...] = block b's realization count, Welford mean and M2 of its per-realization steady-state
+/// means. Adds the two kernels' time (CUDA events; copies excluded) to *kernel_seconds. Returns 0, or nonzero with a
+/// one-line message (an error of the ensemble kernel shows here).
 int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, char* message,
              std::size_t message_size);
 
