@@ -637,7 +637,8 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
     const double row_bytes = 8.0 * static_cast<double>(values);
     const double data_bytes = philox_data ? 0.0 : 16.0 * static_cast<double>(p.N * ensemble_block_size);
     const auto wanted = static_cast<std::int64_t>(std::min(2e9 / row_bytes, data_bytes > 0 ? 1e9 / data_bytes : 1e18));
-    const std::int64_t span = agreed_span(options, std::clamp<std::int64_t>(wanted, 1, blocks), blocks);
+    const std::int64_t span =
+        agreed_span(options, std::clamp<std::int64_t>(options.span > 0 ? options.span : wanted, 1, blocks), blocks);
     const std::int64_t stride = span * (options.team != nullptr ? options.team->size() : 1); // to this rank's next
     const std::unique_ptr<cuda_kernel::Run, void (*)(cuda_kernel::Run*)> run(
         cuda_kernel::open_run(q, R, std::min(span, blocks), !philox_data, device, message, sizeof message),

@@ -59,7 +59,8 @@ struct EnsembleOptions {
     /// line at most every so often). May be empty.
     std::function<void(std::int64_t completed_realizations)> progress;
     /// Blocks each process computes per round (0: about 16 MB of block sums, at least two per thread; the CUDA kernel
-    /// and the batched stages take theirs from their launch and chunk sizes). Changes the speed, never the bits.
+    /// up to about 2 GB of block sums on the device; the batched stages take theirs from their chunk size). Changes
+    /// the speed, never the bits.
     std::int64_t span = 0;
     /// The processes sharing the run (MPI's ranks, src/mpi_team.hpp), or null for this process alone. Each rank
     /// computes its share of the blocks (threads per rank as above) and the blocks are still added in block order:

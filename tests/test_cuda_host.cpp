@@ -5,6 +5,7 @@
 // side at the shared stride, the span's blocks added into the totals carried from span to span, the steady-state
 // triples merged on the host. The curves must be the CPU engine's bits.
 #include "cuda/block_sums.hpp"
+#include "cuda_emulation.hpp"
 #include "ensemble.hpp"
 #include "philox_data.hpp"
 #include "scenario.hpp"
@@ -31,13 +32,12 @@ struct Emulated {
     std::int64_t completed = 0;
 };
 
-// The kernel's blocks and the host's spans of `span` blocks. make(r, hist, w) gives realization r's thread state
-// (an object with start(p) and step(p, n, &deviation), w holding the weights).
+// The kernel's blocks and the host's spans of `span` blocks. make(r, t, hist, w) gives realization r's thread state
+// (test::emulate_block).
 template <class Make>
 Emulated emulate(const philox::Problem& p, std::int64_t R, std::int64_t span, const Make& make) {
     const std::int64_t N = p.samples;
     const int M = p.taps;
-    const int columns = M + 2;
     const std::size_t values = row_values(N, M);
     const std::int64_t blocks = (R + block_size - 1) / block_size;
     Emulated out{std::vector<double>(static_cast<std::size_t>(N), 0.0),
@@ -47,35 +47,8 @@ Emulated emulate(const philox::Problem& p, std::int64_t R, std::int64_t span, co
     for (std::int64_t first_block = 0; first_block < blocks; first_block += span) {
         const std::int64_t count_blocks = std::min(span, blocks - first_block);
         std::vector<double> rows(static_cast<std::size_t>(count_blocks) * values), steady(3 * count_blocks);
-        for (std::int64_t b = 0; b < count_blocks; ++b) { // the kernel: CUDA block b of the launch
-            const std::int64_t first = (first_block + b) * block_size;
-            const int count = static_cast<int>(std::min<std::int64_t>(block_size, R - first));
-            std::vector<double> hist(block_size * max_taps), w(block_size * max_taps);
-            std::vector<decltype(make(0, nullptr, nullptr))> threads;
-            for (int t = 0; t < count; ++t)
-                threads.push_back(make(static_cast<std::uint64_t>(first + t), &hist[t * max_taps], &w[t * max_taps]));
-            std::vector<double> shared(static_cast<std::size_t>(columns * shared_stride), 0.0);
-            std::vector<double> steady_sums(block_size, 0.0);
-            double* out = rows.data() + b * values;
-            for (std::int64_t i = 0; i <= N; ++i) { // row i
-                for (int t = 0; t < count; ++t) {
-                    double e2 = 0.0, deviation = 0.0;
-                    if (i == 0) {
-                        deviation = threads[t].start(p);
-                    } else {
-                        e2 = threads[t].step(p, i - 1, &deviation);
-                        if (i - 1 >= p.steady_start) steady_sums[t] += e2;
-                    }
-                    shared[0 * shared_stride + t] = e2;
-                    shared[1 * shared_stride + t] = deviation;
-                    for (int k = 0; k < M; ++k) shared[(2 + k) * shared_stride + t] = i == 0 ? 0.0 : w[t * max_taps + k];
-                }
-                for (int c = 0; c < columns; ++c) out[i * columns + c] = add_column(&shared[c * shared_stride], count);
-            }
-            std::vector<double> means(block_size);
-            for (int t = 0; t < count; ++t) means[t] = steady_sums[t] / static_cast<double>(N - p.steady_start);
-            block_steady(means.data(), count, &steady[3 * b]);
-        }
+        for (std::int64_t b = 0; b < count_blocks; ++b) // the kernel: CUDA block b of the launch
+            test::emulate_block(p, R, first_block + b, make, rows.data() + b * values, &steady[3 * b]);
         // The host: the totals into rows, the adding kernel's threads j, back; the steady triples merged.
         curves_to_rows(out.mse.data(), out.msd.data(), out.meanw.data(), N, M, totals.data());
         for (std::size_t j = 0; j < values; ++j) add_blocks(rows.data(), values, count_blocks, j, totals.data());
@@ -124,28 +97,6 @@ void check_same(const Emulated& kernel, const EnsembleResult& cpu) {
     CHECK(kernel.steady_m2 == cpu.steady_m2);
 }
 
-// Realization r's philox state, as PhiloxSource::Lms.
-struct PhiloxThread {
-    philox::Realization<> state;
-    std::uint64_t r;
-    double start(const philox::Problem& p) { return state.start(p); }
-    double step(const philox::Problem& p, std::int64_t n, double* deviation) {
-        return state.step(p, r, n, deviation);
-    }
-};
-
-// Realization r's numpy-data state, as DataSource::Lms: column r of x and d (N x R, sample-major).
-struct DataThread {
-    DataRealization<0> state;
-    const double* x;
-    const double* d;
-    std::int64_t stride;
-    double start(const philox::Problem& p) { return state.start(p); }
-    double step(const philox::Problem& p, std::int64_t n, double* deviation) {
-        return state.step(p, x[n * stride], d[n * stride], deviation);
-    }
-};
-
 } // namespace
 
 TEST_CASE("cuda host: the kernel's arithmetic and block order give the CPU engine's philox curves, bit for bit",
@@ -168,8 +119,8 @@ TEST_CASE("cuda host: the kernel's arithmetic and block order give the CPU engin
         for (std::int64_t span : {1, 2, 6}) {
             INFO("M = " << M << ", span " << span);
             check_same(emulate(p, options.realizations, span,
-                               [](std::uint64_t r, double* hist, double* w) {
-                                   return PhiloxThread{{hist, w}, r};
+                               [](std::uint64_t r, int, double* hist, double* w) {
+                                   return test::PhiloxThread{{hist, w}, r};
                                }),
                        cpu);
         }
@@ -201,9 +152,9 @@ TEST_CASE("cuda host: the kernel's numpy-data arithmetic gives the CPU engine's 
         for (std::int64_t span : {1, 3}) {
             INFO("M = " << M << ", span " << span);
             check_same(emulate(p, options.realizations, span,
-                               [&](std::uint64_t r, double* xM, double* w) {
-                                   return DataThread{{xM, w}, x.data() + r, d.data() + r,
-                                                     static_cast<std::int64_t>(R)};
+                               [&](std::uint64_t r, int, double* xM, double* w) {
+                                   return test::DataThread{{xM, w}, x.data() + r, d.data() + r,
+                                                           static_cast<std::int64_t>(R)};
                                }),
                        cpu);
         }
