@@ -4,6 +4,7 @@
 // any span and any number of threads; a stop and the progress act between spans.
 #include "ensemble.hpp"
 #include "scenario.hpp"
+#include "thread_team.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -97,4 +98,26 @@ TEST_CASE("cuda emulation: on --device cuda the progress and a stop act between 
     CHECK(stopped.completed_realizations == 2 * ensemble_block_size);
     CHECK(same_bits(stopped.mse, cpu.mse));
     CHECK(same_bits(stopped.meanw, cpu.meanw));
+}
+
+TEST_CASE("cuda emulation: K ranks on --device cuda give the bits of one process", "[cuda][team]") {
+    // K threads as the ranks of an MPI launch, each with its own run of the stand-in kernel: every rank adds its
+    // span into the totals it receives, as on the CPU; K = 3 with span 1 leaves a rank without a block in the last
+    // round; numpy's data are made ahead for the rank's next span (first + K span).
+    for (Rng rng : {Rng::philox, Rng::numpy}) {
+        const EnsembleResult alone = run_ensemble(options_for(rng, 3, 5 * ensemble_block_size + 13));
+        for (int K : {2, 3})
+            for (std::int64_t span : {0, 1, 2}) {
+                INFO(to_string(rng) << ", K = " << K << ", span " << span);
+                EnsembleOptions o = options_for(rng, 3, 5 * ensemble_block_size + 13);
+                o.device = Device::cuda;
+                o.span = span;
+                o.threads = 2;
+                for (const test::RankOutcome& rank :
+                     test::run_team(K, o, [](const EnsembleOptions& mine) { return run_ensemble(mine); })) {
+                    REQUIRE(rank.failure.empty());
+                    check_same(rank.result, alone);
+                }
+            }
+    }
 }
