@@ -622,7 +622,7 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
     const std::int64_t R = options.realizations;
     const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
     Totals totals(p.N, p.M);
-    double kernel_seconds = 0.0;
+    double kernel_seconds = 0.0, add_seconds = 0.0;
     const int threads = thread_count(options, R);
 #ifdef LMSREF_HAVE_CUDA_KERNEL
     static_assert(cuda_kernel::block_size == ensemble_block_size, "one CUDA block is one engine block");
@@ -680,8 +680,8 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
         if (count == 0) return;
         cuda_kernel::curves_to_rows(into.mse.data(), into.msd.data(), into.meanw.data(), q.samples, q.taps,
                                     total_rows.data());
-        if (cuda_kernel::add_span(run.get(), total_rows.data(), steady.data(), &kernel_seconds, message,
-                                  sizeof message) != 0)
+        if (cuda_kernel::add_span(run.get(), total_rows.data(), steady.data(), &kernel_seconds, &add_seconds,
+                                  message, sizeof message) != 0)
             throw RuntimeFailure(std::string("--device cuda: ") + message);
         cuda_kernel::rows_to_curves(total_rows.data(), q.samples, q.taps, into.mse.data(), into.msd.data(),
                                     into.meanw.data());
@@ -699,6 +699,7 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
 #endif
     EnsembleResult result = finish(options, p, totals, source == nullptr, threads, start_time);
     result.kernel_seconds = kernel_seconds;
+    result.add_kernel_seconds = add_seconds;
     return result;
 }
 

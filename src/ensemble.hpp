@@ -107,6 +107,7 @@ struct EnsembleResult {
     int ranks = 1;               ///< processes that shared the run (MPI ranks)
     double seconds = 0.0;        ///< wall time of the whole run, data generation included
     double kernel_seconds = 0.0; ///< --device cuda: the CUDA kernel's own time on this rank's GPU (no copies)
+    double add_kernel_seconds = 0.0; ///< and the time of the kernel that adds its blocks into the totals
     /// Wall time per realization-sample, in ns: 1e9 seconds / (completed realizations * N).
     double ns_per_realization_sample() const;
 };

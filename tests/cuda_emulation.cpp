@@ -76,7 +76,7 @@ int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, 
     return 0;
 }
 
-int add_span(Run* run, double* totals, double* steady, double*, char* message, std::size_t message_size) {
+int add_span(Run* run, double* totals, double* steady, double*, double*, char* message, std::size_t message_size) {
     if (run->blocks < 1) {
         say(message, message_size, "emulated kernel: add_span before run_span");
         return 1;

@@ -355,7 +355,7 @@ int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, 
     return 0;
 }
 
-int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, char* message,
+int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, double* add_seconds, char* message,
              std::size_t message_size) {
     if (run->blocks < 1) {
         say(message, message_size, "add_span before run_span");
@@ -380,7 +380,7 @@ int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, c
         !check(cudaEventRecord(run->done, run->stream), "cudaEventRecord", message, message_size) ||
         !check(cudaEventSynchronize(run->done), "the ensemble kernel", message, message_size) ||
         !add_elapsed(run->kernel_start, run->kernel_stop, kernel_seconds, message, message_size) ||
-        !add_elapsed(run->add_start, run->add_stop, kernel_seconds, message, message_size))
+        !add_elapsed(run->add_start, run->add_stop, add_seconds, message, message_size))
         return 1;
     std::memcpy(totals, run->host_totals, bytes);
     std::memcpy(steady, run->host_steady, steady_bytes);

@@ -64,9 +64,9 @@ int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, 
 /// Adds the rows of the span run_span enqueued into `totals` (host memory, row_values(N, M) values in the row
 /// layout: the totals of every block before the span on input), in block order, on the device, and waits for it;
 /// writes steady[3 b ...] = block b's realization count, Welford mean and M2 of its per-realization steady-state
-/// means. Adds the two kernels' time (CUDA events; copies excluded) to *kernel_seconds. Returns 0, or nonzero with a
-/// one-line message (an error of the ensemble kernel shows here).
-int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, char* message,
+/// means. Adds the ensemble kernel's time to *kernel_seconds and the adding kernel's to *add_seconds (CUDA events;
+/// copies excluded). Returns 0, or nonzero with a one-line message (an error of the ensemble kernel shows here).
+int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, double* add_seconds, char* message,
              std::size_t message_size);
 
 } // namespace cuda_kernel
