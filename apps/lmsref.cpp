@@ -751,8 +751,8 @@ int main(int argc, char** argv) {
               "bits whatever T, and under mpirun whatever the number of ranks",
               "UINT");
     add_value(*ensemble, "--chunk", options.chunk,
-              "realizations a batched stage runs at once, in whole blocks of 64 (0: as many as keep the weights "
-              "within about 32 MB); the curves do not depend on it",
+              "realizations a batched stage runs at once, in whole blocks of 64 (0: on the CPU as many as keep the "
+              "weights within about 32 MB, on CUDA as many as memory holds); the curves do not depend on it",
               "UINT");
     add_value(*ensemble, "--tolerance", options.tolerance,
               "(--stage all) a zero-init stage's curves must keep max |c - c_numpy| <= tolerance * max |c_numpy|",

@@ -461,3 +461,17 @@ TEST_CASE("ensemble: a batched stage's curves do not depend on the chunk or the 
     CHECK(ensemble_chunk(500, 3, 10000, 100) == 64);  // whole blocks
     CHECK(ensemble_chunk(500, 3, 10000, 1) == 64);
 }
+
+TEST_CASE("ensemble: a batched stage's chunk on CUDA is sized by memory (all of R where it fits)", "[ensemble]") {
+    // N = 500, M = 3: 8 (5 N + (N + 1) M) = 32024 bytes a realization on the host (a quarter of it used),
+    // 16 (3 N + (N + 1) M) = 48048 on the device (half of it used).
+    const double GiB = 1024.0 * 1024.0 * 1024.0;
+    CHECK(ensemble_chunk(500, 3, 1000000, 0, Device::cuda, 128 * GiB, 141e9) == 1000000); // the H200 machine
+    CHECK(ensemble_chunk(500, 3, 10000000, 0, Device::cuda, 128 * GiB, 141e9) == 1072896); // 32 GiB / 32024
+    CHECK(ensemble_chunk(500, 3, 10000000, 0, Device::cuda, 1e12, 4e9) == 41600);          // 2e9 / 48048
+    CHECK(ensemble_chunk(500, 3, 1000, 0, Device::cuda, 1e12, 1e12) == 1024);              // R in whole blocks
+    CHECK(ensemble_chunk(500, 3, 100000, 0, Device::cuda, 1e6, 1e6) == 64);                // at least one block
+    CHECK(ensemble_chunk(500, 3, 10000, 100, Device::cuda) == 64);                        // --chunk as asked
+    CHECK(ensemble_chunk(500, 3, 100000, 0, Device::cpu, 1e12, 1e12) == 2624);             // the CPU's: its cache
+    CHECK(ensemble_chunk(500, 3, 1000000, 0, Device::cuda) >= 64); // this machine's memory
+}

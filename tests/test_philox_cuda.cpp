@@ -24,8 +24,8 @@ double relative_difference(const std::vector<double>& a, const std::vector<doubl
     return scale > 0 ? difference / scale : difference;
 }
 
-// The kernel against the CPU engine on the same data: M = 3 (a compile-time kernel), M = 2 with len(wo) = 3 and M = 12
-// (the run-time kernel); R not a multiple of the block size. Both take the sums in realization, then block order,
+// The kernel against the CPU engine on the same data: M = 3, 12 and 32 (compile-time kernels), M = 2 with len(wo) = 3
+// (philox: the run-time kernel) and M = 10 (the run-time kernel); R not a multiple of the block size. Both take the sums in realization, then block order,
 // without fused multiply-adds, and philox's log, sin and cos are the header's own (+ - * / and sqrt, rounded as IEEE
 // says on both): the curves are expected to be the same bits. 1e-12 is the tolerance the design asks for; the WARN
 // line says how far they are.
@@ -34,7 +34,7 @@ void check_kernel_against_cpu(Rng rng) {
         WARN("skipped: this build has no CUDA kernel, or there is no CUDA device");
         return;
     }
-    for (std::int64_t M : {3, 2, 12}) {
+    for (std::int64_t M : {3, 2, 12, 10, 32}) {
         INFO("M = " << M);
         EnsembleOptions options;
         options.scenario.samples = 500;

@@ -16,10 +16,12 @@
 #include <cmath>
 #include <exception>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <sched.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
 namespace lmsref {
 
@@ -379,13 +381,16 @@ struct Totals {
         for (std::size_t n = 0; n < mse.size(); ++n) mse[n] += done.mse[n];
         for (std::size_t n = 0; n < msd.size(); ++n) msd[n] += done.msd[n];
         for (std::size_t j = 0; j < meanw.size(); ++j) meanw[j] += done.meanw[j];
-        // Chan et al.'s merge of (count, mean, M2), in block order.
+        add_steady(done.count, done.steady_mean, done.steady_m2);
+    }
+    // Chan et al.'s merge of a block's (count, mean, M2), in block order.
+    void add_steady(std::int64_t count, double mean, double m2) {
         const auto n_a = static_cast<double>(completed);
-        const auto n_b = static_cast<double>(done.count);
-        const double delta = done.steady_mean - steady_mean;
+        const auto n_b = static_cast<double>(count);
+        const double delta = mean - steady_mean;
         steady_mean += delta * (n_b / (n_a + n_b));
-        steady_m2 += done.steady_m2 + delta * delta * (n_a * n_b / (n_a + n_b));
-        completed += done.count;
+        steady_m2 += m2 + delta * delta * (n_a * n_b / (n_a + n_b));
+        completed += count;
     }
     // mse, msd, meanw, then completed (exact in a double: R < 2^41), steady_mean and steady_m2.
     void pack(std::vector<double>& out) const {
@@ -479,6 +484,9 @@ struct SpanWork {
     std::function<void(std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done)> compute;
     // Adds block first + i of the span just computed to the totals.
     std::function<void(std::int64_t i, Totals& totals)> add;
+    // Or, when set, adds all `count` blocks of the span just computed at once, in block order (the CUDA kernel's
+    // totals, added on the device); compute's done is then not called, and progress and a stop act between spans.
+    std::function<void(std::int64_t count, Totals& totals)> add_span;
 };
 
 // How the blocks are shared and added; a process alone is a team of one. In round j, rank k of K computes its span
@@ -504,6 +512,13 @@ void fold_blocks(const EnsembleOptions& options, std::int64_t blocks, std::int64
     for (std::int64_t round = 0; round * K * span < blocks; ++round) {
         const std::int64_t first = std::min(blocks, (round * K + k) * span);
         const std::int64_t count = std::min(blocks, first + span) - first;
+        if (team == nullptr && work.add_span) { // the whole span at once
+            work.compute(first, first + count, [](std::int64_t) { return true; });
+            work.add_span(count, totals);
+            progress();
+            if (stop_requested()) break;
+            continue;
+        }
         if (team == nullptr) { // add each block once those before it are in
             ready.assign(static_cast<std::size_t>(count), 0);
             std::int64_t added = 0;
@@ -530,7 +545,10 @@ void fold_blocks(const EnsembleOptions& options, std::int64_t blocks, std::int64
             team->receive(static_cast<int>(k - 1), packed.data(), packed.size());
             totals.unpack(packed);
         }
-        for (std::int64_t i = 0; i < count; ++i) work.add(i, totals);
+        if (work.add_span)
+            work.add_span(count, totals);
+        else
+            for (std::int64_t i = 0; i < count; ++i) work.add(i, totals);
         totals.pack(packed);
         team->send(static_cast<int>((k + 1) % K), packed.data(), packed.size());
         if (k == 0) {
@@ -557,10 +575,8 @@ std::int64_t agreed_span(const EnsembleOptions& options, std::int64_t wanted, st
 // Realizations first ... first + C - 1 side by side ((n, c) at n C + c), generated (numpy) or from `source`, made on
 // `workers` threads, eight realizations at a time so that each row gets a whole cache line of them.
 void side_by_side(const Scenario& scenario, const RealizationSource* source, std::int64_t first, std::size_t C,
-                  std::vector<double>& x, std::vector<double>& d, int workers) {
+                  double* x, double* d, int workers) {
     const auto N = static_cast<std::size_t>(scenario.samples);
-    x.resize(N * C);
-    d.resize(N * C);
     constexpr std::size_t together = 8;
     on_threads(workers, [&](int t) {
         Workspace ws(N, static_cast<std::size_t>(scenario.taps));
@@ -584,12 +600,20 @@ void side_by_side(const Scenario& scenario, const RealizationSource* source, std
         }
     });
 }
+void side_by_side(const Scenario& scenario, const RealizationSource* source, std::int64_t first, std::size_t C,
+                  std::vector<double>& x, std::vector<double>& d, int workers) {
+    x.resize(static_cast<std::size_t>(scenario.samples) * C);
+    d.resize(static_cast<std::size_t>(scenario.samples) * C);
+    side_by_side(scenario, source, first, C, x.data(), d.data(), workers);
+}
 
-// --device cuda: the kernel of src/cuda/ runs the blocks of a span in one launch, on the data it makes itself
-// (philox) or on numpy's data made here on the threads and copied; a span holds at most about 256 MB of block sums
-// (and data) on the host. Each block's rows become a BlockSums, added in block order as on the CPU, so the curves
-// differ from the CPU's only where the GPU's log, sin and cos round differently (philox), and not at all on numpy's
-// data.
+// --device cuda: the kernel of src/ensemble/cuda/ runs the blocks of a span in one launch, on the data it makes itself
+// (philox) or on numpy's data made here on the threads into one of the run's two pinned slots: while the GPU copies
+// and runs a span, the threads make the next one's data into the other. A span's block sums stay on the device
+// (about 2 GB at most; on numpy's data a slot's x and d take at most about 1 GB), where a second kernel adds them
+// into the totals in block order, as Totals::add does on the CPU. So the curves differ from the CPU's only where the
+// GPU's log, sin and cos round differently (philox), and not at all on numpy's data. The device and pinned buffers
+// are allocated once per run.
 EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource* source) {
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
@@ -598,57 +622,73 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
     const std::int64_t R = options.realizations;
     const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
     Totals totals(p.N, p.M);
-    double kernel_seconds = 0.0;
+    double kernel_seconds = 0.0, add_seconds = 0.0;
     const int threads = thread_count(options, R);
 #ifdef LMSREF_HAVE_CUDA_KERNEL
+    static_assert(cuda_kernel::block_size == ensemble_block_size, "one CUDA block is one engine block");
     char message[512] = "";
     const int devices = cuda_kernel::device_count(message, sizeof message);
     if (devices == 0)
         throw RuntimeFailure(std::string("--device cuda: no CUDA device for the ensemble kernel (") + message +
                              "); use --device cpu");
     const int device = options.team != nullptr ? options.team->local_rank() % devices : 0;
-    const std::size_t columns = p.M + 2;
-    const std::size_t row_values = (p.N + 1) * columns;
-    // A span's block sums within about 256 MB on the host, and on numpy's data its x and d too.
+    const std::size_t values = cuda_kernel::row_values(q.samples, q.taps);
     const bool philox_data = options.rng == Rng::philox && source == nullptr;
-    const double bytes_per_block =
-        8.0 * static_cast<double>(row_values + (philox_data ? 0 : 2 * p.N * ensemble_block_size));
+    const double row_bytes = 8.0 * static_cast<double>(values);
+    const double data_bytes = philox_data ? 0.0 : 16.0 * static_cast<double>(p.N * ensemble_block_size);
+    const auto wanted = static_cast<std::int64_t>(std::min(2e9 / row_bytes, data_bytes > 0 ? 1e9 / data_bytes : 1e18));
     const std::int64_t span =
-        agreed_span(options, std::max<std::int64_t>(1, static_cast<std::int64_t>(256e6 / bytes_per_block)), blocks);
-    std::vector<double> rows, steady, x, d;
-    BlockSums sums(p.N, p.M);
-    SpanWork work;
-    work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done) {
-        const std::int64_t count = last - first;
-        rows.resize(static_cast<std::size_t>(count) * row_values);
-        steady.resize(3 * static_cast<std::size_t>(count));
-        int status = 0;
-        if (philox_data) {
-            status = cuda_kernel::run_blocks(q, R, first, count, device, rows.data(), steady.data(), &kernel_seconds,
-                                             message, sizeof message);
-        } else {
-            const std::int64_t first_realization = first * ensemble_block_size;
-            const auto C = static_cast<std::size_t>(std::min(R, last * ensemble_block_size) - first_realization);
-            side_by_side(scenario, source, first_realization, C, x, d, threads);
-            status = cuda_kernel::run_blocks_on_data(q, R, first, count, x.data(), d.data(), device, rows.data(),
-                                                     steady.data(), &kernel_seconds, message, sizeof message);
-        }
-        if (status != 0) throw RuntimeFailure(std::string("--device cuda: ") + message);
-        for (std::int64_t i = 0; i < count;) // every block is ready: hand them over in order until a stop
-            if (!done(i++)) break;
+        agreed_span(options, std::clamp<std::int64_t>(options.span > 0 ? options.span : wanted, 1, blocks), blocks);
+    const std::int64_t stride = span * (options.team != nullptr ? options.team->size() : 1); // to this rank's next
+    const std::unique_ptr<cuda_kernel::Run, void (*)(cuda_kernel::Run*)> run(
+        cuda_kernel::open_run(q, R, std::min(span, blocks), !philox_data, device, message, sizeof message),
+        cuda_kernel::close_run);
+    if (run == nullptr) throw RuntimeFailure(std::string("--device cuda: ") + message);
+    std::vector<double> total_rows(values), steady(3 * static_cast<std::size_t>(span));
+    int slot = 0; // numpy's data: the slot of the span computed next
+    const auto make_data = [&](std::int64_t first, int into, int workers) {
+        const std::int64_t first_realization = first * ensemble_block_size;
+        const auto C = static_cast<std::size_t>(std::min(R, std::min(blocks, first + span) * ensemble_block_size) -
+                                                first_realization);
+        side_by_side(scenario, source, first_realization, C, cuda_kernel::run_x(run.get(), into),
+                     cuda_kernel::run_d(run.get(), into), workers);
     };
-    work.add = [&](std::int64_t i, Totals& into) {
-        const double* row = rows.data() + static_cast<std::size_t>(i) * row_values;
-        for (std::size_t n = 0; n <= p.N; ++n) {
-            if (n > 0) sums.mse[n - 1] = row[n * columns];
-            sums.msd[n] = row[n * columns + 1];
-            for (std::size_t k = 0; k < p.M; ++k) sums.meanw[n * p.M + k] = row[n * columns + 2 + k];
+    // The data of block `ahead_block`'s span, made into the other slot while the GPU runs; declared after what it
+    // uses, so that it is waited for before they go.
+    std::future<void> ahead;
+    std::int64_t ahead_block = -1;
+    SpanWork work;
+    work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>&) {
+        if (!philox_data) {
+            if (ahead_block == first) { // its failure (a --wo that overflows) is this run's
+                ahead_block = -1;
+                ahead.get();
+            } else {
+                make_data(first, slot, threads);
+            }
         }
-        const double* s = steady.data() + 3 * static_cast<std::size_t>(i);
-        sums.count = static_cast<std::int64_t>(s[0]);
-        sums.steady_mean = s[1];
-        sums.steady_m2 = s[2];
-        into.add(sums);
+        if (cuda_kernel::run_span(run.get(), first, last - first, slot, message, sizeof message) != 0)
+            throw RuntimeFailure(std::string("--device cuda: ") + message);
+        const std::int64_t next = first + stride;
+        if (!philox_data && next < blocks) { // add_span waits for the GPU without spinning: every thread makes data
+            ahead_block = next;
+            ahead = std::async(std::launch::async, [&, next, into = slot ^ 1] { make_data(next, into, threads); });
+            slot ^= 1;
+        }
+    };
+    work.add_span = [&](std::int64_t count, Totals& into) {
+        if (count == 0) return;
+        cuda_kernel::curves_to_rows(into.mse.data(), into.msd.data(), into.meanw.data(), q.samples, q.taps,
+                                    total_rows.data());
+        if (cuda_kernel::add_span(run.get(), total_rows.data(), steady.data(), &kernel_seconds, &add_seconds,
+                                  message, sizeof message) != 0)
+            throw RuntimeFailure(std::string("--device cuda: ") + message);
+        cuda_kernel::rows_to_curves(total_rows.data(), q.samples, q.taps, into.mse.data(), into.msd.data(),
+                                    into.meanw.data());
+        for (std::int64_t i = 0; i < count; ++i) {
+            const double* s = steady.data() + 3 * static_cast<std::size_t>(i);
+            into.add_steady(static_cast<std::int64_t>(s[0]), s[1], s[2]);
+        }
     };
     fold_blocks(options, blocks, span, totals, work);
 #else
@@ -659,6 +699,7 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
 #endif
     EnsembleResult result = finish(options, p, totals, source == nullptr, threads, start_time);
     result.kernel_seconds = kernel_seconds;
+    result.add_kernel_seconds = add_seconds;
     return result;
 }
 
@@ -797,7 +838,7 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
     const std::size_t N = p.N;
     const std::size_t M = p.M;
     const std::int64_t R = options.realizations;
-    const std::int64_t chunk = ensemble_chunk(scenario.samples, scenario.taps, R, batched.chunk);
+    const std::int64_t chunk = ensemble_chunk(scenario.samples, scenario.taps, R, batched.chunk, batched.device);
     const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
     const std::int64_t span = agreed_span(options, chunk / ensemble_block_size, blocks); // a chunk: a span of blocks
     const std::int64_t stride = span * (options.team != nullptr ? options.team->size() : 1); // to this rank's next
@@ -893,6 +934,28 @@ std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_
     }
     chunk = std::max(ensemble_block_size, chunk / ensemble_block_size * ensemble_block_size);
     return std::min(chunk, whole);
+}
+
+std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked,
+                            Device device, double host_bytes, double device_bytes) {
+    if (device != Device::cuda || asked > 0) return ensemble_chunk(samples, taps, realizations, asked);
+    if (host_bytes <= 0)
+        host_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+    if (device_bytes <= 0) {
+        device_bytes = 2e9;
+#ifdef LMSREF_HAVE_CUDA_KERNEL
+        std::size_t free_bytes = 0, total_bytes = 0;
+        if (cuda_kernel::device_memory(0, &free_bytes, &total_bytes) == 0) device_bytes = static_cast<double>(free_bytes);
+#endif
+    }
+    const auto N = static_cast<double>(samples);
+    const auto M = static_cast<double>(taps);
+    const double on_host = host_bytes / 4 / (8 * (5 * N + (N + 1) * M));
+    const double on_device = device_bytes / 2 / (16 * (3 * N + (N + 1) * M));
+    const double whole = static_cast<double>((realizations + ensemble_block_size - 1) / ensemble_block_size) *
+                         static_cast<double>(ensemble_block_size);
+    return ensemble_chunk(samples, taps, realizations,
+                          static_cast<std::int64_t>(std::max(1.0, std::min({on_host, on_device, whole}))));
 }
 
 EnsembleResult run_ensemble_batched(const EnsembleOptions& options, const BatchedOptions& batched) {

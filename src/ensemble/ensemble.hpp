@@ -28,7 +28,7 @@ constexpr std::int64_t ensemble_block_size = 64;
 
 /// Where generated data come from. `numpy`: realization r is the single run `--seed S+r`, NumPy's legacy MT19937
 /// stream. `philox`: Random123's Philox4x32-10, counter (sample, realization) and key (seed, tag), Box-Muller
-/// (src/philox_data.hpp): every sample of every realization made on the spot, on the CPU or the GPU alike.
+/// (src/random/philox_data.hpp): every sample of every realization made on the spot, on the CPU or the GPU alike.
 enum class Rng { numpy, philox };
 /// "numpy" or "philox".
 const char* to_string(Rng rng);
@@ -47,7 +47,7 @@ struct EnsembleOptions {
     int threads = 0;               ///< worker threads; 0 = available_cores()
     std::int64_t decimate = 1;     ///< keep every m-th value of the curves (n = 0, m, 2m, ...), as msesim does
     Rng rng = Rng::numpy;          ///< generated data: NumPy's stream, or Philox (plain engine only)
-    /// Where the plain engine runs: the CPU threads, or the CUDA kernel of src/cuda/, one thread per realization, the
+    /// Where the plain engine runs: the CPU threads, or the CUDA kernel of src/ensemble/cuda/, one thread per realization, the
     /// same blocks added in the same order (philox data made on the GPU; numpy's, or the matrices, copied to it).
     Device device = Device::cpu;
     /// Set to true (e.g. from a SIGINT handler) to stop after the blocks in progress: the result then holds the
@@ -59,7 +59,8 @@ struct EnsembleOptions {
     /// line at most every so often). May be empty.
     std::function<void(std::int64_t completed_realizations)> progress;
     /// Blocks each process computes per round (0: about 16 MB of block sums, at least two per thread; the CUDA kernel
-    /// and the batched stages take theirs from their launch and chunk sizes). Changes the speed, never the bits.
+    /// up to about 2 GB of block sums on the device; the batched stages take theirs from their chunk size). Changes
+    /// the speed, never the bits.
     std::int64_t span = 0;
     /// The processes sharing the run (MPI's ranks, src/mpi_team.hpp), or null for this process alone. Each rank
     /// computes its share of the blocks (threads per rank as above) and the blocks are still added in block order:
@@ -106,6 +107,7 @@ struct EnsembleResult {
     int ranks = 1;               ///< processes that shared the run (MPI ranks)
     double seconds = 0.0;        ///< wall time of the whole run, data generation included
     double kernel_seconds = 0.0; ///< --device cuda: the CUDA kernel's own time on this rank's GPU (no copies)
+    double add_kernel_seconds = 0.0; ///< and the time of the kernel that adds its blocks into the totals
     /// Wall time per realization-sample, in ns: 1e9 seconds / (completed realizations * N).
     double ns_per_realization_sample() const;
 };
@@ -122,7 +124,7 @@ bool ensemble_cuda_built();
 int ensemble_cuda_devices();
 
 /// The ensemble on generated data: realization r uses generate_data with seed scenario.seed + r (options.rng ==
-/// numpy), or Philox's data of (scenario.seed, r) (philox: src/philox_data.hpp, made sample by sample). Throws
+/// numpy), or Philox's data of (scenario.seed, r) (philox: src/random/philox_data.hpp, made sample by sample). Throws
 /// InputError for a bad scenario, R < 1, decimate < 1, or seed + R - 1 beyond 2^32 - 1 (NumPy's seeds are 32-bit).
 EnsembleResult run_ensemble(const EnsembleOptions& options);
 
@@ -143,6 +145,15 @@ struct BatchedOptions {
 /// The realizations per chunk: `asked` (0: as many as keep a chunk's w, (N + 1) M C doubles, within 32 MB) rounded
 /// down to whole blocks, at least one block, at most R rounded up to whole blocks.
 std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked);
+
+/// The same for a stage on `device`. On CUDA with asked = 0 the chunk is sized by memory, not by the CPU's cache:
+/// each chunk costs about N kernel launches whatever its size, so as many realizations as fit a quarter of the
+/// host's memory (x and d, the next chunk's x and d, e and w: 8 (5 N + (N + 1) M) bytes each) and half the device's
+/// (x, d, e and w, and as much again for the stage's temporaries: 16 (3 N + (N + 1) M) bytes each), in whole blocks,
+/// at most R rounded up: all of R where it fits. host_bytes, device_bytes: the memory to size by; 0: this machine's
+/// physical memory, and the device's free memory as the CUDA runtime tells it (2 GB where it cannot).
+std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_t realizations, std::int64_t asked,
+                            Device device, double host_bytes = 0, double device_bytes = 0);
 
 /// The ensemble on generated data, each chunk run by a batched stage. Checks as run_ensemble does.
 EnsembleResult run_ensemble_batched(const EnsembleOptions& options, const BatchedOptions& batched);

@@ -25,7 +25,7 @@ struct EnsemblePlan {
     double input_power = 1.0;
     TheoryPrediction theory;
     std::vector<std::string> notes; ///< what reading the files changed (a dtype converted to float64)
-    /// The stage whose loop runs the realizations: `numpy` is the plain engine (src/ensemble.cpp); a LibTorch
+    /// The stage whose loop runs the realizations: `numpy` is the plain engine (src/ensemble/ensemble.cpp); a LibTorch
     /// stage runs batched (batched.stage = its batched function), on batched.device. `numpy` for --stage all.
     const Stage* stage = &stages().front();
     BatchedOptions batched;

@@ -1,4 +1,4 @@
-// CPU-only twins of src/philox_data.hpp's functions in AVX2, four consecutive realizations at once (a lane each),
+// CPU-only twins of src/random/philox_data.hpp's functions in AVX2, four consecutive realizations at once (a lane each),
 // for speed alone: normals4_avx2 makes philox::normals' values (Philox's 32 x 32 -> 64-bit products with vpmuludq,
 // the uniforms from their two exact halves, log_unit and cos_sin_2pi with blends where the scalar code selects), and
 // add_four_realizations_avx2 runs Realization::step_with's LMS update and adds into the block sums as four calls of

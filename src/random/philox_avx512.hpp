@@ -1,4 +1,4 @@
-// CPU-only twins of src/philox_data.hpp's functions in AVX-512 (F, DQ, VL), for speed alone, as src/philox_avx2.hpp
+// CPU-only twins of src/random/philox_data.hpp's functions in AVX-512 (F, DQ, VL), for speed alone, as src/philox_avx2.hpp
 // in AVX2. A 512-bit vector holds eight (realization, sample) pairs: four consecutive realizations (the engine's
 // group) times two consecutive samples, so that a group of four realizations fills all eight lanes. Normals512 makes
 // philox::normals' values for them: Philox's 32 x 32 -> 64-bit products with vpmuludq, the three-way xors in one

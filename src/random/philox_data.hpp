@@ -1,8 +1,8 @@
 // The ensemble's counter-based data (`ensemble --rng philox`): realization r's signals made sample by sample from
 // Random123's Philox4x32-10, with no state to carry, so that any realization and any sample can be made anywhere
 // (a CPU thread, a CUDA thread) from (seed, r, n) alone. No LibTorch, no standard library beyond <cmath> and
-// <cstdint>: this header is compiled by the C++ compiler for the CPU engine (src/ensemble.cpp) and by nvcc for the
-// CUDA kernel (src/cuda/), and both call the same LMSREF_HOST_DEVICE functions, so the CPU tests exercise the
+// <cstdint>: this header is compiled by the C++ compiler for the CPU engine (src/ensemble/ensemble.cpp) and by nvcc for the
+// CUDA kernel (src/ensemble/cuda/), and both call the same LMSREF_HOST_DEVICE functions, so the CPU tests exercise the
 // kernel's arithmetic. log, cos and sin are this header's own (log_unit, cos_sin_2pi: + - * / and IEEE sqrt only,
 // no libm), so with no fused multiply-add on either side (-ffp-contract=off, nvcc --fmad=false) host and device make
 // the same bits, and so does scripts/philox_reference.py.
@@ -134,9 +134,8 @@ LMSREF_HOST_DEVICE inline CosSin cos_sin_2pi(double u) {
     const double u4 = 4.0 * u;
     const int q = static_cast<int>(u4);
     const double f = u4 - static_cast<double>(q);
-    const int swap = f > 0.5 ? 1 : 0;
-    const double folded[2] = {f, 1.0 - f};
-    const double a = 1.5707963267948966 * folded[swap];
+    const bool swap = f > 0.5;
+    const double a = 1.5707963267948966 * (swap ? 1.0 - f : f); // selects, not indexed arrays: no local memory on a GPU
     const double z = a * a;
     double ps = 1.0 / 355687428096000.0; // sin: a (1 - z/3! + z^2/5! - ... + z^8/17!)
     ps = ps * z - 1.0 / 1307674368000.0;
@@ -158,10 +157,9 @@ LMSREF_HOST_DEVICE inline CosSin cos_sin_2pi(double u) {
     // The quadrant's rotation without a branch (q is random: a branch would be mispredicted): by quarter turns,
     // (cos, sin) of (pi / 2) f becomes (c0, s0), (-s0, c0), (-c0, -s0), (s0, -c0) for q = 0, 1, 2, 3; multiplying
     // by +-1 is exact.
-    const double pair[2] = {cos_a, sin_a};
-    const int odd = (q & 1) ^ swap; // sin and cos trade places an odd number of times
-    const double sign[2] = {1.0, -1.0};
-    return {sign[((q + 1) >> 1) & 1] * pair[odd], sign[(q >> 1) & 1] * pair[odd ^ 1]};
+    const bool odd = ((q & 1) != 0) != swap; // sin and cos trade places an odd number of times
+    const double first = odd ? sin_a : cos_a, second = odd ? cos_a : sin_a;
+    return {((((q + 1) >> 1) & 1) != 0 ? -1.0 : 1.0) * first, (((q >> 1) & 1) != 0 ? -1.0 : 1.0) * second};
 }
 
 /// x_r(n) and v_r(n): Box-Muller on the two uniforms.
