@@ -115,6 +115,8 @@ configure() {
     [ -f "$BUILD_DIR/CMakeCache.txt" ] || ! command -v ninja >/dev/null 2>&1 || args+=(-G Ninja)
     [ -z "${CMAKE_PREFIX_PATH:-}" ] || args+=(-DCMAKE_PREFIX_PATH="$CMAKE_PREFIX_PATH")
     [ -z "${Torch_DIR:-}" ] || args+=(-DTorch_DIR="$Torch_DIR")
+    # CI: a warning is an error (cmake/warnings.cmake); elsewhere the setting in the build folder stays.
+    [ -z "${CI:-}" ] || args+=(-DLMSREF_WARNINGS_AS_ERRORS=ON)
     cmake "${args[@]}" "$@"
 }
 

@@ -149,10 +149,13 @@ TEST_CASE("mpirun: rank 0 publishes only when mpirun's standard output can take 
         std::string redirection, reason;
     } cases[] = {{" >&-", "mpirun's standard output is closed"},
                  {" >/dev/full", "mpirun's standard output is /dev/full"},
-                 {" | true", "mpirun's standard output is a pipe that nobody reads"}};
+                 {" >&4", "mpirun's standard output is a pipe that nobody reads"}};
     for (const auto& c : cases) {
         CAPTURE(c.redirection);
-        std::ofstream(dir + "/run.sh") << mpirun << c.redirection << "\nexit ${PIPESTATUS[0]}\n";
+        // Descriptor 4: a FIFO whose only reader has come and gone, so that no timing decides the case.
+        std::ofstream(dir + "/run.sh") << "rm -f '" << dir << "/fifo'; mkfifo '" << dir << "/fifo'\n(exec 3<'" << dir
+                                       << "/fifo') & exec 4>'" << dir << "/fifo'; wait $!\n"
+                                       << mpirun << c.redirection << "\nexit ${PIPESTATUS[0]}\n";
         const Result result = run_command("bash '" + dir + "/run.sh'");
         const std::string errors = file_bytes(dir + "/err.txt");
         INFO(errors);

@@ -97,3 +97,31 @@ TEST_CASE("unknown_name lists the known names and suggests the nearest", "[text]
             "unknown section 'tens' (did you mean 'tensors'?); the sections are tensors, devices");
     REQUIRE(unknown_name("stage", "", stages) == "unknown stage ''; the stages are numpy, tensor, sgd");
 }
+
+TEST_CASE("text: one parser for every enumerated option, with the near miss named", "[text]") {
+    enum class Colour { red, green, blue };
+    static const Choice<Colour> colours[] = {{"red", Colour::red}, {"green", Colour::green}, {"blue", Colour::blue}};
+    REQUIRE(parse_choice("--colour", "green", "a colour", colours) == Colour::green);
+    REQUIRE_THROWS_WITH(parse_choice("--colour", "gren", "a colour", colours),
+                        "--colour: 'gren' is not a colour (did you mean 'green'?); use red, green or blue");
+    REQUIRE_THROWS_WITH(parse_choice("--colour", "blrue", "a colour", colours),
+                        "--colour: 'blrue' is not a colour (did you mean 'blue'?); use red, green or blue");
+    REQUIRE_THROWS_WITH(parse_choice("--colour", "purple", "a colour", colours),
+                        "--colour: 'purple' is not a colour; use red, green or blue");
+    REQUIRE_THROWS_AS(parse_choice("--colour", "", "a colour", colours), InputError);
+    // A swap of two neighbours is one edit: 'cdua' is nearer 'cuda' than 'cpu'.
+    REQUIRE(closest_name("cdua", {"cpu", "cuda", "auto"}) == "cuda");
+}
+
+TEST_CASE("text: a quoted value is escaped and cut, never a line longer than it should be", "[text]") {
+    REQUIRE(quote_value("0.5") == "'0.5'");
+    REQUIRE(quote_value("a\nb\tc\r") == "'a\\nb\\tc\\r'");
+    REQUIRE(quote_value("\xef\xbb\xbf"
+                        "1") == "'\\ufeff1'");
+    REQUIRE(quote_value("caf\xc3\xa9") == "'caf\xc3\xa9'"); // valid UTF-8 stays
+    REQUIRE(quote_value("\xff\xfe"
+                        "x") == "'\\xff\\xfex'");       // bytes that are not UTF-8 do not
+    REQUIRE(quote_value("\xe2\x82") == "'\\xe2\\x82'"); // a truncated sequence neither
+    REQUIRE(quote_value(std::string(200, '9'), 80) == "'" + std::string(80, '9') + "... (200 bytes in all)'");
+    REQUIRE(one_line("x\ny\x1b[2J") == "x\\ny\\x1b[2J");
+}

@@ -159,18 +159,19 @@ std::string closest_name(const std::string& text, const std::vector<std::string>
     std::size_t best_distance = 3; // farther than 2 edits is no suggestion
     for (const std::string& candidate : candidates) {
         if (text.size() >= 3 && candidate.compare(0, text.size(), text) == 0) return candidate;
-        // Levenshtein distance, one row at a time.
-        std::vector<std::size_t> row(candidate.size() + 1);
-        for (std::size_t j = 0; j < row.size(); ++j) row[j] = j;
-        for (std::size_t i = 1; i <= text.size(); ++i) {
-            std::size_t diagonal = row[0];
-            row[0] = i;
+        // The optimal string alignment distance (Levenshtein's, a swap of two neighbours counting one edit: 'cdua'
+        // is one edit from 'cuda'), over the full table: names are short.
+        std::vector<std::vector<std::size_t>> table(text.size() + 1, std::vector<std::size_t>(candidate.size() + 1));
+        for (std::size_t i = 0; i <= text.size(); ++i) table[i][0] = i;
+        for (std::size_t j = 0; j <= candidate.size(); ++j) table[0][j] = j;
+        for (std::size_t i = 1; i <= text.size(); ++i)
             for (std::size_t j = 1; j <= candidate.size(); ++j) {
-                const std::size_t above = row[j];
-                row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (text[i - 1] == candidate[j - 1] ? 0 : 1)});
-                diagonal = above;
+                table[i][j] = std::min({table[i - 1][j] + 1, table[i][j - 1] + 1,
+                                        table[i - 1][j - 1] + (text[i - 1] == candidate[j - 1] ? 0 : 1)});
+                if (i > 1 && j > 1 && text[i - 1] == candidate[j - 2] && text[i - 2] == candidate[j - 1])
+                    table[i][j] = std::min(table[i][j], table[i - 2][j - 2] + 1);
             }
-        }
+        const std::vector<std::size_t>& row = table[text.size()];
         if (row.back() < best_distance) {
             best_distance = row.back();
             best = candidate;
@@ -183,6 +184,16 @@ std::string unknown_name(const std::string& what, std::string_view name, const s
     const std::string near = closest_name(std::string(name), known);
     return fmt::format("unknown {} {}{}; the {}s are {}", what, quote_value(name),
                        near.empty() ? "" : " (did you mean '" + near + "'?)", what, fmt::join(known, ", "));
+}
+
+std::string choice_error(const std::string& option, const std::string& text, const char* what,
+                         const std::vector<std::string>& names) {
+    const std::string near = closest_name(text, names);
+    std::string list;
+    for (std::size_t k = 0; k < names.size(); ++k)
+        list += (k == 0 ? "" : k + 1 == names.size() ? " or " : ", ") + names[k];
+    return option + ": " + quote_value(text) + " is not " + what +
+           (near.empty() || text.empty() ? "" : " (did you mean '" + near + "'?)") + "; use " + list;
 }
 
 std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t max,

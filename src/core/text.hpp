@@ -1,6 +1,9 @@
 // Small text helpers shared by the messages, the reports, the writers and the option parsing.
 #pragma once
 
+#include "core/errors.hpp"
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -44,6 +47,27 @@ std::string closest_name(const std::string& text, const std::vector<std::string>
 /// "unknown stage 'sdg' (did you mean 'sgd'?); the stages are numpy, tensor, ..." for `what` = "stage": the
 /// message for a name that is none of `known`, with the nearest one when there is one.
 std::string unknown_name(const std::string& what, std::string_view name, const std::vector<std::string>& known);
+
+/// parse_choice's message.
+std::string choice_error(const std::string& option, const std::string& text, const char* what,
+                         const std::vector<std::string>& names);
+
+/// One name of an enumerated option and the value it stands for.
+template <class T> struct Choice {
+    std::string_view name;
+    T value;
+};
+/// The value `text` names among `choices`. Throws InputError "<option>: 'text' is not <what>; use a, b or c", with
+/// "(did you mean 'b'?)" for a near miss: the one parser of every enumerated option (--device, --format, --rng, ...).
+template <class T, std::size_t N>
+T parse_choice(const std::string& option, const std::string& text, const char* what, const Choice<T> (&choices)[N]) {
+    std::vector<std::string> names;
+    for (const Choice<T>& choice : choices) {
+        if (choice.name == text) return choice.value;
+        names.emplace_back(choice.name);
+    }
+    throw InputError(choice_error(option, text, what, names));
+}
 
 /// A whole non-negative integer no larger than `max`. Throws InputError naming `option` and the range.
 std::uint64_t parse_count(const std::string& option, const std::string& text, std::uint64_t max,

@@ -1,6 +1,8 @@
 #include "ensemble/ensemble.hpp"
 
 #include "core/errors.hpp"
+#include "lms/bounds.hpp"
+#include "lms/static_taps.hpp"
 #include "random/legacy_gauss.hpp"
 #include "random/philox_avx2.hpp"
 #include "random/philox_avx512.hpp"
@@ -171,17 +173,13 @@ template <std::size_t M> Kernels kernels_for() {
 }
 
 Kernels kernels(std::size_t M) {
-    switch (M) { // small filters get loops of their own length, as in the numpy stage
-    case 1: return kernels_for<1>();
-    case 2: return kernels_for<2>();
-    case 3: return kernels_for<3>();
-    case 4: return kernels_for<4>();
-    case 5: return kernels_for<5>();
-    case 6: return kernels_for<6>();
-    case 7: return kernels_for<7>();
-    case 8: return kernels_for<8>();
-    default: return {nullptr, add_group<0, 1>};
-    }
+    // Small filters get loops of their own length, as in the numpy stage.
+    return with_static_taps(static_cast<std::int64_t>(M), [](auto taps) -> Kernels {
+        if constexpr (is_static_taps<decltype(taps)>)
+            return kernels_for<decltype(taps)::value>();
+        else
+            return {nullptr, add_group<0, 1>};
+    });
 }
 
 // --rng philox: G realizations side by side, each made and run sample by sample by philox::Realization::step (the
@@ -259,17 +257,12 @@ template <int M> PhiloxKernels philox_kernels_for(bool avx2, bool avx512) {
 PhiloxKernels philox_kernels(std::size_t M, std::size_t K, bool avx2) {
     if (K != M) return {nullptr, add_philox_group<0, 1>};
     const bool avx512 = avx2 && philox::avx512_supported();
-    switch (M) {
-    case 1: return philox_kernels_for<1>(avx2, avx512);
-    case 2: return philox_kernels_for<2>(avx2, avx512);
-    case 3: return philox_kernels_for<3>(avx2, avx512);
-    case 4: return philox_kernels_for<4>(avx2, avx512);
-    case 5: return philox_kernels_for<5>(avx2, avx512);
-    case 6: return philox_kernels_for<6>(avx2, avx512);
-    case 7: return philox_kernels_for<7>(avx2, avx512);
-    case 8: return philox_kernels_for<8>(avx2, avx512);
-    default: return {nullptr, add_philox_group<0, 1>};
-    }
+    return with_static_taps(static_cast<std::int64_t>(M), [&](auto taps) -> PhiloxKernels {
+        if constexpr (is_static_taps<decltype(taps)>)
+            return philox_kernels_for<decltype(taps)::value>(avx2, avx512);
+        else
+            return {nullptr, add_philox_group<0, 1>};
+    });
 }
 
 // generate_data (scenario.cpp) into the workspace, without allocating: x = randn(N), d = lfilter(wo, 1, x) +
@@ -305,9 +298,8 @@ const char* to_string(Rng rng) {
 }
 
 Rng parse_rng(const std::string& text) {
-    if (text == "numpy") return Rng::numpy;
-    if (text == "philox") return Rng::philox;
-    throw InputError("--rng: '" + text + "' is not a generator; use numpy or philox");
+    static const Choice<Rng> choices[] = {{"numpy", Rng::numpy}, {"philox", Rng::philox}};
+    return parse_choice("--rng", text, "a generator", choices);
 }
 
 std::string rng_description(Rng rng) {
@@ -346,8 +338,7 @@ Problem make_problem(const Scenario& scenario) {
     p.N = static_cast<std::size_t>(scenario.samples);
     p.M = static_cast<std::size_t>(scenario.taps);
     p.eta = scenario.step_size;
-    p.wo_M.assign(p.M, 0.0);
-    std::copy_n(scenario.wo.begin(), std::min(p.M, scenario.wo.size()), p.wo_M.begin());
+    p.wo_M = optimum_for_taps(scenario.wo, scenario.taps);
     p.steady_start = p.N - std::max<std::size_t>(1, p.N / 4);
     p.K = std::max(p.M, scenario.wo.size());
     p.wo_K.assign(p.K, 0.0);
@@ -680,8 +671,8 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
         if (count == 0) return;
         cuda_kernel::curves_to_rows(into.mse.data(), into.msd.data(), into.meanw.data(), q.samples, q.taps,
                                     total_rows.data());
-        if (cuda_kernel::add_span(run.get(), total_rows.data(), steady.data(), &kernel_seconds, &add_seconds,
-                                  message, sizeof message) != 0)
+        if (cuda_kernel::add_span(run.get(), total_rows.data(), steady.data(), &kernel_seconds, &add_seconds, message,
+                                  sizeof message) != 0)
             throw RuntimeFailure(std::string("--device cuda: ") + message);
         cuda_kernel::rows_to_curves(total_rows.data(), q.samples, q.taps, into.mse.data(), into.msd.data(),
                                     into.meanw.data());
@@ -945,7 +936,8 @@ std::int64_t ensemble_chunk(std::int64_t samples, std::int64_t taps, std::int64_
         device_bytes = 2e9;
 #ifdef LMSREF_HAVE_CUDA_KERNEL
         std::size_t free_bytes = 0, total_bytes = 0;
-        if (cuda_kernel::device_memory(0, &free_bytes, &total_bytes) == 0) device_bytes = static_cast<double>(free_bytes);
+        if (cuda_kernel::device_memory(0, &free_bytes, &total_bytes) == 0)
+            device_bytes = static_cast<double>(free_bytes);
 #endif
     }
     const auto N = static_cast<double>(samples);

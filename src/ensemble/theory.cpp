@@ -1,5 +1,7 @@
 #include "ensemble/theory.hpp"
 
+#include "lms/bounds.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -45,7 +47,7 @@ TheoryPrediction predict(const Scenario& scenario, double input_power, StartMode
     for (std::size_t k = M; k < L; ++k) beyond += scenario.wo[k] * scenario.wo[k];
     t.j_min = scenario.noise_variance + sx2 * beyond;
     t.mean_bound = 2.0 / sx2;
-    t.mean_square_bound = 2.0 / ((Md + 2.0) * sx2);
+    t.mean_square_bound = stability_bound(scenario.taps, sx2);
     t.past_mean_bound = eta >= t.mean_bound;
     t.past_mean_square_bound = eta >= t.mean_square_bound;
     t.a = 1.0 - 2.0 * eta * sx2 + eta * eta * sx2 * sx2 * (Md + 2.0);
@@ -61,8 +63,7 @@ TheoryPrediction predict(const Scenario& scenario, double input_power, StartMode
         t.msd = eta * Md * t.j_min / denominator; // emse / sx2, without dividing by sx2
     }
 
-    std::vector<double> wo_M(M, 0.0);
-    std::copy_n(scenario.wo.begin(), std::min(M, L), wo_M.begin());
+    const std::vector<double> wo_M = optimum_for_taps(scenario.wo, scenario.taps);
     t.msd_curve.assign(N + 1, 0.0);
     t.mse_curve.assign(N, 0.0);
     double msd0 = 0.0;

@@ -11,9 +11,8 @@
 namespace lmsref {
 
 FileFormat parse_file_format(const std::string& text) {
-    if (text == "npy") return FileFormat::npy;
-    if (text == "csv") return FileFormat::csv;
-    throw InputError("--format: '" + text + "' is not a format; use npy or csv");
+    static const Choice<FileFormat> choices[] = {{"npy", FileFormat::npy}, {"csv", FileFormat::csv}};
+    return parse_choice("--format", text, "a format", choices);
 }
 
 const char* extension(FileFormat format) {

@@ -15,10 +15,11 @@ const char* to_string(Device device) {
 }
 
 DeviceChoice parse_device_choice(const std::string& text) {
-    if (text == "cpu") return DeviceChoice::cpu;
-    if (text == "cuda") return DeviceChoice::cuda;
-    if (text == "auto") return DeviceChoice::automatic;
-    throw InputError("--device: '" + text + "' is not a device; use cpu, cuda or auto");
+    static const Choice<DeviceChoice> choices[] = {
+        {"cpu", DeviceChoice::cpu}, {"cuda", DeviceChoice::cuda}, {"auto", DeviceChoice::automatic}};
+    if (text == "gpu") // the nearest name, cpu, is the opposite of what is meant
+        throw InputError("--device: 'gpu' is not a device; use cpu, cuda or auto (cuda runs on the GPU)");
+    return parse_choice("--device", text, "a device", choices);
 }
 
 void validate(const Scenario& s) {

@@ -94,10 +94,9 @@ std::vector<std::string> plot_comparison(const Comparison& comparison, const Sce
 }
 
 PlotKind parse_plot_kind(const std::string& text) {
-    if (text == "weights") return PlotKind::weights;
-    if (text == "deviation") return PlotKind::deviation;
-    if (text == "learning") return PlotKind::learning;
-    throw InputError("--kind: '" + text + "' is not a kind of plot; use weights, deviation or learning");
+    static const Choice<PlotKind> choices[] = {
+        {"weights", PlotKind::weights}, {"deviation", PlotKind::deviation}, {"learning", PlotKind::learning}};
+    return parse_choice("--kind", text, "a kind of plot", choices);
 }
 
 Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::string& reference_file,
@@ -147,10 +146,9 @@ Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::s
 }
 
 XScale parse_x_scale(const std::string& text) {
-    if (text == "auto") return XScale::automatic;
-    if (text == "linear") return XScale::linear;
-    if (text == "log") return XScale::log;
-    throw InputError("--x-scale: '" + text + "' is not allowed; use auto, linear or log");
+    static const Choice<XScale> choices[] = {
+        {"auto", XScale::automatic}, {"linear", XScale::linear}, {"log", XScale::log}};
+    return parse_choice("--x-scale", text, "a scale", choices);
 }
 
 Figure ensemble_figure(const EnsembleRun& run, XScale scale) {

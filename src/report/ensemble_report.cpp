@@ -5,6 +5,7 @@
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "io/files.hpp"
+#include "lms/bounds.hpp"
 #include "report/report.hpp"
 #include "report/report_json.hpp"
 #include "stages/libtorch.hpp"
@@ -101,9 +102,7 @@ EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, c
                              " has shape " + shape(x) + "; x and d must both be N x R (one column per realization)");
         scenario.samples = static_cast<std::int64_t>(x.rows);
         plan.options.realizations = static_cast<std::int64_t>(x.cols);
-        double power = 0.0;
-        for (double v : x.values) power += v * v;
-        plan.input_power = power / static_cast<double>(x.values.size());
+        plan.input_power = input_power(x.values);
         if (!(plan.input_power > 0))
             throw InputError("--x: " + scenario.x_file + " holds only zeros; the filter cannot learn from it");
         plan.x = x.values;

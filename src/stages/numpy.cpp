@@ -1,8 +1,8 @@
 // Stage `numpy` — the notebook's `lms`: the LMS filter as a plain loop, no LibTorch. The ground truth that
 // every other stage is compared against.
 #include "lms/stage.hpp"
+#include "lms/static_taps.hpp"
 #include "stages/registry.hpp"
-#include "stages/static_taps.hpp"
 
 #include <utility>
 #include <vector>

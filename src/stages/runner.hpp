@@ -1,6 +1,7 @@
 // Running stages on a scenario's data and comparing their trajectories with the `numpy` ground truth.
 #pragma once
 
+#include "lms/bounds.hpp"
 #include "lms/scenario.hpp"
 #include "lms/stage.hpp"
 
@@ -23,16 +24,6 @@ struct StageRun {
 /// (see check_divergence), RuntimeFailure when LibTorch fails.
 StageRun run_stage(const Stage& stage, const Data& data, const Scenario& scenario, Device device);
 
-/// The LMS mean-square stability bound for white input of power `input_power`: eta < 2 / ((M + 2) input_power).
-double stability_bound(std::int64_t taps, double input_power);
-
-/// sx2, the input's power measured on the data: mean(x^2).
-double input_power(const std::vector<double>& x);
-
-/// When eta is at or above the mean-square stability bound measured on the data, what to expect, in one line
-/// without the "lmsref: warning: " prefix; empty below the bound.
-std::optional<std::string> stability_warning(const Scenario& scenario, const Data& data);
-
 /// The weights' norm that no converging filter ends beyond: 1e6 (||w_0|| + rms(d) / rms(x)). See runner.cpp.
 double divergence_threshold(const Data& data, const std::vector<double>& initial_weights);
 
@@ -41,12 +32,6 @@ double divergence_threshold(const Data& data, const std::vector<double>& initial
 /// One pass over the weights; runs after the stage, on what it returned.
 void check_divergence(const std::string& stage_name, const Trajectory& trajectory, const Data& data,
                       const Scenario& scenario);
-
-/// wo cut or padded with zeros to M taps: the optimum an M-tap filter converges to for white input.
-std::vector<double> optimum_for_taps(const std::vector<double>& wo, std::int64_t taps);
-
-/// The Euclidean distance between two weight vectors of the same length.
-double distance(const std::vector<double>& a, const std::vector<double>& b);
 
 struct StageComparison {
     std::optional<StageRun> run; ///< empty when the stage failed

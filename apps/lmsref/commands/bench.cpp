@@ -1,0 +1,40 @@
+// lmsref bench: every stage timed.
+#include "apps/lmsref/command.hpp"
+
+#include "core/errors.hpp"
+#include "report/report.hpp"
+#include "core/text.hpp"
+#include "io/files.hpp"
+#include "lms/torch_module.hpp"
+#include "report/bench.hpp"
+#include "stages/libtorch.hpp"
+#include "stages/registry.hpp"
+
+#include <iostream>
+
+namespace lmsref::cli {
+
+int run_bench(const Options& o) {
+    const Scenario scenario = scenario_from(o);
+    const Device device = resolve_device(parse_device_choice(o.device));
+    if (o.given("--stages") && trim(o.bench_stages).empty())
+        throw InputError("--stages: the list is empty; name stages, e.g. --stages numpy,sgd (leave the option out for "
+                         "all)");
+    const std::vector<const Stage*> selected = select_stages(o.bench_stages);
+    if (std::any_of(selected.begin(), selected.end(), [](const Stage* stage) { return stage->uses_torch; }))
+        torch_module(); // a missing LibTorch module is said before any work
+    const auto repeats = static_cast<int>(
+        parse_count("--repeats", o.repeats, std::numeric_limits<int>::max(), " (timed runs per stage)"));
+    check_repeats(repeats);
+    OutputSet outputs(is_output_name);
+    const std::string json = staged_file(outputs, o.json, "--json");
+    const Data data = load_data(scenario);
+    warn_about_step_size(scenario, data);
+    const BenchResult result = bench_stages(selected, data, scenario, device, repeats);
+    std::cout << bench_report(result, scenario, data, device) << std::flush;
+    if (!json.empty()) outputs.write([&] { write_file_atomically(json, bench_json(result, scenario, data, device)); });
+    publish(outputs, json.empty() ? "" : "wrote " + o.json + "\n");
+    return 0;
+}
+
+} // namespace lmsref::cli

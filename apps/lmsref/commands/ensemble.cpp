@@ -1,0 +1,212 @@
+// lmsref ensemble: Monte Carlo learning curves over realizations beside the theory; --stage all.
+#include "apps/lmsref/command.hpp"
+
+#include "core/errors.hpp"
+#include "report/report.hpp"
+#include "core/text.hpp"
+#include "ensemble/mpi_team.hpp"
+#include "ensemble/run.hpp"
+#include "io/array_io.hpp"
+#include "io/files.hpp"
+#include "lms/torch_module.hpp"
+#include "plot/figures.hpp"
+#include "plot/plot.hpp"
+#include "report/ensemble_report.hpp"
+#include "stages/libtorch.hpp"
+#include "stages/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+
+#include <unistd.h>
+
+namespace lmsref::cli {
+
+/// The progress line of a long ensemble on standard error: realizations done, their rate, the time left. On a
+/// terminal it is one line redrawn in place (and erased at the end); elsewhere (`--progress always` into a log) a
+/// line every few seconds. `auto` shows it on a terminal once the run has taken a second.
+class ProgressLine {
+public:
+    enum class Mode { automatic, always, never };
+
+    ProgressLine(std::int64_t total, Mode mode)
+        : total_(total), mode_(mode), terminal_(::isatty(STDERR_FILENO) == 1), start_(Clock::now()), last_(start_) {}
+
+    /// Called by the engine after each block, with its lock held: quick unless a line is due.
+    void operator()(std::int64_t done) {
+        if (mode_ == Mode::never || (mode_ == Mode::automatic && !terminal_)) return;
+        const auto now = Clock::now();
+        const double elapsed = seconds(now - start_);
+        if (mode_ == Mode::automatic && elapsed < 1.0) return;
+        if (done < total_ && shown_ && seconds(now - last_) < (terminal_ ? 0.1 : 5.0)) return;
+        last_ = now;
+        shown_ = true;
+        const double rate = static_cast<double>(done) / std::max(elapsed, 1e-9);
+        const std::string line =
+            fmt::format("lmsref ensemble: {} of {} realizations, {:.0f} per second, {:.0f} s left", done, total_, rate,
+                        static_cast<double>(total_ - done) / std::max(rate, 1e-9));
+        std::cerr << (terminal_ ? "\r\033[K" + line : line + "\n") << std::flush;
+    }
+
+    /// Erases the line from a terminal.
+    void finish() const {
+        if (shown_ && terminal_) std::cerr << "\r\033[K" << std::flush;
+    }
+
+    static Mode parse(const std::string& text) {
+        static const Choice<Mode> choices[] = {
+            {"auto", Mode::automatic}, {"always", Mode::always}, {"never", Mode::never}};
+        return parse_choice("--progress", text, "a progress mode", choices);
+    }
+
+private:
+    using Clock = std::chrono::steady_clock;
+    static double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+    std::int64_t total_;
+    Mode mode_;
+    bool terminal_;
+    Clock::time_point start_;
+    Clock::time_point last_;
+    bool shown_ = false;
+};
+
+/// --stage of `ensemble`: a stage of the table, or nullptr for `all`.
+const Stage* ensemble_stage(const std::string& text) {
+    if (text == "all") return nullptr;
+    try {
+        return &find_stage(text);
+    } catch (const InputError& error) {
+        throw InputError(std::string("--stage: ") + error.what() + ", or all");
+    }
+}
+
+/// Runs `step` on rank 0 of an MPI launch only (all of it when alone: team null); a failure there is every rank's
+/// (Team::check), so that no rank is left waiting for the others and all exit with rank 0's code.
+template <class Step> void on_rank_zero(Team* team, const Step& step) {
+    if (team == nullptr) return step();
+    std::exception_ptr failure;
+    if (team->rank() == 0) try {
+            step();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    team->check(failure);
+}
+
+void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
+                        const std::string& out_dir, const std::string& json, FileFormat format);
+
+/// `ensemble --stage all`: every stage on the same realizations, their curves against the plain engine's.
+int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileFormat format) {
+    if (!o.plot.empty())
+        throw InputError("--plot: draws one stage's ensemble; give --stage numpy (or another stage), not all");
+    const double tolerance = parse_tolerance(o.tolerance);
+    OutputSet outputs(is_output_name);
+    std::string out_dir, json;
+    on_rank_zero(plan.options.team, [&] {
+        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+        json = staged_file(outputs, o.json, "--json");
+    });
+    const EnsembleComparison comparison = compare_ensemble_stages(plan, tolerance);
+    std::cout << ensemble_comparison_report(comparison) << std::flush;
+    if (comparison.failed()) {
+        if (!out_dir.empty() || !json.empty()) std::cout << "nothing was written: a stage failed\n";
+        return static_cast<int>(ExitCode::runtime_failure);
+    }
+    on_rank_zero(plan.options.team, [&] { publish_comparison(o, comparison, outputs, out_dir, json, format); });
+    return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
+}
+
+void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
+                        const std::string& out_dir, const std::string& json, FileFormat format) {
+    outputs.write([&] {
+        if (!json.empty()) write_file_atomically(json, ensemble_comparison_json(comparison));
+        if (out_dir.empty()) return;
+        for (const EnsembleStageRun& s : comparison.stages) {
+            const std::string dir = (std::filesystem::path(out_dir) / std::string(s.stage->name)).string();
+            std::filesystem::create_directory(dir);
+            write_ensemble(dir, *s.run, format);
+        }
+        write_file_atomically((std::filesystem::path(out_dir) / "summary.json").string(),
+                              ensemble_comparison_json(comparison));
+    });
+    publish(outputs, (out_dir.empty() ? "" : "outputs in " + o.out_dir + " (summary.json and one folder per stage)\n") +
+                         (json.empty() ? "" : "wrote " + o.json + "\n"));
+}
+
+int run_ensemble_command(const Options& o) {
+    EnsembleOptions options;
+    options.scenario = scenario_from(o);
+    if (options.scenario.data_from_files() && o.given("--realizations"))
+        throw InputError("--realizations: the data come from --x and --d, one realization per column; give either "
+                         "the files or --realizations");
+    options.realizations = bounded_integer("--realizations", o.realizations, "R", std::int64_t{1} << 40);
+    options.threads = static_cast<int>(parse_count("--threads", o.threads, 4096, " (0: all cores)"));
+    options.decimate = bounded_integer("--decimate", o.decimate, "m", max_samples);
+    const Stage* stage = ensemble_stage(o.ensemble_stage);
+    options.rng = parse_rng(o.rng);
+    BatchedOptions batched;
+    batched.chunk = static_cast<std::int64_t>(parse_count("--chunk", o.chunk, std::int64_t{1} << 40, " (0: auto)"));
+    batched.first_torch_seed = options.scenario.linear_init_seed();
+    if (stage == nullptr || stage->uses_torch) {
+        torch_module(); // a missing LibTorch module is said before any work
+        batched.device = resolve_device(parse_device_choice(o.device));
+        set_torch_threads(options.threads > 0 ? options.threads : available_cores());
+    } else { // the plain engine: CPU threads, or its CUDA kernel (philox data made there, numpy's copied)
+        const DeviceChoice choice = parse_device_choice(o.device);
+        if (choice == DeviceChoice::cuda)
+            options.device = Device::cuda; // the library checks the kernel and the GPU
+        else if (choice == DeviceChoice::automatic && options.rng == Rng::philox && ensemble_cuda_devices() > 0)
+            options.device = Device::cuda;
+    }
+    const FileFormat format = parse_file_format(o.format);
+    const ProgressLine::Mode progress_mode = ProgressLine::parse(o.progress);
+    const XScale x_scale = parse_x_scale(o.x_scale);
+    check_plot_request(o.plot);
+    EnsemblePlan plan = plan_ensemble(options, stage, batched);
+    for (const std::string& note : plan.notes) std::cerr << "lmsref: note: " << note << "\n";
+    if (plan.theory.past_mean_square_bound)
+        std::cerr << "lmsref: warning: eta = " << format_number(plan.options.scenario.step_size, "%g")
+                  << " is at or above the mean-square stability bound 2/((M + 2) sx2) = "
+                  << format_number(plan.theory.mean_square_bound, "%.6g")
+                  << ": theory has no steady state, and the curves grow\n";
+    // Under mpirun, the ranks share the realizations (all of them read the options and files above alike); rank 0
+    // alone prints, shows progress and writes.
+    const std::unique_ptr<Team> team = join_launched_team();
+    plan.options.team = team.get();
+    if (stage == nullptr) return run_ensemble_comparison(o, plan, format);
+    OutputSet outputs(is_output_name);
+    std::string out_dir, plot, json;
+    on_rank_zero(team.get(), [&] {
+        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+        plot = staged_file(outputs, o.plot, "--plot");
+        json = staged_file(outputs, o.json, "--json");
+    });
+    ProgressLine progress(plan.options.realizations, progress_mode); // the engine calls it on rank 0 alone
+    plan.options.progress = std::ref(progress);
+    const EnsembleRun run = run_plan(std::move(plan));
+    progress.finish();
+    run.check_finite();
+    std::cout << ensemble_report(run) << std::flush;
+    on_rank_zero(team.get(), [&] {
+        outputs.write([&] {
+            if (!out_dir.empty()) write_ensemble(out_dir, run, format);
+            if (!json.empty()) write_file_atomically(json, ensemble_summary_json(run));
+            if (!plot.empty()) render(ensemble_figure(run, x_scale), plot);
+        });
+        publish(outputs, (out_dir.empty() ? ""
+                                          : "  outputs        " + o.out_dir +
+                                                " (mse, msd, meanw, mse_theory, msd_theory, summary.json)\n") +
+                             (json.empty() ? "" : "  summary        " + o.json + "\n") +
+                             (plot.empty() || plot == "-" ? "" : "  plot           " + o.plot + "\n"));
+    });
+    return 0;
+}
+
+} // namespace lmsref::cli

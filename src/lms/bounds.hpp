@@ -1,0 +1,27 @@
+// The few facts about LMS that several layers state: the mean-square stability bound for white input and its warning,
+// the input's power, the optimum an M-tap filter converges to. One place, so that a message, a report, the theory
+// and a figure say the same.
+#pragma once
+
+#include "lms/scenario.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lmsref {
+
+/// The LMS mean-square stability bound for white input of power `input_power`: eta < 2 / ((M + 2) input_power).
+double stability_bound(std::int64_t taps, double input_power);
+/// sx2, the input's power measured on the data: mean(x^2).
+double input_power(const std::vector<double>& x);
+/// When eta is at or above the mean-square stability bound measured on the data, what to expect, in one line
+/// without the "lmsref: warning: " prefix; empty below the bound.
+std::optional<std::string> stability_warning(const Scenario& scenario, const Data& data);
+/// wo cut or padded with zeros to M taps: the optimum an M-tap filter converges to for white input.
+std::vector<double> optimum_for_taps(const std::vector<double>& wo, std::int64_t taps);
+/// The Euclidean distance between two weight vectors of the same length.
+double distance(const std::vector<double>& a, const std::vector<double>& b);
+
+} // namespace lmsref
