@@ -286,7 +286,7 @@ TEST_CASE("cli: one wrong command of cli_errors/cases.txt", "[cli][errors][cli_e
     const std::vector<ErrorCase> cases = error_cases();
     if (const char* selected = std::getenv("LMSREF_CLI_ERROR_LINE")) {
         const auto c = std::find_if(cases.begin(), cases.end(),
-                                    [&](const ErrorCase& c) { return std::to_string(c.line) == selected; });
+                                    [&](const ErrorCase& candidate) { return std::to_string(candidate.line) == selected; });
         INFO("LMSREF_CLI_ERROR_LINE=" << selected);
         if (c == cases.end())
             FAIL("that line of cli_errors/cases.txt is not a case: the file changed since CMake read it; build again "

@@ -355,8 +355,8 @@ TEST_CASE("theory: the pre-windowed start fits the first M samples better than t
             windowed_error += w;
             stationary_error += p;
         }
-        WARN("first " << M << " samples: mean relative error " << windowed_error / M << " pre-windowed, "
-                      << stationary_error / M << " stationary");
+        WARN("first " << M << " samples: mean relative error " << windowed_error / static_cast<double>(M) << " pre-windowed, "
+                      << stationary_error / static_cast<double>(M) << " stationary");
         CHECK(windowed_error < 0.1 * stationary_error);
     }
 }

@@ -370,7 +370,7 @@ Figure deviation_figure(const std::string& title, const std::vector<WeightsSerie
         last = std::max(last, curves[g].rows - 1);
         const std::string block = "d" + std::to_string(g);
         figure.body += datablock(block, curves[g], envelope_rows(curves[g], log_x ? 1 : 0, curves[g].rows - 1, 900));
-        const double width = curves.size() > 1 ? 4.0 - 2.6 * static_cast<double>(g) / (curves.size() - 1) : 1.8;
+        const double width = curves.size() > 1 ? 4.0 - 2.6 * static_cast<double>(g) / static_cast<double>(curves.size() - 1) : 1.8;
         const bool shared = labels[g].find(", ") != std::string::npos;
         plot += std::string(g ? ", " : "") + "$" + block + " using 1:2 with lines lt " + std::to_string(g + 1) +
                 " lw " + number(width) + " lc rgb '" + colours[g] + "' title " +
