@@ -251,7 +251,7 @@ TEST_CASE("generated data that overflows is refused naming --wo and the first no
     Scenario scenario;
     scenario.wo = {1e308, 1e308, 1e308};
     REQUIRE_THROWS_AS(generate_data(scenario), InputError);
-    REQUIRE_THROWS_WITH(generate_data(scenario), "--wo: d = lfilter(wo, 1, x) + noise overflows float64: d[1] = inf "
+    REQUIRE_THROWS_WITH(generate_data(scenario), "wo: d = lfilter(wo, 1, x) + noise overflows float64: d[1] = inf "
                                                  "is its first non-finite sample; use smaller coefficients");
     scenario.wo = {1e307, 1e307, 1e307}; // large but finite: accepted
     REQUIRE_NOTHROW(generate_data(scenario));

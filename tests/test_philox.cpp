@@ -1,5 +1,6 @@
-// `ensemble --rng philox`: Random123's Philox4x32-10, the counter mapping of src/random/philox_data.hpp against the values
-// of scripts/philox_reference.py (an independent Python Philox), the normals' moments, and the engine built on it.
+// `ensemble --rng philox`: Random123's Philox4x32-10, the counter mapping of src/random/philox_data.hpp against the
+// values of scripts/philox_reference.py (an independent Python Philox), the normals' moments, and the engine built on
+// it.
 #include "core/errors.hpp"
 #include "ensemble/ensemble.hpp"
 #include "ensemble/theory.hpp"
@@ -398,7 +399,7 @@ TEST_CASE("philox: any seed and R fit, and the data must be generated", "[philox
     CHECK_THROWS_AS(check_ensemble_options(from_files, false), InputError);
     CHECK(parse_rng("philox") == Rng::philox);
     CHECK(parse_rng("numpy") == Rng::numpy);
-    CHECK_THROWS_WITH(parse_rng("mt"), "--rng: 'mt' is not a generator; use numpy or philox");
+    CHECK_THROWS_WITH(parse_rng("mt"), "rng: 'mt' is not a generator; use numpy or philox");
     CHECK(std::string(to_string(Rng::philox)) == "philox");
 }
 

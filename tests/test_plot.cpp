@@ -438,10 +438,9 @@ TEST_CASE("plot: labels say what is drawn, a loss is not squared again, ignored 
 
     // Options the kind ignores are refused, in one line, through the CLI with exit code 1.
     REQUIRE_THROWS_AS(replot(PlotKind::learning, {dir / "linear/loss.npy"}, linear, {}, ""), InputError);
-    REQUIRE_THROWS_WITH(replot(PlotKind::learning, {dir / "linear/loss.npy"}, "", {0.1}, ""),
-                        Catch::StartsWith("--wo:"));
+    REQUIRE_THROWS_WITH(replot(PlotKind::learning, {dir / "linear/loss.npy"}, "", {0.1}, ""), Catch::StartsWith("wo:"));
     REQUIRE_THROWS_WITH(replot(PlotKind::deviation, {linear}, dir / "python/w.npy", {0.1}, ""),
-                        Catch::StartsWith("--wo:"));
+                        Catch::StartsWith("wo:"));
     Result result =
         run_lmsref("plot --kind learning --wo 0.1 '" + (dir / "linear/loss.npy") + "' --out '" + (dir / "l.png") + "'");
     REQUIRE(result.exit_code == 1);

@@ -101,14 +101,14 @@ TEST_CASE("unknown_name lists the known names and suggests the nearest", "[text]
 TEST_CASE("text: one parser for every enumerated option, with the near miss named", "[text]") {
     enum class Colour { red, green, blue };
     static const Choice<Colour> colours[] = {{"red", Colour::red}, {"green", Colour::green}, {"blue", Colour::blue}};
-    REQUIRE(parse_choice("--colour", "green", "a colour", colours) == Colour::green);
-    REQUIRE_THROWS_WITH(parse_choice("--colour", "gren", "a colour", colours),
-                        "--colour: 'gren' is not a colour (did you mean 'green'?); use red, green or blue");
-    REQUIRE_THROWS_WITH(parse_choice("--colour", "blrue", "a colour", colours),
-                        "--colour: 'blrue' is not a colour (did you mean 'blue'?); use red, green or blue");
-    REQUIRE_THROWS_WITH(parse_choice("--colour", "purple", "a colour", colours),
-                        "--colour: 'purple' is not a colour; use red, green or blue");
-    REQUIRE_THROWS_AS(parse_choice("--colour", "", "a colour", colours), InputError);
+    REQUIRE(parse_choice(Field{"colour"}, "green", "a colour", colours) == Colour::green);
+    REQUIRE_THROWS_WITH(parse_choice(Field{"colour"}, "gren", "a colour", colours),
+                        "colour: 'gren' is not a colour (did you mean 'green'?); use red, green or blue");
+    REQUIRE_THROWS_WITH(parse_choice(Field{"colour"}, "blrue", "a colour", colours),
+                        "colour: 'blrue' is not a colour (did you mean 'blue'?); use red, green or blue");
+    REQUIRE_THROWS_WITH(parse_choice(Field{"colour"}, "purple", "a colour", colours),
+                        "colour: 'purple' is not a colour; use red, green or blue");
+    REQUIRE_THROWS_AS(parse_choice(Field{"colour"}, "", "a colour", colours), InputError);
     // A swap of two neighbours is one edit: 'cdua' is nearer 'cuda' than 'cpu'.
     REQUIRE(closest_name("cdua", {"cpu", "cuda", "auto"}) == "cuda");
 }

@@ -17,4 +17,8 @@ struct Parsed {
 };
 Parsed parse_command_line(int argc, char** argv);
 
+/// The option that sets the library's field `field` (core/errors.hpp's Field): "realizations" -> "--realizations".
+/// The one place that knows both names: renaming an option touches cli.cpp alone.
+std::string option_spelling(const std::string& field);
+
 } // namespace lmsref::cli

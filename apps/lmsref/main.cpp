@@ -34,8 +34,8 @@ int run_command(const std::string& name, const Options& options) {
     static const struct {
         const char* name;
         int (*run)(const Options&);
-    } commands[] = {{"compare", run_compare}, {"data", run_data},   {"ensemble", run_ensemble_command},
-                    {"bench", run_bench},     {"plot", run_plot},   {"basics", run_basics},
+    } commands[] = {{"compare", run_compare}, {"data", run_data}, {"ensemble", run_ensemble_command},
+                    {"bench", run_bench},     {"plot", run_plot}, {"basics", run_basics},
                     {"list", run_list}};
     for (const auto& command : commands)
         if (name == command.name) return command.run(options);
@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
             throw InputError("mpirun: only `lmsref ensemble` shares its work among MPI ranks; run this command "
                              "without mpirun");
         return checked_exit(run_command(parsed.command, parsed.options));
+    } catch (const InputError& error) { // a field of the library's is said as its option
+        const std::string message =
+            error.field().empty() ? error.what() : option_spelling(error.field()) + ": " + error.detail();
+        std::cerr << "lmsref: " << one_line(message) << "\n";
+        return static_cast<int>(error.code());
     } catch (const Error& error) {
         std::cerr << "lmsref: " << one_line(error.what()) << "\n";
         return static_cast<int>(error.code());

@@ -26,10 +26,25 @@ private:
     ExitCode code_;
 };
 
+/// The setting an error is about, by the library's name for it ("samples", "realizations"); the CLI shows it as the
+/// option that sets it (apps/lmsref/cli.cpp: --samples, --realizations), so the library never spells an option.
+struct Field {
+    const char* name;
+};
+
 /// The user asked for something that cannot be done: a bad value, a malformed file, an unknown name.
 class InputError : public Error {
 public:
     explicit InputError(const std::string& message) : Error(message, ExitCode::bad_input) {}
+    /// "<field>: <detail>"; field() and detail() let the CLI say it with the option's spelling.
+    InputError(Field field, const std::string& detail)
+        : Error(std::string(field.name) + ": " + detail, ExitCode::bad_input), field_(field.name), detail_(detail) {}
+    const std::string& field() const noexcept { return field_; }
+    const std::string& detail() const noexcept { return detail_; }
+
+private:
+    std::string field_; ///< empty when the message names no setting
+    std::string detail_;
 };
 
 /// Something failed while working: a file could not be written, a device failed, the filter diverged.

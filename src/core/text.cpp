@@ -186,13 +186,12 @@ std::string unknown_name(const std::string& what, std::string_view name, const s
                        near.empty() ? "" : " (did you mean '" + near + "'?)", what, fmt::join(known, ", "));
 }
 
-std::string choice_error(const std::string& option, const std::string& text, const char* what,
-                         const std::vector<std::string>& names) {
+std::string choice_error(const std::string& text, const char* what, const std::vector<std::string>& names) {
     const std::string near = closest_name(text, names);
     std::string list;
     for (std::size_t k = 0; k < names.size(); ++k)
         list += (k == 0 ? "" : k + 1 == names.size() ? " or " : ", ") + names[k];
-    return option + ": " + quote_value(text) + " is not " + what +
+    return quote_value(text) + " is not " + what +
            (near.empty() || text.empty() ? "" : " (did you mean '" + near + "'?)") + "; use " + list;
 }
 

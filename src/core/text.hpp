@@ -49,24 +49,23 @@ std::string closest_name(const std::string& text, const std::vector<std::string>
 std::string unknown_name(const std::string& what, std::string_view name, const std::vector<std::string>& known);
 
 /// parse_choice's message.
-std::string choice_error(const std::string& option, const std::string& text, const char* what,
-                         const std::vector<std::string>& names);
+std::string choice_error(const std::string& text, const char* what, const std::vector<std::string>& names);
 
 /// One name of an enumerated option and the value it stands for.
 template <class T> struct Choice {
     std::string_view name;
     T value;
 };
-/// The value `text` names among `choices`. Throws InputError "<option>: 'text' is not <what>; use a, b or c", with
+/// The value `text` names among `choices`. Throws InputError "<field>: 'text' is not <what>; use a, b or c", with
 /// "(did you mean 'b'?)" for a near miss: the one parser of every enumerated option (--device, --format, --rng, ...).
 template <class T, std::size_t N>
-T parse_choice(const std::string& option, const std::string& text, const char* what, const Choice<T> (&choices)[N]) {
+T parse_choice(Field field, const std::string& text, const char* what, const Choice<T> (&choices)[N]) {
     std::vector<std::string> names;
     for (const Choice<T>& choice : choices) {
         if (choice.name == text) return choice.value;
         names.emplace_back(choice.name);
     }
-    throw InputError(choice_error(option, text, what, names));
+    throw InputError(field, choice_error(text, what, names));
 }
 
 /// A whole non-negative integer no larger than `max`. Throws InputError naming `option` and the range.

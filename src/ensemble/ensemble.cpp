@@ -285,9 +285,10 @@ void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspac
     for (std::size_t n = 0; n < N; ++n) {
         d[n] = d[n] + noise_gain * noise[n];
         if (!std::isfinite(d[n]))
-            throw InputError("--wo: d = lfilter(wo, 1, x) + noise overflows float64 with seed " + std::to_string(seed) +
-                             ": d[" + std::to_string(n) + "] = " + format_number(d[n], "%g") +
-                             " is its first non-finite sample; use smaller coefficients");
+            throw InputError(Field{"wo"}, "d = lfilter(wo, 1, x) + noise overflows float64 with seed " +
+                                              std::to_string(seed) + ": d[" + std::to_string(n) +
+                                              "] = " + format_number(d[n], "%g") +
+                                              " is its first non-finite sample; use smaller coefficients");
     }
 }
 
@@ -299,7 +300,7 @@ const char* to_string(Rng rng) {
 
 Rng parse_rng(const std::string& text) {
     static const Choice<Rng> choices[] = {{"numpy", Rng::numpy}, {"philox", Rng::philox}};
-    return parse_choice("--rng", text, "a generator", choices);
+    return parse_choice(Field{"rng"}, text, "a generator", choices);
 }
 
 std::string rng_description(Rng rng) {
@@ -310,25 +311,27 @@ std::string rng_description(Rng rng) {
 void check_ensemble_options(const EnsembleOptions& options, bool generated, bool batched) {
     validate(options.scenario);
     if (options.realizations < 1)
-        throw InputError("--realizations: " + std::to_string(options.realizations) + " is not allowed; R must be >= 1");
+        throw InputError(Field{"realizations"},
+                         "" + std::to_string(options.realizations) + " is not allowed; R must be >= 1");
     if (options.decimate < 1)
-        throw InputError("--decimate: " + std::to_string(options.decimate) + " is not allowed; m must be >= 1");
+        throw InputError(Field{"decimate"}, "" + std::to_string(options.decimate) + " is not allowed; m must be >= 1");
     if (options.threads < 0)
-        throw InputError("--threads: " + std::to_string(options.threads) +
-                         " is not allowed; T must be >= 1 (or 0 for all cores)");
+        throw InputError(Field{"threads"},
+                         "" + std::to_string(options.threads) + " is not allowed; T must be >= 1 (or 0 for all cores)");
     if (options.span < 0)
         throw InputError("span: " + std::to_string(options.span) + " is not allowed; blocks per round must be >= 0");
     if (!generated && options.rng == Rng::philox)
-        throw InputError("--rng: philox generates the data; it cannot be given with --x and --d");
+        throw InputError(Field{"rng"}, "philox generates the data; it cannot be given with --x and --d");
     if (batched && options.rng == Rng::philox)
         throw InputError(
             "--rng: philox runs on the plain engine (--stage numpy); the LibTorch stages take numpy's data");
     const std::uint64_t last_seed =
         static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
     if (generated && options.rng == Rng::numpy && last_seed > 0xffffffffULL)
-        throw InputError("--realizations: the last realization's seed, " + std::to_string(options.scenario.seed) +
-                         " + " + std::to_string(options.realizations) + " - 1 = " + std::to_string(last_seed) +
-                         ", is beyond NumPy's largest seed 4294967295; use a smaller --seed or fewer realizations");
+        throw InputError(Field{"realizations"},
+                         "the last realization's seed, " + std::to_string(options.scenario.seed) + " + " +
+                             std::to_string(options.realizations) + " - 1 = " + std::to_string(last_seed) +
+                             ", is beyond NumPy's largest seed 4294967295; use a smaller --seed or fewer realizations");
 }
 
 namespace {
@@ -822,7 +825,7 @@ void add_trajectories(const Problem& p, const double* e, const double* w, std::s
 EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions& batched,
                            const RealizationSource* source) {
     check_ensemble_options(options, source == nullptr, true);
-    if (batched.stage == nullptr) throw InputError("--stage: this stage has no batched form");
+    if (batched.stage == nullptr) throw InputError(Field{"stage"}, "this stage has no batched form");
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
     const Problem p = make_problem(scenario);
@@ -965,8 +968,9 @@ EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::
     const auto R = static_cast<std::size_t>(options.realizations);
     for (const auto* signal : {&x, &d})
         if (signal->size() != N * R)
-            throw InputError(std::string(signal == &x ? "--x" : "--d") + ": holds " + std::to_string(signal->size()) +
-                             " values, not N x R = " + std::to_string(N) + " x " + std::to_string(R));
+            throw InputError(Field{signal == &x ? "x" : "d"}, "holds " + std::to_string(signal->size()) +
+                                                                  " values, not N x R = " + std::to_string(N) + " x " +
+                                                                  std::to_string(R));
     const RealizationSource columns = [&](std::int64_t r, double* x_out, double* d_out) {
         for (std::size_t n = 0; n < N; ++n) {
             x_out[n] = x[n * R + static_cast<std::size_t>(r)];

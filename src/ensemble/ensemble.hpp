@@ -32,7 +32,7 @@ constexpr std::int64_t ensemble_block_size = 64;
 enum class Rng { numpy, philox };
 /// "numpy" or "philox".
 const char* to_string(Rng rng);
-/// "numpy" or "philox"; throws InputError("--rng: ...") otherwise.
+/// "numpy" or "philox"; throws InputError (field rng) otherwise.
 Rng parse_rng(const std::string& text);
 /// One line for reports: "numpy (NumPy's legacy MT19937 ...)" or "philox (Random123 Philox4x32-10, Box-Muller)".
 std::string rng_description(Rng rng);
@@ -47,8 +47,9 @@ struct EnsembleOptions {
     int threads = 0;               ///< worker threads; 0 = available_cores()
     std::int64_t decimate = 1;     ///< keep every m-th value of the curves (n = 0, m, 2m, ...), as msesim does
     Rng rng = Rng::numpy;          ///< generated data: NumPy's stream, or Philox (plain engine only)
-    /// Where the plain engine runs: the CPU threads, or the CUDA kernel of src/ensemble/cuda/, one thread per realization, the
-    /// same blocks added in the same order (philox data made on the GPU; numpy's, or the matrices, copied to it).
+    /// Where the plain engine runs: the CPU threads, or the CUDA kernel of src/ensemble/cuda/, one thread per
+    /// realization, the same blocks added in the same order (philox data made on the GPU; numpy's, or the matrices,
+    /// copied to it).
     Device device = Device::cpu;
     /// Set to true (e.g. from a SIGINT handler) to stop after the blocks in progress: the result then holds the
     /// blocks completed so far (`stopped`, `completed_realizations`). With a team of ranks, between rounds of blocks,
@@ -103,10 +104,10 @@ struct EnsembleResult {
 
     bool finite = true; ///< every curve value is finite (false: some realization diverged)
 
-    int threads = 1;             ///< threads that ran (per rank)
-    int ranks = 1;               ///< processes that shared the run (MPI ranks)
-    double seconds = 0.0;        ///< wall time of the whole run, data generation included
-    double kernel_seconds = 0.0; ///< --device cuda: the CUDA kernel's own time on this rank's GPU (no copies)
+    int threads = 1;                 ///< threads that ran (per rank)
+    int ranks = 1;                   ///< processes that shared the run (MPI ranks)
+    double seconds = 0.0;            ///< wall time of the whole run, data generation included
+    double kernel_seconds = 0.0;     ///< --device cuda: the CUDA kernel's own time on this rank's GPU (no copies)
     double add_kernel_seconds = 0.0; ///< and the time of the kernel that adds its blocks into the totals
     /// Wall time per realization-sample, in ns: 1e9 seconds / (completed realizations * N).
     double ns_per_realization_sample() const;

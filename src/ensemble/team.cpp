@@ -8,19 +8,23 @@ namespace lmsref {
 
 namespace {
 
-// A failure as text that another process can turn back into an Error: the exit code, a newline, the message.
+// A failure as text that another process can turn back into an Error: the exit code, a newline, the field of an
+// InputError that names one (else nothing), a newline, the message (the detail, with a field).
 std::string describe(std::exception_ptr failure) {
+    const auto code = [](ExitCode c) { return std::to_string(static_cast<int>(c)); };
     try {
         std::rethrow_exception(failure);
+    } catch (const InputError& error) {
+        return code(error.code()) + "\n" + error.field() + "\n" +
+               (error.field().empty() ? error.what() : error.detail());
     } catch (const Error& error) {
-        return std::to_string(static_cast<int>(error.code())) + "\n" + error.what();
+        return code(error.code()) + "\n\n" + error.what();
     } catch (const std::bad_alloc&) {
-        return std::to_string(static_cast<int>(ExitCode::runtime_failure)) +
-               "\nout of memory; try a smaller --samples or --taps";
+        return code(ExitCode::runtime_failure) + "\n\nout of memory; try a smaller --samples or --taps";
     } catch (const std::exception& error) {
-        return std::to_string(static_cast<int>(ExitCode::runtime_failure)) + "\n" + error.what();
+        return code(ExitCode::runtime_failure) + "\n\n" + error.what();
     } catch (...) {
-        return std::to_string(static_cast<int>(ExitCode::runtime_failure)) + "\nan unknown failure";
+        return code(ExitCode::runtime_failure) + "\n\nan unknown failure";
     }
 }
 
@@ -32,8 +36,11 @@ void Team::check(std::exception_ptr failure) {
     std::string text = failing == rank() ? describe(failure) : std::string();
     broadcast(failing, text);
     if (failing == rank()) std::rethrow_exception(failure);
-    const std::size_t newline = text.find('\n');
-    throw Error(text.substr(newline + 1), static_cast<ExitCode>(std::stoi(text.substr(0, newline))));
+    const std::size_t first = text.find('\n'), second = text.find('\n', first + 1);
+    const auto code = static_cast<ExitCode>(std::stoi(text.substr(0, first)));
+    const std::string field = text.substr(first + 1, second - first - 1), message = text.substr(second + 1);
+    if (!field.empty()) throw InputError(Field{field.c_str()}, message);
+    throw Error(message, code);
 }
 
 } // namespace lmsref

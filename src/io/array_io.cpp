@@ -12,7 +12,7 @@ namespace lmsref {
 
 FileFormat parse_file_format(const std::string& text) {
     static const Choice<FileFormat> choices[] = {{"npy", FileFormat::npy}, {"csv", FileFormat::csv}};
-    return parse_choice("--format", text, "a format", choices);
+    return parse_choice(Field{"format"}, text, "a format", choices);
 }
 
 const char* extension(FileFormat format) {

@@ -18,27 +18,30 @@ DeviceChoice parse_device_choice(const std::string& text) {
     static const Choice<DeviceChoice> choices[] = {
         {"cpu", DeviceChoice::cpu}, {"cuda", DeviceChoice::cuda}, {"auto", DeviceChoice::automatic}};
     if (text == "gpu") // the nearest name, cpu, is the opposite of what is meant
-        throw InputError("--device: 'gpu' is not a device; use cpu, cuda or auto (cuda runs on the GPU)");
-    return parse_choice("--device", text, "a device", choices);
+        throw InputError(Field{"device"}, "'gpu' is not a device; use cpu, cuda or auto (cuda runs on the GPU)");
+    return parse_choice(Field{"device"}, text, "a device", choices);
 }
 
 void validate(const Scenario& s) {
-    if (s.samples < 1) throw InputError("--samples: " + std::to_string(s.samples) + " is not allowed; N must be >= 1");
-    if (s.taps < 1) throw InputError("--taps: " + std::to_string(s.taps) + " is not allowed; M must be >= 1");
+    if (s.samples < 1)
+        throw InputError(Field{"samples"}, "" + std::to_string(s.samples) + " is not allowed; N must be >= 1");
+    if (s.taps < 1) throw InputError(Field{"taps"}, "" + std::to_string(s.taps) + " is not allowed; M must be >= 1");
     if (!std::isfinite(s.step_size) || s.step_size <= 0)
-        throw InputError("--eta: " + format_number(s.step_size, "%.10g") +
-                         " is not allowed; eta must be finite and > 0");
+        throw InputError(Field{"eta"},
+                         "" + format_number(s.step_size, "%.10g") + " is not allowed; eta must be finite and > 0");
     if (!std::isfinite(s.noise_variance) || s.noise_variance < 0)
-        throw InputError("--sigmav2: " + format_number(s.noise_variance, "%.10g") +
-                         " is not allowed; sigmav2 must be finite and >= 0");
-    if (s.wo.empty()) throw InputError("--wo: the list is empty; give at least one coefficient, e.g. 0.1,0.2,0.3");
+        throw InputError(Field{"sigmav2"}, "" + format_number(s.noise_variance, "%.10g") +
+                                               " is not allowed; sigmav2 must be finite and >= 0");
+    if (s.wo.empty())
+        throw InputError(Field{"wo"}, "the list is empty; give at least one coefficient, e.g. 0.1,0.2,0.3");
     for (double coefficient : s.wo)
         if (!std::isfinite(coefficient))
-            throw InputError("--wo: " + format_number(coefficient, "%.10g") +
-                             " is not allowed; coefficients must be finite");
+            throw InputError(Field{"wo"},
+                             "" + format_number(coefficient, "%.10g") + " is not allowed; coefficients must be finite");
     if (s.x_file.empty() != s.d_file.empty())
-        throw InputError(s.x_file.empty() ? "--d: give --x too; x and d are read together"
-                                          : "--x: give --d too; x and d are read together");
+        throw InputError(s.x_file.empty() ? Field{"d"} : Field{"x"},
+                         std::string(s.x_file.empty() ? "give --x too" : "give --d too") +
+                             "; x and d are read together");
 }
 
 std::vector<double> lfilter_fir(const std::vector<double>& b, const std::vector<double>& x) {
@@ -67,9 +70,9 @@ Data generate_data(const Scenario& scenario) {
         // push a finite d past float64's largest value): only wo can overflow d. Refused here, since lmsref would
         // refuse to read such a d back.
         if (!std::isfinite(data.d[n]))
-            throw InputError("--wo: d = lfilter(wo, 1, x) + noise overflows float64: d[" + std::to_string(n) +
-                             "] = " + format_number(data.d[n], "%g") +
-                             " is its first non-finite sample; use smaller coefficients");
+            throw InputError(Field{"wo"}, "d = lfilter(wo, 1, x) + noise overflows float64: d[" + std::to_string(n) +
+                                              "] = " + format_number(data.d[n], "%g") +
+                                              " is its first non-finite sample; use smaller coefficients");
     }
     return data;
 }
@@ -83,8 +86,9 @@ Data make_data(const Scenario& scenario) {
     for (std::string* note : {&x_note, &d_note})
         if (!note->empty()) data.notes.push_back(*note);
     if (data.x.size() != data.d.size())
-        throw InputError("--x/--d: " + scenario.x_file + " has " + std::to_string(data.x.size()) + " samples but " +
-                         scenario.d_file + " has " + std::to_string(data.d.size()) + "; they must be equally long");
+        throw InputError(Field{"x/d"}, scenario.x_file + " has " + std::to_string(data.x.size()) + " samples but " +
+                                           scenario.d_file + " has " + std::to_string(data.d.size()) +
+                                           "; they must be equally long");
     return data;
 }
 

@@ -96,17 +96,19 @@ std::vector<std::string> plot_comparison(const Comparison& comparison, const Sce
 PlotKind parse_plot_kind(const std::string& text) {
     static const Choice<PlotKind> choices[] = {
         {"weights", PlotKind::weights}, {"deviation", PlotKind::deviation}, {"learning", PlotKind::learning}};
-    return parse_choice("--kind", text, "a kind of plot", choices);
+    return parse_choice(Field{"kind"}, text, "a kind of plot", choices);
 }
 
 Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::string& reference_file,
               const std::vector<double>& wo, const std::string& title, bool log_x) {
     if (files.empty()) throw InputError("lmsref plot: give at least one file to plot");
     if (kind == PlotKind::deviation && reference_file.empty())
-        throw InputError("--kind deviation: give --reference, the trajectory (e.g. out/numpy/w.npy) to measure from");
+        throw InputError(Field{"kind"},
+                         "deviation needs --reference, the trajectory (e.g. out/numpy/w.npy) to measure from");
     if (kind == PlotKind::learning && !reference_file.empty())
-        throw InputError("--reference: --kind learning draws no reference; leave it out");
-    if (kind != PlotKind::weights && !wo.empty()) throw InputError("--wo: only --kind weights draws wo; leave it out");
+        throw InputError(Field{"reference"}, "--kind learning draws no reference; leave it out");
+    if (kind != PlotKind::weights && !wo.empty())
+        throw InputError(Field{"wo"}, "only --kind weights draws wo; leave it out");
 
     if (kind == PlotKind::learning) {
         std::vector<std::vector<double>> signals;
@@ -148,7 +150,7 @@ Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::s
 XScale parse_x_scale(const std::string& text) {
     static const Choice<XScale> choices[] = {
         {"auto", XScale::automatic}, {"linear", XScale::linear}, {"log", XScale::log}};
-    return parse_choice("--x-scale", text, "a scale", choices);
+    return parse_choice(Field{"x-scale"}, text, "a scale", choices);
 }
 
 Figure ensemble_figure(const EnsembleRun& run, XScale scale) {

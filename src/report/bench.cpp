@@ -21,7 +21,8 @@ double StageTiming::median() const {
 }
 
 void check_repeats(int repeats) {
-    if (repeats < 1) throw InputError("--repeats: " + std::to_string(repeats) + " is not allowed; R must be >= 1");
+    if (repeats < 1)
+        throw InputError(Field{"repeats"}, "" + std::to_string(repeats) + " is not allowed; R must be >= 1");
 }
 
 std::vector<const Stage*> select_stages(const std::string& comma_list) {
@@ -31,7 +32,7 @@ std::vector<const Stage*> select_stages(const std::string& comma_list) {
         try {
             wanted.push_back(&find_stage(name));
         } catch (const InputError& error) {
-            throw InputError(std::string("--stages: ") + error.what());
+            throw InputError(Field{"stages"}, error.what());
         }
     }
     std::vector<const Stage*> selected;

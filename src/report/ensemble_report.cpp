@@ -91,20 +91,21 @@ EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, c
     plan.batched = batched;
     plan.batched.stage = plan.stage->batched;
     if (plan.stage->uses_torch && plan.stage->batched == nullptr)
-        throw InputError("--stage: " + std::string(plan.stage->name) + " has no batched form in this build");
+        throw InputError(Field{"stage"}, "" + std::string(plan.stage->name) + " has no batched form in this build");
     Scenario& scenario = plan.options.scenario;
     if (scenario.data_from_files()) {
         validate(scenario); // both files named
         const Array2D x = read_matrix("--x", scenario.x_file, plan.notes);
         const Array2D d = read_matrix("--d", scenario.d_file, plan.notes);
         if (x.rows != d.rows || x.cols != d.cols)
-            throw InputError("--d: " + scenario.d_file + " has shape " + shape(d) + " and " + scenario.x_file +
-                             " has shape " + shape(x) + "; x and d must both be N x R (one column per realization)");
+            throw InputError(Field{"d"}, "" + scenario.d_file + " has shape " + shape(d) + " and " + scenario.x_file +
+                                             " has shape " + shape(x) +
+                                             "; x and d must both be N x R (one column per realization)");
         scenario.samples = static_cast<std::int64_t>(x.rows);
         plan.options.realizations = static_cast<std::int64_t>(x.cols);
         plan.input_power = input_power(x.values);
         if (!(plan.input_power > 0))
-            throw InputError("--x: " + scenario.x_file + " holds only zeros; the filter cannot learn from it");
+            throw InputError(Field{"x"}, "" + scenario.x_file + " holds only zeros; the filter cannot learn from it");
         plan.x = x.values;
         plan.d = d.values;
     }

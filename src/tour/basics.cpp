@@ -243,7 +243,7 @@ BasicsSection basics_section(const std::string& name, const BasicsOptions& optio
         }
         known.emplace_back(entry.info.name);
     }
-    throw InputError("--section: " + unknown_name("section", name, known));
+    throw InputError(Field{"section"}, "" + unknown_name("section", name, known));
 }
 
 namespace {

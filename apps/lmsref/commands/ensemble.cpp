@@ -2,7 +2,6 @@
 #include "apps/lmsref/command.hpp"
 
 #include "core/errors.hpp"
-#include "report/report.hpp"
 #include "core/text.hpp"
 #include "ensemble/mpi_team.hpp"
 #include "ensemble/run.hpp"
@@ -12,6 +11,7 @@
 #include "plot/figures.hpp"
 #include "plot/plot.hpp"
 #include "report/ensemble_report.hpp"
+#include "report/report.hpp"
 #include "stages/libtorch.hpp"
 #include "stages/registry.hpp"
 
@@ -62,7 +62,7 @@ public:
     static Mode parse(const std::string& text) {
         static const Choice<Mode> choices[] = {
             {"auto", Mode::automatic}, {"always", Mode::always}, {"never", Mode::never}};
-        return parse_choice("--progress", text, "a progress mode", choices);
+        return parse_choice(Field{"progress"}, text, "a progress mode", choices);
     }
 
 private:
