@@ -37,7 +37,7 @@ Loaded load() {
     const std::string candidates[] = {folder + "/" + module_file, folder + "/../lib/lmsref/" + module_file};
     for (const std::string& candidate : candidates) {
         if (::access(candidate.c_str(), F_OK) != 0) continue;
-        void* handle = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
+        void* handle = ::dlopen(candidate.c_str(), RTLD_LAZY | RTLD_LOCAL); // lazy: as a linked LibTorch binds
         if (handle == nullptr) {
             const char* why = ::dlerror();
             throw RuntimeFailure("the LibTorch module " + candidate + " cannot be loaded (" +
