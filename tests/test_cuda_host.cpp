@@ -1,14 +1,15 @@
 // The CUDA kernel's arithmetic on the CPU, without a GPU: src/ensemble/cuda/block_sums.hpp's functions (the numpy-data
 // realization, a block's column sums, its steady state, the row layout and the block-ordered addition of the rows
-// into the totals) and philox::Realization, called in the order the kernel (src/ensemble/cuda/ensemble_kernel.cu) and its
-// host side (run_cuda in src/ensemble/ensemble.cpp) call them: one thread per realization, a block's values per row side by
-// side at the shared stride, the span's blocks added into the totals carried from span to span, the steady-state
-// triples merged on the host. The curves must be the CPU engine's bits.
-#include "ensemble/cuda/block_sums.hpp"
+// into the totals) and philox::Realization, called in the order the kernel (src/ensemble/cuda/ensemble_kernel.cu) and
+// its host side (run_cuda in src/ensemble/ensemble.cpp) call them: one thread per realization, a block's values per row
+// side by side at the shared stride, the span's blocks added into the totals carried from span to span, the
+// steady-state triples merged on the host. The curves must be the CPU engine's bits.
 #include "cuda_emulation.hpp"
+#include "ensemble/cuda/block_sums.hpp"
 #include "ensemble/ensemble.hpp"
-#include "random/philox_data.hpp"
 #include "lms/scenario.hpp"
+#include "philox_problem.hpp"
+#include "random/philox_data.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -34,8 +35,7 @@ struct Emulated {
 
 // The kernel's blocks and the host's spans of `span` blocks. make(r, t, hist, w) gives realization r's thread state
 // (test::emulate_block).
-template <class Make>
-Emulated emulate(const philox::Problem& p, std::int64_t R, std::int64_t span, const Make& make) {
+template <class Make> Emulated emulate(const philox::Problem& p, std::int64_t R, std::int64_t span, const Make& make) {
     const std::int64_t N = p.samples;
     const int M = p.taps;
     const std::size_t values = row_values(N, M);
@@ -67,27 +67,6 @@ Emulated emulate(const philox::Problem& p, std::int64_t R, std::int64_t span, co
     return out;
 }
 
-philox::Problem problem(const Scenario& s, std::vector<double>& wo_K, std::vector<double>& wo_M) {
-    const auto M = static_cast<std::size_t>(s.taps);
-    const std::size_t K = std::max(M, s.wo.size());
-    wo_K.assign(K, 0.0);
-    wo_M.assign(M, 0.0);
-    std::copy(s.wo.begin(), s.wo.end(), wo_K.begin());
-    std::copy_n(s.wo.begin(), std::min(M, s.wo.size()), wo_M.begin());
-    philox::Problem p;
-    p.samples = s.samples;
-    p.taps = static_cast<int>(M);
-    p.history = static_cast<int>(K);
-    p.step = s.step_size / 2 * 2;
-    p.noise_gain = std::sqrt(s.noise_variance);
-    p.seed = s.seed;
-    const auto N = static_cast<std::size_t>(s.samples);
-    p.steady_start = static_cast<std::int64_t>(N - std::max<std::size_t>(1, N / 4));
-    p.wo_K = wo_K.data();
-    p.wo_M = wo_M.data();
-    return p;
-}
-
 void check_same(const Emulated& kernel, const EnsembleResult& cpu) {
     CHECK(kernel.completed == cpu.completed_realizations);
     CHECK(same_bits(kernel.mse, cpu.mse));
@@ -115,7 +94,7 @@ TEST_CASE("cuda host: the kernel's arithmetic and block order give the CPU engin
         options.rng = Rng::philox;
         const EnsembleResult cpu = run_ensemble(options);
         std::vector<double> wo_K, wo_M;
-        const philox::Problem p = problem(s, wo_K, wo_M);
+        const philox::Problem p = test::philox_problem(s, wo_K, wo_M);
         for (std::int64_t span : {1, 2, 6}) {
             INFO("M = " << M << ", span " << span);
             check_same(emulate(p, options.realizations, span,
@@ -148,15 +127,15 @@ TEST_CASE("cuda host: the kernel's numpy-data arithmetic gives the CPU engine's 
         }
         const EnsembleResult cpu = run_ensemble_matrices(options, x, d);
         std::vector<double> wo_K, wo_M;
-        const philox::Problem p = problem(s, wo_K, wo_M);
+        const philox::Problem p = test::philox_problem(s, wo_K, wo_M);
         for (std::int64_t span : {1, 3}) {
             INFO("M = " << M << ", span " << span);
-            check_same(emulate(p, options.realizations, span,
-                               [&](std::uint64_t r, int, double* xM, double* w) {
-                                   return test::DataThread{{xM, w}, x.data() + r, d.data() + r,
-                                                           static_cast<std::int64_t>(R)};
-                               }),
-                       cpu);
+            check_same(
+                emulate(p, options.realizations, span,
+                        [&](std::uint64_t r, int, double* xM, double* w) {
+                            return test::DataThread{{xM, w}, x.data() + r, d.data() + r, static_cast<std::int64_t>(R)};
+                        }),
+                cpu);
         }
     }
 }

@@ -5,6 +5,7 @@
 #include "ensemble/ensemble.hpp"
 #include "ensemble/theory.hpp"
 #include "lms/scenario.hpp"
+#include "philox_problem.hpp"
 #include "random/philox_avx2.hpp"
 #include "random/philox_avx512.hpp"
 #include "random/philox_data.hpp"
@@ -59,19 +60,8 @@ DirectCurves direct_curves(const Scenario& s, std::int64_t R) {
     const auto N = static_cast<std::size_t>(s.samples);
     const auto M = static_cast<std::size_t>(s.taps);
     const std::size_t K = std::max(M, s.wo.size());
-    std::vector<double> wo_K(K, 0.0), wo_M(M, 0.0);
-    std::copy(s.wo.begin(), s.wo.end(), wo_K.begin());
-    std::copy_n(s.wo.begin(), std::min(M, s.wo.size()), wo_M.begin());
-    philox::Problem p;
-    p.samples = s.samples;
-    p.taps = static_cast<int>(M);
-    p.history = static_cast<int>(K);
-    p.step = s.step_size / 2 * 2;
-    p.noise_gain = std::sqrt(s.noise_variance);
-    p.seed = s.seed;
-    p.steady_start = static_cast<std::int64_t>(N - std::max<std::size_t>(1, N / 4));
-    p.wo_K = wo_K.data();
-    p.wo_M = wo_M.data();
+    std::vector<double> wo_K, wo_M;
+    const philox::Problem p = test::philox_problem(s, wo_K, wo_M);
     DirectCurves c{std::vector<double>(N, 0.0), std::vector<double>(N + 1, 0.0), std::vector<double>((N + 1) * M)};
     std::vector<double> hist(K), w(M);
     for (std::int64_t first = 0; first < R; first += ensemble_block_size) {
