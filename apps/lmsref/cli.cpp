@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <sstream>
 
@@ -123,6 +124,24 @@ std::vector<std::string> option_names(const CLI::App& command) {
     return names;
 }
 
+/// The names of `command`'s option that `name` spells but for case and dashes ("-r" and "--R" for
+/// "-R/--realizations"), or "".
+std::string same_but_for_case(const std::string& name, const CLI::App& command) {
+    const auto bare = [](std::string text) {
+        text.erase(0, text.find_first_not_of('-'));
+        for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return text;
+    };
+    for (const CLI::Option* option : command.get_options()) {
+        std::vector<std::string> names;
+        for (const std::string& short_name : option->get_snames()) names.push_back("-" + short_name);
+        for (const std::string& long_name : option->get_lnames()) names.push_back("--" + long_name);
+        for (const std::string& known : names)
+            if (bare(known) == bare(name)) return fmt::format("{}", fmt::join(names, "/"));
+    }
+    return "";
+}
+
 /// An argument the command does not take: name the option or value, and what was meant when it is close.
 std::string unexpected_argument(const CLI::App& app, const CLI::App& command, const std::string& argument) {
     const std::string prefix = "lmsref " + command.get_name() + ": ";
@@ -140,7 +159,8 @@ std::string unexpected_argument(const CLI::App& app, const CLI::App& command, co
     if (!others.empty())
         return prefix + name + " is not an option of " + command.get_name() +
                "; the commands that take it: " + fmt::format("{}", fmt::join(others, ", "));
-    const std::string near = closest_name(name, option_names(command));
+    const std::string cased = same_but_for_case(name, command);
+    const std::string near = cased.empty() ? closest_name(name, option_names(command)) : cased;
     return prefix + "unknown option " + name + (near.empty() ? "" : "; did you mean " + near + "?") + help;
 }
 

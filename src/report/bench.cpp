@@ -22,7 +22,7 @@ double StageTiming::median() const {
 
 void check_repeats(int repeats) {
     if (repeats < 1)
-        throw InputError(Field{"repeats"}, "" + std::to_string(repeats) + " is not allowed; R must be >= 1");
+        throw InputError(Field{"repeats"}, std::to_string(repeats) + " is not allowed; time each stage at least once");
 }
 
 std::vector<const Stage*> select_stages(const std::string& comma_list) {

@@ -150,6 +150,8 @@ int run_ensemble_command(const Options& o) {
     options.threads = static_cast<int>(parse_count("--threads", o.threads, 4096, " (0: all cores)"));
     options.decimate = bounded_integer("--decimate", o.decimate, "m", max_samples);
     const Stage* stage = ensemble_stage(o.ensemble_stage);
+    if (stage != nullptr && o.given("--tolerance"))
+        throw InputError("--tolerance: only --stage all compares stages; give --stage all or leave --tolerance out");
     options.rng = parse_rng(o.rng);
     BatchedOptions batched;
     batched.chunk = static_cast<std::int64_t>(parse_count("--chunk", o.chunk, std::int64_t{1} << 40, " (0: auto)"));
