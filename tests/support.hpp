@@ -82,6 +82,11 @@ inline bool same_bits(double a, double b) {
     return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
+/// Whether two arrays hold the same doubles bit for bit (-0 is not 0, a NaN equals the same NaN).
+inline bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
 /// Requires `got` to hold `expected`'s doubles bit for bit, naming the first index that differs.
 inline void require_same_bits(const std::vector<double>& got, const std::vector<double>& expected) {
     REQUIRE(got.size() == expected.size());

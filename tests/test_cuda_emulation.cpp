@@ -1,9 +1,10 @@
-// The CUDA engine's host side (run_cuda in src/ensemble/ensemble.cpp) on the CPU: `--device cuda` against the stand-in kernel
-// library cuda_emulation.cpp, which computes the kernel's arithmetic in the kernel's order and makes the GPU's
+// The CUDA engine's host side (run_cuda in src/ensemble/ensemble.cpp) on the CPU: `--device cuda` against the stand-in
+// kernel library cuda_emulation.cpp, which computes the kernel's arithmetic in the kernel's order and makes the GPU's
 // asynchronous work as late as it could be. The curves must be the CPU engine's bits for philox's and numpy's data,
 // any span and any number of threads; a stop and the progress act between spans.
 #include "ensemble/ensemble.hpp"
 #include "lms/scenario.hpp"
+#include "support.hpp"
 #include "thread_team.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,12 +15,9 @@
 #include <vector>
 
 using namespace lmsref;
+using namespace lmsref::test;
 
 namespace {
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
 
 void check_same(const EnsembleResult& gpu, const EnsembleResult& cpu) {
     CHECK(gpu.completed_realizations == cpu.completed_realizations);

@@ -10,6 +10,7 @@
 #include "lms/scenario.hpp"
 #include "philox_problem.hpp"
 #include "random/philox_data.hpp"
+#include "support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,13 +20,10 @@
 #include <vector>
 
 using namespace lmsref;
+using namespace lmsref::test;
 using namespace lmsref::cuda_kernel;
 
 namespace {
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
 
 struct Emulated {
     std::vector<double> mse, msd, meanw;

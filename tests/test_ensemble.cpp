@@ -5,6 +5,7 @@
 #include "lms/scenario.hpp"
 #include "random/legacy_gauss.hpp"
 #include "random/numpy_random.hpp"
+#include "support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 using namespace lmsref;
+using namespace lmsref::test;
 
 namespace {
 
@@ -55,10 +57,6 @@ EnsembleOptions options_for(const Scenario& s, std::int64_t R, int threads) {
     o.realizations = R;
     o.threads = threads;
     return o;
-}
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
 
 double relative_difference(double a, double b) {
@@ -355,8 +353,8 @@ TEST_CASE("theory: the pre-windowed start fits the first M samples better than t
             windowed_error += w;
             stationary_error += p;
         }
-        WARN("first " << M << " samples: mean relative error " << windowed_error / static_cast<double>(M) << " pre-windowed, "
-                      << stationary_error / static_cast<double>(M) << " stationary");
+        WARN("first " << M << " samples: mean relative error " << windowed_error / static_cast<double>(M)
+                      << " pre-windowed, " << stationary_error / static_cast<double>(M) << " stationary");
         CHECK(windowed_error < 0.1 * stationary_error);
     }
 }
@@ -466,12 +464,12 @@ TEST_CASE("ensemble: a batched stage's chunk on CUDA is sized by memory (all of 
     // N = 500, M = 3: 8 (5 N + (N + 1) M) = 32024 bytes a realization on the host (a quarter of it used),
     // 16 (3 N + (N + 1) M) = 48048 on the device (half of it used).
     const double GiB = 1024.0 * 1024.0 * 1024.0;
-    CHECK(ensemble_chunk(500, 3, 1000000, 0, Device::cuda, 128 * GiB, 141e9) == 1000000); // the H200 machine
+    CHECK(ensemble_chunk(500, 3, 1000000, 0, Device::cuda, 128 * GiB, 141e9) == 1000000);  // the H200 machine
     CHECK(ensemble_chunk(500, 3, 10000000, 0, Device::cuda, 128 * GiB, 141e9) == 1072896); // 32 GiB / 32024
     CHECK(ensemble_chunk(500, 3, 10000000, 0, Device::cuda, 1e12, 4e9) == 41600);          // 2e9 / 48048
     CHECK(ensemble_chunk(500, 3, 1000, 0, Device::cuda, 1e12, 1e12) == 1024);              // R in whole blocks
     CHECK(ensemble_chunk(500, 3, 100000, 0, Device::cuda, 1e6, 1e6) == 64);                // at least one block
-    CHECK(ensemble_chunk(500, 3, 10000, 100, Device::cuda) == 64);                        // --chunk as asked
+    CHECK(ensemble_chunk(500, 3, 10000, 100, Device::cuda) == 64);                         // --chunk as asked
     CHECK(ensemble_chunk(500, 3, 100000, 0, Device::cpu, 1e12, 1e12) == 2624);             // the CPU's: its cache
-    CHECK(ensemble_chunk(500, 3, 1000000, 0, Device::cuda) >= 64); // this machine's memory
+    CHECK(ensemble_chunk(500, 3, 1000000, 0, Device::cuda) >= 64);                         // this machine's memory
 }

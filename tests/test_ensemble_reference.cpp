@@ -1,5 +1,5 @@
-// The Monte Carlo ensemble (src/ensemble/ensemble.hpp) against NumPy: data/reference/ensemble/<name>/ holds the notebook's
-// own `lms` run on the data of seeds S ... S + R - 1 and averaged with NumPy (scripts/make_reference.py).
+// The Monte Carlo ensemble (src/ensemble/ensemble.hpp) against NumPy: data/reference/ensemble/<name>/ holds the
+// notebook's own `lms` run on the data of seeds S ... S + R - 1 and averaged with NumPy (scripts/make_reference.py).
 //
 // Tolerance: 1e-12 relative, |got - expected| <= 1e-12 max(|expected|, smallest normal). Each realization's loop is
 // the notebook's `lms`, bit for bit (checked below for R = 1 against the numpy stage's reference), so only the order
@@ -112,10 +112,6 @@ void check_curve(const char* curve, const std::vector<double>& got, const std::v
     const Worst worst = worst_relative(got, expected);
     CAPTURE(worst.relative, worst.index, got[worst.index], expected[worst.index]);
     CHECK(worst.relative <= tolerance);
-}
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "random/philox_avx2.hpp"
 #include "random/philox_avx512.hpp"
 #include "random/philox_data.hpp"
+#include "support.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -23,12 +24,9 @@
 #include <vector>
 
 using namespace lmsref;
+using namespace lmsref::test;
 
 namespace {
-
-std::string reference_path(const std::string& name) {
-    return std::string(LMSREF_REFERENCE_DIR) + "/" + name;
-}
 
 Scenario philox_scenario(std::int64_t N, std::int64_t M, std::uint32_t seed) {
     Scenario s;
@@ -45,10 +43,6 @@ EnsembleOptions philox_options(const Scenario& s, std::int64_t R, int threads) {
     o.threads = threads;
     o.rng = Rng::philox;
     return o;
-}
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
 }
 
 // The curves of realizations 0 ... R - 1 made by direct calls of philox::add_realization, summed as the engine
