@@ -199,36 +199,14 @@ std::string parse_error_message(const CLI::ParseError& error, const CLI::App& ap
 } // namespace
 
 std::string option_spelling(const std::string& field) {
+    // A field is spelled as its long option (realizations: --realizations) but for these.
     static const struct {
         const char* field;
         const char* option;
-    } spellings[] = {
-        {"samples", "--samples"},
-        {"taps", "--taps"},
-        {"eta", "--eta"},
-        {"sigmav2", "--sigmav2"},
-        {"wo", "--wo"},
-        {"x", "--x"},
-        {"d", "--d"},
-        {"x/d", "--x/--d"},
-        {"device", "--device"},
-        {"format", "--format"},
-        {"realizations", "--realizations"},
-        {"threads", "--threads"},
-        {"decimate", "--decimate"},
-        {"rng", "--rng"},
-        {"stage", "--stage"},
-        {"stages", "--stages"},
-        {"repeats", "--repeats"},
-        {"section", "--section"},
-        {"kind", "--kind"},
-        {"reference", "--reference"},
-        {"x-scale", "--x-scale"},
-        {"progress", "--progress"},
-    };
-    for (const auto& spelling : spellings)
-        if (field == spelling.field) return spelling.option;
-    return field; // a field without an option of its own is said by its name
+    } exceptions[] = {{"x/d", "--x/--d"}};
+    for (const auto& exception : exceptions)
+        if (field == exception.field) return exception.option;
+    return "--" + field;
 }
 
 Parsed parse_command_line(int argc, char** argv) {

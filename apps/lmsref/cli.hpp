@@ -18,7 +18,7 @@ struct Parsed {
 Parsed parse_command_line(int argc, char** argv);
 
 /// The option that sets the library's field `field` (core/errors.hpp's Field): "realizations" -> "--realizations".
-/// The one place that knows both names: renaming an option touches cli.cpp alone.
+/// The one place that maps the library's names to the options': renaming an option adds its exception here.
 std::string option_spelling(const std::string& field);
 
 } // namespace lmsref::cli
