@@ -5,6 +5,7 @@
 #include "tour/basics_torch.hpp"
 
 #include <catch2/catch.hpp>
+#include <torch/cuda.h>
 
 using namespace lmsref;
 using namespace lmsref::test;
@@ -15,8 +16,8 @@ BasicsSection section(const std::string& name) {
     return basics_section(name, BasicsOptions{});
 }
 
-std::vector<double> values_of(const torch::Tensor& tensor) {
-    const torch::Tensor flat = tensor.detach().to(torch::kCPU, torch::kFloat64).contiguous().view(-1);
+std::vector<double> values_of(const at::Tensor& tensor) {
+    const at::Tensor flat = tensor.detach().to(at::kCPU, at::kDouble).contiguous().view(-1);
     return {flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel()};
 }
 
@@ -25,10 +26,10 @@ std::vector<double> values_of(const torch::Tensor& tensor) {
 TEST_CASE("basics: tensors have the shapes and dtypes the tour shows", "[basics]") {
     const BasicsSection s = section("tensors");
     REQUIRE(s.tensors.at("x").sizes().vec() == std::vector<std::int64_t>{3});
-    REQUIRE(s.tensors.at("x").scalar_type() == torch::kLong);
+    REQUIRE(s.tensors.at("x").scalar_type() == at::kLong);
     REQUIRE(values_of(s.tensors.at("x")) == std::vector<double>{2, 3, 4});
     REQUIRE(s.tensors.at("row").sizes().vec() == std::vector<std::int64_t>{1, 3});
-    REQUIRE(s.tensors.at("floats").scalar_type() == torch::kFloat); // the default floating type is float32
+    REQUIRE(s.tensors.at("floats").scalar_type() == at::kFloat); // the default floating type is float32
     REQUIRE(s.cells.front().code == "torch::tensor({2, 3, 4})");
     REQUIRE_THAT(s.cells.back().output, Catch::Equals("float"));
 }
@@ -44,7 +45,7 @@ TEST_CASE("basics: factories give exact contents, and PyTorch's draws for the se
         for (std::size_t j = 0; j < 3; ++j) REQUIRE(eye[i * 3 + j] == (i == j ? 1.0 : 0.0));
     const std::vector<double> arange = values_of(s.tensors.at("arange"));
     for (std::size_t k = 0; k < 10; ++k) REQUIRE(arange[k] == static_cast<double>(k));
-    REQUIRE(s.tensors.at("arange").scalar_type() == torch::kLong);
+    REQUIRE(s.tensors.at("arange").scalar_type() == at::kLong);
     // float32 values from PyTorch, read as float64: equal means the same float32 bits.
     REQUIRE(values_of(s.tensors.at("linspace")) == reference_array("basics/linspace_0_1_10.npy").values);
     REQUIRE(values_of(s.tensors.at("rand")) == reference_array("basics/rand_2x2.npy").values);
@@ -64,7 +65,7 @@ TEST_CASE("basics: view shares storage, view refuses a transpose, reshape copies
     REQUIRE(s.facts.at("view_shares_storage") == "true");
     REQUIRE(s.tensors.at("x_after_write")[0][0].item<float>() == 100.0f); // written through the view
     REQUIRE_THAT(s.facts.at("view_error"), Catch::Contains("view size is not compatible"));
-    const torch::Tensor copied = s.tensors.at("transposed_reshaped");
+    const at::Tensor copied = s.tensors.at("transposed_reshaped");
     REQUIRE(copied.data_ptr() != s.tensors.at("x_after_write").data_ptr());
     // The copy holds the transpose's values in row order: column after column of x.
     const std::vector<double> after = values_of(s.tensors.at("x_after_write"));
@@ -101,8 +102,8 @@ TEST_CASE("basics: devices and casting, and --device cuda without CUDA is a clea
     const BasicsSection s = section("devices");
     REQUIRE(s.facts.at("device") == (torch::cuda::is_available() ? "cuda" : "cpu"));
     REQUIRE_FALSE(s.tensors.at("x").is_cuda()); // back on the CPU after .cpu()
-    REQUIRE(s.tensors.at("x").scalar_type() == torch::kFloat);
-    REQUIRE(s.tensors.at("y").scalar_type() == torch::kDouble);
+    REQUIRE(s.tensors.at("x").scalar_type() == at::kFloat);
+    REQUIRE(s.tensors.at("y").scalar_type() == at::kDouble);
     BasicsOptions cuda;
     cuda.device = DeviceChoice::cuda;
     if (torch::cuda::is_available()) {
@@ -117,9 +118,9 @@ TEST_CASE("basics: from_blob shares and keeps float64, torch::tensor copies to f
     const BasicsSection s = section("conversion");
     const std::vector<double> x_np = values_of(s.tensors.at("x_np"));
     require_same_bits(x_np, reference_array("basics/randn5_seed0.npy").values);
-    REQUIRE(s.tensors.at("shared").scalar_type() == torch::kDouble);
+    REQUIRE(s.tensors.at("shared").scalar_type() == at::kDouble);
     REQUIRE(s.facts.at("shared_after_write") == "42");
-    REQUIRE(s.tensors.at("copied").scalar_type() == torch::kFloat);
+    REQUIRE(s.tensors.at("copied").scalar_type() == at::kFloat);
     // torch.Tensor(x_np) in Python rounds to the same float32 values.
     REQUIRE(values_of(s.tensors.at("copied")) == reference_array("basics/randn5_seed0_as_float32.npy").values);
     REQUIRE(values_of(s.tensors.at("copied")) != x_np); // the precision the notebook warns about
