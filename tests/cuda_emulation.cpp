@@ -1,11 +1,11 @@
-// A stand-in for the CUDA kernel library (src/ensemble/cuda/ensemble_kernel.hpp's interface) that runs on the CPU, linked
-// into lmsref_cuda_emulation_tests with a copy of src/ensemble/ensemble.cpp built as if the kernel were there, so that the
-// CUDA engine's host side (run_cuda: spans, the two pinned data slots, the totals' round trip, the steady-state
-// triples) runs without a GPU. The blocks are emulate_block's (the kernel's arithmetic and order). What the GPU does
-// asynchronously is done as late as it could be: run_span only records the span, and add_span copies the data slot,
-// runs the blocks and adds them, so a slot the host overwrote before add_span shows in the curves.
-#include "ensemble/cuda/ensemble_kernel.hpp"
+// A stand-in for the CUDA kernel library (src/ensemble/cuda/ensemble_kernel.hpp's interface) that runs on the CPU,
+// linked into lmsref_cuda_emulation_tests with a copy of src/ensemble/ensemble.cpp built as if the kernel were there,
+// so that the CUDA engine's host side (run_cuda: spans, the two pinned data slots, the totals' round trip, the
+// steady-state triples) runs without a GPU. The blocks are emulate_block's (the kernel's arithmetic and order). What
+// the GPU does asynchronously is done as late as it could be: run_span only records the span, and add_span copies the
+// data slot, runs the blocks and adds them, so a slot the host overwrote before add_span shows in the curves.
 #include "cuda_emulation.hpp"
+#include "ensemble/cuda/ensemble_kernel.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -29,9 +29,13 @@ void say(char* message, std::size_t size, const char* what) {
 }
 } // namespace
 
-int device_count(char*, std::size_t) { return 1; }
+int device_count(char*, std::size_t) {
+    return 1;
+}
 
-int device_memory(int, std::size_t*, std::size_t*) { return 1; } // cannot tell
+int device_memory(int, std::size_t*, std::size_t*) {
+    return 1;
+} // cannot tell
 
 Run* open_run(const philox::Problem& p, std::int64_t realizations, std::int64_t span_blocks, bool on_data, int,
               char* message, std::size_t message_size) {
@@ -58,10 +62,16 @@ Run* open_run(const philox::Problem& p, std::int64_t realizations, std::int64_t 
     return run;
 }
 
-void close_run(Run* run) { delete run; }
+void close_run(Run* run) {
+    delete run;
+}
 
-double* run_x(Run* run, int slot) { return run->on_data ? run->host_x[slot & 1].data() : nullptr; }
-double* run_d(Run* run, int slot) { return run->on_data ? run->host_d[slot & 1].data() : nullptr; }
+double* run_x(Run* run, int slot) {
+    return run->on_data ? run->host_x[slot & 1].data() : nullptr;
+}
+double* run_d(Run* run, int slot) {
+    return run->on_data ? run->host_d[slot & 1].data() : nullptr;
+}
 
 int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, char* message,
              std::size_t message_size) {
@@ -94,18 +104,20 @@ int add_span(Run* run, double* totals, double* steady, double*, double*, char* m
     for (std::int64_t b = 0; b < run->blocks; ++b) {
         double* out = rows.data() + b * values;
         if (run->on_data)
-            test::emulate_block(p, run->R, run->first_block + b,
-                                [&](std::uint64_t r, int, double* xM, double* w) {
-                                    const auto column = static_cast<std::int64_t>(r) - first;
-                                    return test::DataThread{{xM, w}, x.data() + column, d.data() + column, C};
-                                },
-                                out, steady + 3 * b);
+            test::emulate_block(
+                p, run->R, run->first_block + b,
+                [&](std::uint64_t r, int, double* xM, double* w) {
+                    const auto column = static_cast<std::int64_t>(r) - first;
+                    return test::DataThread{{xM, w}, x.data() + column, d.data() + column, C};
+                },
+                out, steady + cuda_kernel::steady_record * b);
         else
-            test::emulate_block(p, run->R, run->first_block + b,
-                                [](std::uint64_t r, int, double* hist, double* w) {
-                                    return test::PhiloxThread{{hist, w}, r};
-                                },
-                                out, steady + 3 * b);
+            test::emulate_block(
+                p, run->R, run->first_block + b,
+                [](std::uint64_t r, int, double* hist, double* w) {
+                    return test::PhiloxThread{{hist, w}, r};
+                },
+                out, steady + cuda_kernel::steady_record * b);
     }
     for (std::size_t j = 0; j < values; ++j) add_blocks(rows.data(), values, run->blocks, j, totals);
     run->blocks = 0;

@@ -1,6 +1,7 @@
-// The CUDA kernel (src/ensemble/cuda/ensemble_kernel.cu) on the CPU, for the tests that run without a GPU: one CUDA block of
-// ensemble_blocks emulated with the kernel's own arithmetic (philox::Realization, src/ensemble/cuda/block_sums.hpp), in the
-// kernel's order. Used by test_cuda_host.cpp and by the stand-in kernel library cuda_emulation.cpp.
+// The CUDA kernel (src/ensemble/cuda/ensemble_kernel.cu) on the CPU, for the tests that run without a GPU: one CUDA
+// block of ensemble_blocks emulated with the kernel's own arithmetic (philox::Realization,
+// src/ensemble/cuda/block_sums.hpp), in the kernel's order. Used by test_cuda_host.cpp and by the stand-in kernel
+// library cuda_emulation.cpp.
 #pragma once
 
 #include "ensemble/cuda/block_sums.hpp"
@@ -18,9 +19,7 @@ struct PhiloxThread {
     philox::Realization<> state;
     std::uint64_t r;
     double start(const philox::Problem& p) { return state.start(p); }
-    double step(const philox::Problem& p, std::int64_t n, double* deviation) {
-        return state.step(p, r, n, deviation);
-    }
+    double step(const philox::Problem& p, std::int64_t n, double* deviation) { return state.step(p, r, n, deviation); }
 };
 
 // A realization's numpy-data state, as DataSource::Lms: its column of x and d ((n, c) at n stride + c).
@@ -69,7 +68,7 @@ void emulate_block(const philox::Problem& p, std::int64_t R, std::int64_t block,
     }
     std::vector<double> means(block_size);
     for (int t = 0; t < count; ++t) means[t] = sums[t] / static_cast<double>(N - p.steady_start);
-    block_steady(means.data(), count, steady);
+    block_steady(means.data(), count, p.diverged_above, steady);
 }
 
 } // namespace test

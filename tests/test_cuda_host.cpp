@@ -44,19 +44,20 @@ template <class Make> Emulated emulate(const philox::Problem& p, std::int64_t R,
     std::vector<double> totals(values);
     for (std::int64_t first_block = 0; first_block < blocks; first_block += span) {
         const std::int64_t count_blocks = std::min(span, blocks - first_block);
-        std::vector<double> rows(static_cast<std::size_t>(count_blocks) * values), steady(3 * count_blocks);
+        std::vector<double> rows(static_cast<std::size_t>(count_blocks) * values), steady(steady_record * count_blocks);
         for (std::int64_t b = 0; b < count_blocks; ++b) // the kernel: CUDA block b of the launch
-            test::emulate_block(p, R, first_block + b, make, rows.data() + b * values, &steady[3 * b]);
+            test::emulate_block(p, R, first_block + b, make, rows.data() + b * values, &steady[steady_record * b]);
         // The host: the totals into rows, the adding kernel's threads j, back; the steady triples merged.
         curves_to_rows(out.mse.data(), out.msd.data(), out.meanw.data(), N, M, totals.data());
         for (std::size_t j = 0; j < values; ++j) add_blocks(rows.data(), values, count_blocks, j, totals.data());
         rows_to_curves(totals.data(), N, M, out.mse.data(), out.msd.data(), out.meanw.data());
         for (std::int64_t b = 0; b < count_blocks; ++b) { // Totals::add_steady
             const auto n_a = static_cast<double>(out.completed);
-            const double n_b = steady[3 * b];
-            const double delta = steady[3 * b + 1] - out.steady_mean;
+            const double* record = &steady[steady_record * b];
+            const double n_b = record[0];
+            const double delta = record[1] - out.steady_mean;
             out.steady_mean += delta * (n_b / (n_a + n_b));
-            out.steady_m2 += steady[3 * b + 2] + delta * delta * (n_a * n_b / (n_a + n_b));
+            out.steady_m2 += record[2] + delta * delta * (n_a * n_b / (n_a + n_b));
             out.completed += static_cast<std::int64_t>(n_b);
         }
     }
@@ -158,10 +159,23 @@ TEST_CASE("cuda host: the row layout carries the totals there and back, and the 
     CHECK(totals[0] == 0.0);
     const std::vector<double> column = {1.0, 1e16, -1e16};
     CHECK(add_column(column.data(), 3) == 0.0); // realization order; from the last one first it would be 1
-    double steady[3];
+    double steady[steady_record];
     const std::vector<double> means = {1.0, 2.0, 4.0};
-    block_steady(means.data(), 3, steady);
+    block_steady(means.data(), 3, 1.5, steady);
     CHECK(steady[0] == 3.0);
     CHECK(steady[1] == Approx(7.0 / 3.0).epsilon(1e-15));
     CHECK(steady[2] == Approx(14.0 / 3.0).epsilon(1e-15)); // sum of (v - 7/3)^2
+    CHECK(steady[3] == 4.0);                               // the largest, at offset 2
+    CHECK(steady[4] == 2.0);
+    CHECK(steady[5] == 2.0); // 2 and 4 are above 1.5: offsets 1 and 2, then none
+    CHECK(steady[6] == 1.0);
+    CHECK(steady[7] == 2.0);
+    CHECK(steady[8] == -1.0);
+    // A NaN ranks above every number and counts as diverged; ties keep the first.
+    const std::vector<double> odd = {3.0, std::nan(""), 3.0, 7.0};
+    block_steady(odd.data(), 4, 1e300, steady);
+    CHECK(std::isnan(steady[3]));
+    CHECK(steady[4] == 1.0);
+    CHECK(steady[5] == 1.0);
+    CHECK(steady[6] == 1.0);
 }

@@ -473,3 +473,79 @@ TEST_CASE("ensemble: a batched stage's chunk on CUDA is sized by memory (all of 
     CHECK(ensemble_chunk(500, 3, 100000, 0, Device::cpu, 1e12, 1e12) == 2624);             // the CPU's: its cache
     CHECK(ensemble_chunk(500, 3, 1000000, 0, Device::cuda) >= 64);                         // this machine's memory
 }
+
+TEST_CASE("ensemble: diverged realizations and the largest one are those of the explicit runs", "[ensemble]") {
+    // eta = 0.6 is past the mean-square bound 0.4: some of 200 realizations blow up within N = 500, most do not. The
+    // explicit runs of seeds S ... S + R - 1 say which: the steady-state mean e^2 (last quarter) above
+    // 1e12 (||wo||^2 + sigmav2) or not finite. R = 200 spans four blocks, the last one short.
+    Scenario s = small_scenario(500, 3, 0);
+    s.step_size = 0.6;
+    const std::int64_t R = 200;
+    const double level = 1e12 * (0.01 + 0.1 * 0.1 + 0.2 * 0.2 + 0.3 * 0.3);
+    std::vector<std::int64_t> diverged;
+    double largest = -1.0;
+    std::int64_t largest_at = -1;
+    for (std::int64_t r = 0; r < R; ++r) {
+        Scenario sr = s;
+        sr.seed = static_cast<std::uint32_t>(r);
+        const PlainRun run = plain_lms(generate_data(sr), 3, s.step_size);
+        double steady = 0.0;
+        for (std::size_t n = 375; n < 500; ++n) steady += run.e[n] * run.e[n];
+        steady /= 125.0;
+        if (!(steady <= level)) diverged.push_back(r);
+        if (steady > largest) {
+            largest = steady;
+            largest_at = r;
+        }
+    }
+    REQUIRE(diverged.size() > 3);   // the case tests something: several diverge ...
+    REQUIRE(diverged.size() < 100); // ... and many do not
+    for (int threads : {1, 3}) {
+        const EnsembleResult result = run_ensemble(options_for(s, R, threads));
+        CAPTURE(threads);
+        CHECK(result.divergence_level == level);
+        CHECK(result.diverged == static_cast<std::int64_t>(diverged.size()));
+        CHECK(result.first_diverged == std::vector<std::int64_t>(diverged.begin(), diverged.begin() + 3));
+        CHECK(result.largest_steady_realization == largest_at);
+        CHECK(result.largest_steady == Approx(largest).epsilon(1e-12)); // the same terms, summed in the same order
+    }
+    // Matrices of the same data: the level from the measured mean(d^2), the same realizations.
+    std::vector<double> x(500 * R), d(500 * R);
+    double d_power = 0.0;
+    for (std::int64_t r = 0; r < R; ++r) {
+        Scenario sr = s;
+        sr.seed = static_cast<std::uint32_t>(r);
+        const Data data = generate_data(sr);
+        for (std::size_t n = 0; n < 500; ++n) {
+            x[n * R + static_cast<std::size_t>(r)] = data.x[n];
+            d[n * R + static_cast<std::size_t>(r)] = data.d[n];
+        }
+    }
+    for (double value : d) d_power += value * value;
+    EnsembleOptions from_files = options_for(s, R, 2);
+    const EnsembleResult matrices = run_ensemble_matrices(from_files, x, d);
+    CHECK(matrices.divergence_level == 1e12 * (d_power / static_cast<double>(d.size())));
+    CHECK(matrices.largest_steady_realization == largest_at);
+}
+
+TEST_CASE("ensemble: a realization that dominates the mean is found on every back end alike", "[ensemble]") {
+    // eta = 0.38, just below the bound: no realization diverges, but one of 3000 holds a large share of the mean.
+    // The plain loop, philox's data and the threads agree on the record; the batched path is checked in
+    // test_ensemble_cli.cpp.
+    Scenario s = small_scenario(500, 3, 0);
+    s.step_size = 0.38;
+    const EnsembleResult one = run_ensemble(options_for(s, 3000, 1));
+    const EnsembleResult many = run_ensemble(options_for(s, 3000, 3));
+    CHECK(one.diverged == 0);
+    CHECK(one.largest_steady_realization == many.largest_steady_realization);
+    CHECK(std::memcmp(&one.largest_steady, &many.largest_steady, sizeof(double)) == 0);
+    CHECK(one.largest_steady_share() > 0.1);
+    EnsembleOptions philox = options_for(s, 3000, 1);
+    philox.rng = Rng::philox;
+    EnsembleOptions philox_threads = philox;
+    philox_threads.threads = 3;
+    const EnsembleResult a = run_ensemble(philox), b = run_ensemble(philox_threads);
+    CHECK(a.largest_steady_realization == b.largest_steady_realization);
+    CHECK(std::memcmp(&a.largest_steady, &b.largest_steady, sizeof(double)) == 0);
+    CHECK(a.diverged == b.diverged);
+}

@@ -162,6 +162,89 @@ TEST_CASE("ensemble: an ensemble that overflows exits 2 and writes nothing", "[e
     CHECK(names_in(dir).empty());
 }
 
+TEST_CASE("ensemble: diverged realizations exit 2 and name their seeds, or stay in the mean when allowed",
+          "[ensemble][cli]") {
+    // eta = 0.6: some realizations of 200 diverge (test_ensemble.cpp checks which against the explicit runs).
+    EnsembleOptions options;
+    options.scenario.step_size = 0.6;
+    options.realizations = 200;
+    const EnsembleResult library = run_ensemble(options);
+    REQUIRE(library.diverged > 3);
+    const std::string names = diverged_names(library);
+    CHECK_THAT(names, Catch::EndsWith(", ..."));
+    const std::string dir = fresh_folder("diverged_some");
+    const Result refused = run_lmsref("ensemble --eta 0.6 -R 200 --out-dir " + dir + "/out");
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.output,
+               Catch::Contains(std::to_string(library.diverged) + " of 200 realizations diverged (" + names + ")") &&
+                   Catch::Contains("--allow-divergence"));
+    CHECK(names_in(dir).empty());
+    // One of them, alone, is a divergence of `lmsref numpy` too.
+    const Result single =
+        run_lmsref("numpy --eta 0.6 --seed " + std::to_string(library.first_diverged.back()) + " -N 500");
+    CHECK(single.exit_code == 2);
+    CHECK_THAT(single.output, Catch::Contains("diverged at sample"));
+
+    const Result allowed = run_lmsref("ensemble --eta 0.6 -R 200 --allow-divergence --json " + dir + "/s.json");
+    REQUIRE(allowed.exit_code == 0);
+    CHECK_THAT(allowed.output,
+               Catch::Contains("diverged       " + std::to_string(library.diverged) + " of 200 realizations") &&
+                   Catch::Contains("kept in the mean (--allow-divergence)"));
+    const nlohmann::json summary = nlohmann::json::parse(file_bytes(dir + "/s.json"));
+    CHECK(summary["divergence"]["diverged"] == library.diverged);
+    CHECK(summary["divergence"]["kept_in_mean"] == true);
+    CHECK(summary["divergence"]["first"][0] == realization_name(library, library.first_diverged[0]));
+
+    // --stage all: a stage whose realizations diverge fails, named.
+    const Result all = run_lmsref("ensemble --eta 0.6 -R 64 -N 300 --stage all --seed 14");
+    CHECK(all.exit_code == 2);
+    CHECK_THAT(all.output, Catch::Contains("FAILED") && Catch::Contains("realizations diverged (seed 14"));
+}
+
+TEST_CASE("ensemble: one realization that carries the mean is named, and the gap is not weighed by its standard error",
+          "[ensemble][cli]") {
+    // eta = 0.38 is below the bound 0.4 and nothing diverges, but a few realizations burst: one holds about 40 % of
+    // the mean. The report names it (the library's record) and gives no "standard errors" for the gap.
+    EnsembleOptions options;
+    options.scenario.step_size = 0.38;
+    options.realizations = 10000;
+    const EnsembleResult library = run_ensemble(options);
+    REQUIRE(library.diverged == 0);
+    REQUIRE(library.largest_steady_share() > 0.2);
+    const std::string dir = fresh_folder("dominated");
+    const Result result = run_lmsref("ensemble --eta 0.38 -R 10000 --json " + dir + "/s.json");
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output,
+               Catch::Contains("(no standard error: one realization dominates)") &&
+                   Catch::Contains("largest        " + realization_name(library, library.largest_steady_realization) +
+                                   " alone holds") &&
+                   !Catch::Contains(" standard errors)"));
+    const nlohmann::json summary = nlohmann::json::parse(file_bytes(dir + "/s.json"));
+    CHECK(summary["largest_realization"]["dominates"] == true);
+    CHECK(summary["gap"]["mse_in_standard_errors"].is_null());
+    // The batched stage's record is the plain engine's.
+    const Result batched = run_lmsref("ensemble --eta 0.38 -R 10000 --stage sgd --chunk 640");
+    REQUIRE(batched.exit_code == 0);
+    CHECK_THAT(batched.output,
+               Catch::Contains("largest        " + realization_name(library, library.largest_steady_realization)));
+}
+
+TEST_CASE("ensemble: R = 1 has no standard error and a tiny ensemble no resolved EMSE", "[ensemble][cli]") {
+    const Result one = run_lmsref("ensemble -R 1");
+    REQUIRE(one.exit_code == 0);
+    CHECK_THAT(one.output, Catch::Contains("± n/a") &&
+                               Catch::Contains("(n/a: one realization has no standard error)") &&
+                               !Catch::Contains("nan") && Catch::Contains("EMSE           not resolved"));
+    // -R 5 -N 50: the simulated MSE is below J_min + EMSE by sampling noise; a negative EMSE is not printed.
+    const Result tiny = run_lmsref("ensemble -R 5 -N 50");
+    REQUIRE(tiny.exit_code == 0);
+    CHECK_THAT(tiny.output, Catch::Contains("EMSE           not resolved") && !Catch::Contains("-108") &&
+                                Catch::Contains("within two standard errors of 0"));
+    const Result many = run_lmsref("ensemble -R 300000 -N 500");
+    REQUIRE(many.exit_code == 0);
+    CHECK_THAT(many.output, Catch::Contains("beyond sampling noise") && Catch::Contains("independence assumption"));
+}
+
 TEST_CASE("ensemble: the progress line goes to standard error when asked, never into the report", "[ensemble][cli]") {
     // Standard error alone: run_command sends it to the pipe, standard output goes nowhere.
     const auto stderr_of = [](const std::string& arguments) {

@@ -285,6 +285,9 @@ Parsed parse_command_line(int argc, char** argv) {
     add_value(*ensemble, "--x-scale", options.x_scale,
               "--plot's sample axis: linear, log, or auto (log when the transient is under 5% of N)", "SCALE");
     add_value(*ensemble, "--json", options.json, "also write summary.json's figures to FILE", "FILE");
+    ensemble->add_flag("--allow-divergence", options.allow_divergence,
+                       "keep diverged realizations (steady-state mean e^2 not finite or above 1e12 mean(d^2)) in the "
+                       "mean and say so, instead of failing with exit code 2");
     add_value(*ensemble, "--progress", options.progress,
               "a progress line on standard error: auto (on a terminal, after a second), always or never", "WHEN");
     ensemble->footer(exit_codes("divergence, I/O, device, gnuplot", true));

@@ -2,8 +2,8 @@
 // each bad value gets the same kind of message (the option, the value, what is allowed).
 #pragma once
 
-#include "lms/scenario.hpp"
 #include "core/text.hpp"
+#include "lms/scenario.hpp"
 
 #include <cstdint>
 #include <set>
@@ -54,6 +54,7 @@ struct Options {
     std::string ensemble_stage = "numpy";
     std::string rng = "numpy";
     std::string chunk = "0";
+    bool allow_divergence = false;
     // lmsref bench
     std::string bench_stages;
     std::string repeats = "20";

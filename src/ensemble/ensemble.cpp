@@ -8,6 +8,7 @@
 #include "random/philox_avx512.hpp"
 #include "random/philox_data.hpp"
 #ifdef LMSREF_HAVE_CUDA_KERNEL
+#include "ensemble/cuda/block_sums.hpp"
 #include "ensemble/cuda/ensemble_kernel.hpp"
 #endif
 #include "core/text.hpp"
@@ -33,6 +34,11 @@ double EnsembleResult::steady_mse_standard_error() const {
     return std::sqrt(steady_m2 / (R - 1.0) / R);
 }
 
+double EnsembleResult::largest_steady_share() const {
+    const double sum = steady_mse * static_cast<double>(completed_realizations);
+    return sum > 0 ? largest_steady / sum : std::numeric_limits<double>::quiet_NaN();
+}
+
 double EnsembleResult::ns_per_realization_sample() const {
     const double count = static_cast<double>(completed_realizations) * static_cast<double>(samples);
     return count > 0 ? 1e9 * seconds / count : 0.0;
@@ -46,14 +52,14 @@ int available_cores() {
 
 namespace {
 
-// One block's sums: its realizations added in realization order, each sum starting from 0.0.
+// One block's sums: its realizations added in realization order, each sum starting from 0.0; and each
+// realization's steady-state mean, summarised at the end as the CUDA kernel does (cuda/block_sums.hpp).
 struct BlockSums {
-    std::vector<double> mse;   // N: sum_r e_r(n)^2
-    std::vector<double> msd;   // N + 1: sum_r ||w_r(n) - wo_M||^2
-    std::vector<double> meanw; // (N + 1) x M: sum_r w_r(n)
-    std::int64_t count = 0;    // realizations in the block
-    double steady_mean = 0.0;  // Welford: mean of the per-realization steady-state means
-    double steady_m2 = 0.0;    // and the sum of squared deviations from it
+    std::vector<double> mse;                 // N: sum_r e_r(n)^2
+    std::vector<double> msd;                 // N + 1: sum_r ||w_r(n) - wo_M||^2
+    std::vector<double> meanw;               // (N + 1) x M: sum_r w_r(n)
+    std::int64_t count = 0;                  // realizations in the block
+    double steady[ensemble_block_size] = {}; // their steady-state means, in realization order
 
     BlockSums(std::size_t N, std::size_t M) : mse(N), msd(N + 1), meanw((N + 1) * M) {}
     void clear() {
@@ -61,16 +67,10 @@ struct BlockSums {
         std::fill(msd.begin(), msd.end(), 0.0);
         std::fill(meanw.begin(), meanw.end(), 0.0);
         count = 0;
-        steady_mean = 0.0;
-        steady_m2 = 0.0;
     }
-    void add_steady(double value) { // Welford's update, in realization order
-        ++count;
-        const double delta = value - steady_mean;
-        steady_mean += delta / static_cast<double>(count);
-        steady_m2 += delta * (value - steady_mean);
-    }
+    void add_steady(double value) { steady[count++] = value; } // in realization order
 };
+static_assert(ensemble_block_size == cuda_kernel::block_size, "the engine's blocks are the kernel's");
 
 // Realizations run side by side in groups of `group_size` (for M <= 8): the LMS recursion is one long chain of
 // dependent operations (w -> y -> e -> w), so one realization alone leaves the CPU waiting; four independent ones
@@ -92,6 +92,7 @@ struct Problem {
     double eta = 0.0;
     std::vector<double> wo_M;     // wo cut or zero-padded to M taps
     std::size_t steady_start = 0; // first sample of the last quarter
+    double diverged_above = 0.0;  // a steady-state mean beyond it diverged (divergence_level)
     std::size_t K = 0;            // --rng philox: max(M, len(wo)), the x values kept
     std::vector<double> wo_K;     // and wo zero-padded to K taps
 };
@@ -336,7 +337,8 @@ void check_ensemble_options(const EnsembleOptions& options, bool generated, bool
 
 namespace {
 
-Problem make_problem(const Scenario& scenario) {
+Problem make_problem(const EnsembleOptions& options) {
+    const Scenario& scenario = options.scenario;
     Problem p;
     p.N = static_cast<std::size_t>(scenario.samples);
     p.M = static_cast<std::size_t>(scenario.taps);
@@ -346,6 +348,12 @@ Problem make_problem(const Scenario& scenario) {
     p.K = std::max(p.M, scenario.wo.size());
     p.wo_K.assign(p.K, 0.0);
     std::copy(scenario.wo.begin(), scenario.wo.end(), p.wo_K.begin());
+    double d_power = options.d_power;
+    if (!(d_power > 0)) { // generated data: x of unit power, d = wo * x + v
+        d_power = scenario.noise_variance;
+        for (double w : scenario.wo) d_power += w * w;
+    }
+    p.diverged_above = divergence_level(d_power);
     return p;
 }
 
@@ -359,6 +367,7 @@ philox::Problem philox_problem(const Problem& p, const Scenario& scenario) {
     q.noise_gain = std::sqrt(scenario.noise_variance);
     q.seed = scenario.seed;
     q.steady_start = static_cast<std::int64_t>(p.steady_start);
+    q.diverged_above = p.diverged_above;
     q.wo_K = p.wo_K.data();
     q.wo_M = p.wo_M.data();
     return q;
@@ -369,31 +378,50 @@ struct Totals {
     std::vector<double> mse, msd, meanw;
     std::int64_t completed = 0;
     double steady_mean = 0.0, steady_m2 = 0.0;
+    double largest = -1.0;              // the largest steady-state mean (NaN above all), -1 before any
+    std::int64_t largest_at = -1;       // its realization (the first, on ties)
+    std::int64_t diverged = 0;          // realizations that diverged
+    std::vector<double> first_diverged; // the first cuda_kernel::steady_listed of them
 
     Totals(std::size_t N, std::size_t M) : mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0) {}
-    void add(const BlockSums& done) {
+    void add(const BlockSums& done, double diverged_above) {
         for (std::size_t n = 0; n < mse.size(); ++n) mse[n] += done.mse[n];
         for (std::size_t n = 0; n < msd.size(); ++n) msd[n] += done.msd[n];
         for (std::size_t j = 0; j < meanw.size(); ++j) meanw[j] += done.meanw[j];
-        add_steady(done.count, done.steady_mean, done.steady_m2);
+        double record[cuda_kernel::steady_record];
+        cuda_kernel::block_steady(done.steady, static_cast<int>(done.count), diverged_above, record);
+        add_steady(record);
     }
-    // Chan et al.'s merge of a block's (count, mean, M2), in block order.
-    void add_steady(std::int64_t count, double mean, double m2) {
+    // A block's steady-state record (cuda_kernel::block_steady), in block order: Chan et al.'s merge of its count,
+    // mean and M2; the largest mean and the diverged realizations, numbered from the block's first realization.
+    void add_steady(const double* record) {
         const auto n_a = static_cast<double>(completed);
-        const auto n_b = static_cast<double>(count);
-        const double delta = mean - steady_mean;
+        const double n_b = record[0];
+        const double delta = record[1] - steady_mean;
         steady_mean += delta * (n_b / (n_a + n_b));
-        steady_m2 += m2 + delta * delta * (n_a * n_b / (n_a + n_b));
-        completed += count;
+        steady_m2 += record[2] + delta * delta * (n_a * n_b / (n_a + n_b));
+        if (record[4] >= 0 && (largest_at < 0 || cuda_kernel::steady_above(record[3], largest))) {
+            largest = record[3];
+            largest_at = completed + static_cast<std::int64_t>(record[4]);
+        }
+        diverged += static_cast<std::int64_t>(record[5]);
+        for (int j = 0; j < cuda_kernel::steady_listed; ++j)
+            if (record[6 + j] >= 0 && first_diverged.size() < cuda_kernel::steady_listed)
+                first_diverged.push_back(static_cast<double>(completed) + record[6 + j]);
+        completed += static_cast<std::int64_t>(n_b);
     }
-    // mse, msd, meanw, then completed (exact in a double: R < 2^41), steady_mean and steady_m2.
+    // mse, msd, meanw, then completed (exact in a double: R < 2^41), steady_mean, steady_m2, largest, largest_at,
+    // diverged and first_diverged (-1 where fewer).
     void pack(std::vector<double>& out) const {
         out = mse;
         out.insert(out.end(), msd.begin(), msd.end());
         out.insert(out.end(), meanw.begin(), meanw.end());
-        out.insert(out.end(), {static_cast<double>(completed), steady_mean, steady_m2});
+        out.insert(out.end(), {static_cast<double>(completed), steady_mean, steady_m2, largest,
+                               static_cast<double>(largest_at), static_cast<double>(diverged)});
+        for (std::size_t j = 0; j < cuda_kernel::steady_listed; ++j)
+            out.push_back(j < first_diverged.size() ? first_diverged[j] : -1.0);
     }
-    std::size_t packed_size() const { return mse.size() + msd.size() + meanw.size() + 3; }
+    std::size_t packed_size() const { return mse.size() + msd.size() + meanw.size() + 6 + cuda_kernel::steady_listed; }
     void unpack(const std::vector<double>& in) {
         auto at = in.begin();
         for (std::vector<double>* part : {&mse, &msd, &meanw}) {
@@ -403,6 +431,12 @@ struct Totals {
         completed = static_cast<std::int64_t>(at[0]);
         steady_mean = at[1];
         steady_m2 = at[2];
+        largest = at[3];
+        largest_at = static_cast<std::int64_t>(at[4]);
+        diverged = static_cast<std::int64_t>(at[5]);
+        first_diverged.clear();
+        for (int j = 0; j < cuda_kernel::steady_listed; ++j)
+            if (at[6 + j] >= 0) first_diverged.push_back(at[6 + j]);
     }
 };
 
@@ -421,6 +455,11 @@ EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const To
     result.steady_start = static_cast<std::int64_t>(p.steady_start);
     result.steady_mse = totals.steady_mean;
     result.steady_m2 = totals.steady_m2;
+    result.divergence_level = p.diverged_above;
+    result.diverged = totals.diverged;
+    for (double r : totals.first_diverged) result.first_diverged.push_back(static_cast<std::int64_t>(r));
+    result.largest_steady = totals.largest;
+    result.largest_steady_realization = totals.largest_at;
     result.generated = generated;
     result.rng = options.rng;
     if (generated && options.rng == Rng::philox) {
@@ -611,7 +650,7 @@ void side_by_side(const Scenario& scenario, const RealizationSource* source, std
 EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource* source) {
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
-    const Problem p = make_problem(scenario);
+    const Problem p = make_problem(options);
     const philox::Problem q = philox_problem(p, scenario);
     const std::int64_t R = options.realizations;
     const std::int64_t blocks = (R + ensemble_block_size - 1) / ensemble_block_size;
@@ -638,7 +677,7 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
         cuda_kernel::open_run(q, R, std::min(span, blocks), !philox_data, device, message, sizeof message),
         cuda_kernel::close_run);
     if (run == nullptr) throw RuntimeFailure(std::string("--device cuda: ") + message);
-    std::vector<double> total_rows(values), steady(3 * static_cast<std::size_t>(span));
+    std::vector<double> total_rows(values), steady(cuda_kernel::steady_record * static_cast<std::size_t>(span));
     int slot = 0; // numpy's data: the slot of the span computed next
     const auto make_data = [&](std::int64_t first, int into, int workers) {
         const std::int64_t first_realization = first * ensemble_block_size;
@@ -680,8 +719,7 @@ EnsembleResult run_cuda(const EnsembleOptions& options, const RealizationSource*
         cuda_kernel::rows_to_curves(total_rows.data(), q.samples, q.taps, into.mse.data(), into.msd.data(),
                                     into.meanw.data());
         for (std::int64_t i = 0; i < count; ++i) {
-            const double* s = steady.data() + 3 * static_cast<std::size_t>(i);
-            into.add_steady(static_cast<std::int64_t>(s[0]), s[1], s[2]);
+            into.add_steady(steady.data() + cuda_kernel::steady_record * static_cast<std::size_t>(i));
         }
     };
     fold_blocks(options, blocks, span, totals, work);
@@ -702,7 +740,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     if (options.device == Device::cuda) return run_cuda(options, source);
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
-    const Problem p = make_problem(scenario);
+    const Problem p = make_problem(options);
     const std::size_t N = p.N;
     const std::size_t M = p.M;
 
@@ -769,7 +807,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
             }
         });
     };
-    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)]); };
+    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)], p.diverged_above); };
     Totals totals(N, M);
     fold_blocks(options, blocks, span, totals, work);
     return finish(options, p, totals, source == nullptr, threads, start_time);
@@ -828,7 +866,7 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
     if (batched.stage == nullptr) throw InputError(Field{"stage"}, "this stage has no batched form");
     const auto start_time = std::chrono::steady_clock::now();
     const Scenario& scenario = options.scenario;
-    const Problem p = make_problem(scenario);
+    const Problem p = make_problem(options);
     const std::size_t N = p.N;
     const std::size_t M = p.M;
     const std::int64_t R = options.realizations;
@@ -890,7 +928,7 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
         for (std::size_t i = 0; i < count;) // every block is ready: hand them over in order until a stop
             if (!done(static_cast<std::int64_t>(i++))) break;
     };
-    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)]); };
+    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)], p.diverged_above); };
     Totals totals(N, M);
     fold_blocks(options, blocks, span, totals, work);
     return finish(options, p, totals, source == nullptr, threads, start_time);
@@ -971,13 +1009,23 @@ EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::
             throw InputError(Field{signal == &x ? "x" : "d"}, "holds " + std::to_string(signal->size()) +
                                                                   " values, not N x R = " + std::to_string(N) + " x " +
                                                                   std::to_string(R));
+    EnsembleOptions measured = options;
+    if (!(measured.d_power > 0)) {
+        double sum = 0.0;
+        for (double value : d) sum += value * value;
+        measured.d_power = sum / static_cast<double>(d.size());
+    }
     const RealizationSource columns = [&](std::int64_t r, double* x_out, double* d_out) {
         for (std::size_t n = 0; n < N; ++n) {
             x_out[n] = x[n * R + static_cast<std::size_t>(r)];
             d_out[n] = d[n * R + static_cast<std::size_t>(r)];
         }
     };
-    return batched != nullptr ? run_batched(options, *batched, &columns) : run(options, &columns);
+    return batched != nullptr ? run_batched(measured, *batched, &columns) : run(measured, &columns);
+}
+
+double divergence_level(double d_power) {
+    return 1e12 * d_power;
 }
 
 } // namespace lmsref

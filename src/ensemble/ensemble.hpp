@@ -67,7 +67,16 @@ struct EnsembleOptions {
     /// computes its share of the blocks (threads per rank as above) and the blocks are still added in block order:
     /// the same bits for any number of ranks. Every rank gets the result; only rank 0 gets progress calls.
     Team* team = nullptr;
+    /// mean(d^2) of the data, for divergence_level; 0: measured on the matrices, or the model's ||wo||^2 + sigmav2
+    /// for generated data and a RealizationSource.
+    double d_power = 0.0;
 };
+
+/// A realization diverged when its steady-state mean e^2 (over the last quarter) is not finite or above
+/// divergence_level(mean(d^2)) = 1e12 mean(d^2): the single runs' threshold on the weights, ||w|| beyond
+/// 1e6 (||w_0|| + rms(d) / rms(x)) with w_0 = 0 (src/stages/runner.cpp), said of the error, whose size is about
+/// ||w|| rms(x) once the weights are that far out.
+double divergence_level(double d_power);
 
 /// The ensemble's curves and steady-state statistics.
 struct EnsembleResult {
@@ -103,6 +112,17 @@ struct EnsembleResult {
     Rng rng = Rng::numpy;  ///< the generator of generated data
 
     bool finite = true; ///< every curve value is finite (false: some realization diverged)
+    /// Divergence: the realizations whose steady-state mean was not finite or above divergence_level, and the
+    /// first few of them (realization numbers from 0, in order; at most 3).
+    double divergence_level = 0.0;
+    std::int64_t diverged = 0;
+    std::vector<std::int64_t> first_diverged;
+    /// The largest steady-state mean of one realization (NaN when one was NaN) and its realization number: when it
+    /// holds a large share of the sum, the standard error does not describe the spread.
+    double largest_steady = 0.0;
+    std::int64_t largest_steady_realization = -1;
+    /// largest_steady / (R steady_mse): the share of the mean that one realization carries.
+    double largest_steady_share() const;
 
     int threads = 1;                 ///< threads that ran (per rank)
     int ranks = 1;                   ///< processes that shared the run (MPI ranks)

@@ -19,6 +19,7 @@ EnsembleRun run_plan(EnsemblePlan&& plan) {
     run.device = batched ? plan.batched.device : plan.options.device;
     run.scenario = plan.options.scenario;
     run.input_power_measured = run.scenario.data_from_files();
+    run.allow_divergence = plan.allow_divergence;
     if (run.input_power_measured) {
         const EnsemblePlan held = std::move(plan); // the matrices go when this scope ends
         run.result = run_ensemble_matrices(held.options, held.x, held.d, batched ? &held.batched : nullptr);
@@ -32,8 +33,15 @@ EnsembleRun run_plan(EnsemblePlan&& plan) {
 }
 
 void EnsembleRun::check_finite() const {
-    if (result.finite) return;
-    std::string message = "the ensemble diverged: a realization's weights overflowed float64";
+    if (result.finite && (result.diverged == 0 || allow_divergence)) return;
+    if (result.finite)
+        throw RuntimeFailure(fmt::format("{} of {} realizations diverged ({}): their steady-state mean e^2 passed "
+                                         "1e12 mean(d^2) = {:.3g}; use a smaller --eta, or --allow-divergence to keep "
+                                         "them in the mean",
+                                         result.diverged, result.completed_realizations, diverged_names(result),
+                                         result.divergence_level));
+    std::string message = fmt::format("the ensemble diverged: {} of {} realizations ({}) overflowed float64",
+                                      result.diverged, result.completed_realizations, diverged_names(result));
     if (theory.past_mean_square_bound)
         message += fmt::format(" (eta = {:g} is past the mean-square bound 2/((M + 2) sx2) = {:.6g})",
                                scenario.step_size, theory.mean_square_bound);
@@ -45,6 +53,24 @@ std::string describe_ensemble(const EnsembleRun& run) {
     std::string text = fmt::format("N = {}, M = {}, eta = {:g}", s.samples, s.taps, s.step_size);
     if (s.data_from_files()) return text + fmt::format(", x = {}, d = {}", s.x_file, s.d_file);
     return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g"));
+}
+
+std::string realization_name(const EnsembleResult& result, std::int64_t r) {
+    if (!result.generated) return fmt::format("column {}", r);
+    if (result.rng == Rng::philox) return fmt::format("realization {}", r);
+    return fmt::format("seed {}", static_cast<std::uint64_t>(result.first_seed) + static_cast<std::uint64_t>(r));
+}
+
+std::string diverged_names(const EnsembleResult& result) {
+    std::vector<std::string> names;
+    for (std::int64_t r : result.first_diverged) names.push_back(realization_name(result, r));
+    std::string text;
+    for (std::size_t j = 0; j < names.size(); ++j)
+        text += (j == 0                                                                                ? ""
+                 : j + 1 == names.size() && result.diverged == static_cast<std::int64_t>(names.size()) ? " and "
+                                                                                                       : ", ") +
+                names[j];
+    return result.diverged > static_cast<std::int64_t>(names.size()) ? text + ", ..." : text;
 }
 
 namespace {

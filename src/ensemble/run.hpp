@@ -29,6 +29,7 @@ struct EnsemblePlan {
     /// stage runs batched (batched.stage = its batched function), on batched.device. `numpy` for --stage all.
     const Stage* stage = &stages().front();
     BatchedOptions batched;
+    bool allow_divergence = false; ///< diverged realizations stay in the mean (check_divergence does not throw)
 };
 
 /// The ensemble that was run, and the theory beside it.
@@ -40,7 +41,9 @@ struct EnsembleRun {
     TheoryPrediction theory;
     SteadyStateComparison steady;
     bool input_power_measured = false; ///< the data came from files: sx2 is mean(x^2), and white input is assumed
-    /// Throws RuntimeFailure when a curve is not finite (a realization overflowed float64): nothing to report.
+    bool allow_divergence = false;
+    /// Throws RuntimeFailure when a curve is not finite (a realization overflowed float64): nothing to report; or
+    /// when a realization diverged (EnsembleResult::diverged) and allow_divergence is false.
     void check_finite() const;
 };
 
@@ -67,5 +70,9 @@ struct EnsembleComparison {
 EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tolerance);
 /// "N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, wo = [0.1, 0.2, 0.3]" (or the files): the run in one line.
 std::string describe_ensemble(const EnsembleRun& run);
+/// Realization r as a user finds it again: "seed S + r" (numpy), "realization r" (philox), "column r" (files).
+std::string realization_name(const EnsembleResult& result, std::int64_t r);
+/// "seed 12, seed 345 and seed 678" or "seed 12, seed 345, seed 678, ..." for the first few diverged.
+std::string diverged_names(const EnsembleResult& result);
 
 } // namespace lmsref

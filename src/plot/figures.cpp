@@ -177,6 +177,7 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     c.steady_start = static_cast<std::size_t>(run.steady.first_sample);
     c.steady_mse = run.steady.mse;
     c.simulated_label = fmt::format("simulated, mean of {} realizations", r.completed_realizations);
+    if (r.diverged > 0) c.simulated_label += fmt::format(" ({} diverged, kept)", r.diverged);
     if (scale == XScale::automatic && !t.past_mean_square_bound && t.a < 1) {
         const double transient =
             static_cast<double>(std::max<std::size_t>(M, run.scenario.wo.size())) + 5.0 / (1.0 - t.a);

@@ -1,9 +1,9 @@
 // The ensemble's counter-based data (`ensemble --rng philox`): realization r's signals made sample by sample from
 // Random123's Philox4x32-10, with no state to carry, so that any realization and any sample can be made anywhere
 // (a CPU thread, a CUDA thread) from (seed, r, n) alone. No LibTorch, no standard library beyond <cmath> and
-// <cstdint>: this header is compiled by the C++ compiler for the CPU engine (src/ensemble/ensemble.cpp) and by nvcc for the
-// CUDA kernel (src/ensemble/cuda/), and both call the same LMSREF_HOST_DEVICE functions, so the CPU tests exercise the
-// kernel's arithmetic. log, cos and sin are this header's own (log_unit, cos_sin_2pi: + - * / and IEEE sqrt only,
+// <cstdint>: this header is compiled by the C++ compiler for the CPU engine (src/ensemble/ensemble.cpp) and by nvcc for
+// the CUDA kernel (src/ensemble/cuda/), and both call the same LMSREF_HOST_DEVICE functions, so the CPU tests exercise
+// the kernel's arithmetic. log, cos and sin are this header's own (log_unit, cos_sin_2pi: + - * / and IEEE sqrt only,
 // no libm), so with no fused multiply-add on either side (-ffp-contract=off, nvcc --fmad=false) host and device make
 // the same bits, and so does scripts/philox_reference.py.
 //
@@ -184,8 +184,10 @@ struct Problem {
     double noise_gain = 0.0;       ///< sqrt(sigmav2)
     std::uint32_t seed = 0;        ///< the key's first word
     std::int64_t steady_start = 0; ///< the first sample of the steady state (the last quarter)
-    const double* wo_K = nullptr;  ///< K taps: the unknown system wo, zero-padded to K
-    const double* wo_M = nullptr;  ///< M taps: wo cut or zero-padded to M (for ||w - wo_M||^2)
+    /// A realization whose steady-state mean e^2 is above this (or not finite) diverged (ensemble.hpp).
+    double diverged_above = 1.7976931348623157e308;
+    const double* wo_K = nullptr; ///< K taps: the unknown system wo, zero-padded to K
+    const double* wo_M = nullptr; ///< M taps: wo cut or zero-padded to M (for ||w - wo_M||^2)
 };
 
 /// One realization's state: the last K x values, newest first (hist[0] = x(n), zeros before the start; its first M

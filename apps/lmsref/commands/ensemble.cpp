@@ -172,6 +172,7 @@ int run_ensemble_command(const Options& o) {
     const XScale x_scale = parse_x_scale(o.x_scale);
     check_plot_request(o.plot);
     EnsemblePlan plan = plan_ensemble(options, stage, batched);
+    plan.allow_divergence = o.allow_divergence;
     for (const std::string& note : plan.notes) std::cerr << "lmsref: note: " << note << "\n";
     if (plan.theory.past_mean_square_bound)
         std::cerr << "lmsref: warning: eta = " << format_number(plan.options.scenario.step_size, "%g")

@@ -1,9 +1,9 @@
-// The CUDA kernel's arithmetic besides philox's data (src/random/philox_data.hpp): the numpy-data realization, a block's
-// per-sample sums, its steady-state statistics, the layout of its rows and the block-ordered addition of the rows
-// into the totals. Host-and-device functions with no CUDA runtime: nvcc compiles them into the kernel
-// (src/ensemble/cuda/ensemble_kernel.cu), the C++ compiler into the engine's host side (src/ensemble/ensemble.cpp) and into the CPU
-// tests that run the kernel's arithmetic without a GPU (tests/test_cuda_host.cpp), so those tests check the bits the
-// kernel makes.
+// The CUDA kernel's arithmetic besides philox's data (src/random/philox_data.hpp): the numpy-data realization, a
+// block's per-sample sums, its steady-state statistics, the layout of its rows and the block-ordered addition of the
+// rows into the totals. Host-and-device functions with no CUDA runtime: nvcc compiles them into the kernel
+// (src/ensemble/cuda/ensemble_kernel.cu), the C++ compiler into the engine's host side (src/ensemble/ensemble.cpp) and
+// into the CPU tests that run the kernel's arithmetic without a GPU (tests/test_cuda_host.cpp), so those tests check
+// the bits the kernel makes.
 #pragma once
 
 #include "random/philox_data.hpp" // LMSREF_HOST_DEVICE, philox::Problem
@@ -41,15 +41,39 @@ LMSREF_HOST_DEVICE inline double add_column(const double* column, int count) {
     return sum;
 }
 
-/// The block's steady state: count, Welford mean and M2 of values[0 ... count - 1] in realization order, as
-/// BlockSums::add_steady (src/ensemble/ensemble.cpp).
-LMSREF_HOST_DEVICE inline void block_steady(const double* values, int count, double* out) {
+/// A block's steady-state record: what the engine keeps of its realizations' steady-state means (each one's mean
+/// e^2 over the last quarter), in realization order: [0] the count, [1] Welford's mean and [2] M2, as
+/// BlockSums::add_steady (src/ensemble/ensemble.cpp); [3] the largest value (a NaN counts as larger than any
+/// number) and [4] its offset in the block (the first, on ties); [5] how many diverged (a value not finite or above
+/// `diverged_above`) and [6 ...] the offsets of the first steady_listed of them (-1: none).
+constexpr int steady_listed = 3;
+constexpr int steady_record = 6 + steady_listed;
+
+/// Whether steady-state mean a ranks above b: larger, or NaN where b is not.
+LMSREF_HOST_DEVICE inline bool steady_above(double a, double b) {
+    return a > b || (a != a && b == b);
+}
+
+LMSREF_HOST_DEVICE inline void block_steady(const double* values, int count, double diverged_above, double* out) {
     double mean = 0.0, m2 = 0.0;
+    out[3] = -1.0; // no realization (the means are >= 0)
+    out[4] = -1.0;
+    out[5] = 0.0;
+    for (int j = 0; j < steady_listed; ++j) out[6 + j] = -1.0;
     for (int i = 0; i < count; ++i) {
         const double value = values[i];
         const double delta = value - mean;
         mean += delta / static_cast<double>(i + 1);
         m2 += delta * (value - mean);
+        if (i == 0 || steady_above(value, out[3])) {
+            out[3] = value;
+            out[4] = static_cast<double>(i);
+        }
+        if (!(value <= diverged_above)) {
+            const int listed = static_cast<int>(out[5]);
+            if (listed < steady_listed) out[6 + listed] = static_cast<double>(i);
+            out[5] += 1.0;
+        }
     }
     out[0] = static_cast<double>(count);
     out[1] = mean;
@@ -69,9 +93,9 @@ LMSREF_HOST_DEVICE inline void add_blocks(const double* rows, std::size_t values
     totals[j] = total;
 }
 
-/// --rng numpy on the device: one realization of the CPU engine's add_group (src/ensemble/ensemble.cpp) on data made by the
-/// CPU, operation for operation: the regressor newest first with zeros before the start, yi summed from tap 0,
-/// ei = d - yi, w + step * ei * xM (p.step: eta / 2 * 2), no fused multiply-add. StaticM > 0: M at compile time.
+/// --rng numpy on the device: one realization of the CPU engine's add_group (src/ensemble/ensemble.cpp) on data made by
+/// the CPU, operation for operation: the regressor newest first with zeros before the start, yi summed from tap 0, ei =
+/// d - yi, w + step * ei * xM (p.step: eta / 2 * 2), no fused multiply-add. StaticM > 0: M at compile time.
 template <int StaticM> struct DataRealization {
     double* xM; ///< M values: the regressor
     double* w;  ///< M values

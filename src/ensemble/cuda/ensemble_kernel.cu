@@ -77,9 +77,9 @@ struct DataSource {
 // barrier per row suffices. For M <= 8 wo_K and wo_M are copied into registers once; larger M read them through
 // the read-only cache (ld.global.nc: the outputs are __restrict__, so nothing the kernel writes can alias them).
 template <int StaticM, class Source>
-__global__ void __launch_bounds__(block_size) ensemble_blocks(philox::Problem p, Source source, std::int64_t R,
-                                                              std::int64_t first_block, double* __restrict__ rows,
-                                                              double* __restrict__ steady_out) {
+__global__ void __launch_bounds__(block_size)
+    ensemble_blocks(philox::Problem p, Source source, std::int64_t R, std::int64_t first_block,
+                    double* __restrict__ rows, double* __restrict__ steady_out) {
     extern __shared__ double shared[]; // two buffers of (M + 2) columns of shared_stride values
     const int M = StaticM > 0 ? StaticM : p.taps;
     const int columns = M + 2;
@@ -134,7 +134,8 @@ __global__ void __launch_bounds__(block_size) ensemble_blocks(philox::Problem p,
     double* means = shared + ((p.samples + 1) & 1) * buffer_size;
     means[t] = active ? steady / static_cast<double>(p.samples - p.steady_start) : 0.0;
     __syncthreads();
-    if (t == 0) block_steady(means, count, steady_out + 3 * static_cast<std::size_t>(blockIdx.x));
+    if (t == 0)
+        block_steady(means, count, p.diverged_above, steady_out + steady_record * static_cast<std::size_t>(blockIdx.x));
 }
 
 // Thread j adds value j of the span's blocks into the totals, in block order (block_sums.hpp's add_blocks).
@@ -148,8 +149,8 @@ template <int StaticM, class Source>
 void launch(const philox::Problem& p, const Source& source, std::int64_t R, std::int64_t first_block,
             std::int64_t blocks, double* rows, double* steady, cudaStream_t stream) {
     const std::size_t shared_bytes = 2 * static_cast<std::size_t>(p.taps + 2) * shared_stride * sizeof(double);
-    ensemble_blocks<StaticM, Source><<<static_cast<unsigned>(blocks), block_size, shared_bytes, stream>>>(
-        p, source, R, first_block, rows, steady);
+    ensemble_blocks<StaticM, Source>
+        <<<static_cast<unsigned>(blocks), block_size, shared_bytes, stream>>>(p, source, R, first_block, rows, steady);
 }
 
 // static_m one of the compile-time sizes: that kernel; otherwise the run-time one (M up to max_taps in local memory).
@@ -184,19 +185,18 @@ bool compile_time_taps(int taps) {
 // the CPU fills one while the other is copied and run. The events time the two kernels; `done` is waited on
 // without spinning, so that the CPU threads making the next span's data keep every core.
 struct Run {
-    philox::Problem p;   // wo_K and wo_M: device pointers
+    philox::Problem p; // wo_K and wo_M: device pointers
     std::int64_t R = 0;
     std::int64_t span_blocks = 0;
     bool on_data = false;
-    int static_m = 0;    // the compile-time kernel's M, 0 for the run-time one
+    int static_m = 0; // the compile-time kernel's M, 0 for the run-time one
     std::size_t values = 0;
     std::int64_t blocks = 0; // the span run_span last enqueued
     double *wo_K = nullptr, *wo_M = nullptr, *rows = nullptr, *steady = nullptr, *totals = nullptr, *x = nullptr,
            *d = nullptr;
     double *host_totals = nullptr, *host_steady = nullptr, *host_x[2] = {}, *host_d[2] = {};
     cudaStream_t stream = nullptr;
-    cudaEvent_t kernel_start = nullptr, kernel_stop = nullptr, add_start = nullptr, add_stop = nullptr,
-                done = nullptr;
+    cudaEvent_t kernel_start = nullptr, kernel_stop = nullptr, add_start = nullptr, add_stop = nullptr, done = nullptr;
 };
 
 namespace {
@@ -284,10 +284,10 @@ Run* open_run(const philox::Problem& p, std::int64_t realizations, std::int64_t 
         (on_data || allocate(&run->wo_K, static_cast<std::size_t>(p.history), "cudaMalloc (wo)")) &&
         allocate(&run->wo_M, static_cast<std::size_t>(p.taps), "cudaMalloc (wo)") &&
         allocate(&run->rows, blocks * run->values, "cudaMalloc (the blocks' sums)") &&
-        allocate(&run->steady, 3 * blocks, "cudaMalloc (the blocks' steady state)") &&
+        allocate(&run->steady, steady_record * blocks, "cudaMalloc (the blocks' steady state)") &&
         allocate(&run->totals, run->values, "cudaMalloc (the totals)") &&
         allocate_host(&run->host_totals, run->values, "cudaMallocHost (the totals)") &&
-        allocate_host(&run->host_steady, 3 * blocks, "cudaMallocHost (the blocks' steady state)") &&
+        allocate_host(&run->host_steady, steady_record * blocks, "cudaMallocHost (the blocks' steady state)") &&
         (!on_data ||
          (allocate(&run->x, data_values, "cudaMalloc (x)") && allocate(&run->d, data_values, "cudaMalloc (d)") &&
           allocate_host(&run->host_x[0], data_values, "cudaMallocHost (x)") &&
@@ -313,8 +313,8 @@ void close_run(Run* run) {
     if (run->stream != nullptr) cudaStreamSynchronize(run->stream); // nothing in flight uses what is freed
     for (double* buffer : {run->wo_K, run->wo_M, run->rows, run->steady, run->totals, run->x, run->d})
         if (buffer != nullptr) cudaFree(buffer);
-    for (double* buffer : {run->host_totals, run->host_steady, run->host_x[0], run->host_d[0], run->host_x[1],
-                           run->host_d[1]})
+    for (double* buffer :
+         {run->host_totals, run->host_steady, run->host_x[0], run->host_d[0], run->host_x[1], run->host_d[1]})
         if (buffer != nullptr) cudaFreeHost(buffer);
     for (cudaEvent_t event : {run->kernel_start, run->kernel_stop, run->add_start, run->add_stop, run->done})
         if (event != nullptr) cudaEventDestroy(event);
@@ -322,8 +322,12 @@ void close_run(Run* run) {
     delete run;
 }
 
-double* run_x(Run* run, int slot) { return run->host_x[slot & 1]; }
-double* run_d(Run* run, int slot) { return run->host_d[slot & 1]; }
+double* run_x(Run* run, int slot) {
+    return run->host_x[slot & 1];
+}
+double* run_d(Run* run, int slot) {
+    return run->host_d[slot & 1];
+}
 
 int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, char* message,
              std::size_t message_size) {
@@ -335,7 +339,8 @@ int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, 
     const std::int64_t first = first_block * block_size;
     const std::int64_t C = run->R - first < blocks * block_size ? run->R - first : blocks * block_size;
     if (run->on_data) {
-        const std::size_t bytes = static_cast<std::size_t>(run->p.samples) * static_cast<std::size_t>(C) * sizeof(double);
+        const std::size_t bytes =
+            static_cast<std::size_t>(run->p.samples) * static_cast<std::size_t>(C) * sizeof(double);
         if (!check(cudaMemcpyAsync(run->x, run->host_x[slot & 1], bytes, cudaMemcpyHostToDevice, run->stream),
                    "cudaMemcpy (x)", message, message_size) ||
             !check(cudaMemcpyAsync(run->d, run->host_d[slot & 1], bytes, cudaMemcpyHostToDevice, run->stream),
@@ -347,8 +352,7 @@ int run_span(Run* run, std::int64_t first_block, std::int64_t blocks, int slot, 
         launch(run->static_m, run->p, DataSource{run->x, run->d, C}, run->R, first_block, blocks, run->rows,
                run->steady, run->stream);
     else
-        launch(run->static_m, run->p, PhiloxSource{}, run->R, first_block, blocks, run->rows, run->steady,
-               run->stream);
+        launch(run->static_m, run->p, PhiloxSource{}, run->R, first_block, blocks, run->rows, run->steady, run->stream);
     if (!check(cudaSuccess, "the ensemble kernel's launch", message, message_size) ||
         !check(cudaEventRecord(run->kernel_stop, run->stream), "cudaEventRecord", message, message_size))
         return 1;
@@ -362,7 +366,7 @@ int add_span(Run* run, double* totals, double* steady, double* kernel_seconds, d
         return 1;
     }
     const std::size_t bytes = run->values * sizeof(double);
-    const std::size_t steady_bytes = 3 * static_cast<std::size_t>(run->blocks) * sizeof(double);
+    const std::size_t steady_bytes = steady_record * static_cast<std::size_t>(run->blocks) * sizeof(double);
     std::memcpy(run->host_totals, totals, bytes);
     constexpr unsigned threads = 128;
     const auto launches = static_cast<unsigned>((run->values + threads - 1) / threads);

@@ -1,18 +1,19 @@
 // The ensemble's CUDA kernel (`ensemble --device cuda`): the numpy stage's plain loop, one CUDA thread per
 // realization. Its data come from one of two sources, the rest of the kernel being the same code:
-//   --rng philox: made on the spot by philox::Realization::step (src/random/philox_data.hpp), the function the CPU engine
+//   --rng philox: made on the spot by philox::Realization::step (src/random/philox_data.hpp), the function the CPU
+//   engine
 //                 calls;
 //   --rng numpy:  x and d made by the CPU (NumPy's sequential stream cannot be made per thread at speed) and copied
-//                 to the device; each thread runs the CPU engine's add_group arithmetic (src/ensemble/ensemble.cpp) on its
-//                 column.
+//                 to the device; each thread runs the CPU engine's add_group arithmetic (src/ensemble/ensemble.cpp) on
+//                 its column.
 // A CUDA block is one of the engine's blocks of 64 realizations: per sample, its threads' e^2, ||w - wo_M||^2 and w
 // go to shared memory (two buffers, one barrier per sample), and thread c adds column c over the 64 threads in
 // realization order (no atomics), writing the block's row of sums to device memory. A second kernel then adds the
-// span's blocks into the run's totals in block order, thread j taking value j of every block (T[j] += rows[b][j], b ascending), as the CPU
-// engine's Totals::add does; only the totals and the blocks' steady-state triples come back to the host. So with
-// numpy's data the curves are the CPU engine's bits; with philox's they are too, as far as the device's log, sin and
-// cos (the header's own, + - * / and sqrt) round as the host's. The arithmetic besides philox's data is in
-// block_sums.hpp, which the CPU tests run too.
+// span's blocks into the run's totals in block order, thread j taking value j of every block (T[j] += rows[b][j], b
+// ascending), as the CPU engine's Totals::add does; only the totals and the blocks' steady-state records come back to
+// the host. So with numpy's data the curves are the CPU engine's bits; with philox's they are too, as far as the
+// device's log, sin and cos (the header's own, + - * / and sqrt) round as the host's. The arithmetic besides philox's
+// data is in block_sums.hpp, which the CPU tests run too.
 //
 // Plain C++ interface (no CUDA or standard-library types cross it: the kernel's library is compiled by nvcc without
 // LibTorch's ABI flags). Built only when CMake finds a working nvcc (LMSREF_CUDA=auto|on); see CMakeLists.txt.
