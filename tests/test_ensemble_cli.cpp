@@ -23,6 +23,14 @@ std::string fresh_folder(const std::string& name) {
     return test::fresh_folder("ensemble_cli", name);
 }
 
+/// The library's ensemble at the notebook's defaults but for eta and R.
+EnsembleResult default_ensemble(double eta, std::int64_t realizations) {
+    EnsembleOptions options;
+    options.scenario.step_size = eta;
+    options.realizations = realizations;
+    return run_ensemble(options);
+}
+
 std::set<std::string> names_in(const std::string& dir) {
     std::set<std::string> names;
     for (const auto& entry : std::filesystem::directory_iterator(dir)) names.insert(entry.path().filename().string());
@@ -165,10 +173,7 @@ TEST_CASE("ensemble: an ensemble that overflows exits 2 and writes nothing", "[e
 TEST_CASE("ensemble: diverged realizations exit 2 and name their seeds, or stay in the mean when allowed",
           "[ensemble][cli]") {
     // eta = 0.6: some realizations of 200 diverge (test_ensemble.cpp checks which against the explicit runs).
-    EnsembleOptions options;
-    options.scenario.step_size = 0.6;
-    options.realizations = 200;
-    const EnsembleResult library = run_ensemble(options);
+    const EnsembleResult library = default_ensemble(0.6, 200);
     REQUIRE(library.diverged > 3);
     const std::string names = diverged_names(library);
     CHECK_THAT(names, Catch::EndsWith(", ..."));
@@ -205,10 +210,7 @@ TEST_CASE("ensemble: one realization that carries the mean is named, and the gap
           "[ensemble][cli]") {
     // eta = 0.38 is below the bound 0.4 and nothing diverges, but a few realizations burst: one holds about 40 % of
     // the mean. The report names it (the library's record) and gives no "standard errors" for the gap.
-    EnsembleOptions options;
-    options.scenario.step_size = 0.38;
-    options.realizations = 10000;
-    const EnsembleResult library = run_ensemble(options);
+    const EnsembleResult library = default_ensemble(0.38, 10000);
     REQUIRE(library.diverged == 0);
     REQUIRE(library.largest_steady_share() > 0.2);
     const std::string dir = fresh_folder("dominated");
