@@ -164,7 +164,8 @@ TEST_CASE("mpirun: rank 0 publishes only when mpirun's standard output can take 
         const Result result = run_command("bash '" + dir + "/run.sh'");
         const std::string errors = file_bytes(dir + "/err.txt");
         INFO(errors);
-        CHECK(result.exit_code == 2);
+        // lmsref's ranks exit 2; mpirun itself may be killed by SIGPIPE (141) writing to the same dead pipe.
+        CHECK((result.exit_code == 2 || result.exit_code == 141));
         CHECK_FALSE(std::filesystem::exists(dir + "/o"));
         // mpirun forwards rank 0's standard error to its own; once it failed to write the report to its standard
         // output it may drop that too (seen on a loaded machine, for each of the three): then there is nothing to
