@@ -2,6 +2,7 @@
 #include "cli_support.hpp"
 #include "io/array_io.hpp"
 #include "plot/figures.hpp"
+#include "random/numpy_random.hpp"
 #include "report/ensemble_report.hpp"
 #include "support.hpp"
 
@@ -29,6 +30,23 @@ EnsembleResult default_ensemble(double eta, std::int64_t realizations) {
     options.scenario.step_size = eta;
     options.realizations = realizations;
     return run_ensemble(options);
+}
+
+/// x (N x R, a realization per column) from NumPy's stream: white (a = 0), or AR(1) x(n) = a x(n - 1) +
+/// sqrt(1 - a^2) u(n); and d = lfilter([0.5, -0.4], 1, x) + 0.2 randn, the system of the trust issue's example.
+/// Written as dir/x.npy and dir/d.npy.
+void write_made_data(const std::string& dir, double a, std::size_t N = 500, std::size_t R = 2000) {
+    LegacyRandom random(1);
+    const std::vector<double> u = random.randn(N * R), v = random.randn(N * R);
+    Array2D x(N, R), d(N, R);
+    for (std::size_t r = 0; r < R; ++r)
+        for (std::size_t n = 0; n < N; ++n)
+            x(n, r) = n == 0 ? u[r] : a * x(n - 1, r) + std::sqrt(1 - a * a) * u[n * R + r];
+    for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t r = 0; r < R; ++r)
+            d(n, r) = 0.5 * x(n, r) - (n > 0 ? 0.4 * x(n - 1, r) : 0.0) + 0.2 * v[n * R + r];
+    write_array(dir + "/x.npy", x, FileFormat::npy);
+    write_array(dir + "/d.npy", d, FileFormat::npy);
 }
 
 std::set<std::string> names_in(const std::string& dir) {
@@ -120,7 +138,9 @@ TEST_CASE("ensemble: --x and --d columns give the curves of the realizations the
     }
     write_array(dir + "/x.npy", x, FileFormat::npy);
     write_array(dir + "/d.csv", d, FileFormat::csv);
-    const Result files = run_lmsref("ensemble --x " + dir + "/x.npy --d " + dir + "/d.csv --out-dir " + dir + "/f");
+    // --wo and --sigmav2: the system that made them (the default), so that the MSD is measured against it.
+    const Result files = run_lmsref("ensemble --x " + dir + "/x.npy --d " + dir +
+                                    "/d.csv --wo 0.1,0.2,0.3 --sigmav2 0.01 --out-dir " + dir + "/f");
     REQUIRE(files.exit_code == 0);
     CHECK_THAT(files.output, Catch::Contains("realizations   5 (the columns of the files)") &&
                                  Catch::Contains("sx2 = mean(x^2)") && Catch::Contains("theory assumes white input"));
@@ -229,6 +249,88 @@ TEST_CASE("ensemble: one realization that carries the mean is named, and the gap
     REQUIRE(batched.exit_code == 0);
     CHECK_THAT(batched.output,
                Catch::Contains("largest        " + realization_name(library, library.largest_steady_realization)));
+}
+
+TEST_CASE("ensemble: --stage linear is scored against theory from nn::Linear's random start", "[ensemble][cli]") {
+    // nn::Linear's init: each weight uniform on (-1/sqrt(M), 1/sqrt(M)), so MSD(0) = ||wo||^2 + 1/3 = 0.4733 where
+    // the zero start gives 0.14. R = 20000: the standard error of the simulated MSD(0) is 0.45 % of it (||w(0) - wo||^2
+    // has a standard deviation of 0.30, by NumPy over 10^6 draws); 3 % leaves over six of them for the first samples,
+    // and the zero-start theory is 70 % away.
+    const std::string dir = fresh_folder("linear_start");
+    const Result result = run_lmsref("ensemble --stage linear -R 20000 -N 50 --out-dir " + dir + "/out");
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("nn::Linear's default init") && Catch::Contains("MSD(0)"));
+    const Array2D msd = read_array(dir + "/out/msd.npy");
+    const Array2D theory = read_array(dir + "/out/msd_theory.npy");
+    CHECK(theory.values[0] == Approx(0.1 * 0.1 + 0.2 * 0.2 + 0.3 * 0.3 + 1.0 / 3.0).epsilon(1e-12));
+    for (std::size_t n = 0; n <= 5; ++n) {
+        CAPTURE(n);
+        CHECK(msd.values[n] == Approx(theory.values[n]).epsilon(0.03));
+    }
+    const nlohmann::json summary = nlohmann::json::parse(file_bytes(dir + "/out/summary.json"));
+    CHECK(summary["theory"]["initial_weight_variance"] == Approx(1.0 / 9.0).epsilon(1e-15));
+}
+
+TEST_CASE("ensemble: data from files have no theory unless --wo and --sigmav2 describe their system",
+          "[ensemble][cli]") {
+    const std::string dir = fresh_folder("files_theory");
+    write_made_data(dir, 0.0);
+    const std::string files = "ensemble --x " + dir + "/x.npy --d " + dir + "/d.npy";
+    // Without them: the MSE and the mean weights, no MSD, no theory, and every output says why.
+    const Result unknown = run_lmsref(files + " --out-dir " + dir + "/u --plot " + dir + "/u.png");
+    REQUIRE(unknown.exit_code == 0);
+    CHECK_THAT(unknown.output, Catch::Contains("(system unknown)") &&
+                                   Catch::Contains("theory         none: the system") &&
+                                   !Catch::Contains("  J_min  ") && !Catch::Contains("standard errors)"));
+    CHECK(names_in(dir + "/u") == std::set<std::string>{"mse.npy", "meanw.npy", "summary.json"});
+    const nlohmann::json summary = nlohmann::json::parse(file_bytes(dir + "/u/summary.json"));
+    CHECK(summary["scenario"]["system_known"] == false);
+    CHECK(summary["theory"].contains("none"));
+    CHECK(summary["gap"].is_null());
+    CHECK(summary["curves"]["msd"].is_null());
+    CHECK(std::filesystem::file_size(dir + "/u.png") > 1000);
+
+    // With them (the system that made d, here M = 2): theory for white input of the measured power, which these
+    // data are; the simulated steady state within 3 standard errors of it (it was +0.6).
+    const Result known = run_lmsref(files + " --wo 0.5,-0.4 --sigmav2 0.04 -M 2 --json " + dir + "/k.json");
+    REQUIRE(known.exit_code == 0);
+    CHECK_THAT(known.output, Catch::Contains("sigmav2 = 0.04, wo = [0.5, -0.4] (given)") &&
+                                 Catch::Contains("agree within sampling noise"));
+    const nlohmann::json k = nlohmann::json::parse(file_bytes(dir + "/k.json"));
+    CHECK(k["theory"]["j_min"] == Approx(0.04).epsilon(1e-15));
+    CHECK(std::abs(k["gap"]["mse_in_standard_errors"].get<double>()) < 3.0);
+    CHECK(k["scenario"]["wo"] == std::vector<double>{0.5, -0.4});
+
+    // One without the other, and single runs: refused.
+    const Result half = run_lmsref(files + " --wo 0.5,-0.4");
+    CHECK(half.exit_code == 1);
+    CHECK_THAT(half.output, Catch::Contains("--wo: with --x and --d, --wo and --sigmav2 together describe"));
+    const Result single = run_lmsref("numpy --x " + dir + "/x.npy --d " + dir + "/d.npy --wo 0.5");
+    CHECK(single.exit_code == 1);
+}
+
+TEST_CASE("ensemble: a coloured --x gets a warning that the white-input theory does not apply", "[ensemble][cli]") {
+    // AR(1) with a = 0.8: the pooled lag-1 autocorrelation is about 0.8, some 800 standard errors (1/sqrt(R (N - 1)))
+    // from white input's 0; the white data above are within 5 of them.
+    const std::string dir = fresh_folder("coloured");
+    write_made_data(dir, 0.8);
+    const Result coloured = run_lmsref("ensemble --x " + dir + "/x.npy --d " + dir +
+                                       "/d.npy --wo 0.5,-0.4 --sigmav2 "
+                                       "0.04 --json " +
+                                       dir + "/c.json");
+    REQUIRE(coloured.exit_code == 0);
+    CHECK_THAT(coloured.output, Catch::Contains("lmsref: warning: --x is coloured (lag-1 autocorrelation 0.7") &&
+                                    Catch::Contains("COLOURED"));
+    const nlohmann::json c = nlohmann::json::parse(file_bytes(dir + "/c.json"));
+    CHECK(c["input_whiteness"]["coloured"] == true);
+    CHECK(c["input_whiteness"]["lag1_autocorrelation"].get<double>() == Approx(0.8).margin(0.01));
+    const std::string white = fresh_folder("white");
+    write_made_data(white, 0.0);
+    const Result plain =
+        run_lmsref("ensemble --x " + white + "/x.npy --d " + white + "/d.npy --json " + white + "/w.json");
+    REQUIRE(plain.exit_code == 0);
+    CHECK_THAT(plain.output, !Catch::Contains("coloured") && !Catch::Contains("COLOURED"));
+    CHECK(nlohmann::json::parse(file_bytes(white + "/w.json"))["input_whiteness"]["coloured"] == false);
 }
 
 TEST_CASE("ensemble: R = 1 has no standard error and a tiny ensemble no resolved EMSE", "[ensemble][cli]") {

@@ -233,7 +233,7 @@ TEST_CASE("report: table values keep 9 significant digits at any magnitude", "[r
     REQUIRE(shown_weights(std::vector<double>(7, 1.0)) == "[1, 1, 1, 1, 1, 1, ... (7 taps)]");
 }
 
-TEST_CASE("help: each command lists the options it uses, within 100 columns", "[help]") {
+TEST_CASE("help: each command lists the options it uses, within 100 columns, names apart from descriptions", "[help]") {
     const auto help = [](const std::string& command) {
         const Result result = run_lmsref(command + " --help");
         REQUIRE(result.exit_code == 0);
@@ -247,6 +247,8 @@ TEST_CASE("help: each command lists the options it uses, within 100 columns", "[
         for (std::string line; std::getline(lines, line);) {
             CAPTURE(line);
             REQUIRE(line.size() <= 100);
+            // An option's name and default end two columns before its description (column 32), never touching it.
+            if (line.rfind("  -", 0) == 0 && line.size() > 32) REQUIRE(line.substr(30, 2) == "  ");
         }
     }
     REQUIRE_THAT(help("numpy"), !Catch::Contains("--device") && !Catch::Contains("--torch-seed") &&

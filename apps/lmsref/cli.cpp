@@ -32,7 +32,7 @@ std::string exit_codes(const std::string& failures, bool with_mismatch = false) 
 /// CLI11's help with every description wrapped to fit `help_width` columns.
 class Formatter : public CLI::Formatter {
 public:
-    Formatter() { column_width(30); }
+    Formatter() { column_width(32); }
     std::string make_option_desc(const CLI::Option* option) const override {
         return wrapped(CLI::Formatter::make_option_desc(option), help_width - get_column_width());
     }

@@ -39,7 +39,7 @@ std::int64_t bounded_integer(const std::string& option, const std::string& text,
     return value;
 }
 
-Scenario scenario_from(const Options& o) {
+Scenario scenario_from(const Options& o, bool files_may_describe_system) {
     Scenario scenario;
     scenario.seed = numpy_seed(o.seed);
     scenario.samples = bounded_integer("--samples", o.samples, "N", max_samples);
@@ -53,12 +53,19 @@ Scenario scenario_from(const Options& o) {
             throw InputError(std::string(option) + ": the path is empty; name a .npy or .csv file");
     scenario.x_file = o.x_file;
     scenario.d_file = o.d_file;
-    if (scenario.data_from_files())
-        for (const char* option : {"--samples", "--sigmav2", "--wo"})
-            if (o.given(option))
-                throw InputError(std::string(option) +
+    if (scenario.data_from_files()) {
+        for (const std::string option : {"--samples", "--sigmav2", "--wo"})
+            if (o.given(option) && (!files_may_describe_system || option == "--samples"))
+                throw InputError(option +
                                  ": the data come from --x and --d; give either the files or the generated data's "
                                  "options");
+        const bool wo = o.given("--wo"), sigmav2 = o.given("--sigmav2");
+        if (wo != sigmav2)
+            throw InputError(std::string(wo ? "--wo" : "--sigmav2") +
+                             ": with --x and --d, --wo and --sigmav2 together describe the system that made d; give "
+                             "both, or neither (then there is no MSD and no theory)");
+        scenario.system_known = wo && sigmav2;
+    }
     if (o.given("--torch-seed"))
         scenario.torch_seed = parse_count("--torch-seed", o.torch_seed, std::numeric_limits<std::uint64_t>::max());
     validate(scenario);

@@ -20,6 +20,7 @@ EnsembleRun run_plan(EnsemblePlan&& plan) {
     run.scenario = plan.options.scenario;
     run.input_power_measured = run.scenario.data_from_files();
     run.allow_divergence = plan.allow_divergence;
+    run.lag_one = plan.lag_one;
     if (run.input_power_measured) {
         const EnsemblePlan held = std::move(plan); // the matrices go when this scope ends
         run.result = run_ensemble_matrices(held.options, held.x, held.d, batched ? &held.batched : nullptr);
@@ -30,6 +31,11 @@ EnsembleRun run_plan(EnsemblePlan&& plan) {
     }
     run.steady = compare_steady_state(run.result, run.theory);
     return run;
+}
+
+TheoryPrediction predict_for(const Scenario& scenario, double input_power, const Stage& stage) {
+    const double variance = stage.starts_from_zero ? 0.0 : 1.0 / (3.0 * static_cast<double>(scenario.taps));
+    return predict(scenario, input_power, StartModel::prewindowed, variance);
 }
 
 void EnsembleRun::check_finite() const {
@@ -51,7 +57,12 @@ void EnsembleRun::check_finite() const {
 std::string describe_ensemble(const EnsembleRun& run) {
     const Scenario& s = run.scenario;
     std::string text = fmt::format("N = {}, M = {}, eta = {:g}", s.samples, s.taps, s.step_size);
-    if (s.data_from_files()) return text + fmt::format(", x = {}, d = {}", s.x_file, s.d_file);
+    if (s.data_from_files()) {
+        text += fmt::format(", x = {}, d = {}", s.x_file, s.d_file);
+        return s.system_known ? text + fmt::format(", sigmav2 = {:g}, wo = {} (given)", s.noise_variance,
+                                                   format_vector(s.wo, "%g"))
+                              : text + " (system unknown)";
+    }
     return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g"));
 }
 
@@ -109,6 +120,7 @@ EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tole
             EnsemblePlan copy = plan;
             copy.stage = &stage;
             copy.batched.stage = stage.batched;
+            copy.theory = predict_for(copy.options.scenario, copy.input_power, stage);
             EnsembleRun run = run_plan(std::move(copy));
             run.check_finite();
             entry.run = std::move(run);

@@ -4,6 +4,7 @@
 
 #include "ensemble/ensemble.hpp"
 #include "ensemble/theory.hpp"
+#include "lms/bounds.hpp"
 #include "lms/stage.hpp"
 #include "stages/registry.hpp"
 
@@ -23,6 +24,7 @@ struct EnsemblePlan {
     std::vector<double> d;
     /// sx2: 1 for generated data (randn), the measured mean(x^2) over every sample of every realization otherwise.
     double input_power = 1.0;
+    LagOne lag_one; ///< --x's lag-1 autocorrelation (zero for generated data, white by construction)
     TheoryPrediction theory;
     std::vector<std::string> notes; ///< what reading the files changed (a dtype converted to float64)
     /// The stage whose loop runs the realizations: `numpy` is the plain engine (src/ensemble/ensemble.cpp); a LibTorch
@@ -31,6 +33,10 @@ struct EnsemblePlan {
     BatchedOptions batched;
     bool allow_divergence = false; ///< diverged realizations stay in the mean (check_divergence does not throw)
 };
+
+/// The theory for `stage` on the scenario: a stage that does not start from zero starts from nn::Linear's default
+/// init, each weight uniform on (-1/sqrt(M), 1/sqrt(M)): E w(0) = 0, Var w_k(0) = 1/(3M), MSD(0) = ||wo_M||^2 + 1/3.
+TheoryPrediction predict_for(const Scenario& scenario, double input_power, const Stage& stage);
 
 /// The ensemble that was run, and the theory beside it.
 struct EnsembleRun {
@@ -42,6 +48,7 @@ struct EnsembleRun {
     SteadyStateComparison steady;
     bool input_power_measured = false; ///< the data came from files: sx2 is mean(x^2), and white input is assumed
     bool allow_divergence = false;
+    LagOne lag_one; ///< the plan's
     /// Throws RuntimeFailure when a curve is not finite (a realization overflowed float64): nothing to report; or
     /// when a realization diverged (EnsembleResult::diverged) and allow_divergence is false.
     void check_finite() const;

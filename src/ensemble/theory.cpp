@@ -29,10 +29,12 @@ namespace lmsref {
 //   q_k(n + 1) = q_k(n)                                                                           for k >= m
 // (a tap without data keeps its initial deviation: its weight stays 0). Summed over k:
 //   MSD(n + 1) = MSD(n) - (2 eta sx2 - eta^2 sx2^2 (m + 2)) A(n) + eta^2 m sx2 J_min(n),
-// the textbook recursion with M -> m and MSD -> the active taps' part. q_k(0) = wo_k^2. It is exact at n = 0
+// the textbook recursion with M -> m and MSD -> the active taps' part. q_k(0) = wo_k^2 (+ Var w_k(0) for a random
+// start, as nn::Linear's). It is exact at n = 0
 // (MSE(0) = sigmav2 + sx2 wo_0^2, where the stationary recursion says J_min + sx2 ||wo_M||^2), and from
 // n = max(M, L) - 1 on every tap is active and J_min(n) = J_min: the stationary recursion carries on from there.
-TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start) {
+TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start,
+                         double initial_weight_variance) {
     const auto N = static_cast<std::size_t>(scenario.samples);
     const auto M = static_cast<std::size_t>(scenario.taps);
     const std::size_t L = scenario.wo.size();
@@ -42,6 +44,7 @@ TheoryPrediction predict(const Scenario& scenario, double input_power, StartMode
 
     TheoryPrediction t;
     t.start = start;
+    t.initial_weight_variance = initial_weight_variance;
     t.input_power = sx2;
     double beyond = 0.0; // ||wo beyond M taps||^2
     for (std::size_t k = M; k < L; ++k) beyond += scenario.wo[k] * scenario.wo[k];
@@ -66,15 +69,16 @@ TheoryPrediction predict(const Scenario& scenario, double input_power, StartMode
     const std::vector<double> wo_M = optimum_for_taps(scenario.wo, scenario.taps);
     t.msd_curve.assign(N + 1, 0.0);
     t.mse_curve.assign(N, 0.0);
+    // E c_k(0)^2 = wo_k^2 + Var w_k(0): a random start adds its variance to every tap's deviation.
     double msd0 = 0.0;
-    for (double w : wo_M) msd0 += w * w;
+    for (double w : wo_M) msd0 += w * w + initial_weight_variance;
     t.msd_curve[0] = msd0;
     const double noise = eta * eta * Md * sx2 * t.j_min; // eta^2 M sx2 J_min
 
     std::size_t n = 0;
     if (start == StartModel::prewindowed) {
         std::vector<double> q(M); // per-tap MSD
-        for (std::size_t k = 0; k < M; ++k) q[k] = wo_M[k] * wo_M[k];
+        for (std::size_t k = 0; k < M; ++k) q[k] = wo_M[k] * wo_M[k] + initial_weight_variance;
         const double keep = 1.0 - 2.0 * eta * sx2 + 2.0 * eta * eta * sx2 * sx2;
         const std::size_t transient = std::min(N, std::max(M, L) - 1);
         double reached = 0.0; // sum_{k = M}^{min(n, L - 1)} wo_k^2

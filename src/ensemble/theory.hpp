@@ -43,11 +43,16 @@ struct TheoryPrediction {
     /// the factor (1 - eta sx2) per sample once it holds data (n > k): E w_k(n) = wo_k (1 - (1 - eta sx2)^(n - k)).
     std::vector<double> meanw_curve;
     StartModel start = StartModel::prewindowed;
+    /// Var w_k(0) of each tap (E w(0) = 0): 0 for the zero start, 1/(3M) for nn::Linear's default init.
+    double initial_weight_variance = 0.0;
 };
 
 /// The prediction for the scenario's N, M, eta, sigmav2 and wo, with white input of power `input_power` (1 for
 /// generated data; the measured mean(x^2) for data read from files).
-TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start = StartModel::prewindowed);
+/// initial_weight_variance: each weight starts at random, independent of the data, with mean 0 and this variance
+/// (nn::Linear's default init: U(-1/sqrt(M), 1/sqrt(M)), variance 1/(3M)); then MSD(0) = ||wo_M||^2 + M v.
+TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start = StartModel::prewindowed,
+                         double initial_weight_variance = 0.0);
 
 /// The simulated steady state against the prediction.
 struct SteadyStateComparison {

@@ -28,6 +28,27 @@ double input_power(const std::vector<double>& x) {
     return std::inner_product(x.begin(), x.end(), x.begin(), 0.0) / static_cast<double>(x.size());
 }
 
+LagOne lag_one(const std::vector<double>& x, std::size_t rows, std::size_t cols) {
+    LagOne result;
+    if (rows < 2 || cols == 0) return result;
+    double lagged = 0.0, power = 0.0;
+    for (std::size_t n = 0; n < rows; ++n)
+        for (std::size_t r = 0; r < cols; ++r) {
+            const double value = x[n * cols + r];
+            power += value * value;
+            if (n > 0) lagged += value * x[(n - 1) * cols + r];
+        }
+    result.rho = power > 0 ? lagged / power : 0.0;
+    result.standard_error = 1.0 / std::sqrt(static_cast<double>(cols) * static_cast<double>(rows - 1));
+    return result;
+}
+
+std::string LagOne::describe() const {
+    return "lag-1 autocorrelation " + format_number(rho, "%.3g") + ", " +
+           format_number(std::abs(rho) / standard_error, "%.0f") + " standard errors from white input's 0 (± " +
+           format_number(standard_error, "%.2g") + ")";
+}
+
 std::optional<std::string> stability_warning(const Scenario& s, const Data& data) {
     const double power = input_power(data.x);
     const double bound = stability_bound(s.taps, power);

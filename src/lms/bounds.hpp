@@ -5,6 +5,7 @@
 
 #include "lms/scenario.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,6 +17,17 @@ namespace lmsref {
 double stability_bound(std::int64_t taps, double input_power);
 /// sx2, the input's power measured on the data: mean(x^2).
 double input_power(const std::vector<double>& x);
+/// The input's lag-1 autocorrelation, pooled over the realizations of an N x R matrix (row-major, a realization per
+/// column): rho = sum x(n) x(n - 1) / sum x(n)^2. For white input it is 0 with a standard error of about
+/// 1 / sqrt(R (N - 1)); beyond 5 of them the input is coloured and the white-input theory does not describe it.
+struct LagOne {
+    double rho = 0.0;
+    double standard_error = 0.0;
+    bool coloured() const { return standard_error > 0 && std::abs(rho) > 5.0 * standard_error; }
+    /// "lag-1 autocorrelation 0.5, 350 standard errors from white input's 0 (± 0.0014)"
+    std::string describe() const;
+};
+LagOne lag_one(const std::vector<double>& x, std::size_t rows, std::size_t cols);
 /// When eta is at or above the mean-square stability bound measured on the data, what to expect, in one line
 /// without the "lmsref: warning: " prefix; empty below the bound.
 std::optional<std::string> stability_warning(const Scenario& scenario, const Data& data);

@@ -27,6 +27,9 @@ struct Scenario {
     std::optional<std::uint64_t> torch_seed; ///< torch::manual_seed for nn::Linear's init; default: seed
     std::string x_file;                      ///< when both files are set, x and d are read instead of generated
     std::string d_file;
+    /// Whether wo and sigmav2 describe the system behind d: always for generated data; for files only when they
+    /// were given with them (`ensemble --x X --d D --wo W --sigmav2 S`). Without them there is no MSD and no theory.
+    bool system_known = true;
 
     std::uint64_t linear_init_seed() const { return torch_seed.value_or(seed); }
     bool data_from_files() const { return !x_file.empty() || !d_file.empty(); }

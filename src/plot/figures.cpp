@@ -170,7 +170,7 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     c.meanw_theory = Array2D(c.meanw.rows, M);
     for (std::size_t j = 0; j < c.meanw.rows; ++j)
         for (std::size_t k = 0; k < M; ++k) c.meanw_theory(j, k) = t.meanw_curve[j * m * M + k];
-    if (!run.scenario.data_from_files()) c.wo = optimum_for_taps(run.scenario.wo, run.scenario.taps);
+    if (run.scenario.system_known) c.wo = optimum_for_taps(run.scenario.wo, run.scenario.taps);
     c.j_min = t.j_min;
     c.mse_limit = t.mse;
     c.msd_limit = t.msd;
@@ -189,6 +189,15 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
         c.note = fmt::format("eta = {:g} is past the mean-square bound {:.4g}: theory has no steady state",
                              run.scenario.step_size, t.mean_square_bound);
     c.theory_label = run.input_power_measured ? "theory (white input of the measured power)" : "theory";
+    if (!run.scenario.system_known) { // files without --wo and --sigmav2: no MSD, no theory
+        c.msd.clear();
+        c.msd_theory.clear();
+        c.mse_theory.clear();
+        c.meanw_theory = Array2D(0, M);
+        c.j_min = c.mse_limit = c.msd_limit = 0.0;
+        c.theory_label.clear();
+        c.note = "no theory: the system behind --x and --d is unknown";
+    }
     return ensemble_curves_figure(c);
 }
 

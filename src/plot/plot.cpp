@@ -370,7 +370,8 @@ Figure deviation_figure(const std::string& title, const std::vector<WeightsSerie
         last = std::max(last, curves[g].rows - 1);
         const std::string block = "d" + std::to_string(g);
         figure.body += datablock(block, curves[g], envelope_rows(curves[g], log_x ? 1 : 0, curves[g].rows - 1, 900));
-        const double width = curves.size() > 1 ? 4.0 - 2.6 * static_cast<double>(g) / static_cast<double>(curves.size() - 1) : 1.8;
+        const double width =
+            curves.size() > 1 ? 4.0 - 2.6 * static_cast<double>(g) / static_cast<double>(curves.size() - 1) : 1.8;
         const bool shared = labels[g].find(", ") != std::string::npos;
         plot += std::string(g ? ", " : "") + "$" + block + " using 1:2 with lines lt " + std::to_string(g + 1) +
                 " lw " + number(width) + " lc rgb '" + colours[g] + "' title " +
@@ -528,8 +529,10 @@ std::string decibel_panel(const Box& box, int figure_height, const std::string& 
     out += "set ylabel " + quoted(y_label) + "\nset format y '% g'\nset yrange " + shown.text() + "\n";
     out += "set key top right box opaque samplen 3\n" + before;
     out += "plot $" + block + " using 1:2" + curve_style(db.rows, false) + "lt 1 lw 1.6 lc rgb '" + simulated_colour +
-           "' title " + quoted(simulated) + ", $" + block + " using 1:3" + curve_style(db.rows, true) + theory_style +
-           " title " + quoted(theory) + extra_items + "\n";
+           "' title " + quoted(simulated);
+    if (!theory.empty()) // no theory: the system behind the data is unknown
+        out += ", $" + block + " using 1:3" + curve_style(db.rows, true) + theory_style + " title " + quoted(theory);
+    out += extra_items + "\n";
     return out;
 }
 
@@ -540,7 +543,7 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     figure.width = 1200;
     figure.height = 900;
     const std::size_t step = std::max<std::size_t>(1, c.decimate);
-    const std::size_t rows = std::max<std::size_t>(c.msd.size(), 2); // rows of w: 0 ... N, decimated
+    const std::size_t rows = std::max<std::size_t>(c.meanw.rows, 2); // rows of w: 0 ... N, decimated
     const bool log_x = c.log_x && rows > 2;
     const std::size_t first = log_x ? 1 : 0;
     const Range x = x_range(first * step, (rows - 1) * step);
@@ -548,9 +551,13 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     const double py = 1.0 / figure.height;
     const Box top{75 * px, 1 - 25 * px, 0.5 + 40 * py, 1 - 75 * py};
     const Box bottom_left{75 * px, 0.5 - 25 * px, 58 * py, 0.5 - 50 * py};
-    const Box bottom_right{0.5 + 75 * px, 1 - 25 * px, 58 * py, 0.5 - 50 * py};
+    // Without an MSD (the system unknown) the mean weights take the whole lower half.
+    const bool with_msd = !c.msd.empty();
+    const Box bottom_right{with_msd ? 0.5 + 75 * px : 75 * px, 1 - 25 * px, 58 * py, 0.5 - 50 * py};
 
-    const Array2D mse_db = side_by_side(decibels_of(c.mse), decibels_of(c.mse_theory));
+    const std::vector<double> no_theory(c.mse.size(), std::nan(""));
+    const Array2D mse_db =
+        side_by_side(decibels_of(c.mse), decibels_of(c.mse_theory.empty() ? no_theory : c.mse_theory));
     const Array2D msd_db = side_by_side(decibels_of(c.msd), decibels_of(c.msd_theory));
     const std::size_t M = c.meanw.cols;
     Array2D weights(c.meanw.rows, 2 * M); // simulated, then theory
@@ -564,7 +571,8 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
         const auto pixels = static_cast<std::size_t>(figure.width * width);
         return datablock(name, values, envelope_rows(values, first, values.rows - 1, pixels, log_x), step);
     };
-    figure.body = block("mse", mse_db, 0.85) + block("msd", msd_db, 0.4) + block("w", weights, 0.4);
+    figure.body = block("mse", mse_db, 0.85) + (with_msd ? block("msd", msd_db, 0.4) : "") +
+                  block("w", weights, with_msd ? 0.4 : 0.85);
     figure.body += common_style() + "set multiplot title " + quoted(c.title) + "\n";
 
     // The MSE: the upper half, with J_min, theory's steady state and the window the simulated one is measured on.
@@ -604,16 +612,18 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     figure.body += "unset object 1\nunset arrow 1\n";
 
     // The MSD: lower left.
-    std::string msd_items;
-    Range msd_y;
-    if (c.msd_limit > 0 && std::isfinite(c.msd_limit)) {
-        msd_y.add(decibels(c.msd_limit));
-        msd_items += ", " + number(decibels(c.msd_limit)) + " with lines " + limit_style + " title " +
-                     quoted("theory's steady state " + format_number(c.msd_limit, "%.4g"));
+    if (with_msd) {
+        std::string msd_items;
+        Range msd_y;
+        if (c.msd_limit > 0 && std::isfinite(c.msd_limit)) {
+            msd_y.add(decibels(c.msd_limit));
+            msd_items += ", " + number(decibels(c.msd_limit)) + " with lines " + limit_style + " title " +
+                         quoted("theory's steady state " + format_number(c.msd_limit, "%.4g"));
+        }
+        figure.body += decibel_panel(bottom_left, figure.height, "msd", msd_db, x, log_x,
+                                     "mean-square deviation ||w - wo||^2", "MSD (dB)", c.simulated_label,
+                                     c.theory_label, msd_y, msd_items, msd_items.empty() ? 2 : 3, "");
     }
-    figure.body +=
-        decibel_panel(bottom_left, figure.height, "msd", msd_db, x, log_x, "mean-square deviation ||w - wo||^2",
-                      "MSD (dB)", c.simulated_label, c.theory_label, msd_y, msd_items, msd_items.empty() ? 2 : 3, "");
 
     // The mean weights, lower right: one colour per tap, theory dashed over them, wo dotted. Up to 7 taps are
     // named in the key; more share one entry, their colours repeating.
@@ -621,7 +631,7 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     for (double v : weights.values) y.add(v);
     for (double v : c.wo) y.add(v);
     const bool each_named = M <= std::size(tap_colours);
-    const std::size_t key_lines = (each_named ? M : 1) + 1 + (c.wo.empty() ? 0 : 1);
+    const std::size_t key_lines = (each_named ? M : 1) + (c.theory_label.empty() ? 0 : 1) + (c.wo.empty() ? 0 : 1);
     const Range shown =
         with_room_for_key(y, key_lines, (bottom_right.top - bottom_right.bottom) * figure.height, false);
     figure.body += margins(bottom_right) + x_axis(x, log_x, "sample n") +
@@ -637,7 +647,7 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
         plot += std::string(k ? ", " : "") + "$w using 1:" + std::to_string(k + 2) + curve_style(weights.rows, false) +
                 "lt 1 lw 1.6 lc rgb '" + tap_colours[k % std::size(tap_colours)] + "' title " + title;
     }
-    for (std::size_t k = 0; k < M; ++k)
+    for (std::size_t k = 0; k < M && !c.theory_label.empty(); ++k)
         plot += ", $w using 1:" + std::to_string(M + k + 2) + curve_style(weights.rows, true) + theory_style +
                 " title " + (k == 0 ? quoted(c.theory_label) : std::string("''"));
     for (std::size_t k = 0; k < c.wo.size(); ++k)

@@ -61,7 +61,7 @@ struct EnsembleCurves {
     std::string title;
     std::size_t decimate = 1;
     std::vector<double> mse, mse_theory; ///< mean e(n)^2 over realizations, and theory's
-    std::vector<double> msd, msd_theory; ///< mean ||w(n) - wo||^2, and theory's
+    std::vector<double> msd, msd_theory; ///< mean ||w(n) - wo||^2, and theory's; no MSD panel when empty
     Array2D meanw, meanw_theory;         ///< mean w(n), and theory's; M columns
     std::vector<double> wo;              ///< the optimum for M taps, dashed (empty when unknown)
     double j_min = 0.0;                  ///< the minimum MSE, a dotted line
@@ -70,7 +70,7 @@ struct EnsembleCurves {
     std::size_t steady_start = 0;        ///< the steady-state window (samples steady_start ... N - 1), shaded
     double steady_mse = 0.0;             ///< the simulated mean over that window, a short line over it
     std::string simulated_label = "simulated";
-    std::string theory_label = "theory";
+    std::string theory_label = "theory"; ///< empty: no theory (its curves are not drawn)
     std::string note; ///< said beside the MSE panel's title, e.g. that eta is past the bound
     bool log_x = false;
 };

@@ -151,6 +151,39 @@ Verdict verdict(const EnsembleRun& run) {
     return v;
 }
 
+/// The report's lines on diverged realizations and on one that dominates the mean.
+std::string divergence_lines(const EnsembleRun& run, const Verdict& v) {
+    const EnsembleResult& r = run.result;
+    const SteadyStateComparison& s = run.steady;
+    std::string text;
+    if (r.diverged > 0)
+        text += wrap_field("diverged",
+                           fmt::format("{} of {} realizations ({}): steady-state mean e^2 not finite or "
+                                       "above 1e12 mean(d^2) = {:.3g}; kept in the mean "
+                                       "(--allow-divergence)",
+                                       r.diverged, r.completed_realizations, diverged_names(r), r.divergence_level));
+    if (v.dominated)
+        text += wrap_field("largest", fmt::format("{} alone holds {:.1f} % of the simulated MSE (its steady-state "
+                                                  "mean e^2 is {:.6g}, the mean {:.6g}): a heavy-tailed spread, which "
+                                                  "the standard error does not describe",
+                                                  realization_name(r, r.largest_steady_realization),
+                                                  100.0 * r.largest_steady_share(), r.largest_steady, s.mse));
+    return text;
+}
+
+/// The report's last lines: the time, and the CUDA kernel's own.
+std::string time_lines(const EnsembleRun& run) {
+    const EnsembleResult& r = run.result;
+    std::string text;
+    text += fmt::format("  time           {:.3f} s, {:.1f} ns per realization-sample (data generation included)\n",
+                        r.seconds, r.ns_per_realization_sample());
+    if (run.device == Device::cuda && !run.stage->uses_torch)
+        text += fmt::format("  kernel         {:.3f} ms on the GPU (the CUDA kernel alone, no copies), and {:.3f} ms "
+                            "adding its blocks\n",
+                            1e3 * r.kernel_seconds, 1e3 * r.add_kernel_seconds);
+    return text;
+}
+
 } // namespace
 
 EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, const BatchedOptions& batched) {
@@ -173,13 +206,14 @@ EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, c
         scenario.samples = static_cast<std::int64_t>(x.rows);
         plan.options.realizations = static_cast<std::int64_t>(x.cols);
         plan.input_power = input_power(x.values);
+        plan.lag_one = lag_one(x.values, x.rows, x.cols);
         if (!(plan.input_power > 0))
             throw InputError(Field{"x"}, "" + scenario.x_file + " holds only zeros; the filter cannot learn from it");
         plan.x = x.values;
         plan.d = d.values;
     }
     check_ensemble_options(plan.options, !scenario.data_from_files(), stage == nullptr || stage->uses_torch);
-    plan.theory = predict(scenario, plan.input_power);
+    plan.theory = predict_for(scenario, plan.input_power, *plan.stage);
     return plan;
 }
 
@@ -201,10 +235,21 @@ std::string ensemble_report(const EnsembleRun& run) {
     text += "  stage          " + stage_line(run) + "\n";
     if (r.generated) text += "  rng            " + rng_description(r.rng) + "\n";
     if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
-    text += run.input_power_measured
-                ? fmt::format("  input          sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input\n",
-                              t.input_power)
-                : "  input          white Gaussian, sx2 = 1\n";
+    if (!run.input_power_measured)
+        text += "  input          white Gaussian, sx2 = 1\n";
+    else if (run.lag_one.coloured())
+        text += wrap_field("input", fmt::format("sx2 = mean(x^2) = {:.6g}, measured; COLOURED: {}; the theory assumes "
+                                                "white input and does not describe these data",
+                                                t.input_power, run.lag_one.describe()));
+    else
+        text += wrap_field("input", fmt::format("sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input "
+                                                "(lag-1 autocorrelation {:.2g} ± {:.2g})",
+                                                t.input_power, run.lag_one.rho, run.lag_one.standard_error));
+    if (t.initial_weight_variance > 0)
+        text += wrap_field("start", fmt::format("nn::Linear's default init, each weight uniform on (-1/sqrt(M), "
+                                                "1/sqrt(M)): theory starts from E w(0) = 0, MSD(0) = ||wo_M||^2 + "
+                                                "1/3 = {:.6g}",
+                                                t.msd_curve.front()));
     if (t.past_mean_square_bound)
         text +=
             fmt::format("  step bounds    eta = {:g} is PAST the mean-square bound 2/((M + 2) sx2) = {:.6g}{}: no "
@@ -223,11 +268,18 @@ std::string ensemble_report(const EnsembleRun& run) {
     };
     text += fmt::format("  steady state   the last quarter, n = {} ... {}; ± one standard error over realizations\n",
                         s.first_sample, r.samples - 1);
-    text += row("", "simulated", "theory", "gap");
     const Verdict v = verdict(run);
-    const std::string theory_mse = t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.mse);
     const std::string standard_error =
         r.completed_realizations < 2 ? "n/a" : fmt::format("{:.2g}", s.mse_standard_error);
+    if (!run.scenario.system_known) {
+        text += row("MSE", fmt::format("{:.6g} ± {}", s.mse, standard_error), "", "");
+        text += wrap_field("theory", "none: the system behind --x and --d is unknown, so there is no MSD, no J_min and "
+                                     "no theory to compare with; give --wo and --sigmav2 if they describe it");
+        text += divergence_lines(run, v);
+        return text + time_lines(run);
+    }
+    text += row("", "simulated", "theory", "gap");
+    const std::string theory_mse = t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.mse);
     text += row("MSE", fmt::format("{:.6g} ± {}", s.mse, standard_error), theory_mse,
                 t.past_mean_square_bound ? "-" : percent(s.relative_gap) + " " + v.gap_note);
     text += row("EMSE", v.emse_resolved ? fmt::format("{:.6g}", s.emse) : "not resolved",
@@ -241,30 +293,13 @@ std::string ensemble_report(const EnsembleRun& run) {
         text += wrap_field("", "EMSE = MSE - J_min is within two standard errors of 0 (or R < 2): more realizations "
                                "or samples resolve it");
     text += wrap_field("verdict", v.sentence);
-    if (r.diverged > 0)
-        text += wrap_field("diverged",
-                           fmt::format("{} of {} realizations ({}): steady-state mean e^2 not finite or "
-                                       "above 1e12 mean(d^2) = {:.3g}; kept in the mean "
-                                       "(--allow-divergence)",
-                                       r.diverged, r.completed_realizations, diverged_names(r), r.divergence_level));
-    if (v.dominated)
-        text += wrap_field("largest", fmt::format("{} alone holds {:.1f} % of the simulated MSE (its steady-state "
-                                                  "mean e^2 is {:.6g}, the mean {:.6g}): a heavy-tailed spread, which "
-                                                  "the standard error does not describe",
-                                                  realization_name(r, r.largest_steady_realization),
-                                                  100.0 * r.largest_steady_share(), r.largest_steady, s.mse));
+    text += divergence_lines(run, v);
     const CurveFit fit = curve_fit(run);
     if (std::isfinite(fit.mean_relative_gap))
         text += fmt::format("  MSE curve      mean |simulated / theory - 1| = {:.2f} % over n >= {} (sampling noise "
                             "alone: about {:.2f} %)\n",
                             100.0 * fit.mean_relative_gap, fit.first_sample, 100.0 * fit.noise_level);
-    text += fmt::format("  time           {:.3f} s, {:.1f} ns per realization-sample (data generation included)\n",
-                        r.seconds, r.ns_per_realization_sample());
-    if (run.device == Device::cuda && !run.stage->uses_torch)
-        text += fmt::format("  kernel         {:.3f} ms on the GPU (the CUDA kernel alone, no copies), and {:.3f} ms "
-                            "adding its blocks\n",
-                            1e3 * r.kernel_seconds, 1e3 * r.add_kernel_seconds);
-    return text;
+    return text + time_lines(run);
 }
 
 std::string ensemble_summary_json(const EnsembleRun& run) {
@@ -282,9 +317,16 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
         json["rng"] = {{"name", to_string(r.rng)}, {"description", rng_description(r.rng)}};
     }
     json["decimate"] = r.decimate;
-    json["curves"] = {{"mse", r.mse.size()}, {"msd", r.msd.size()}, {"meanw_rows", r.meanw_rows()}};
+    const bool known = run.scenario.system_known;
+    json["curves"] = {{"mse", r.mse.size()}, {"msd", known ? Json(r.msd.size()) : Json(nullptr)},
+                      {"meanw_rows", r.meanw_rows()}};
     json["input_power"] = {{"sx2", t.input_power}, {"measured", run.input_power_measured}};
+    if (run.input_power_measured)
+        json["input_whiteness"] = {{"lag1_autocorrelation", run.lag_one.rho},
+                                   {"standard_error", run.lag_one.standard_error},
+                                   {"coloured", run.lag_one.coloured()}};
     json["theory"] = {{"start", t.start == StartModel::prewindowed ? "prewindowed" : "stationary"},
+                      {"initial_weight_variance", t.initial_weight_variance},
                       {"j_min", t.j_min},
                       {"mean_bound", t.mean_bound},
                       {"mean_square_bound", t.mean_square_bound},
@@ -295,14 +337,20 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                       {"mse", t.mse},
                       {"msd", t.msd},
                       {"misadjustment", t.misadjustment}};
+    if (!known)
+        json["theory"] = {{"none", "the system behind --x and --d is unknown: give --wo and --sigmav2 if they describe "
+                                   "it"},
+                          {"mean_bound", t.mean_bound},
+                          {"mean_square_bound", t.mean_square_bound},
+                          {"past_mean_square_bound", t.past_mean_square_bound}};
     const Verdict v = verdict(run);
-    const auto or_null = [](bool known, double value) { return known ? Json(value) : Json(nullptr); };
+    const auto or_null = [](bool is_known, double value) { return is_known ? Json(value) : Json(nullptr); };
     json["simulated"] = {{"steady_state_first_sample", s.first_sample},
                          {"mse", s.mse},
                          {"mse_standard_error", or_null(r.completed_realizations >= 2, s.mse_standard_error)},
-                         {"emse", or_null(v.emse_resolved, s.emse)},
-                         {"emse_resolved", v.emse_resolved},
-                         {"misadjustment", or_null(v.emse_resolved, s.misadjustment)},
+                         {"emse", or_null(known && v.emse_resolved, s.emse)},
+                         {"emse_resolved", known && v.emse_resolved},
+                         {"misadjustment", or_null(known && v.emse_resolved, s.misadjustment)},
                          {"finite", r.finite}};
     Json first_diverged = Json::array();
     for (std::int64_t k : r.first_diverged) first_diverged.push_back(realization_name(r, k));
@@ -317,7 +365,7 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                                    {"steady_mse", r.largest_steady},
                                    {"share_of_mean", r.largest_steady_share()},
                                    {"dominates", v.dominated}};
-    json["verdict"] = v.sentence;
+    json["verdict"] = known ? Json(v.sentence) : Json(nullptr);
     const CurveFit fit = curve_fit(run);
     json["gap"] = {
         {"mse_relative", s.relative_gap},
@@ -327,6 +375,7 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
         {"curve_first_sample", fit.first_sample},
         {"curve_mean_relative_gap", fit.mean_relative_gap},
         {"curve_sampling_noise", fit.noise_level}};
+    if (!known) json["gap"] = nullptr;
     json["timing"] = {{"threads", r.threads},
                       {"ranks", r.ranks},
                       {"seconds", r.seconds},
@@ -344,12 +393,14 @@ void write_ensemble(const std::string& dir, const EnsembleRun& run, FileFormat f
         return (std::filesystem::path(dir) / name).string() + extension(format);
     };
     write_array(path("mse"), column(r.mse), format);
-    write_array(path("msd"), column(r.msd), format);
     Array2D meanw(static_cast<std::size_t>(r.meanw_rows()), static_cast<std::size_t>(r.taps));
     meanw.values = r.meanw;
     write_array(path("meanw"), meanw, format);
-    write_array(path("mse_theory"), column(decimated(run.theory.mse_curve, r.decimate)), format);
-    write_array(path("msd_theory"), column(decimated(run.theory.msd_curve, r.decimate)), format);
+    if (run.scenario.system_known) { // the MSD and the theory need wo and sigmav2
+        write_array(path("msd"), column(r.msd), format);
+        write_array(path("mse_theory"), column(decimated(run.theory.mse_curve, r.decimate)), format);
+        write_array(path("msd_theory"), column(decimated(run.theory.msd_curve, r.decimate)), format);
+    }
     write_file_atomically((std::filesystem::path(dir) / "summary.json").string(), ensemble_summary_json(run));
 }
 

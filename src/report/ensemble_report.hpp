@@ -29,7 +29,8 @@ std::string ensemble_report(const EnsembleRun& run);
 /// the time.
 std::string ensemble_summary_json(const EnsembleRun& run);
 
-/// Writes mse, msd, meanw, mse_theory, msd_theory (.npy or .csv) and summary.json into the empty folder `dir`.
+/// Writes mse, msd, meanw, mse_theory, msd_theory (.npy or .csv) and summary.json into the empty folder `dir`; for
+/// files without --wo and --sigmav2 (the system unknown) only mse, meanw and summary.json.
 /// The curves are column vectors ((N + 1) x M for meanw), decimated as the run was.
 void write_ensemble(const std::string& dir, const EnsembleRun& run, FileFormat format);
 

@@ -109,6 +109,11 @@ Json scenario_json(const Scenario& s, std::int64_t samples, bool with_torch_seed
     if (s.data_from_files()) {
         json["x_file"] = s.x_file;
         json["d_file"] = s.d_file;
+        json["system_known"] = s.system_known;
+        if (s.system_known) {
+            json["sigmav2"] = s.noise_variance;
+            json["wo"] = s.wo;
+        }
     } else {
         json["sigmav2"] = s.noise_variance;
         json["wo"] = s.wo;

@@ -142,7 +142,7 @@ void publish_comparison(const Options& o, const EnsembleComparison& comparison, 
 
 int run_ensemble_command(const Options& o) {
     EnsembleOptions options;
-    options.scenario = scenario_from(o);
+    options.scenario = scenario_from(o, true);
     if (options.scenario.data_from_files() && o.given("--realizations"))
         throw InputError("--realizations: the data come from --x and --d, one realization per column; give either "
                          "the files or --realizations");
@@ -174,6 +174,9 @@ int run_ensemble_command(const Options& o) {
     EnsemblePlan plan = plan_ensemble(options, stage, batched);
     plan.allow_divergence = o.allow_divergence;
     for (const std::string& note : plan.notes) std::cerr << "lmsref: note: " << note << "\n";
+    if (plan.lag_one.coloured())
+        std::cerr << "lmsref: warning: --x is coloured (" << plan.lag_one.describe()
+                  << "): the theory assumes white input and does not describe these data\n";
     if (plan.theory.past_mean_square_bound)
         std::cerr << "lmsref: warning: eta = " << format_number(plan.options.scenario.step_size, "%g")
                   << " is at or above the mean-square stability bound 2/((M + 2) sx2) = "
@@ -205,7 +208,10 @@ int run_ensemble_command(const Options& o) {
         });
         publish(outputs, (out_dir.empty() ? ""
                                           : "  outputs        " + o.out_dir +
-                                                " (mse, msd, meanw, mse_theory, msd_theory, summary.json)\n") +
+                                                (run.scenario.system_known
+                                                     ? " (mse, msd, meanw, mse_theory, msd_theory, summary.json)\n"
+                                                     : " (mse, meanw, summary.json: no MSD or theory without the "
+                                                       "system)\n")) +
                              (json.empty() ? "" : "  summary        " + o.json + "\n") +
                              (plot.empty() || plot == "-" ? "" : "  plot           " + o.plot + "\n"));
     });
