@@ -333,6 +333,37 @@ TEST_CASE("ensemble: a coloured --x gets a warning that the white-input theory d
     CHECK(nlohmann::json::parse(file_bytes(white + "/w.json"))["input_whiteness"]["coloured"] == false);
 }
 
+TEST_CASE("plot: an ensemble's output folder is drawn again as the run drew it, its curves never squared again",
+          "[ensemble][plot]") {
+    const std::string dir = fresh_folder("replot");
+    write_made_data(dir, 0.0, 200, 300);
+    const std::vector<std::pair<std::string, std::string>> runs = {
+        {"default", "ensemble -R 300"},
+        {"decimated_csv", "ensemble -R 200 -N 700 --decimate 7 --format csv"},
+        {"linear", "ensemble -R 128 --stage linear"},
+        {"past_bound", "ensemble -R 200 --eta 0.6 --allow-divergence"},
+        {"files_unknown", "ensemble --x " + dir + "/x.npy --d " + dir + "/d.npy"},
+        {"files_known", "ensemble --x " + dir + "/x.npy --d " + dir + "/d.npy --wo 0.5,-0.4 --sigmav2 0.04 -M 2"},
+    };
+    for (const auto& [name, arguments] : runs) {
+        CAPTURE(name);
+        const std::string out = dir + "/" + name;
+        REQUIRE(run_lmsref(arguments + " --out-dir " + out + " --plot " + out + ".svg").exit_code == 0);
+        const Result again = run_lmsref("plot " + out + " --out " + out + "_again.svg");
+        REQUIRE(again.exit_code == 0);
+        CHECK(file_bytes(out + "_again.svg") == file_bytes(out + ".svg"));
+    }
+    // The MSE of an ensemble is a mean square already: --kind learning would square it again; refused, saying what
+    // draws it. A folder that is not an ensemble's is refused too.
+    const Result learning = run_lmsref("plot --kind learning " + dir + "/default/mse.npy --out " + dir + "/l.png");
+    CHECK(learning.exit_code == 1);
+    CHECK_THAT(learning.output, Catch::Contains("is an ensemble's mean-square curve, not errors to square"));
+    const Result other = run_lmsref("plot " + dir + " --out " + dir + "/o.png");
+    CHECK(other.exit_code == 1);
+    CHECK_THAT(other.output, Catch::Contains("is a folder without an ensemble's summary.json"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/l.png"));
+}
+
 TEST_CASE("ensemble: R = 1 has no standard error and a tiny ensemble no resolved EMSE", "[ensemble][cli]") {
     const Result one = run_lmsref("ensemble -R 1");
     REQUIRE(one.exit_code == 0);

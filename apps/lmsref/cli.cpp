@@ -302,7 +302,9 @@ Parsed parse_command_line(int argc, char** argv) {
               "weights: each file's trajectory; deviation: each file's distance from --reference; learning: e^2 in "
               "dB of each e file",
               "KIND");
-    plot->add_option("files", options.files, "the saved outputs (.npy or .csv): w files, or e files for learning")
+    plot->add_option("files", options.files,
+                     "the saved outputs (.npy or .csv): w files, or e files for learning; or an ensemble's --out-dir, "
+                     "drawn as the ensemble drew it")
         ->type_name("FILE");
     add_value(*plot, "--reference", options.reference,
               "the trajectory to draw under (weights) or measure from (deviation), e.g. out/numpy/w.npy", "FILE");

@@ -318,8 +318,8 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
     }
     json["decimate"] = r.decimate;
     const bool known = run.scenario.system_known;
-    json["curves"] = {{"mse", r.mse.size()}, {"msd", known ? Json(r.msd.size()) : Json(nullptr)},
-                      {"meanw_rows", r.meanw_rows()}};
+    json["curves"] = {
+        {"mse", r.mse.size()}, {"msd", known ? Json(r.msd.size()) : Json(nullptr)}, {"meanw_rows", r.meanw_rows()}};
     json["input_power"] = {{"sx2", t.input_power}, {"measured", run.input_power_measured}};
     if (run.input_power_measured)
         json["input_whiteness"] = {{"lag1_autocorrelation", run.lag_one.rho},
@@ -477,6 +477,92 @@ std::string ensemble_comparison_json(const EnsembleComparison& comparison) {
             {"mse", s.mse_difference}, {"msd", s.msd_difference}, {"meanw", s.meanw_difference}};
     }
     return json_text(json);
+}
+
+} // namespace lmsref
+
+namespace lmsref {
+
+namespace {
+
+/// summary.json of `dir`, when it is an ensemble's (its "command" is "ensemble"); null otherwise.
+Json ensemble_summary_of(const std::string& dir) {
+    const std::filesystem::path path = std::filesystem::path(dir) / "summary.json";
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) return nullptr;
+    Json json = Json::parse(read_file(path.string()), nullptr, false);
+    if (json.is_discarded() || !json.is_object() || json.value("command", "") != "ensemble") return nullptr;
+    return json;
+}
+
+/// The file `name` of a saved set, whichever of the formats it was written in.
+std::string saved_file(const std::string& dir, const std::string& name) {
+    for (const char* ext : {".npy", ".csv"}) {
+        const std::string path = (std::filesystem::path(dir) / (name + ext)).string();
+        std::error_code error;
+        if (std::filesystem::is_regular_file(path, error)) return path;
+    }
+    throw InputError(dir + ": holds no " + name + ".npy or " + name + ".csv; it is not a whole ensemble output set");
+}
+
+} // namespace
+
+bool is_ensemble_output(const std::string& dir) {
+    return !ensemble_summary_of(dir).is_null();
+}
+
+EnsembleRun load_ensemble_run(const std::string& dir) {
+    const Json summary = ensemble_summary_of(dir);
+    if (summary.is_null()) throw InputError(dir + ": no summary.json of an `lmsref ensemble` in it");
+    try {
+        EnsembleRun run;
+        const Json& s = summary.at("scenario");
+        Scenario& scenario = run.scenario;
+        scenario.samples = s.at("N").get<std::int64_t>();
+        scenario.taps = s.at("M").get<std::int64_t>();
+        scenario.step_size = s.at("eta").get<double>();
+        scenario.x_file = s.value("x_file", "");
+        scenario.d_file = s.value("d_file", "");
+        scenario.system_known = s.value("system_known", true);
+        if (scenario.system_known) {
+            scenario.noise_variance = s.at("sigmav2").get<double>();
+            scenario.wo = s.at("wo").get<std::vector<double>>();
+        }
+        if (s.contains("seed")) scenario.seed = s.at("seed").get<std::uint32_t>();
+        const std::string stage_name = summary.at("stage").get<std::string>();
+        run.stage = &find_stage(stage_name);
+        run.device = summary.at("device").get<std::string>() == "cuda" ? Device::cuda : Device::cpu;
+        run.input_power_measured = summary.at("input_power").at("measured").get<bool>();
+        const double sx2 = summary.at("input_power").at("sx2").get<double>();
+        if (summary.contains("input_whiteness")) {
+            run.lag_one.rho = summary["input_whiteness"].at("lag1_autocorrelation").get<double>();
+            run.lag_one.standard_error = summary["input_whiteness"].at("standard_error").get<double>();
+        }
+        const double variance = summary.at("theory").value("initial_weight_variance", 0.0);
+        run.theory = predict(scenario, sx2, StartModel::prewindowed, variance);
+
+        EnsembleResult& r = run.result;
+        r.samples = scenario.samples;
+        r.taps = scenario.taps;
+        r.completed_realizations = r.realizations = summary.at("realizations").get<std::int64_t>();
+        r.decimate = summary.at("decimate").get<std::int64_t>();
+        r.generated = summary.contains("rng");
+        if (r.generated) r.rng = parse_rng(summary["rng"].at("name").get<std::string>());
+        r.diverged = summary.at("divergence").at("diverged").get<std::int64_t>();
+        r.mse = read_array(saved_file(dir, "mse")).values;
+        r.meanw = read_array(saved_file(dir, "meanw")).values;
+        if (scenario.system_known) r.msd = read_array(saved_file(dir, "msd")).values;
+        run.steady.first_sample = summary.at("simulated").at("steady_state_first_sample").get<std::int64_t>();
+        run.steady.mse = summary.at("simulated").at("mse").get<double>();
+        if (r.mse.size() != static_cast<std::size_t>((r.samples - 1) / r.decimate + 1) ||
+            r.meanw.size() != static_cast<std::size_t>((r.samples / r.decimate + 1) * r.taps))
+            throw InputError(
+                dir + ": its curves do not have the lengths summary.json gives (N = " + std::to_string(r.samples) +
+                ", M = " + std::to_string(r.taps) + ", decimate = " + std::to_string(r.decimate) + ")");
+        return run;
+    } catch (const Json::exception& error) {
+        throw InputError(dir + "/summary.json: not an ensemble summary lmsref can read (" + error.what() + ")");
+    }
 }
 
 } // namespace lmsref

@@ -34,4 +34,11 @@ std::string ensemble_summary_json(const EnsembleRun& run);
 /// The curves are column vectors ((N + 1) x M for meanw), decimated as the run was.
 void write_ensemble(const std::string& dir, const EnsembleRun& run, FileFormat format);
 
+/// Whether `dir` holds an ensemble's output set (a summary.json written by `lmsref ensemble --out-dir`).
+bool is_ensemble_output(const std::string& dir);
+/// The run an ensemble output set records, enough to draw its figure again: the curves from its files, the
+/// scenario, R and the steady state from summary.json, the theory computed again from them (the same numbers).
+/// Throws InputError for a folder that is not a whole set.
+EnsembleRun load_ensemble_run(const std::string& dir);
+
 } // namespace lmsref
