@@ -364,6 +364,27 @@ TEST_CASE("plot: an ensemble's output folder is drawn again as the run drew it, 
     CHECK_FALSE(std::filesystem::exists(dir + "/l.png"));
 }
 
+TEST_CASE("ensemble --stage all --plot: every stage's curves over the plain engine's, with the theory",
+          "[ensemble][plot]") {
+    const std::string dir = fresh_folder("all_plot");
+    const Result result = run_lmsref("ensemble --stage all -R 128 -N 200 --plot " + dir + "/all.svg");
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("plot " + dir + "/all.svg"));
+    const std::string svg = file_bytes(dir + "/all.svg");
+    CHECK_THAT(svg, Catch::Contains("</svg>") && Catch::Contains("numpy (plain engine)") &&
+                        Catch::Contains("linear (random init)") && Catch::Contains("theory (zero start)") &&
+                        Catch::Contains("the 6 zero-init stages lie on it") &&
+                        Catch::Contains("mean-square deviation"));
+    for (const Stage& stage : stages()) CHECK_THAT(svg, Catch::Contains(">" + std::string(stage.name)));
+    // Files without their system: the MSE alone, no theory.
+    write_made_data(dir, 0.0, 200, 128);
+    REQUIRE(run_lmsref("ensemble --stage all --x " + dir + "/x.npy --d " + dir + "/d.npy --plot " + dir + "/f.svg")
+                .exit_code == 0);
+    const std::string files_svg = file_bytes(dir + "/f.svg");
+    CHECK_THAT(files_svg, !Catch::Contains("theory") && !Catch::Contains("mean-square deviation") &&
+                              Catch::Contains("mean-square error"));
+}
+
 TEST_CASE("ensemble: R = 1 has no standard error and a tiny ensemble no resolved EMSE", "[ensemble][cli]") {
     const Result one = run_lmsref("ensemble -R 1");
     REQUIRE(one.exit_code == 0);

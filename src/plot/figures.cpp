@@ -153,6 +153,19 @@ XScale parse_x_scale(const std::string& text) {
     return parse_choice(Field{"x-scale"}, text, "a scale", choices);
 }
 
+namespace {
+
+/// The sample axis of an ensemble's figures: log when asked, or (auto) when the transient is under 5 % of N.
+bool ensemble_log_x(const EnsembleRun& run, XScale scale) {
+    const TheoryPrediction& t = run.theory;
+    if (scale != XScale::automatic || t.past_mean_square_bound || !(t.a < 1)) return scale == XScale::log;
+    const auto M = static_cast<std::size_t>(run.result.taps);
+    const double transient = static_cast<double>(std::max<std::size_t>(M, run.scenario.wo.size())) + 5.0 / (1.0 - t.a);
+    return transient < 0.05 * static_cast<double>(run.result.samples);
+}
+
+} // namespace
+
 Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     const EnsembleResult& r = run.result;
     const TheoryPrediction& t = run.theory;
@@ -178,13 +191,7 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     c.steady_mse = run.steady.mse;
     c.simulated_label = fmt::format("simulated, mean of {} realizations", r.completed_realizations);
     if (r.diverged > 0) c.simulated_label += fmt::format(" ({} diverged, kept)", r.diverged);
-    if (scale == XScale::automatic && !t.past_mean_square_bound && t.a < 1) {
-        const double transient =
-            static_cast<double>(std::max<std::size_t>(M, run.scenario.wo.size())) + 5.0 / (1.0 - t.a);
-        c.log_x = transient < 0.05 * static_cast<double>(r.samples);
-    } else {
-        c.log_x = scale == XScale::log;
-    }
+    c.log_x = ensemble_log_x(run, scale);
     if (t.past_mean_square_bound)
         c.note = fmt::format("eta = {:g} is past the mean-square bound {:.4g}: theory has no steady state",
                              run.scenario.step_size, t.mean_square_bound);
@@ -199,6 +206,43 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
         c.note = "no theory: the system behind --x and --d is unknown";
     }
     return ensemble_curves_figure(c);
+}
+
+Figure stage_comparison_figure(const EnsembleComparison& comparison, XScale scale) {
+    const EnsembleRun& reference = *comparison.stages.front().run;
+    const EnsembleResult& r = reference.result;
+    const bool known = reference.scenario.system_known;
+    StageCurves c;
+    c.title = fmt::format("lmsref ensemble --stage all: {} realizations, {}", r.completed_realizations,
+                          describe_ensemble(reference));
+    c.decimate = static_cast<std::size_t>(r.decimate);
+    for (const EnsembleStageRun& s : comparison.stages) {
+        if (!s.run) continue;
+        std::string label = std::string(s.stage->name);
+        if (&s == &comparison.stages.front())
+            label += " (plain engine)";
+        else if (!s.stage->starts_from_zero)
+            label += " (random init)";
+        c.series.push_back({label, std::string(s.stage->colour), s.run->result.mse,
+                            known ? s.run->result.msd : std::vector<double>{}});
+    }
+    if (known && !reference.theory.past_mean_square_bound) {
+        c.mse_theory = decimated(reference.theory.mse_curve, r.decimate);
+        c.msd_theory = decimated(reference.theory.msd_curve, r.decimate);
+        c.theory_label = "theory (zero start)";
+    }
+    double largest = 0.0;
+    std::size_t zero_init = 0;
+    for (const EnsembleStageRun& s : comparison.stages)
+        if (s.run && s.stage->starts_from_zero && &s != &comparison.stages.front()) {
+            largest = std::max(largest, s.largest_difference());
+            ++zero_init;
+        }
+    if (zero_init > 0)
+        c.note =
+            fmt::format("the {} zero-init stages lie on it: largest relative difference {:.1e}", zero_init, largest);
+    c.log_x = ensemble_log_x(reference, scale);
+    return stage_curves_figure(c);
 }
 
 } // namespace lmsref

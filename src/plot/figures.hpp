@@ -43,4 +43,8 @@ XScale parse_x_scale(const std::string& text);
 /// with its theory; the mean weights with theory's and wo.
 Figure ensemble_figure(const EnsembleRun& run, XScale scale = XScale::automatic);
 
+/// The figure of `ensemble --stage all --plot`: every stage's MSE and MSD over the plain engine's, with the
+/// theory of the zero start (none when the system behind --x/--d is unknown or eta is past the bound).
+Figure stage_comparison_figure(const EnsembleComparison& comparison, XScale scale = XScale::automatic);
+
 } // namespace lmsref

@@ -656,6 +656,66 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     return figure;
 }
 
+Figure stage_curves_figure(const StageCurves& c) {
+    Figure figure;
+    figure.width = 1200;
+    figure.height = 900;
+    const std::size_t step = std::max<std::size_t>(1, c.decimate);
+    // Rows of w: 0 ... N (decimated); the MSE has one fewer. Without an MSD (the system unknown) one panel.
+    const std::size_t rows = c.series.empty() ? 2 : std::max<std::size_t>(c.series.front().mse.size() + 1, 2);
+    const bool with_msd = !c.series.empty() && !c.series.front().msd.empty();
+    const bool log_x = c.log_x && rows > 2;
+    const std::size_t first = log_x ? 1 : 0;
+    const Range x = x_range(first * step, (rows - 1) * step);
+    const double px = 1.0 / figure.width;
+    const double py = 1.0 / figure.height;
+    // The keys take the right 270 pixels, beside the curves rather than over them.
+    const Box top{75 * px, 1 - 270 * px, with_msd ? 0.5 + 40 * py : 58 * py, 1 - 75 * py};
+    const Box bottom{75 * px, 1 - 270 * px, 58 * py, 0.5 - 50 * py};
+    figure.body = common_style() + "set multiplot title " + quoted(c.title) + "\n";
+    std::string blocks;
+    const auto panel = [&](const Box& box, const std::string& name, bool mse, const std::vector<double>& theory,
+                           const std::string& title, const std::string& y_label) {
+        Array2D db(mse ? rows - 1 : rows, c.series.size() + 1);
+        Range y;
+        for (std::size_t k = 0; k < c.series.size(); ++k) {
+            const std::vector<double> values = decibels_of(mse ? c.series[k].mse : c.series[k].msd);
+            for (std::size_t r = 0; r < db.rows; ++r) {
+                db(r, k) = r < values.size() ? values[r] : std::nan("");
+                y.add(db(r, k));
+            }
+        }
+        const std::vector<double> theory_db = decibels_of(theory);
+        for (std::size_t r = 0; r < db.rows; ++r) {
+            db(r, c.series.size()) = r < theory_db.size() ? theory_db[r] : std::nan("");
+            y.add(db(r, c.series.size()));
+        }
+        const auto pixels = static_cast<std::size_t>(figure.width * (box.right - box.left));
+        blocks += db.rows > first ? datablock(name, db, envelope_rows(db, first, db.rows - 1, pixels, log_x), step)
+                                  : datablock(name, db, {}, step);
+        std::string out = margins(box) + x_axis(x, log_x, "sample n") + "set title " + quoted(title) + "\n";
+        out += "set ylabel " + quoted(y_label) + "\nset format y '% g'\nset yrange " + y.padded(0.06).text() + "\n";
+        out += "set key outside right top box opaque samplen 3\nplot ";
+        for (std::size_t k = 0; k < c.series.size(); ++k)
+            out += std::string(k ? ", " : "") + "$" + name + " using 1:" + std::to_string(k + 2) +
+                   curve_style(db.rows, false) +
+                   (k == 0 ? std::string(reference_style) : "lt 1 lw 1.4 lc rgb '" + c.series[k].colour + "'") +
+                   " title " + quoted(c.series[k].label);
+        if (!theory.empty())
+            out += ", $" + name + " using 1:" + std::to_string(c.series.size() + 2) + curve_style(db.rows, true) +
+                   theory_style + " title " + quoted(c.theory_label);
+        return out + "\n";
+    };
+    const std::string mse_panel =
+        panel(top, "mse", true, c.mse_theory,
+              "mean-square error, every stage over the plain engine's" + (c.note.empty() ? "" : "   (" + c.note + ")"),
+              "MSE (dB)");
+    const std::string msd_panel =
+        with_msd ? panel(bottom, "msd", false, c.msd_theory, "mean-square deviation ||w - wo||^2", "MSD (dB)") : "";
+    figure.body = blocks + figure.body + mse_panel + msd_panel + "unset multiplot\n";
+    return figure;
+}
+
 void check_plot_target(const std::string& output) {
     if (output == "-") return;
     const std::string ext = lowercase_extension(output);

@@ -71,13 +71,31 @@ struct EnsembleCurves {
     double steady_mse = 0.0;             ///< the simulated mean over that window, a short line over it
     std::string simulated_label = "simulated";
     std::string theory_label = "theory"; ///< empty: no theory (its curves are not drawn)
-    std::string note; ///< said beside the MSE panel's title, e.g. that eta is past the bound
+    std::string note;                    ///< said beside the MSE panel's title, e.g. that eta is past the bound
     bool log_x = false;
 };
 /// Three panels: the MSE in dB over n with theory's curve, J_min, the steady-state prediction and the window the
 /// simulated steady state is measured on; the MSD in dB with theory's; the mean weights with theory's and wo.
 /// A value that is zero or not finite has no decibels and is left out (a gap in its curve).
 Figure ensemble_curves_figure(const EnsembleCurves& curves);
+
+/// `ensemble --stage all`: every stage's MSE and MSD learning curves over the plain engine's, with the theory.
+struct StageCurves {
+    struct Series {
+        std::string label;
+        std::string colour;
+        std::vector<double> mse, msd;
+    };
+    std::string title;
+    std::size_t decimate = 1;
+    std::vector<Series> series;                 ///< the reference (the plain engine) first, drawn wide in grey
+    std::vector<double> mse_theory, msd_theory; ///< empty: no theory
+    std::string theory_label = "theory";
+    std::string note; ///< said under the title, e.g. how close the zero-init stages are to the reference
+    bool log_x = false;
+};
+/// Two panels, MSE and MSD in dB over n, the keys outside on the right so that no curve hides under them.
+Figure stage_curves_figure(const StageCurves& curves);
 
 /// The moving average window the learning curve uses for N samples.
 std::size_t moving_average_window(std::size_t samples);

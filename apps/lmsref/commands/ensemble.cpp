@@ -100,33 +100,36 @@ template <class Step> void on_rank_zero(Team* team, const Step& step) {
 }
 
 void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
-                        const std::string& out_dir, const std::string& json, FileFormat format);
+                        const std::string& out_dir, const std::string& json, const std::string& plot, FileFormat format,
+                        XScale x_scale);
 
 /// `ensemble --stage all`: every stage on the same realizations, their curves against the plain engine's.
-int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileFormat format) {
-    if (!o.plot.empty())
-        throw InputError("--plot: draws one stage's ensemble; give --stage numpy (or another stage), not all");
+int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileFormat format, XScale x_scale) {
     const double tolerance = parse_tolerance(o.tolerance);
     OutputSet outputs(is_output_name);
-    std::string out_dir, json;
+    std::string out_dir, json, plot;
     on_rank_zero(plan.options.team, [&] {
         out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
         json = staged_file(outputs, o.json, "--json");
+        plot = staged_file(outputs, o.plot, "--plot");
     });
     const EnsembleComparison comparison = compare_ensemble_stages(plan, tolerance);
     std::cout << ensemble_comparison_report(comparison) << std::flush;
     if (comparison.failed()) {
-        if (!out_dir.empty() || !json.empty()) std::cout << "nothing was written: a stage failed\n";
+        if (!out_dir.empty() || !json.empty() || !plot.empty()) std::cout << "nothing was written: a stage failed\n";
         return static_cast<int>(ExitCode::runtime_failure);
     }
-    on_rank_zero(plan.options.team, [&] { publish_comparison(o, comparison, outputs, out_dir, json, format); });
+    on_rank_zero(plan.options.team,
+                 [&] { publish_comparison(o, comparison, outputs, out_dir, json, plot, format, x_scale); });
     return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
 }
 
 void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
-                        const std::string& out_dir, const std::string& json, FileFormat format) {
+                        const std::string& out_dir, const std::string& json, const std::string& plot, FileFormat format,
+                        XScale x_scale) {
     outputs.write([&] {
         if (!json.empty()) write_file_atomically(json, ensemble_comparison_json(comparison));
+        if (!plot.empty()) render(stage_comparison_figure(comparison, x_scale), plot);
         if (out_dir.empty()) return;
         for (const EnsembleStageRun& s : comparison.stages) {
             const std::string dir = (std::filesystem::path(out_dir) / std::string(s.stage->name)).string();
@@ -137,7 +140,8 @@ void publish_comparison(const Options& o, const EnsembleComparison& comparison, 
                               ensemble_comparison_json(comparison));
     });
     publish(outputs, (out_dir.empty() ? "" : "outputs in " + o.out_dir + " (summary.json and one folder per stage)\n") +
-                         (json.empty() ? "" : "wrote " + o.json + "\n"));
+                         (json.empty() ? "" : "wrote " + o.json + "\n") +
+                         (plot.empty() || plot == "-" ? "" : "plot " + o.plot + "\n"));
 }
 
 int run_ensemble_command(const Options& o) {
@@ -186,7 +190,7 @@ int run_ensemble_command(const Options& o) {
     // alone prints, shows progress and writes.
     const std::unique_ptr<Team> team = join_launched_team();
     plan.options.team = team.get();
-    if (stage == nullptr) return run_ensemble_comparison(o, plan, format);
+    if (stage == nullptr) return run_ensemble_comparison(o, plan, format, x_scale);
     OutputSet outputs(is_output_name);
     std::string out_dir, plot, json;
     on_rank_zero(team.get(), [&] {
