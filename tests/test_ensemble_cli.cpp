@@ -1,5 +1,6 @@
 // `lmsref ensemble`: what it writes, prints and draws, against the library and the single-run commands.
 #include "cli_support.hpp"
+#include "core/text.hpp"
 #include "io/array_io.hpp"
 #include "plot/figures.hpp"
 #include "random/numpy_random.hpp"
@@ -421,10 +422,10 @@ TEST_CASE("ensemble: --plot draws simulation over theory in three panels", "[ens
     options.realizations = 100;
     const EnsembleRun run = run_plan(plan_ensemble(options));
     const Figure figure = ensemble_figure(run);
-    CHECK_THAT(figure.body,
-               Catch::Contains("$mse << EOD") && Catch::Contains("$msd << EOD") && Catch::Contains("$w << EOD") &&
-                   Catch::Contains("'J_min 0.01'") && Catch::Contains("theory''s steady state 0.012") &&
-                   Catch::Contains("simulated, mean of 100 realizations") && Catch::Contains("unset logscale x"));
+    CHECK_THAT(figure.body, Catch::Contains("$mse << EOD") && Catch::Contains("$msd << EOD") &&
+                                Catch::Contains("$w << EOD") && Catch::Contains("'J_min 0.01'") &&
+                                Catch::Contains("theory''s steady state 0.012") &&
+                                Catch::Contains("simulated, R = 100") && Catch::Contains("unset logscale x"));
     // The MSE block holds n, the simulated and the theory's curve in dB.
     const std::size_t start = figure.body.find("$mse << EOD\n") + 12;
     std::stringstream first_row(figure.body.substr(start, figure.body.find('\n', start) - start));
@@ -433,6 +434,33 @@ TEST_CASE("ensemble: --plot draws simulation over theory in three panels", "[ens
     CHECK(n == 0);
     CHECK(simulated == Approx(10 * std::log10(run.result.mse[0])).epsilon(1e-12));
     CHECK(theory == Approx(10 * std::log10(run.theory.mse_curve[0])).epsilon(1e-12));
+    // R = 100: no residual panel; the MSE's key beside the panel, the steady-state mean in front of the curve.
+    CHECK_THAT(figure.body, !Catch::Contains("$gap << EOD") && Catch::Contains("set key outside right top") &&
+                                Catch::Contains("lc rgb '#ff7f0e' front"));
+
+    // R = 1000: a residual panel under the MSE, simulated / theory - 1 in %, with the band +-2 sqrt(2 / R).
+    options.realizations = 1000;
+    const EnsembleRun many = run_plan(plan_ensemble(options));
+    const Figure residual = ensemble_figure(many);
+    CHECK_THAT(residual.body, Catch::Contains("$gap << EOD") && Catch::Contains("gap (%)"));
+    const std::size_t gap_start = residual.body.find("$gap << EOD\n") + 12;
+    std::stringstream gap_row(residual.body.substr(gap_start, residual.body.find('\n', gap_start) - gap_start));
+    double gap_n = -1, gap = 0;
+    gap_row >> gap_n >> gap;
+    CHECK(gap_n == 0);
+    CHECK(gap == Approx(100 * (many.result.mse[0] / many.theory.mse_curve[0] - 1)).epsilon(1e-9));
+    const std::string band = "plot " + format_number(-200 * std::sqrt(2.0 / 1000)) + " with filledcurves";
+    CHECK_THAT(residual.body, Catch::Contains(band));
+
+    // A 16-value wo is shortened in the title.
+    EnsembleOptions long_wo;
+    long_wo.realizations = 10;
+    long_wo.scenario.taps = 16;
+    long_wo.scenario.step_size = 0.01;
+    long_wo.scenario.wo.assign(16, 0.05);
+    CHECK_THAT(ensemble_figure(run_plan(plan_ensemble(long_wo))).body,
+               Catch::Contains("wo = [0.05, 0.05, 0.05, 0.05, 0.05, ..., 0.05] (16 values)"));
+    options.realizations = 100;
 
     // A long run with a short transient gets a log axis by itself; a step past the bound says so in the title.
     options.scenario.samples = 20000;

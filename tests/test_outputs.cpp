@@ -269,16 +269,17 @@ TEST_CASE("help: each command lists the options it uses, within 100 columns, nam
                                        Catch::Contains("3 a zero-init stage"));
 }
 
-TEST_CASE("help: the README shows lmsref --help as it is", "[help]") {
-    const std::string readme =
-        file_bytes((std::filesystem::path(LMSREF_REFERENCE_DIR).parent_path().parent_path() / "README.md").string());
-    for (const std::string& command : {std::string("--help"), std::string("compare --help")}) {
-        CAPTURE(command);
+TEST_CASE("help: the README and docs/cli.md show lmsref --help and compare --help as they are", "[help]") {
+    const std::filesystem::path root = std::filesystem::path(LMSREF_REFERENCE_DIR).parent_path().parent_path();
+    const std::pair<std::string, std::string> shown_in[] = {{"--help", "README.md"}, {"compare --help", "docs/cli.md"}};
+    for (const auto& [command, page] : shown_in) {
+        CAPTURE(command, page);
+        const std::string text = file_bytes((root / page).string());
         const std::string marker = "<!-- lmsref " + command + " -->\n```\n";
-        const std::size_t start = readme.find(marker);
+        const std::size_t start = text.find(marker);
         REQUIRE(start != std::string::npos);
         const std::size_t begin = start + marker.size();
-        const std::string shown = readme.substr(begin, readme.find("```\n", begin) - begin);
+        const std::string shown = text.substr(begin, text.find("```\n", begin) - begin);
         REQUIRE(shown == run_lmsref(command).output);
     }
 }

@@ -95,6 +95,13 @@ std::string format_vector(const std::vector<double>& values, const char* format)
     return text + "]";
 }
 
+std::string format_vector(const std::vector<double>& values, const char* format, std::size_t most) {
+    if (most < 2 || values.size() <= most) return format_vector(values, format);
+    std::string text = "[";
+    for (std::size_t k = 0; k + 1 < most; ++k) text += format_number(values[k], format) + ", ";
+    return text + "..., " + format_number(values.back(), format) + "] (" + std::to_string(values.size()) + " values)";
+}
+
 std::string trim(std::string_view text, std::string_view space) {
     const auto begin = text.find_first_not_of(space);
     if (begin == std::string_view::npos) return "";

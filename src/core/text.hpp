@@ -26,6 +26,9 @@ std::string shown_number(const std::string& digits);
 
 /// A vector as "[0.1, 0.2, 0.3]", each value with `format`.
 std::string format_vector(const std::vector<double>& values, const char* format = "%.6g");
+/// The same, at most `most` values shown (the first most - 1, "...", the last) and then the count: a figure's title
+/// stays within its width. "[0.1, 0.2, 0.3, 0.4, 0.5, ..., 1.6] (16 values)".
+std::string format_vector(const std::vector<double>& values, const char* format, std::size_t most);
 
 /// `text` without the `space` characters at either end.
 std::string trim(std::string_view text, std::string_view space = " \t");

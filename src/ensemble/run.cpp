@@ -54,16 +54,16 @@ void EnsembleRun::check_finite() const {
     throw RuntimeFailure(message + "; use a smaller --eta or fewer --samples");
 }
 
-std::string describe_ensemble(const EnsembleRun& run) {
+std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo) {
     const Scenario& s = run.scenario;
     std::string text = fmt::format("N = {}, M = {}, eta = {:g}", s.samples, s.taps, s.step_size);
     if (s.data_from_files()) {
         text += fmt::format(", x = {}, d = {}", s.x_file, s.d_file);
         return s.system_known ? text + fmt::format(", sigmav2 = {:g}, wo = {} (given)", s.noise_variance,
-                                                   format_vector(s.wo, "%g"))
+                                                   format_vector(s.wo, "%g", most_wo))
                               : text + " (system unknown)";
     }
-    return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g"));
+    return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g", most_wo));
 }
 
 std::string realization_name(const EnsembleResult& result, std::int64_t r) {

@@ -76,7 +76,8 @@ struct EnsembleComparison {
 /// Runs `plan` with every stage of the table: `numpy` on the plain engine, the rest batched on batched.device.
 EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tolerance);
 /// "N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, wo = [0.1, 0.2, 0.3]" (or the files): the run in one line.
-std::string describe_ensemble(const EnsembleRun& run);
+/// most_wo > 0: at most that many values of wo (a figure's title).
+std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo = 0);
 /// Realization r as a user finds it again: "seed S + r" (numpy), "realization r" (philox), "column r" (files).
 std::string realization_name(const EnsembleResult& result, std::int64_t r);
 /// "seed 12, seed 345 and seed 678" or "seed 12, seed 345, seed 678, ..." for the first few diverged.

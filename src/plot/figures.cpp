@@ -172,7 +172,7 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     const auto M = static_cast<std::size_t>(r.taps);
     const auto m = static_cast<std::size_t>(r.decimate);
     EnsembleCurves c;
-    c.title = fmt::format("lmsref ensemble: {} realizations, {}", r.completed_realizations, describe_ensemble(run));
+    c.title = fmt::format("lmsref ensemble: {} realizations, {}", r.completed_realizations, describe_ensemble(run, 6));
     c.decimate = m;
     c.mse = r.mse;
     c.msd = r.msd;
@@ -189,7 +189,8 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     c.msd_limit = t.msd;
     c.steady_start = static_cast<std::size_t>(run.steady.first_sample);
     c.steady_mse = run.steady.mse;
-    c.simulated_label = fmt::format("simulated, mean of {} realizations", r.completed_realizations);
+    c.simulated_label = fmt::format("simulated, R = {}", r.completed_realizations);
+    c.realizations = static_cast<std::size_t>(r.completed_realizations);
     if (r.diverged > 0) c.simulated_label += fmt::format(" ({} diverged, kept)", r.diverged);
     c.log_x = ensemble_log_x(run, scale);
     if (t.past_mean_square_bound)
@@ -214,7 +215,7 @@ Figure stage_comparison_figure(const EnsembleComparison& comparison, XScale scal
     const bool known = reference.scenario.system_known;
     StageCurves c;
     c.title = fmt::format("lmsref ensemble --stage all: {} realizations, {}", r.completed_realizations,
-                          describe_ensemble(reference));
+                          describe_ensemble(reference, 6));
     c.decimate = static_cast<std::size_t>(r.decimate);
     for (const EnsembleStageRun& s : comparison.stages) {
         if (!s.run) continue;

@@ -522,12 +522,16 @@ const char* const tap_colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "
 std::string decibel_panel(const Box& box, int figure_height, const std::string& block, const Array2D& db,
                           const Range& x, bool log_x, const std::string& title, const std::string& y_label,
                           const std::string& simulated, const std::string& theory, Range y,
-                          const std::string& extra_items, std::size_t key_lines, const std::string& before) {
+                          const std::string& extra_items, std::size_t key_lines, const std::string& before,
+                          bool key_outside = false) {
     std::string out = margins(box) + x_axis(x, log_x, "sample n") + "set title " + quoted(title) + "\n";
     for (double v : db.values) y.add(v);
-    const Range shown = with_room_for_key(y, key_lines, (box.top - box.bottom) * figure_height, true);
+    // A key outside the panel needs no room above the curves.
+    const Range shown =
+        key_outside ? y.padded(0.06) : with_room_for_key(y, key_lines, (box.top - box.bottom) * figure_height, true);
     out += "set ylabel " + quoted(y_label) + "\nset format y '% g'\nset yrange " + shown.text() + "\n";
-    out += "set key top right box opaque samplen 3\n" + before;
+    out += std::string(key_outside ? "set key outside right top height 1" : "set key inside top right") +
+           " box opaque samplen 3\n" + before;
     out += "plot $" + block + " using 1:2" + curve_style(db.rows, false) + "lt 1 lw 1.6 lc rgb '" + simulated_colour +
            "' title " + quoted(simulated);
     if (!theory.empty()) // no theory: the system behind the data is unknown
@@ -549,7 +553,14 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     const Range x = x_range(first * step, (rows - 1) * step);
     const double px = 1.0 / figure.width;
     const double py = 1.0 / figure.height;
-    const Box top{75 * px, 1 - 25 * px, 0.5 + 40 * py, 1 - 75 * py};
+    // The MSE's key beside it (on the right), so that it takes no height from the curves; under the MSE, at large R,
+    // the residual simulated / theory - 1 with the band sampling noise alone gives.
+    const bool residual =
+        c.realizations >= 1000 && !c.mse_theory.empty() && c.mse_limit > 0 && std::isfinite(c.mse_limit);
+    const double top_bottom = 0.5 + 40 * py, top_top = 1 - 75 * py;
+    const double split = residual ? top_bottom + 0.3 * (top_top - top_bottom) : top_bottom;
+    const Box top{75 * px, 1 - 400 * px, residual ? split + 8 * py : top_bottom, top_top};
+    const Box strip{75 * px, 1 - 400 * px, top_bottom, split - 4 * py};
     const Box bottom_left{75 * px, 0.5 - 25 * px, 58 * py, 0.5 - 50 * py};
     // Without an MSD (the system unknown) the mean weights take the whole lower half.
     const bool with_msd = !c.msd.empty();
@@ -589,9 +600,9 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
             const double level = decibels(c.steady_mse);
             mse_y.add(level);
             shade += "set arrow 1 from " + number(start) + ", " + number(level) + " to " + number(end) + ", " +
-                     number(level) + " nohead lw 3 lc rgb '#ff7f0e' back\n";
+                     number(level) + " nohead lw 3 lc rgb '#ff7f0e' front\n";
         }
-        mse_items += ", NaN with lines lw 8 lc rgb '#dcdcdc' title 'steady-state window (simulated mean: orange)'";
+        mse_items += ", NaN with lines lw 8 lc rgb '#dcdcdc' title 'steady-state window (orange: its mean)'";
         ++mse_key;
     }
     if (c.mse_limit > 0 && std::isfinite(c.mse_limit)) {
@@ -607,9 +618,43 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
         ++mse_key;
     }
     const std::string mse_title = "mean-square error" + (c.note.empty() ? "" : "   (" + c.note + ")");
+    // With the residual under it, the MSE's sample axis is the residual's: no tic labels of its own.
     figure.body += decibel_panel(top, figure.height, "mse", mse_db, x, log_x, mse_title, "MSE (dB)", c.simulated_label,
-                                 c.theory_label, mse_y, mse_items, mse_key, shade);
+                                 c.theory_label, mse_y, mse_items, mse_key,
+                                 shade + (residual ? "set format x ''\nunset xlabel\n" : ""), true);
     figure.body += "unset object 1\nunset arrow 1\n";
+    if (residual) {
+        // simulated / theory - 1, in %, and +-2 sqrt(2 / R): twice the relative standard error of a mean of R
+        // squares of Gaussian errors (Var e^2 = 2 (E e^2)^2).
+        const double band = 200.0 * std::sqrt(2.0 / static_cast<double>(c.realizations));
+        Array2D gap(c.mse.size(), 1);
+        std::vector<double> sizes; // |gap| past the first third of the transient window's start
+        for (std::size_t r = 0; r < gap.rows; ++r) {
+            const double t = r < c.mse_theory.size() ? c.mse_theory[r] : std::nan("");
+            gap(r, 0) = t > 0 ? 100.0 * (c.mse[r] / t - 1.0) : std::nan("");
+            if (r * step >= c.steady_start / 3 && std::isfinite(gap(r, 0))) sizes.push_back(std::abs(gap(r, 0)));
+        }
+        // The range holds 95 % of the gaps (a burst does not flatten the rest), and at least twice the band.
+        double typical = 0.0;
+        if (!sizes.empty()) {
+            const auto at = sizes.begin() + static_cast<std::ptrdiff_t>(0.95 * static_cast<double>(sizes.size() - 1));
+            std::nth_element(sizes.begin(), at, sizes.end());
+            typical = *at;
+        }
+        const double limit = std::max(2.0 * band, 1.2 * typical);
+        // Tics 1, 2 or 5 times a power of ten, about two on each side of 0.
+        const double decade = std::pow(10.0, std::floor(std::log10(limit / 2)));
+        const double ratio = limit / 2 / decade;
+        const double tic = decade * (ratio >= 5 ? 5.0 : ratio >= 2 ? 2.0 : 1.0);
+        figure.body += block("gap", gap, 0.75) + margins(strip) + x_axis(x, log_x, "sample n") +
+                       "unset title\nset ylabel " + quoted("gap (%)") + "\nset format y '% g'\nset ytics " +
+                       number(tic) + "\nset yrange [" + number(-limit) + ":" + number(limit) +
+                       "]\nset key outside right top box opaque samplen 3\n" + "plot " + number(-band) +
+                       " with filledcurves y1=" + number(band) + " fc rgb '#dddddd' fs solid 1.0 title " +
+                       quoted("±2 standard errors (Gaussian e)") + ", $gap using 1:2" + curve_style(gap.rows, false) +
+                       "lt 1 lw 1.0 lc rgb '" + simulated_colour + "' title " + quoted("simulated / theory - 1") +
+                       ", 0 with lines lt 1 lw 1 lc rgb '#000000' notitle\n" + "set ytics autofreq\n";
+    }
 
     // The MSD: lower left.
     if (with_msd) {

@@ -73,6 +73,7 @@ struct EnsembleCurves {
     std::string theory_label = "theory"; ///< empty: no theory (its curves are not drawn)
     std::string note;                    ///< said beside the MSE panel's title, e.g. that eta is past the bound
     bool log_x = false;
+    std::size_t realizations = 0; ///< R: from 1000 on, a panel of simulated / theory - 1 under the MSE
 };
 /// Three panels: the MSE in dB over n with theory's curve, J_min, the steady-state prediction and the window the
 /// simulated steady state is measured on; the MSD in dB with theory's; the mean weights with theory's and wo.
