@@ -452,7 +452,7 @@ TEST_CASE("plot: labels say what is drawn, a loss is not squared again, ignored 
     REQUIRE_FALSE(std::filesystem::exists(dir / "l.png"));
 
     // --log-x: a log axis from iteration 1 (0 has no logarithm).
-    const Figure log_x = replot(PlotKind::weights, {linear}, "", {}, "", true);
+    const Figure log_x = replot(PlotKind::weights, {linear}, "", {}, "", XScale::log);
     REQUIRE_THAT(log_x.body, Catch::Contains("set logscale x") && Catch::Contains("set xrange [1:500]"));
     REQUIRE_THAT(log_x.body, Catch::Contains("$stage << EOD\n1 ")); // the first row sent is iteration 1
 }
@@ -603,4 +603,38 @@ TEST_CASE("plot: a torn or failed image is never published, and the previous one
     REQUIRE(full.exit_code == 2);
     REQUIRE_THAT(full.output, Catch::Contains("gnuplot failed: its SVG file is torn"));
     REQUIRE(kept);
+}
+
+TEST_CASE("plot: one --x-scale and --size for every figure, numpy drawn alone, long runs on a log axis",
+          "[plot][gnuplot]") {
+    // The rule: a log axis from N = 2000 on when the slowest trajectory settles within 5 % of N.
+    const auto ramp = [](std::size_t samples, std::size_t transient) {
+        Array2D w(samples + 1, 1);
+        for (std::size_t r = 0; r <= samples; ++r) w(r, 0) = r < transient ? static_cast<double>(r) / transient : 1.0;
+        return w;
+    };
+    const Array2D long_fast = ramp(20000, 300), short_run = ramp(500, 30), long_slow = ramp(20000, 5000);
+    CHECK(weights_log_x({&long_fast}, XScale::automatic));
+    CHECK_FALSE(weights_log_x({&short_run}, XScale::automatic));
+    CHECK_FALSE(weights_log_x({&long_fast, &long_slow}, XScale::automatic)); // the slowest decides
+    CHECK_FALSE(weights_log_x({&long_fast}, XScale::linear));
+    CHECK(weights_log_x({&short_run}, XScale::log));
+
+    TemporaryDir dir;
+    // numpy's own figure: numpy alone, not over itself; a long run gets its log axis; --size sets the image's.
+    const Result numpy = run_lmsref("numpy -N 20000 --plot '" + dir / "n.svg" + "' --size 800x600");
+    REQUIRE(numpy.exit_code == 0);
+    const std::string svg = file_bytes(dir / "n.svg");
+    CHECK_THAT(svg, Catch::Contains("width=\"800\" height=\"600\"") && Catch::Contains("(log scale)") &&
+                        !Catch::Contains("over numpy"));
+    const Result linear = run_lmsref("numpy -N 20000 --plot '" + dir / "l.svg" + "' --x-scale linear");
+    REQUIRE(linear.exit_code == 0);
+    CHECK_THAT(file_bytes(dir / "l.svg"), !Catch::Contains("(log scale)") && Catch::Contains("width=\"900\""));
+    const Result sgd = run_lmsref("sgd -N 300 --plot '" + dir / "s.svg" + "'");
+    REQUIRE(sgd.exit_code == 0);
+    CHECK_THAT(file_bytes(dir / "s.svg"), Catch::Contains("over numpy"));
+    // plot: --log-x is --x-scale log; the two disagreeing are refused.
+    const Result both = run_lmsref("plot --log-x --x-scale linear x.npy --out '" + dir / "p.png" + "'");
+    CHECK(both.exit_code == 1);
+    CHECK_THAT(both.output, Catch::Contains("--log-x: it means --x-scale log"));
 }

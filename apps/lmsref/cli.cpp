@@ -108,6 +108,13 @@ void add_output_options(CLI::App& command, Options& o) {
     add_value(command, "--format", o.format, "file format of the outputs: npy or csv", "FORMAT");
 }
 
+/// The sample axis and the size of what `what` draws.
+void add_figure_options(CLI::App& command, Options& o, const std::string& what) {
+    add_value(command, "--x-scale", o.x_scale,
+              what + "'s sample axis: linear, log, or auto (log when the transient is under 5% of N)", "SCALE");
+    add_value(command, "--size", o.size, what + "'s size in pixels, WxH (default: the figure's own)", "WxH");
+}
+
 std::vector<std::string> command_names(const CLI::App& app) {
     std::vector<std::string> names;
     for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
@@ -231,6 +238,7 @@ Parsed parse_command_line(int argc, char** argv) {
         add_output_options(*command, options);
         add_value(*command, "--plot", options.plot,
                   "draw the weights over numpy's into FILE (.png, .svg, .pdf; - for the terminal)", "FILE");
+        add_figure_options(*command, options, "--plot");
         command->footer(exit_codes(stage.uses_torch ? "divergence, I/O, device, gnuplot" : "divergence, I/O, gnuplot"));
     }
     CLI::App* compare = app.add_subcommand("compare", "run every stage on the same data and compare with numpy");
@@ -240,6 +248,7 @@ Parsed parse_command_line(int argc, char** argv) {
               "the zero-init stages must keep |w - w_numpy| <= tolerance * max(1, |w_numpy|), element-wise", "FLOAT");
     add_value(*compare, "--plot-dir", options.plot_dir,
               "draw every stage, a gallery, the deviation from numpy and the learning curve into DIR", "DIR");
+    add_figure_options(*compare, options, "--plot-dir");
     compare->footer(exit_codes("divergence, I/O, device, gnuplot", true));
     CLI::App* data = app.add_subcommand("data", "write the scenario's x and d");
     add_scenario_options(*data, options, generated);
@@ -282,8 +291,7 @@ Parsed parse_command_line(int argc, char** argv) {
     add_output_options(*ensemble, options);
     add_value(*ensemble, "--plot", options.plot,
               "draw the curves over the theory into FILE (.png, .svg, .pdf; - for the terminal)", "FILE");
-    add_value(*ensemble, "--x-scale", options.x_scale,
-              "--plot's sample axis: linear, log, or auto (log when the transient is under 5% of N)", "SCALE");
+    add_figure_options(*ensemble, options, "--plot");
     add_value(*ensemble, "--json", options.json, "also write summary.json's figures to FILE", "FILE");
     ensemble->add_flag("--allow-divergence", options.allow_divergence,
                        "keep diverged realizations (steady-state mean e^2 not finite or above 1e12 mean(d^2)) in the "
@@ -310,7 +318,8 @@ Parsed parse_command_line(int argc, char** argv) {
               "the trajectory to draw under (weights) or measure from (deviation), e.g. out/numpy/w.npy", "FILE");
     add_value(*plot, "--wo", options.plot_wo, "draw these true coefficients as dashed lines (weights)", "LIST");
     add_value(*plot, "--title", options.title, "the figure's title", "TEXT");
-    plot->add_flag("--log-x", options.log_x, "draw the iteration on a log scale (iteration 0 is left out)");
+    plot->add_flag("--log-x", options.log_x, "the same as --x-scale log");
+    add_figure_options(*plot, options, "the image");
     add_value(*plot, "--out", options.out, "the image to write (.png, .svg, .pdf; - for the terminal)", "FILE");
     plot->footer(exit_codes("I/O, gnuplot"));
     CLI::App* basics = app.add_subcommand("basics", "the notebook's tensor tour: each C++ line and what it prints");

@@ -48,8 +48,7 @@ Scenario scenario_from(const Options& o, bool files_may_describe_system) {
     scenario.noise_variance = parse_number("--sigmav2", o.sigmav2);
     scenario.wo = parse_number_list("--wo", o.wo);
     for (const char* option : {"--x", "--d"})
-        if (o.given(option) &&
-            (option[2] == 'x' ? o.x_file : o.d_file).empty())
+        if (o.given(option) && (option[2] == 'x' ? o.x_file : o.d_file).empty())
             throw InputError(std::string(option) + ": the path is empty; name a .npy or .csv file");
     scenario.x_file = o.x_file;
     scenario.d_file = o.d_file;
@@ -70,6 +69,16 @@ Scenario scenario_from(const Options& o, bool files_may_describe_system) {
         scenario.torch_seed = parse_count("--torch-seed", o.torch_seed, std::numeric_limits<std::uint64_t>::max());
     validate(scenario);
     return scenario;
+}
+
+DrawOptions draw_options(const Options& o) {
+    DrawOptions draw;
+    draw.x_scale = parse_x_scale(o.x_scale);
+    if (o.log_x && o.given("--x-scale") && draw.x_scale != XScale::log)
+        throw InputError("--log-x: it means --x-scale log; give one of them");
+    if (o.log_x) draw.x_scale = XScale::log;
+    if (!o.size.empty()) parse_image_size(o.size, draw);
+    return draw;
 }
 
 void check_standard_output(const std::string& consequence) {

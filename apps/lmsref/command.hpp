@@ -6,6 +6,7 @@
 #include "io/output_set.hpp"
 #include "lms/scenario.hpp"
 #include "lms/stage.hpp"
+#include "plot/figures.hpp"
 
 #include <cstdint>
 #include <string>
@@ -25,6 +26,8 @@ int run_list(const Options& o);
 /// The scenario of the options. files_may_describe_system: with --x/--d, --wo and --sigmav2 may (together) describe
 /// the system that made d (`ensemble`); elsewhere they are refused with files.
 Scenario scenario_from(const Options& o, bool files_may_describe_system = false);
+/// --x-scale (or plot's --log-x) and --size.
+DrawOptions draw_options(const Options& o);
 /// The scenario's data, with a note on standard error for each file whose dtype was converted.
 Data load_data(const Scenario& scenario);
 /// Before the work: a step size past the mean-square stability bound is worth a word, not a refusal.

@@ -51,6 +51,7 @@ struct Options {
     std::string decimate = "1";
     std::string progress = "auto";
     std::string x_scale = "auto";
+    std::string size; // --size WxH of an image; empty: the figure's own
     std::string ensemble_stage = "numpy";
     std::string rng = "numpy";
     std::string chunk = "0";

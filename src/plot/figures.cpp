@@ -47,17 +47,48 @@ std::string figure_title(const Scenario& s, const Data& data) {
     return title;
 }
 
-Figure stage_figure(const StageRun& run, const StageRun& numpy, const Scenario& scenario, const Data& data) {
+void parse_image_size(const std::string& text, DrawOptions& options) {
+    const std::size_t x = text.find('x');
+    const auto side = [&](const std::string& part) {
+        if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 5) return -1;
+        return std::stoi(part);
+    };
+    const int width = x == std::string::npos ? -1 : side(text.substr(0, x));
+    const int height = x == std::string::npos ? -1 : side(text.substr(x + 1));
+    if (width < 300 || width > 10000 || height < 300 || height > 10000)
+        throw InputError(Field{"size"}, "'" + text +
+                                            "' is not allowed; give WxH in pixels, each from 300 to 10000 "
+                                            "(e.g. 1600x1200)");
+    options.width = width;
+    options.height = height;
+}
+
+Figure sized(Figure figure, const DrawOptions& options) {
+    if (options.width > 0) figure.width = options.width;
+    if (options.height > 0) figure.height = options.height;
+    return figure;
+}
+
+bool weights_log_x(const std::vector<const Array2D*>& series, XScale scale) {
+    if (scale != XScale::automatic || series.empty()) return scale == XScale::log;
+    const std::size_t samples = series.front()->rows - 1;
+    return samples >= 2000 && 20 * transient_iterations(series) < samples;
+}
+
+Figure stage_figure(const StageRun& run, const StageRun& numpy, const Scenario& scenario, const Data& data,
+                    XScale scale) {
     const Stage& stage = *run.stage;
     const WeightsSeries series{std::string(stage.name), std::string(stage.colour), &run.trajectory.w};
     const WeightsSeries reference{std::string(numpy.stage->name), "", &numpy.trajectory.w};
-    return weights_figure("lmsref " + std::string(stage.name) + " (" + std::string(stage.notebook_function) +
-                              ") over " + reference.label + ": " + figure_title(scenario, data),
-                          series, &reference, known_wo(scenario));
+    const bool alone = run.stage == numpy.stage; // numpy over itself would hide it
+    const bool log_x = weights_log_x({&run.trajectory.w, &numpy.trajectory.w}, scale);
+    return weights_figure("lmsref " + std::string(stage.name) + " (" + std::string(stage.notebook_function) + ")" +
+                              (alone ? "" : " over " + reference.label) + ": " + figure_title(scenario, data),
+                          series, alone ? nullptr : &reference, known_wo(scenario), log_x);
 }
 
 std::vector<std::string> plot_comparison(const Comparison& comparison, const Scenario& scenario, const Data& data,
-                                         const std::string& dir) {
+                                         const std::string& dir, const DrawOptions& draw) {
     const StageComparison& numpy = comparison.stages.front();
     if (!numpy.run) throw RuntimeFailure("compare --plot-dir: numpy failed, so there is nothing to compare with");
     const WeightsSeries reference{std::string(numpy.stage->name), "", &numpy.run->trajectory.w};
@@ -71,7 +102,8 @@ std::vector<std::string> plot_comparison(const Comparison& comparison, const Sce
     for (const StageComparison& c : comparison.stages) {
         if (!c.run) continue;
         const Stage& stage = *c.stage;
-        render(stage_figure(*c.run, *numpy.run, scenario, data), path(std::string(stage.name) + ".png"));
+        render(sized(stage_figure(*c.run, *numpy.run, scenario, data, draw.x_scale), draw),
+               path(std::string(stage.name) + ".png"));
         written.push_back(path(std::string(stage.name) + ".png"));
         std::string label = std::string(stage.name);
         if (&c != &numpy) label += "   max dev " + format_number(c.max_deviation, "%.1e");
@@ -83,11 +115,19 @@ std::vector<std::string> plot_comparison(const Comparison& comparison, const Sce
         else if (!stage.starts_from_zero)
             errors.push_back({std::string(stage.name), std::string(stage.colour), &c.run->trajectory.e});
     }
-    render(gallery_figure("lmsref compare: " + title, panels, &reference, known_wo(scenario)), path("gallery.png"));
-    render(deviation_figure("distance of every stage's weights from numpy's: " + title, deviations, reference),
+    // One axis for every figure of the set: the slowest stage decides.
+    std::vector<const Array2D*> trajectories;
+    for (const WeightsSeries& panel : panels) trajectories.push_back(panel.w);
+    const bool log_x = weights_log_x(trajectories, draw.x_scale);
+    render(sized(gallery_figure("lmsref compare: " + title, panels, &reference, known_wo(scenario), log_x), draw),
+           path("gallery.png"));
+    render(sized(deviation_figure("distance of every stage's weights from numpy's: " + title, deviations, reference,
+                                  log_x),
+                 draw),
            path("deviation.png"));
-    render(learning_figure("learning curve: " + title, errors,
-                           scenario.data_from_files() ? std::nan("") : scenario.noise_variance),
+    render(sized(learning_figure("learning curve: " + title, errors,
+                                 scenario.data_from_files() ? std::nan("") : scenario.noise_variance, log_x),
+                 draw),
            path("learning.png"));
     for (const char* name : {"gallery.png", "deviation.png", "learning.png"}) written.push_back(path(name));
     return written;
@@ -100,7 +140,7 @@ PlotKind parse_plot_kind(const std::string& text) {
 }
 
 Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::string& reference_file,
-              const std::vector<double>& wo, const std::string& title, bool log_x) {
+              const std::vector<double>& wo, const std::string& title, XScale scale) {
     if (files.empty()) throw InputError("lmsref plot: give at least one file to plot");
     if (kind == PlotKind::deviation && reference_file.empty())
         throw InputError(Field{"kind"},
@@ -119,7 +159,7 @@ Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::s
             const bool loss = std::filesystem::path(files[k]).stem() == "loss";
             series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &signals[k], loss});
         }
-        return learning_figure(title.empty() ? "learning curve" : title, series, std::nan(""), log_x);
+        return learning_figure(title.empty() ? "learning curve" : title, series, std::nan(""), scale == XScale::log);
     }
 
     std::vector<Array2D> arrays;
@@ -136,6 +176,10 @@ Figure replot(PlotKind kind, const std::vector<std::string>& files, const std::s
     for (std::size_t k = 0; k < files.size(); ++k)
         series.push_back({series_name(files[k]), series_colour(series_name(files[k]), k), &arrays[k]});
     const WeightsSeries drawn_reference{series_name(reference_file), "", reference ? &*reference : nullptr};
+    std::vector<const Array2D*> drawn;
+    for (const Array2D& array : arrays) drawn.push_back(&array);
+    if (reference) drawn.push_back(&*reference);
+    const bool log_x = weights_log_x(drawn, scale);
     if (kind == PlotKind::deviation)
         return deviation_figure(title.empty() ? "distance from " + reference_file : title, series, drawn_reference,
                                 log_x);

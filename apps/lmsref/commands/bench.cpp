@@ -2,11 +2,11 @@
 #include "apps/lmsref/command.hpp"
 
 #include "core/errors.hpp"
-#include "report/report.hpp"
 #include "core/text.hpp"
 #include "io/files.hpp"
 #include "lms/torch_module.hpp"
 #include "report/bench.hpp"
+#include "report/report.hpp"
 #include "stages/libtorch.hpp"
 #include "stages/registry.hpp"
 

@@ -20,6 +20,7 @@ int run_compare(const Options& o) {
     const Device device = resolve_device(parse_device_choice(o.device));
     const FileFormat format = parse_file_format(o.format);
     const double tolerance = parse_tolerance(o.tolerance);
+    const DrawOptions draw = draw_options(o);
     if (!o.plot_dir.empty()) require_plotting();
     OutputSet outputs(is_output_name);
     const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
@@ -34,7 +35,7 @@ int run_compare(const Options& o) {
     }
     outputs.write([&] {
         if (!out_dir.empty()) write_comparison(out_dir, comparison, scenario, data, device, format);
-        if (!plot_dir.empty()) plot_comparison(comparison, scenario, data, plot_dir);
+        if (!plot_dir.empty()) plot_comparison(comparison, scenario, data, plot_dir, draw);
     });
     publish(outputs,
             (out_dir.empty() ? "" : "outputs in " + o.out_dir + " (summary.json, x, d and one folder per stage)\n") +

@@ -101,10 +101,10 @@ template <class Step> void on_rank_zero(Team* team, const Step& step) {
 
 void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
                         const std::string& out_dir, const std::string& json, const std::string& plot, FileFormat format,
-                        XScale x_scale);
+                        const DrawOptions& draw);
 
 /// `ensemble --stage all`: every stage on the same realizations, their curves against the plain engine's.
-int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileFormat format, XScale x_scale) {
+int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileFormat format, const DrawOptions& draw) {
     const double tolerance = parse_tolerance(o.tolerance);
     OutputSet outputs(is_output_name);
     std::string out_dir, json, plot;
@@ -120,16 +120,16 @@ int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileForm
         return static_cast<int>(ExitCode::runtime_failure);
     }
     on_rank_zero(plan.options.team,
-                 [&] { publish_comparison(o, comparison, outputs, out_dir, json, plot, format, x_scale); });
+                 [&] { publish_comparison(o, comparison, outputs, out_dir, json, plot, format, draw); });
     return comparison.agrees() ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
 }
 
 void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
                         const std::string& out_dir, const std::string& json, const std::string& plot, FileFormat format,
-                        XScale x_scale) {
+                        const DrawOptions& draw) {
     outputs.write([&] {
         if (!json.empty()) write_file_atomically(json, ensemble_comparison_json(comparison));
-        if (!plot.empty()) render(stage_comparison_figure(comparison, x_scale), plot);
+        if (!plot.empty()) render(sized(stage_comparison_figure(comparison, draw.x_scale), draw), plot);
         if (out_dir.empty()) return;
         for (const EnsembleStageRun& s : comparison.stages) {
             const std::string dir = (std::filesystem::path(out_dir) / std::string(s.stage->name)).string();
@@ -173,7 +173,7 @@ int run_ensemble_command(const Options& o) {
     }
     const FileFormat format = parse_file_format(o.format);
     const ProgressLine::Mode progress_mode = ProgressLine::parse(o.progress);
-    const XScale x_scale = parse_x_scale(o.x_scale);
+    const DrawOptions draw = draw_options(o);
     check_plot_request(o.plot);
     EnsemblePlan plan = plan_ensemble(options, stage, batched);
     plan.allow_divergence = o.allow_divergence;
@@ -190,7 +190,7 @@ int run_ensemble_command(const Options& o) {
     // alone prints, shows progress and writes.
     const std::unique_ptr<Team> team = join_launched_team();
     plan.options.team = team.get();
-    if (stage == nullptr) return run_ensemble_comparison(o, plan, format, x_scale);
+    if (stage == nullptr) return run_ensemble_comparison(o, plan, format, draw);
     OutputSet outputs(is_output_name);
     std::string out_dir, plot, json;
     on_rank_zero(team.get(), [&] {
@@ -208,7 +208,7 @@ int run_ensemble_command(const Options& o) {
         outputs.write([&] {
             if (!out_dir.empty()) write_ensemble(out_dir, run, format);
             if (!json.empty()) write_file_atomically(json, ensemble_summary_json(run));
-            if (!plot.empty()) render(ensemble_figure(run, x_scale), plot);
+            if (!plot.empty()) render(sized(ensemble_figure(run, draw.x_scale), draw), plot);
         });
         publish(outputs, (out_dir.empty() ? ""
                                           : "  outputs        " + o.out_dir +

@@ -21,7 +21,7 @@ Figure ensemble_folder_figure(const Options& o) {
         if (o.given(option))
             throw InputError(std::string(option) + ": " + o.files.front() +
                              " is an ensemble's output set, drawn as its run drew it; leave " + option + " out");
-    return ensemble_figure(load_ensemble_run(o.files.front()), o.log_x ? XScale::log : XScale::automatic);
+    return ensemble_figure(load_ensemble_run(o.files.front()), draw_options(o).x_scale);
 }
 
 /// An ensemble's mean-square curve given as errors to square: refused, with what draws it.
@@ -48,7 +48,9 @@ int run_plot(const Options& o) {
     const PlotKind kind = parse_plot_kind(o.kind);
     if (kind == PlotKind::learning) refuse_mean_squares(o);
     const std::vector<double> wo = o.plot_wo.empty() ? std::vector<double>{} : parse_number_list("--wo", o.plot_wo);
-    const Figure figure = folder ? ensemble_folder_figure(o) : replot(kind, o.files, o.reference, wo, o.title, o.log_x);
+    const DrawOptions draw = draw_options(o);
+    const Figure figure =
+        sized(folder ? ensemble_folder_figure(o) : replot(kind, o.files, o.reference, wo, o.title, draw.x_scale), draw);
     OutputSet outputs(is_output_name);
     const std::string out = staged_file(outputs, o.out, "--out");
     outputs.write([&] { render(figure, out); });

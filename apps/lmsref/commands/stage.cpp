@@ -20,6 +20,7 @@ int run_one_stage(const Stage& stage, const Options& o) {
     const Device device = stage.uses_torch ? resolve_device(parse_device_choice(o.device)) : Device::cpu;
     const FileFormat format = parse_file_format(o.format);
     check_plot_request(o.plot);
+    const DrawOptions draw = draw_options(o);
     OutputSet outputs(is_output_name);
     const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
     const std::string plot = staged_file(outputs, o.plot, "--plot");
@@ -31,7 +32,7 @@ int run_one_stage(const Stage& stage, const Options& o) {
         if (!out_dir.empty()) write_trajectory(out_dir, run.trajectory, format);
         if (plot.empty()) return;
         const StageRun numpy = &stage == &stages().front() ? run : run_stage(stages().front(), data, scenario, device);
-        render(stage_figure(run, numpy, scenario, data), plot);
+        render(sized(stage_figure(run, numpy, scenario, data, draw.x_scale), draw), plot);
     });
     publish(outputs, (out_dir.empty() ? "" : "  outputs    " + o.out_dir + "\n") +
                          (plot.empty() || plot == "-" ? "" : "  plot       " + o.plot + "\n"));
