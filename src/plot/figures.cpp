@@ -216,7 +216,8 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     const auto M = static_cast<std::size_t>(r.taps);
     const auto m = static_cast<std::size_t>(r.decimate);
     EnsembleCurves c;
-    c.title = fmt::format("lmsref ensemble: {} realizations, {}", r.completed_realizations, describe_ensemble(run, 6));
+    c.title = fmt::format("lmsref ensemble: {} realization{}, {}", r.completed_realizations,
+                          r.completed_realizations == 1 ? "" : "s", describe_ensemble(run, 6));
     c.decimate = m;
     c.mse = r.mse;
     c.msd = r.msd;
@@ -258,8 +259,8 @@ Figure stage_comparison_figure(const EnsembleComparison& comparison, XScale scal
     const EnsembleResult& r = reference.result;
     const bool known = reference.scenario.system_known;
     StageCurves c;
-    c.title = fmt::format("lmsref ensemble --stage all: {} realizations, {}", r.completed_realizations,
-                          describe_ensemble(reference, 6));
+    c.title = fmt::format("lmsref ensemble --stage all: {} realization{}, {}", r.completed_realizations,
+                          r.completed_realizations == 1 ? "" : "s", describe_ensemble(reference, 6));
     c.decimate = static_cast<std::size_t>(r.decimate);
     for (const EnsembleStageRun& s : comparison.stages) {
         if (!s.run) continue;

@@ -525,7 +525,9 @@ std::string decibel_panel(const Box& box, int figure_height, const std::string& 
                           const std::string& extra_items, std::size_t key_lines, const std::string& before,
                           bool key_outside = false) {
     std::string out = margins(box) + x_axis(x, log_x, "sample n") + "set title " + quoted(title) + "\n";
-    for (double v : db.values) y.add(v);
+    // Row 0 is not drawn on a log axis: its values do not stretch the range.
+    for (std::size_t r = log_x ? 1 : 0; r < db.rows; ++r)
+        for (std::size_t c = 0; c < db.cols; ++c) y.add(db(r, c));
     // A key outside the panel needs no room above the curves.
     const Range shown =
         key_outside ? y.padded(0.06) : with_room_for_key(y, key_lines, (box.top - box.bottom) * figure_height, true);
