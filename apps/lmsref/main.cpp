@@ -5,8 +5,11 @@
 #include "core/errors.hpp"
 #include "core/text.hpp"
 #include "ensemble/mpi_team.hpp"
+
 #include "io/output_set.hpp"
 #include "stages/registry.hpp"
+#include <chrono>
+#include <thread>
 
 #include <cerrno>
 #include <csignal>
@@ -44,7 +47,21 @@ int run_command(const std::string& name, const Options& options) {
 
 } // namespace
 
+namespace {
+int run_main(int argc, char** argv);
+} // namespace
+
 int main(int argc, char** argv) {
+    const int code = run_main(argc, argv);
+    // mpirun ends the job when a rank exits with an error, and has been seen to drop rank 0's message when another
+    // rank's error came first: the other ranks leave rank 0 time to print and go.
+    if (code != 0 && launched_rank() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    return code;
+}
+
+namespace {
+
+int run_main(int argc, char** argv) {
     occupy_closed_standard_streams();
     remove_outputs_on_signals(); // first, before any thread starts
     // Under mpirun, rank 0 speaks for all: the others' messages would repeat its own (a failure on another rank
@@ -84,3 +101,5 @@ int main(int argc, char** argv) {
         return static_cast<int>(ExitCode::runtime_failure);
     }
 }
+
+} // namespace
