@@ -434,6 +434,7 @@ TEST_CASE("ensemble: --plot draws simulation over theory in three panels", "[ens
     CHECK(n == 0);
     CHECK(simulated == Approx(10 * std::log10(run.result.mse[0])).epsilon(1e-12));
     CHECK(theory == Approx(10 * std::log10(run.theory.mse_curve[0])).epsilon(1e-12));
+    CHECK_THAT(figure.body, Catch::Contains("lmsref ensemble, stage numpy, rng numpy: 100 realizations, N = 500"));
     // R = 100: no residual panel; the MSE's key beside the panel, the steady-state mean in front of the curve.
     CHECK_THAT(figure.body, !Catch::Contains("$gap << EOD") && Catch::Contains("set key outside right top") &&
                                 Catch::Contains("lc rgb '#ff7f0e' front"));

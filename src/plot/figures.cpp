@@ -216,8 +216,10 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     const auto M = static_cast<std::size_t>(r.taps);
     const auto m = static_cast<std::size_t>(r.decimate);
     EnsembleCurves c;
-    c.title = fmt::format("lmsref ensemble: {} realization{}, {}", r.completed_realizations,
-                          r.completed_realizations == 1 ? "" : "s", describe_ensemble(run, 6));
+    c.title = fmt::format(
+        "lmsref ensemble, stage {}, {}: {} realization{}, {}", run.stage != nullptr ? run.stage->name : "numpy",
+        r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"), r.completed_realizations,
+        r.completed_realizations == 1 ? "" : "s", describe_ensemble(run, 6));
     c.decimate = m;
     c.mse = r.mse;
     c.msd = r.msd;
