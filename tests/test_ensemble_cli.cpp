@@ -397,6 +397,15 @@ TEST_CASE("ensemble: R = 1 has no standard error and a tiny ensemble no resolved
     REQUIRE(tiny.exit_code == 0);
     CHECK_THAT(tiny.output, Catch::Contains("EMSE           not resolved") && !Catch::Contains("-108") &&
                                 Catch::Contains("within two standard errors of 0"));
+    // No noise and no system: every realization has e = 0, no spread, no standard error, and nothing diverges
+    // (no scale: d = 0); the same for linear's random start, whose errors are tiny but not 0.
+    const Result none = run_lmsref("ensemble --wo 0 --sigmav2 0 -R 10");
+    REQUIRE(none.exit_code == 0);
+    CHECK_THAT(none.output, Catch::Contains("(n/a: no spread over realizations, no standard error)") &&
+                                !Catch::Contains("nan"));
+    const Result linear = run_lmsref("ensemble --stage linear --wo 0 --sigmav2 0 -R 64 -N 100");
+    REQUIRE(linear.exit_code == 0);
+    CHECK_THAT(linear.output, !Catch::Contains("diverged") && !Catch::Contains("nan"));
     const Result many = run_lmsref("ensemble -R 300000 -N 500");
     REQUIRE(many.exit_code == 0);
     CHECK_THAT(many.output, Catch::Contains("beyond sampling noise") && Catch::Contains("independence assumption"));

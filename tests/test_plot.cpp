@@ -610,7 +610,8 @@ TEST_CASE("plot: one --x-scale and --size for every figure, numpy drawn alone, l
     // The rule: a log axis from N = 2000 on when the slowest trajectory settles within 5 % of N.
     const auto ramp = [](std::size_t samples, std::size_t transient) {
         Array2D w(samples + 1, 1);
-        for (std::size_t r = 0; r <= samples; ++r) w(r, 0) = r < transient ? static_cast<double>(r) / transient : 1.0;
+        for (std::size_t r = 0; r <= samples; ++r)
+            w(r, 0) = r < transient ? static_cast<double>(r) / static_cast<double>(transient) : 1.0;
         return w;
     };
     const Array2D long_fast = ramp(20000, 300), short_run = ramp(500, 30), long_slow = ramp(20000, 5000);

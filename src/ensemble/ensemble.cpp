@@ -1,6 +1,7 @@
 #include "ensemble/ensemble.hpp"
 
 #include "core/errors.hpp"
+#include "ensemble/cuda/block_sums.hpp" // the block records, shared with the kernel; no CUDA runtime
 #include "lms/bounds.hpp"
 #include "lms/static_taps.hpp"
 #include "random/legacy_gauss.hpp"
@@ -8,7 +9,6 @@
 #include "random/philox_avx512.hpp"
 #include "random/philox_data.hpp"
 #ifdef LMSREF_HAVE_CUDA_KERNEL
-#include "ensemble/cuda/block_sums.hpp"
 #include "ensemble/cuda/ensemble_kernel.hpp"
 #endif
 #include "core/text.hpp"
@@ -349,11 +349,12 @@ Problem make_problem(const EnsembleOptions& options) {
     p.wo_K.assign(p.K, 0.0);
     std::copy(scenario.wo.begin(), scenario.wo.end(), p.wo_K.begin());
     double d_power = options.d_power;
-    if (!(d_power > 0)) { // generated data: x of unit power, d = wo * x + v
+    if (d_power == 0) { // generated data: x of unit power, d = wo * x + v
         d_power = scenario.noise_variance;
         for (double w : scenario.wo) d_power += w * w;
     }
-    p.diverged_above = divergence_level(d_power);
+    // No scale (d = 0): only a mean that is not finite diverged.
+    p.diverged_above = d_power > 0 ? divergence_level(d_power) : std::numeric_limits<double>::infinity();
     return p;
 }
 
@@ -481,7 +482,9 @@ EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const To
     auto all_finite = [](const std::vector<double>& v) {
         return std::all_of(v.begin(), v.end(), [](double value) { return std::isfinite(value); });
     };
-    result.finite = all_finite(result.mse) && all_finite(result.msd) && all_finite(result.meanw);
+    // The steady state covers every sample, also those a decimation leaves out of the curves.
+    result.finite = all_finite(result.mse) && all_finite(result.msd) && all_finite(result.meanw) &&
+                    std::isfinite(result.steady_mse) && std::isfinite(result.steady_m2);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
     return result;
 }
@@ -1010,10 +1013,11 @@ EnsembleResult run_ensemble_matrices(const EnsembleOptions& options, const std::
                                                                   " values, not N x R = " + std::to_string(N) + " x " +
                                                                   std::to_string(R));
     EnsembleOptions measured = options;
-    if (!(measured.d_power > 0)) {
+    if (measured.d_power == 0) {
         double sum = 0.0;
         for (double value : d) sum += value * value;
         measured.d_power = sum / static_cast<double>(d.size());
+        if (!(measured.d_power > 0)) measured.d_power = -1.0; // d = 0: no scale, never the model's
     }
     const RealizationSource columns = [&](std::int64_t r, double* x_out, double* d_out) {
         for (std::size_t n = 0; n < N; ++n) {

@@ -68,7 +68,8 @@ struct EnsembleOptions {
     /// the same bits for any number of ranks. Every rank gets the result; only rank 0 gets progress calls.
     Team* team = nullptr;
     /// mean(d^2) of the data, for divergence_level; 0: measured on the matrices, or the model's ||wo||^2 + sigmav2
-    /// for generated data and a RealizationSource.
+    /// for generated data and a RealizationSource; negative (or a model of 0): no scale, only a mean that is not
+    /// finite diverged.
     double d_power = 0.0;
 };
 

@@ -709,7 +709,10 @@ Figure stage_curves_figure(const StageCurves& c) {
     figure.height = 900;
     const std::size_t step = std::max<std::size_t>(1, c.decimate);
     // Rows of w: 0 ... N (decimated); the MSE has one fewer. Without an MSD (the system unknown) one panel.
-    const std::size_t rows = c.series.empty() ? 2 : std::max<std::size_t>(c.series.front().mse.size() + 1, 2);
+    const std::size_t rows = c.series.empty() ? 2
+                             : !c.series.front().msd.empty()
+                                 ? std::max<std::size_t>(c.series.front().msd.size(), 2)
+                                 : std::max<std::size_t>(c.series.front().mse.size() + 1, 2);
     const bool with_msd = !c.series.empty() && !c.series.front().msd.empty();
     const bool log_x = c.log_x && rows > 2;
     const std::size_t first = log_x ? 1 : 0;

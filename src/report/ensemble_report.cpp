@@ -117,11 +117,14 @@ Verdict verdict(const EnsembleRun& run) {
     Verdict v;
     const double share = r.largest_steady_share();
     v.dominated = r.completed_realizations >= 2 &&
-                  (std::isnan(r.largest_steady) || (share > 0.01 && r.largest_steady > 20.0 * s.mse));
+                  (!std::isfinite(r.largest_steady) || (share > 0.01 && r.largest_steady > 20.0 * s.mse));
     const bool one = r.completed_realizations < 2;
+    const bool no_spread = !one && !(s.mse_standard_error > 0); // every realization the same steady state
     v.emse_resolved = !one && std::abs(s.emse) > 2.0 * s.mse_standard_error;
     if (one)
         v.gap_note = "(n/a: one realization has no standard error)";
+    else if (no_spread)
+        v.gap_note = "(n/a: no spread over realizations, no standard error)";
     else if (v.dominated)
         v.gap_note = "(no standard error: one realization dominates)";
     else
@@ -134,6 +137,9 @@ Verdict verdict(const EnsembleRun& run) {
         v.sentence = "eta is past the mean-square bound: theory has no steady state to compare with.";
     else if (one)
         v.sentence = "one realization: its MSE is one draw, with no standard error to weigh the gap by. " + assumption;
+    else if (no_spread)
+        v.sentence =
+            "every realization has the same steady-state MSE: no standard error to weigh the gap by. " + assumption;
     else if (v.dominated)
         v.sentence = fmt::format("the simulated MSE rests on a few realizations (see largest), so the gap of {} is "
                                  "not a measure of the theory: eta = {:g} is {:.0f} % of the mean-square bound, where "
@@ -491,7 +497,9 @@ Json ensemble_summary_of(const std::string& dir) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(path, error)) return nullptr;
     Json json = Json::parse(read_file(path.string()), nullptr, false);
-    if (json.is_discarded() || !json.is_object() || json.value("command", "") != "ensemble") return nullptr;
+    if (json.is_discarded() || !json.is_object() || !json.contains("command") || !json["command"].is_string() ||
+        json["command"].get<std::string>() != "ensemble")
+        return nullptr;
     return json;
 }
 
@@ -529,6 +537,8 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
             scenario.wo = s.at("wo").get<std::vector<double>>();
         }
         if (s.contains("seed")) scenario.seed = s.at("seed").get<std::uint32_t>();
+        if (scenario.samples < 1 || scenario.taps < 1 || summary.at("decimate").get<std::int64_t>() < 1)
+            throw InputError(dir + "/summary.json: N, M or decimate below 1; it is not a summary lmsref wrote");
         const std::string stage_name = summary.at("stage").get<std::string>();
         run.stage = &find_stage(stage_name);
         run.device = summary.at("device").get<std::string>() == "cuda" ? Device::cuda : Device::cpu;
@@ -538,8 +548,6 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
             run.lag_one.rho = summary["input_whiteness"].at("lag1_autocorrelation").get<double>();
             run.lag_one.standard_error = summary["input_whiteness"].at("standard_error").get<double>();
         }
-        const double variance = summary.at("theory").value("initial_weight_variance", 0.0);
-        run.theory = predict(scenario, sx2, StartModel::prewindowed, variance);
 
         EnsembleResult& r = run.result;
         r.samples = scenario.samples;
@@ -559,6 +567,9 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
             throw InputError(
                 dir + ": its curves do not have the lengths summary.json gives (N = " + std::to_string(r.samples) +
                 ", M = " + std::to_string(r.taps) + ", decimate = " + std::to_string(r.decimate) + ")");
+        // The theory again, once the files' lengths have confirmed N and M (they bound what it allocates).
+        const double variance = summary.at("theory").value("initial_weight_variance", 0.0);
+        run.theory = predict(scenario, sx2, StartModel::prewindowed, variance);
         return run;
     } catch (const Json::exception& error) {
         throw InputError(dir + "/summary.json: not an ensemble summary lmsref can read (" + error.what() + ")");
