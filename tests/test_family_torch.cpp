@@ -1,0 +1,41 @@
+// The LMS family's LibTorch programs (src/stages/family_torch.cpp) against the plain recursions (src/lms/family.cpp),
+// which test_family.cpp checks against NumPy: each PyTorch part reaches its member's update.
+#include "lms/scenario.hpp"
+#include "stages/family_torch.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using namespace lmsref;
+using namespace lmsref::test;
+
+TEST_CASE("family: each member's LibTorch program follows its plain recursion to 1e-12", "[family]") {
+    // 1e-12 relative to max(1, |value|): LibTorch's matmul, its optimizers' fused steps and the autograd chain round
+    // in their own order (w -= lr g for w += eta e x; leaky's decay as 2 gamma in the gradient).
+    for (const std::string scenario_name : {"default", "one_tap", "eight_taps"}) {
+        const Scenario scenario = reference_scenario("family/" + scenario_name).scenario;
+        const Data data = generate_data(scenario);
+        const auto M = static_cast<std::size_t>(scenario.taps);
+        std::size_t programs = 0;
+        for (const FamilyMember& member : family()) {
+            if (!has_torch_program(member.name)) continue;
+            ++programs;
+            CAPTURE(scenario_name, member.name);
+            const Trajectory plain = member.run(data.x, data.d, scenario.step_size, M, FamilyOptions{});
+            const Trajectory torch_program =
+                run_family_torch(member.name, data.x, data.d, scenario.step_size, M, FamilyOptions{});
+            REQUIRE(torch_program.w.values.size() == plain.w.values.size());
+            double worst = 0.0;
+            for (std::size_t i = 0; i < plain.w.values.size(); ++i)
+                worst = std::max(worst, std::abs(torch_program.w.values[i] - plain.w.values[i]) /
+                                            std::max(1.0, std::abs(plain.w.values[i])));
+            for (std::size_t i = 0; i < plain.e.size(); ++i)
+                worst =
+                    std::max(worst, std::abs(torch_program.e[i] - plain.e[i]) / std::max(1.0, std::abs(plain.e[i])));
+            CHECK(worst <= 1e-12);
+        }
+        CHECK(programs == family().size());
+    }
+}
