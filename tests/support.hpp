@@ -27,6 +27,17 @@ inline Array2D reference_array(const std::string& relative) {
     return read_array(reference_path(relative));
 }
 
+/// max_i |a_i - b_i| / max(1, |b_i|) over the values both hold: the relative gap the 1e-12 comparisons measure.
+inline double largest_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+    double worst = 0.0;
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+        worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(1.0, std::abs(b[i])));
+    return worst;
+}
+
+/// The family's reference scenarios (data/reference/family/<name>/params.txt): M = 3, 1 and 8.
+inline const std::vector<std::string> family_scenarios = {"default", "one_tap", "eight_taps"};
+
 /// The reference scenarios, with the parameters scripts/make_reference.py ran them with (<name>/params.txt).
 struct ReferenceScenario {
     std::string name;

@@ -14,7 +14,7 @@ using namespace lmsref::test;
 TEST_CASE("family: each member's LibTorch program follows its plain recursion to 1e-12", "[family]") {
     // 1e-12 relative to max(1, |value|): LibTorch's matmul, its optimizers' fused steps and the autograd chain round
     // in their own order (w -= lr g for w += eta e x; leaky's decay as 2 gamma in the gradient).
-    for (const std::string scenario_name : {"default", "one_tap", "eight_taps"}) {
+    for (const std::string& scenario_name : family_scenarios) {
         const Scenario scenario = reference_scenario("family/" + scenario_name).scenario;
         const Data data = generate_data(scenario);
         const auto M = static_cast<std::size_t>(scenario.taps);
@@ -27,14 +27,8 @@ TEST_CASE("family: each member's LibTorch program follows its plain recursion to
             const Trajectory torch_program =
                 run_family_torch(member.name, data.x, data.d, scenario.step_size, M, FamilyOptions{});
             REQUIRE(torch_program.w.values.size() == plain.w.values.size());
-            double worst = 0.0;
-            for (std::size_t i = 0; i < plain.w.values.size(); ++i)
-                worst = std::max(worst, std::abs(torch_program.w.values[i] - plain.w.values[i]) /
-                                            std::max(1.0, std::abs(plain.w.values[i])));
-            for (std::size_t i = 0; i < plain.e.size(); ++i)
-                worst =
-                    std::max(worst, std::abs(torch_program.e[i] - plain.e[i]) / std::max(1.0, std::abs(plain.e[i])));
-            CHECK(worst <= 1e-12);
+            CHECK(largest_relative_difference(torch_program.w.values, plain.w.values) <= 1e-12);
+            CHECK(largest_relative_difference(torch_program.e, plain.e) <= 1e-12);
         }
         CHECK(programs == family().size());
     }
