@@ -18,10 +18,7 @@ TEST_CASE("family: each member's LibTorch program follows its plain recursion to
         const Scenario scenario = reference_scenario("family/" + scenario_name).scenario;
         const Data data = generate_data(scenario);
         const auto M = static_cast<std::size_t>(scenario.taps);
-        std::size_t programs = 0;
         for (const FamilyMember& member : family()) {
-            if (!has_torch_program(member.name)) continue;
-            ++programs;
             CAPTURE(scenario_name, member.name);
             const Trajectory plain = member.run(data.x, data.d, scenario.step_size, M, FamilyOptions{});
             const Trajectory torch_program =
@@ -30,6 +27,5 @@ TEST_CASE("family: each member's LibTorch program follows its plain recursion to
             CHECK(largest_relative_difference(torch_program.w.values, plain.w.values) <= 1e-12);
             CHECK(largest_relative_difference(torch_program.e, plain.e) <= 1e-12);
         }
-        CHECK(programs == family().size());
     }
 }

@@ -379,10 +379,10 @@ struct Totals {
     std::vector<double> mse, msd, meanw;
     std::int64_t completed = 0;
     double steady_mean = 0.0, steady_m2 = 0.0;
-    double largest = -1.0;              // the largest steady-state mean (NaN above all), -1 before any
-    std::int64_t largest_at = -1;       // its realization (the first, on ties)
-    std::int64_t diverged = 0;          // realizations that diverged
-    std::vector<double> first_diverged; // the first cuda_kernel::steady_listed of them
+    double largest = -1.0;                    // the largest steady-state mean (NaN above all), -1 before any
+    std::int64_t largest_at = -1;             // its realization (the first, on ties)
+    std::int64_t diverged = 0;                // realizations that diverged
+    std::vector<std::int64_t> first_diverged; // the first cuda_kernel::steady_listed of them
 
     Totals(std::size_t N, std::size_t M) : mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0) {}
     void add(const BlockSums& done, double diverged_above) {
@@ -408,7 +408,7 @@ struct Totals {
         diverged += static_cast<std::int64_t>(record[5]);
         for (int j = 0; j < cuda_kernel::steady_listed; ++j)
             if (record[6 + j] >= 0 && first_diverged.size() < cuda_kernel::steady_listed)
-                first_diverged.push_back(static_cast<double>(completed) + record[6 + j]);
+                first_diverged.push_back(completed + static_cast<std::int64_t>(record[6 + j]));
         completed += static_cast<std::int64_t>(n_b);
     }
     // mse, msd, meanw, then completed (exact in a double: R < 2^41), steady_mean, steady_m2, largest, largest_at,
@@ -420,7 +420,7 @@ struct Totals {
         out.insert(out.end(), {static_cast<double>(completed), steady_mean, steady_m2, largest,
                                static_cast<double>(largest_at), static_cast<double>(diverged)});
         for (std::size_t j = 0; j < cuda_kernel::steady_listed; ++j)
-            out.push_back(j < first_diverged.size() ? first_diverged[j] : -1.0);
+            out.push_back(j < first_diverged.size() ? static_cast<double>(first_diverged[j]) : -1.0);
     }
     std::size_t packed_size() const { return mse.size() + msd.size() + meanw.size() + 6 + cuda_kernel::steady_listed; }
     void unpack(const std::vector<double>& in) {
@@ -437,7 +437,7 @@ struct Totals {
         diverged = static_cast<std::int64_t>(at[5]);
         first_diverged.clear();
         for (int j = 0; j < cuda_kernel::steady_listed; ++j)
-            if (at[6 + j] >= 0) first_diverged.push_back(at[6 + j]);
+            if (at[6 + j] >= 0) first_diverged.push_back(static_cast<std::int64_t>(at[6 + j]));
     }
 };
 
@@ -458,7 +458,7 @@ EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const To
     result.steady_m2 = totals.steady_m2;
     result.divergence_level = p.diverged_above;
     result.diverged = totals.diverged;
-    for (double r : totals.first_diverged) result.first_diverged.push_back(static_cast<std::int64_t>(r));
+    result.first_diverged = totals.first_diverged;
     result.largest_steady = totals.largest;
     result.largest_steady_realization = totals.largest_at;
     result.generated = generated;

@@ -176,26 +176,15 @@ TorchTrajectory lms_torch_family(std::string_view member, const torch::Tensor& x
     throw InputError(Field{"algorithm"}, std::string(member) + " has no LibTorch program");
 }
 
-std::vector<double> to_vector(const torch::Tensor& tensor) {
-    const torch::Tensor flat = tensor.detach().to(torch::kCPU, torch::kFloat64).contiguous().view(-1);
-    return {flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel()};
-}
-
 } // namespace
-
-bool has_torch_program(std::string_view member) {
-    return find_member(member).name == member;
-}
 
 Trajectory run_family_torch(std::string_view member, const std::vector<double>& x, const std::vector<double>& d,
                             double eta, std::size_t M, const FamilyOptions& options) {
-    const auto N = static_cast<std::int64_t>(x.size());
-    const torch::Tensor xt = torch::tensor(x, torch::kFloat64).reshape({N, 1});
-    const torch::Tensor dt = torch::tensor(d, torch::kFloat64).reshape({N, 1});
-    const TorchTrajectory t = lms_torch_family(member, xt, dt, eta, static_cast<std::int64_t>(M), options);
-    Array2D w(static_cast<std::size_t>(N) + 1, M);
-    w.values = to_vector(t.w);
-    return {to_vector(t.y), to_vector(t.e), to_vector(t.losses), std::move(w)};
+    const TorchTrajectory t = lms_torch_family(member, as_tensor(x, torch::kCPU), as_tensor(d, torch::kCPU), eta,
+                                               static_cast<std::int64_t>(M), options);
+    Array2D w(x.size() + 1, M);
+    w.values = to_host(t.w);
+    return {to_host(t.y), to_host(t.e), to_host(t.losses), std::move(w)};
 }
 
 } // namespace lmsref

@@ -10,11 +10,8 @@
 
 namespace lmsref {
 
-/// Whether `member` has a LibTorch program: every member does; throws InputError for a name that is none.
-bool has_torch_program(std::string_view member);
-
 /// Member `member`'s LibTorch program on x and d, from w = 0, on the CPU in float64: y, e, w ((N + 1) x M) and the
-/// loss per sample. Throws InputError for a member without one.
+/// loss per sample. Every member of family() has one; throws InputError for another name.
 Trajectory run_family_torch(std::string_view member, const std::vector<double>& x, const std::vector<double>& d,
                             double eta, std::size_t M, const FamilyOptions& options);
 

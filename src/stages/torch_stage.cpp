@@ -35,20 +35,6 @@ void copy_to(const torch::Tensor& tensor, double* target) {
     std::memcpy(target, host.data_ptr<double>(), static_cast<std::size_t>(host.numel()) * sizeof(double));
 }
 
-/// A tensor's values as float64 on the host, in C order.
-std::vector<double> to_host(const torch::Tensor& tensor) {
-    std::vector<double> values(static_cast<std::size_t>(tensor.numel()));
-    copy_to(tensor, values.data());
-    return values;
-}
-
-/// N values as an N x 1 float64 tensor on `device`.
-torch::Tensor as_tensor(const std::vector<double>& values, torch::Device device) {
-    const auto n = static_cast<std::int64_t>(values.size());
-    return torch::from_blob(const_cast<double*>(values.data()), {n, 1}, torch::kFloat64)
-        .to(device, /*non_blocking=*/false, /*copy=*/true);
-}
-
 /// Runs a LibTorch stage as the notebook runs its cell: the data as float64 tensors on the device, float64 as the
 /// default dtype, the generator seeded; then copies the stage's tensors back into plain arrays.
 template <TorchStage stage> Trajectory run_torch_stage(const StageInput& in) {
@@ -117,6 +103,18 @@ const TorchStageEntry* torch_stage_entry(const char* name) {
 }
 
 } // namespace
+
+std::vector<double> to_host(const torch::Tensor& tensor) {
+    std::vector<double> values(static_cast<std::size_t>(tensor.numel()));
+    copy_to(tensor, values.data());
+    return values;
+}
+
+torch::Tensor as_tensor(const std::vector<double>& values, torch::Device device) {
+    const auto n = static_cast<std::int64_t>(values.size());
+    return torch::from_blob(const_cast<double*>(values.data()), {n, 1}, torch::kFloat64)
+        .to(device, /*non_blocking=*/false, /*copy=*/true);
+}
 
 Device torch_resolve_device(DeviceChoice choice) {
     if (choice == DeviceChoice::cpu) return Device::cpu;

@@ -22,6 +22,11 @@ struct TorchTrajectory {
     torch::Tensor losses = {};
 };
 
+/// A tensor's values as float64 on the host, in C order.
+std::vector<double> to_host(const torch::Tensor& tensor);
+/// N values as an N x 1 float64 tensor on `device`.
+torch::Tensor as_tensor(const std::vector<double>& values, torch::Device device);
+
 /// `auto` picks CUDA when available; `cuda` without CUDA throws RuntimeFailure (stages/libtorch.hpp's resolve_device
 /// inside the module).
 Device torch_resolve_device(DeviceChoice choice);
