@@ -20,6 +20,7 @@ import platform
 
 import numpy as np
 import scipy
+import family_reference
 import torch
 from scipy import signal
 from torch import nn
@@ -242,6 +243,117 @@ lms_torch_model_3 = lms_torch_model_2  # identical in the notebook, line for lin
 # ---- end of the notebook's code -----------------------------------------------------------------------------
 
 
+# ---- the LMS family as PyTorch parts (lmsref family): the notebook's lms_torch_optim with one part swapped ------
+# Each member is the notebook's loop with its loss, its optimizer or its forward pass swapped, marked "# new:";
+# the lr in each comment is what makes the member's textbook update exact. The twins of src/stages/family_torch.cpp.
+
+
+class SignOfInput(torch.autograd.Function):
+    """y = w x whose backward passes sign(x) instead of x (sign-data, sign-sign)."""
+
+    @staticmethod
+    def forward(ctx, w, xM):
+        ctx.save_for_backward(xM)
+        return w @ xM
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (xM,) = ctx.saved_tensors
+        return grad_output @ torch.sign(xM).T, None
+
+
+class RLS(torch.optim.Optimizer):
+    """RLS as an optimizer of e^2: from the gradient g = -2 e x and the regressor x (given before each step),
+    w += P x e / (lambda + x.P x) = -P g / (2 (lambda + x.P x)); P = (P - k x.P) / lambda, then symmetrised."""
+
+    def __init__(self, params, lam=1.0, delta=0.01):
+        super().__init__(params, dict(lam=lam, delta=delta))
+        w = self.param_groups[0]["params"][0]
+        self.P = torch.eye(w.shape[1]) / delta
+        self.xM = None
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        w = self.param_groups[0]["params"][0]
+        lam = self.param_groups[0]["lam"]
+        Px = self.P @ self.xM
+        denominator = lam + self.xM.T @ Px
+        w.sub_((self.P @ w.grad.T).T / (2 * denominator))
+        k = Px / denominator
+        self.P = (self.P - k @ (self.xM.T @ self.P)) / lam
+        self.P = (self.P + self.P.T) / 2
+
+
+def lms_torch_part(x, d, eta, M, wi, loss_function, optimizer, forward=lambda wi, xM: wi @ xM):
+    """The notebook's lms_torch_optim with its loss (loss_function(yi, di, xM)), optimizer and forward pass given."""
+    N = len(x)
+    xM = torch.zeros((M, 1))
+    y = torch.zeros((N, 1))
+    w = torch.zeros(N + 1, M)
+    for i in range(N):
+        xM = torch.vstack((x[i : i + 1, [0]], xM[0 : M - 1, [0]]))
+        yi = forward(wi, xM)
+        loss = loss_function(yi.squeeze(), d[i].squeeze(), xM)
+        loss.backward()
+        if isinstance(optimizer, RLS):
+            optimizer.xM = xM  # new (rls): the optimizer also sees the regressor
+        optimizer.step()
+        with torch.no_grad():
+            y[i] = yi
+            w[i + 1, :] = wi
+        optimizer.zero_grad()
+    return y, d - y, w
+
+
+def lms_torch_member(member, x, d, eta, M, o):
+    """Member `member`'s parts, as src/stages/family_torch.cpp builds them, then the loop."""
+    wi = torch.zeros((1, M), requires_grad=True)
+    mse, l1 = nn.MSELoss(), nn.L1Loss()
+    squared = lambda yi, di, xM: mse(yi, di)
+    absolute = lambda yi, di, xM: l1(yi, di)  # new: nn.L1Loss, whose gradient is sign(y - d) x
+    sign_of_input = SignOfInput.apply  # new: backward passes sign(x)
+    half_step = lambda: torch.optim.SGD([wi], lr=eta / 2)  # SGD at eta / 2 on e^2: w += eta e x
+    full_step = lambda: torch.optim.SGD([wi], lr=eta)
+    if member == "lms":
+        return lms_torch_part(x, d, eta, M, wi, squared, half_step())
+    if member == "nlms":  # new: e^2 / (eps + x.x), the denominator detached
+        normalised = lambda yi, di, xM: mse(yi, di) / (o["eps"] + (xM * xM).sum()).detach()
+        return lms_torch_part(x, d, eta, M, wi, normalised, half_step())
+    if member == "sign-error":
+        return lms_torch_part(x, d, eta, M, wi, absolute, full_step())
+    if member == "sign-data":
+        return lms_torch_part(x, d, eta, M, wi, squared, half_step(), sign_of_input)
+    if member == "sign-sign":
+        return lms_torch_part(x, d, eta, M, wi, absolute, full_step(), sign_of_input)
+    if member == "leaky":  # new: weight_decay 2 gamma at lr = eta / 2
+        return lms_torch_part(x, d, eta, M, wi, squared,
+                              torch.optim.SGD([wi], lr=eta / 2, weight_decay=2 * o["gamma"]))
+    if member in ("momentum", "nesterov"):  # new: PyTorch's heavy ball (dampening 0), Nesterov's look-ahead
+        return lms_torch_part(x, d, eta, M, wi, squared,
+                              torch.optim.SGD([wi], lr=eta / 2, momentum=o["beta"], nesterov=member == "nesterov"))
+    if member == "lmf":  # new: e^4, whose gradient is -4 e^3 x, at lr = eta / 4
+        return lms_torch_part(x, d, eta, M, wi, lambda yi, di, xM: (yi - di) ** 4, torch.optim.SGD([wi], lr=eta / 4))
+    if member == "huber":  # new: nn.HuberLoss, whose gradient is -clip(e, -delta, delta) x
+        huber = nn.HuberLoss(delta=o["huber_delta"])
+        return lms_torch_part(x, d, eta, M, wi, lambda yi, di, xM: huber(yi, di), full_step())
+    if member == "adagrad":  # new
+        return lms_torch_part(x, d, eta, M, wi, squared, torch.optim.Adagrad([wi], lr=eta, eps=o["adagrad_eps"]))
+    if member == "rmsprop":  # new
+        return lms_torch_part(x, d, eta, M, wi, squared,
+                              torch.optim.RMSprop([wi], lr=eta, alpha=o["rmsprop_alpha"], eps=o["rmsprop_eps"]))
+    if member == "adam":  # new
+        return lms_torch_part(x, d, eta, M, wi, squared,
+                              torch.optim.Adam([wi], lr=eta, betas=(o["adam_beta1"], o["adam_beta2"]),
+                                               eps=o["adam_eps"]))
+    if member == "rls":  # new: a custom optimizer keeping P
+        return lms_torch_part(x, d, eta, M, wi, squared, RLS([wi], lam=o["lam"], delta=o["rls_delta"]))
+    raise ValueError(member)
+
+
+FAMILY = ["lms", "nlms", "sign-error", "sign-data", "sign-sign", "leaky", "momentum", "nesterov", "lmf", "huber",
+          "adagrad", "rmsprop", "adam", "rls"]
+
+
 def notebook_data(seed, N, wo, sigmav2):
     """The notebook's data cell: x (N x 1) and d (N x 1) from np.random.seed(seed)."""
     np.random.seed(seed)
@@ -350,6 +462,19 @@ def main():
         np.save(os.path.join(folder, "meanw.npy"), meanw)
         print(f"ensemble/{name}: N={params['N']} M={params['M']} R={params['R']} final msd = {msd[-1]:.6g}")
 
+    # The family's PyTorch programs on the scenarios of scripts/family_reference.py (family/), float64.
+    torch.set_default_dtype(torch.float64)
+    for name, params in family_reference.SCENARIOS.items():
+        x, d = notebook_data(params["seed"], params["N"], params["wo"], params["sigmav2"])
+        x, d = torch.tensor(x), torch.tensor(d)
+        for member in FAMILY:
+            y, e, w = lms_torch_member(member, x, d, params["eta"], params["M"], family_reference.OPTIONS)
+            folder = os.path.join(out, "family_torch", name, member)
+            os.makedirs(folder, exist_ok=True)
+            np.save(os.path.join(folder, "w.npy"), w.detach().numpy())
+            np.save(os.path.join(folder, "e.npy"), e.detach().numpy())
+        print(f"family_torch/{name}: {len(FAMILY)} members, N={params['N']} M={params['M']}")
+
     random_dir = os.path.join(out, "random")
     os.makedirs(random_dir, exist_ok=True)
     for seed in RANDOM_SEEDS:
@@ -402,6 +527,8 @@ def main():
         "files": "<scenario>/params.txt (the parameters, one 'key value' line each), x.npy, d.npy (N x 1); <scenario>/<stage>/y.npy, e.npy (N x 1), w.npy ((N+1) x M)",
         "basics": "basics/: torch.manual_seed(0) then rand(2, 2), randn(3, 3), linspace(0, 1, 10); torch.manual_seed(0) "
               "then rand(4, 3); np.random.seed(0) randn(5) and torch.Tensor() of it (float32)",
+    "family_torch": "family_torch/<scenario>/<member>/w.npy ((N+1) x M), e.npy (N x 1): each member's PyTorch "
+                    "program (lms_torch_member) on the scenarios and settings of scripts/family_reference.py, float64",
     "io": "io/: arrays in the dtypes and layouts lmsref reads (and some it refuses), with their float64 values",
     "ensemble": "ensemble/<name>/params.txt (as above, plus R), mse.npy (N,), msd.npy (N+1,), meanw.npy (N+1, M): "
                 "the notebook's lms on the data of seeds seed ... seed + R - 1 (x, d as in <scenario>/), "

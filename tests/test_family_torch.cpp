@@ -29,3 +29,30 @@ TEST_CASE("family: each member's LibTorch program follows its plain recursion to
         }
     }
 }
+
+TEST_CASE("family: each LibTorch program and recursion equals the member's PyTorch program in Python to 1e-12",
+          "[family]") {
+    // data/reference/family_torch/: scripts/make_reference.py's lms_torch_member, the same parts in Python torch.
+    // 1e-12 relative to max(1, |value|), as above: both sides round LibTorch's and Python torch's steps in the
+    // order their version does (the PyPI LibTorch is not the Debian one that wrote the references).
+    for (const std::string& scenario_name : family_scenarios) {
+        const Scenario scenario = reference_scenario("family/" + scenario_name).scenario;
+        const Data data = generate_data(scenario);
+        const auto M = static_cast<std::size_t>(scenario.taps);
+        for (const FamilyMember& member : family()) {
+            CAPTURE(scenario_name, member.name);
+            const std::string folder = "family_torch/" + scenario_name + "/" + std::string(member.name) + "/";
+            const Array2D w = reference_array(folder + "w.npy");
+            const Array2D e = reference_array(folder + "e.npy");
+            const Trajectory torch_program =
+                run_family_torch(member.name, data.x, data.d, scenario.step_size, M, FamilyOptions{});
+            const Trajectory plain = member.run(data.x, data.d, scenario.step_size, M, FamilyOptions{});
+            REQUIRE(w.values.size() == plain.w.values.size());
+            REQUIRE(e.values.size() == plain.e.size());
+            CHECK(largest_relative_difference(torch_program.w.values, w.values) <= 1e-12);
+            CHECK(largest_relative_difference(torch_program.e, e.values) <= 1e-12);
+            CHECK(largest_relative_difference(plain.w.values, w.values) <= 1e-12);
+            CHECK(largest_relative_difference(plain.e, e.values) <= 1e-12);
+        }
+    }
+}

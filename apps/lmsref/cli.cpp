@@ -115,6 +115,16 @@ void add_figure_options(CLI::App& command, Options& o, const std::string& what) 
     add_value(command, "--size", o.size, what + "'s size in pixels, WxH (default: the figure's own)", "WxH");
 }
 
+/// The family's settings (lms/family_updates.hpp), for `family` and `ensemble --algorithm`.
+void add_member_options(CLI::App& command, Options& o) {
+    add_value(command, "--eps", o.eps, "nlms: w += eta e x / (eps + x.x)", "FLOAT");
+    add_value(command, "--gamma", o.gamma, "leaky: w = (1 - eta gamma) w + eta e x", "FLOAT");
+    add_value(command, "--beta", o.beta, "momentum, nesterov: optim::SGD's momentum, 0 <= beta < 1", "FLOAT");
+    add_value(command, "--huber-delta", o.huber_delta, "huber: w += eta clip(e, -delta, delta) x", "FLOAT");
+    add_value(command, "--lambda", o.lambda, "rls: the forgetting factor, 0 < lambda <= 1", "FLOAT");
+    add_value(command, "--rls-delta", o.rls_delta, "rls: P(0) = I / delta", "FLOAT");
+}
+
 std::vector<std::string> command_names(const CLI::App& app) {
     std::vector<std::string> names;
     for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
@@ -250,6 +260,24 @@ Parsed parse_command_line(int argc, char** argv) {
               "draw every stage, a gallery, the deviation from numpy and the learning curve into DIR", "DIR");
     add_figure_options(*compare, options, "--plot-dir");
     compare->footer(exit_codes("divergence, I/O, device, gnuplot", true));
+    CLI::App* family = app.add_subcommand(
+        "family", "the LMS family as PyTorch parts: each member's LibTorch program against its plain recursion");
+    family
+        ->add_option("members", options.members,
+                     "a comma list of members (default: all): lms, nlms, sign-error, sign-data, sign-sign, leaky, "
+                     "momentum, nesterov, lmf, huber, adagrad, rmsprop, adam, rls")
+        ->type_name("NAME,...");
+    add_scenario_options(*family, options, generated | files | filter);
+    add_member_options(*family, options);
+    add_value(*family, "--tolerance", options.tolerance,
+              "each program must keep |w - w_recursion| <= tolerance * max(1, |w_recursion|), element-wise", "FLOAT");
+    add_output_options(*family, options);
+    add_value(*family, "--plot", options.plot,
+              "draw every member's weights and squared error into FILE (.png, .svg, .pdf; - for the terminal)", "FILE");
+    add_figure_options(*family, options, "--plot");
+    family->footer(exit_codes("divergence, I/O, gnuplot") +
+                   "\n            3 a program disagrees with its recursion beyond --tolerance (its outputs are "
+                   "still written).");
     CLI::App* data = app.add_subcommand("data", "write the scenario's x and d");
     add_scenario_options(*data, options, generated);
     add_output_options(*data, options);
@@ -271,6 +299,10 @@ Parsed parse_command_line(int argc, char** argv) {
               "the stage that runs the realizations: numpy (the plain loop), a LibTorch stage batched over "
               "realizations, or all (each on the same realizations, compared with numpy's curves)",
               "STAGE");
+    add_value(*ensemble, "--algorithm", options.algorithm,
+              "the recursion each realization runs: lms (the notebook's), or members of the LMS family (lmsref "
+              "family --help lists them), a comma list or all: each on the same realizations, overlaid in --plot",
+              "LIST");
     add_value(*ensemble, "--rng", options.rng,
               "the generated data's generator: numpy (realization r = --seed S + r, NumPy's stream) or philox "
               "(Random123's counter-based Philox4x32-10, key --seed, counter (n, r); --stage numpy only)",
@@ -296,6 +328,7 @@ Parsed parse_command_line(int argc, char** argv) {
     ensemble->add_flag("--allow-divergence", options.allow_divergence,
                        "keep diverged realizations (steady-state mean e^2 not finite or above 1e12 mean(d^2)) in the "
                        "mean and say so, instead of failing with exit code 2");
+    add_member_options(*ensemble, options);
     add_value(*ensemble, "--progress", options.progress,
               "a progress line on standard error: auto (on a terminal, after a second), always or never", "WHEN");
     ensemble->footer(exit_codes("divergence, I/O, device, gnuplot", true));

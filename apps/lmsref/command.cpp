@@ -6,6 +6,7 @@
 #include "lms/bounds.hpp"
 #include "plot/plot.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -112,6 +113,59 @@ double parse_tolerance(const std::string& text) {
     if (!(tolerance >= 0) || !std::isfinite(tolerance))
         throw InputError("--tolerance: " + text + " is not allowed; it must be finite and >= 0");
     return tolerance;
+}
+
+FamilyOptions family_options(const Options& o, const std::vector<const FamilyMember*>& members) {
+    const auto uses = [&](std::initializer_list<FamilyId> ids) {
+        return std::any_of(members.begin(), members.end(), [&](const FamilyMember* member) {
+            return std::find(ids.begin(), ids.end(), member->id) != ids.end();
+        });
+    };
+    FamilyOptions f;
+    const struct {
+        const char* option;
+        const std::string* text;
+        double* value;
+        std::initializer_list<FamilyId> users;
+        const char* users_text;
+        bool (*allowed)(double);
+        const char* rule;
+    } settings[] = {
+        {"--eps", &o.eps, &f.eps, {FamilyId::nlms}, "nlms", [](double v) { return v >= 0; }, ">= 0"},
+        {"--gamma", &o.gamma, &f.gamma, {FamilyId::leaky}, "leaky", [](double v) { return v >= 0; }, ">= 0"},
+        {"--beta",
+         &o.beta,
+         &f.beta,
+         {FamilyId::momentum, FamilyId::nesterov},
+         "momentum and nesterov",
+         [](double v) { return v >= 0 && v < 1; },
+         "in [0, 1)"},
+        {"--huber-delta",
+         &o.huber_delta,
+         &f.huber_delta,
+         {FamilyId::huber},
+         "huber",
+         [](double v) { return v > 0; },
+         "> 0"},
+        {"--lambda",
+         &o.lambda,
+         &f.lambda,
+         {FamilyId::rls},
+         "rls",
+         [](double v) { return v > 0 && v <= 1; },
+         "in (0, 1]"},
+        {"--rls-delta", &o.rls_delta, &f.rls_delta, {FamilyId::rls}, "rls", [](double v) { return v > 0; }, "> 0"},
+    };
+    for (const auto& s : settings) {
+        *s.value = parse_number(s.option, *s.text);
+        if (!std::isfinite(*s.value) || !s.allowed(*s.value))
+            throw InputError(std::string(s.option) + ": " + *s.text + " is not allowed; it must be finite and " +
+                             s.rule);
+        if (o.given(s.option) && !uses(s.users))
+            throw InputError(std::string(s.option) + ": only " + s.users_text +
+                             " use it, and none of them runs; name one, or leave the option out");
+    }
+    return f;
 }
 
 int checked_exit(int code) {

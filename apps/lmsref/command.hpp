@@ -4,12 +4,14 @@
 
 #include "apps/lmsref/options.hpp"
 #include "io/output_set.hpp"
+#include "lms/family.hpp"
 #include "lms/scenario.hpp"
 #include "lms/stage.hpp"
 #include "plot/figures.hpp"
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lmsref::cli {
 
@@ -21,6 +23,7 @@ int run_bench(const Options& o);
 int run_plot(const Options& o);
 int run_basics(const Options& o);
 int run_list(const Options& o);
+int run_family(const Options& o);
 
 /// The scenario the options describe, checked.
 /// The scenario of the options. files_may_describe_system: with --x/--d, --wo and --sigmav2 may (together) describe
@@ -36,6 +39,9 @@ void warn_about_step_size(const Scenario& scenario, const Data& data);
 std::uint32_t numpy_seed(const std::string& text);
 /// A whole number option with an upper bound (the lower bounds are validate()'s).
 std::int64_t bounded_integer(const std::string& option, const std::string& text, const char* symbol, std::int64_t max);
+/// The family's settings (--eps, --gamma, --beta, --huber-delta, --lambda, --rls-delta), each checked; one given for
+/// none of `members` is refused (it would change nothing).
+FamilyOptions family_options(const Options& o, const std::vector<const FamilyMember*>& members);
 /// --tolerance: finite and >= 0.
 double parse_tolerance(const std::string& text);
 

@@ -37,9 +37,9 @@ int run_command(const std::string& name, const Options& options) {
     static const struct {
         const char* name;
         int (*run)(const Options&);
-    } commands[] = {{"compare", run_compare}, {"data", run_data}, {"ensemble", run_ensemble_command},
-                    {"bench", run_bench},     {"plot", run_plot}, {"basics", run_basics},
-                    {"list", run_list}};
+    } commands[] = {{"compare", run_compare}, {"data", run_data},    {"ensemble", run_ensemble_command},
+                    {"bench", run_bench},     {"plot", run_plot},    {"basics", run_basics},
+                    {"list", run_list},       {"family", run_family}};
     for (const auto& command : commands)
         if (name == command.name) return command.run(options);
     return run_one_stage(find_stage(name), options);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/text.hpp"
+#include "lms/family_updates.hpp"
 #include "lms/scenario.hpp"
 
 #include <cstdint>
@@ -56,6 +57,15 @@ struct Options {
     std::string rng = "numpy";
     std::string chunk = "0";
     bool allow_divergence = false;
+    std::string algorithm = "lms"; // ensemble --algorithm
+    // lmsref family: the members, and (with ensemble --algorithm) their settings
+    std::string members;
+    std::string eps = format_number(FamilyOptions{}.eps, "%g");
+    std::string gamma = format_number(FamilyOptions{}.gamma, "%g");
+    std::string beta = format_number(FamilyOptions{}.beta, "%g");
+    std::string huber_delta = format_number(FamilyOptions{}.huber_delta, "%g");
+    std::string lambda = format_number(FamilyOptions{}.lambda, "%g");
+    std::string rls_delta = format_number(FamilyOptions{}.rls_delta, "%g");
     // lmsref bench
     std::string bench_stages;
     std::string repeats = "20";

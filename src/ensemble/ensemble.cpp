@@ -183,6 +183,52 @@ Kernels kernels(std::size_t M) {
     });
 }
 
+// A member of the LMS family other than lms on one realization (x and d of N samples), adding into the block's
+// sums as add_group does for one realization: the regressor newest first with zeros before the start, yi summed from
+// tap 0, ei = d - yi, then the member's update (lms/family_updates.hpp), the single run's bits. `update` is reset.
+template <class Update>
+void add_member(const Problem& p, const double* x, const double* d, Update& update, Workspace& ws, BlockSums& sums) {
+    const std::size_t N = p.N;
+    const std::size_t M = p.M;
+    double* xM = ws.xM.data();
+    double* wi = ws.wi.data();
+    const double* wo_M = p.wo_M.data();
+    double* mse = sums.mse.data();
+    double* msd = sums.msd.data();
+    double* meanw = sums.meanw.data();
+    update.reset();
+    double deviation = 0.0;
+    for (std::size_t k = 0; k < M; ++k) {
+        xM[k] = 0.0;
+        wi[k] = 0.0;
+        const double c = 0.0 - wo_M[k];
+        deviation += c * c;
+        meanw[k] += 0.0;
+    }
+    msd[0] += deviation;
+    double steady = 0.0;
+    for (std::size_t i = 0; i < N; ++i) {
+        for (std::size_t k = M - 1; k > 0; --k) xM[k] = xM[k - 1];
+        xM[0] = x[i];
+        double yi = 0.0;
+        for (std::size_t k = 0; k < M; ++k) yi += wi[k] * xM[k];
+        const double ei = d[i] - yi;
+        update.update(wi, xM, ei);
+        const double e2 = ei * ei;
+        mse[i] += e2;
+        if (i >= p.steady_start) steady += e2;
+        double* row = meanw + (i + 1) * M;
+        deviation = 0.0;
+        for (std::size_t k = 0; k < M; ++k) {
+            const double c = wi[k] - wo_M[k];
+            deviation += c * c;
+            row[k] += wi[k];
+        }
+        msd[i + 1] += deviation;
+    }
+    sums.add_steady(steady / static_cast<double>(N - p.steady_start));
+}
+
 // --rng philox: G realizations side by side, each made and run sample by sample by philox::Realization::step (the
 // function the CUDA kernel calls), adding into the block's sums in realization order: the same bits as G calls of
 // philox::add_realization. StaticM > 0: M = K = StaticM known at compile time (len(wo) <= M); 0: at run time, G = 1.
@@ -326,6 +372,12 @@ void check_ensemble_options(const EnsembleOptions& options, bool generated, bool
     if (batched && options.rng == Rng::philox)
         throw InputError(
             "--rng: philox runs on the plain engine (--stage numpy); the LibTorch stages take numpy's data");
+    if (options.algorithm != FamilyId::lms && batched)
+        throw InputError(Field{"algorithm"}, "the family's members run on the plain engine (--stage numpy); the "
+                                             "LibTorch stages are the notebook's LMS");
+    if (options.algorithm != FamilyId::lms && options.device == Device::cuda)
+        throw InputError(Field{"algorithm"}, "the CUDA kernel runs lms alone; the family's other members run on the "
+                                             "CPU threads (--device cpu)");
     const std::uint64_t last_seed =
         static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
     if (generated && options.rng == Rng::numpy && last_seed > 0xffffffffULL)
@@ -769,7 +821,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
         bool go_on = true;
         std::mutex mutex;
         on_threads(static_cast<int>(std::min<std::int64_t>(threads, last - first)), [&](int) {
-            Workspace ws(use_philox ? 0 : N, M, p.K);
+            Workspace ws(use_philox && options.algorithm == FamilyId::lms ? 0 : N, M, p.K);
             for (;;) {
                 std::int64_t block = 0;
                 {
@@ -781,6 +833,25 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 block_sums.clear();
                 const std::int64_t begin = block * ensemble_block_size;
                 const std::int64_t end = std::min(R, begin + ensemble_block_size);
+                if (options.algorithm != FamilyId::lms) { // a member of the family, one realization at a time
+                    with_family_update(options.algorithm, M, p.eta, options.family, [&](auto& update) {
+                        for (std::int64_t r = begin; r < end; ++r) {
+                            double* x = ws.x.data();
+                            double* d = ws.d.data();
+                            if (use_philox)
+                                philox::signals(philox_p, static_cast<std::uint64_t>(r), ws.hist.data(), x, d);
+                            else if (source != nullptr)
+                                (*source)(r, x, d);
+                            else
+                                generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, x, d);
+                            add_member(p, x, d, update, ws, block_sums);
+                        }
+                        return 0;
+                    });
+                    std::lock_guard<std::mutex> lock(mutex);
+                    if (!done(block - first)) go_on = false;
+                    continue;
+                }
                 for (std::int64_t r = begin; use_philox && r < end;) {
                     const bool whole_group =
                         philox_kernel.group != nullptr && end - r >= static_cast<std::int64_t>(group_size);

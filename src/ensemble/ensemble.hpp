@@ -8,6 +8,7 @@
 #pragma once
 
 #include "lms/batched.hpp"
+#include "lms/family_updates.hpp"
 #include "lms/scenario.hpp"
 
 #include <atomic>
@@ -71,6 +72,11 @@ struct EnsembleOptions {
     /// for generated data and a RealizationSource; negative (or a model of 0): no scale, only a mean that is not
     /// finite diverged.
     double d_power = 0.0;
+    /// The recursion each realization runs: lms (the numpy stage's loop, with the engine's fast paths and its CUDA
+    /// kernel) or another member of the LMS family (lms/family_updates.hpp), one realization at a time on the CPU
+    /// threads, its update the single run's (lms/family.cpp): the same bits.
+    FamilyId algorithm = FamilyId::lms;
+    FamilyOptions family; ///< the members' settings
 };
 
 /// A realization diverged when its steady-state mean e^2 (over the last quarter) is not finite or above

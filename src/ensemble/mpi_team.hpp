@@ -1,6 +1,7 @@
-// MPI for `lmsref ensemble`: when mpirun started this process, its ranks share the realizations (src/ensemble/team.hpp).
-// Open MPI from Debian (libopenmpi-dev, openmpi-bin), found at configure (LMSREF_MPI=auto|on|off). Without it, a
-// process that mpirun started among others says so instead of running the whole ensemble K times over.
+// MPI for `lmsref ensemble`: when mpirun started this process, its ranks share the realizations
+// (src/ensemble/team.hpp). Open MPI from Debian (libopenmpi-dev, openmpi-bin), found at configure
+// (LMSREF_MPI=auto|on|off). Without it, a process that mpirun started among others says so instead of running the whole
+// ensemble K times over.
 #pragma once
 
 #include "ensemble/team.hpp"

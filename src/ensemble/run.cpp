@@ -29,8 +29,33 @@ EnsembleRun run_plan(EnsemblePlan&& plan) {
         run.result = batched ? run_ensemble_batched(plan.options, plan.batched) : run_ensemble(plan.options);
         run.theory = std::move(plan.theory);
     }
+    run.algorithm = plan.options.algorithm;
+    run.family = plan.options.family;
+    if (run.is_member()) {
+        run.member_theory = predict_member(run.scenario, run.theory.input_power, run.algorithm, run.family);
+        run.theory = run.member_theory.prediction;
+    }
     run.steady = compare_steady_state(run.result, run.theory);
     return run;
+}
+
+std::vector<EnsembleMemberRun> run_members(const EnsemblePlan& plan, const std::vector<FamilyId>& members) {
+    std::vector<EnsembleMemberRun> runs;
+    for (FamilyId member : members) {
+        EnsembleMemberRun entry;
+        entry.algorithm = member;
+        try {
+            EnsemblePlan copy = plan;
+            copy.options.algorithm = member;
+            EnsembleRun run = run_plan(std::move(copy));
+            run.check_finite();
+            entry.run = std::move(run);
+        } catch (const RuntimeFailure& failure) { // a member that diverges
+            entry.failure = std::string(member_of(member).name) + ": " + failure.what();
+        }
+        runs.push_back(std::move(entry));
+    }
+    return runs;
 }
 
 TheoryPrediction predict_for(const Scenario& scenario, double input_power, const Stage& stage) {
@@ -48,7 +73,7 @@ void EnsembleRun::check_finite() const {
                                          result.divergence_level));
     std::string message = fmt::format("the ensemble diverged: {} of {} realizations ({}) overflowed float64",
                                       result.diverged, result.completed_realizations, diverged_names(result));
-    if (theory.past_mean_square_bound)
+    if (theory.past_mean_square_bound && !is_member())
         message += fmt::format(" (eta = {:g} is past the mean-square bound 2/((M + 2) sx2) = {:.6g})",
                                scenario.step_size, theory.mean_square_bound);
     throw RuntimeFailure(message + "; use a smaller --eta or fewer --samples");

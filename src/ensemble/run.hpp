@@ -5,6 +5,7 @@
 #include "ensemble/ensemble.hpp"
 #include "ensemble/theory.hpp"
 #include "lms/bounds.hpp"
+#include "lms/family.hpp"
 #include "lms/stage.hpp"
 #include "stages/registry.hpp"
 
@@ -49,6 +50,12 @@ struct EnsembleRun {
     bool input_power_measured = false; ///< the data came from files: sx2 is mean(x^2), and white input is assumed
     bool allow_divergence = false;
     LagOne lag_one; ///< the plan's
+    /// The recursion that ran (EnsembleOptions::algorithm) and its settings; for a member other than lms, `theory`
+    /// is member_theory.prediction (its curves only where member_theory.curves).
+    FamilyId algorithm = FamilyId::lms;
+    FamilyOptions family;
+    MemberTheory member_theory;
+    bool is_member() const { return algorithm != FamilyId::lms; }
     /// Throws RuntimeFailure when a curve is not finite (a realization overflowed float64): nothing to report; or
     /// when a realization diverged (EnsembleResult::diverged) and allow_divergence is false.
     void check_finite() const;
@@ -75,6 +82,15 @@ struct EnsembleComparison {
 };
 /// Runs `plan` with every stage of the table: `numpy` on the plain engine, the rest batched on batched.device.
 EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tolerance);
+/// `ensemble --algorithm A,B,...`: each member of the family on the same realizations, with its theory.
+struct EnsembleMemberRun {
+    FamilyId algorithm = FamilyId::lms;
+    std::optional<EnsembleRun> run; ///< empty when it failed (diverged)
+    std::string failure;
+};
+/// Runs `plan` once per member, in the order given.
+std::vector<EnsembleMemberRun> run_members(const EnsemblePlan& plan, const std::vector<FamilyId>& members);
+
 /// "N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, wo = [0.1, 0.2, 0.3]" (or the files): the run in one line.
 /// most_wo > 0: at most that many values of wo (a figure's title).
 std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo = 0);

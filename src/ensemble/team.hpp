@@ -1,6 +1,6 @@
 // The processes that share one ensemble: MPI's ranks (src/mpi_team.hpp), or this process alone. The ensemble asks
-// little of them (src/ensemble/ensemble.cpp): a few collective decisions, the running totals handed from rank to rank in
-// block order, and the final totals broadcast from rank 0. Abstract so that the engine needs no MPI header, and so
+// little of them (src/ensemble/ensemble.cpp): a few collective decisions, the running totals handed from rank to rank
+// in block order, and the final totals broadcast from rank 0. Abstract so that the engine needs no MPI header, and so
 // that the tests can play a team of threads.
 #pragma once
 

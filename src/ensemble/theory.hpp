@@ -4,9 +4,11 @@
 #pragma once
 
 #include "ensemble/ensemble.hpp"
+#include "lms/family_updates.hpp"
 #include "lms/scenario.hpp"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace lmsref {
@@ -45,14 +47,33 @@ struct TheoryPrediction {
     StartModel start = StartModel::prewindowed;
     /// Var w_k(0) of each tap (E w(0) = 0): 0 for the zero start, 1/(3M) for nn::Linear's default init.
     double initial_weight_variance = 0.0;
+    double gamma = 0.0; ///< leaky LMS's leak (0: LMS); its bounds are then those of its own recursion
 };
 
 /// The prediction for the scenario's N, M, eta, sigmav2 and wo, with white input of power `input_power` (1 for
 /// generated data; the measured mean(x^2) for data read from files).
 /// initial_weight_variance: each weight starts at random, independent of the data, with mean 0 and this variance
 /// (nn::Linear's default init: U(-1/sqrt(M), 1/sqrt(M)), variance 1/(3M)); then MSD(0) = ||wo_M||^2 + M v.
+/// gamma > 0: leaky LMS, w = (1 - eta gamma) w + eta e x (always pre-windowed; see theory.cpp).
 TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start = StartModel::prewindowed,
-                         double initial_weight_variance = 0.0);
+                         double initial_weight_variance = 0.0, double gamma = 0.0);
+
+/// What theory says of a member of the LMS family (lms/family.hpp) on white Gaussian input of power sx2, with the
+/// assumption it rests on and where it was published. See theory.cpp for each formula.
+struct MemberTheory {
+    bool known = false;  ///< false: no theory line (none says why)
+    std::string none;    ///< why there is no theory for this member (and these settings)
+    std::string model;   ///< the formula, one line
+    std::string basis;   ///< the assumption and the citation, one line
+    bool curves = false; ///< prediction's mse_curve and msd_curve are learning curves; else the steady state only
+    std::string bound;   ///< the stability bound, in words ("" when none is known)
+    bool past_bound = false;
+    TheoryPrediction prediction; ///< j_min, emse, mse, misadjustment; the curves when `curves`
+};
+
+/// The theory of `member` for the scenario (N, M, eta, sigmav2, wo) and white input of power input_power.
+MemberTheory predict_member(const Scenario& scenario, double input_power, FamilyId member,
+                            const FamilyOptions& options);
 
 /// The simulated steady state against the prediction.
 struct SteadyStateComparison {

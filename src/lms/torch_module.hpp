@@ -5,6 +5,7 @@
 #pragma once
 
 #include "lms/batched.hpp"
+#include "lms/family_updates.hpp"
 #include "lms/scenario.hpp"
 #include "lms/stage.hpp"
 
@@ -20,8 +21,12 @@ struct TorchModule {
     Device (*resolve_device)(DeviceChoice choice) = nullptr;     ///< throws RuntimeFailure for cuda without CUDA
     int (*threads)() = nullptr;                                  ///< LibTorch's intra-op threads
     void (*set_threads)(int threads) = nullptr;
+    /// A member of the LMS family as its LibTorch program (stages/family_torch.hpp), on the CPU in float64; throws
+    /// InputError for an unknown member, RuntimeFailure for LibTorch's errors.
+    Trajectory (*family)(const char* member, const std::vector<double>& x, const std::vector<double>& d, double eta,
+                         std::size_t M, const FamilyOptions& options) = nullptr;
 };
-inline constexpr int torch_module_interface = 1;
+inline constexpr int torch_module_interface = 2;
 
 /// The module, loaded on the first call (thread-safe). Throws RuntimeFailure, naming the module's path, when it is
 /// missing, cannot be loaded, or was built from other sources.

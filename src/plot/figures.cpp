@@ -1,5 +1,7 @@
 #include "plot/figures.hpp"
 
+#include "lms/family.hpp"
+
 #include "stages/registry.hpp"
 
 #include "io/array_io.hpp"
@@ -216,10 +218,12 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     const auto M = static_cast<std::size_t>(r.taps);
     const auto m = static_cast<std::size_t>(r.decimate);
     EnsembleCurves c;
-    c.title = fmt::format(
-        "lmsref ensemble, stage {}, {}: {} realization{}, {}", run.stage != nullptr ? run.stage->name : "numpy",
-        r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"), r.completed_realizations,
-        r.completed_realizations == 1 ? "" : "s", describe_ensemble(run, 6));
+    const std::string what = run.is_member() ? "algorithm " + std::string(member_of(run.algorithm).name)
+                                             : "stage " + std::string(run.stage != nullptr ? run.stage->name : "numpy");
+    c.title =
+        fmt::format("lmsref ensemble, {}, {}: {} realization{}, {}", what,
+                    r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"),
+                    r.completed_realizations, r.completed_realizations == 1 ? "" : "s", describe_ensemble(run, 6));
     c.decimate = m;
     c.mse = r.mse;
     c.msd = r.msd;
@@ -228,7 +232,8 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     c.meanw = Array2D(static_cast<std::size_t>(r.meanw_rows()), M);
     c.meanw.values = r.meanw;
     c.meanw_theory = Array2D(c.meanw.rows, M);
-    for (std::size_t j = 0; j < c.meanw.rows; ++j)
+    if (t.meanw_curve.empty()) c.meanw_theory = Array2D(0, M); // a member whose theory has no mean weights
+    for (std::size_t j = 0; j < c.meanw.rows && !t.meanw_curve.empty(); ++j)
         for (std::size_t k = 0; k < M; ++k) c.meanw_theory(j, k) = t.meanw_curve[j * m * M + k];
     if (run.scenario.system_known) c.wo = optimum_for_taps(run.scenario.wo, run.scenario.taps);
     c.j_min = t.j_min;
@@ -244,6 +249,19 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
         c.note = fmt::format("eta = {:g} is past the mean-square bound {:.4g}: theory has no steady state",
                              run.scenario.step_size, t.mean_square_bound);
     c.theory_label = run.input_power_measured ? "theory (white input of the measured power)" : "theory";
+    if (run.is_member()) {
+        const MemberTheory& theory = run.member_theory;
+        if (!theory.known) {
+            c.mse_limit = c.msd_limit = 0.0;
+            c.note = "no theory for " + std::string(member_of(run.algorithm).name) + ": " + theory.none;
+        } else if (!theory.curves) {
+            c.theory_label.clear();
+            c.note = "theory gives the steady state only: " + theory.model;
+        } else {
+            c.theory_label = "theory: " + theory.model;
+        }
+        c.title += ", " + member_settings(run.algorithm, run.family);
+    }
     if (!run.scenario.system_known) { // files without --wo and --sigmav2: no MSD, no theory
         c.msd.clear();
         c.msd_theory.clear();
@@ -289,6 +307,66 @@ Figure stage_comparison_figure(const EnsembleComparison& comparison, XScale scal
     if (zero_init > 0)
         c.note =
             fmt::format("the {} zero-init stages lie on it: largest relative difference {:.1e}", zero_init, largest);
+    c.log_x = ensemble_log_x(reference, scale);
+    return stage_curves_figure(c);
+}
+
+Figure family_plot(const FamilyComparison& comparison, const Scenario& scenario, const Data& data, XScale scale) {
+    static const char* const colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                          "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39"};
+    std::vector<WeightsSeries> panels;
+    std::vector<ErrorSeries> errors;
+    std::vector<const Array2D*> drawn;
+    std::size_t k = 0;
+    for (const FamilyRun& run : comparison.members) {
+        if (!run.ran()) continue;
+        const std::string colour = colours[k++ % (sizeof colours / sizeof *colours)];
+        panels.push_back({std::string(run.member->name), colour, &run.program.w});
+        errors.push_back({std::string(run.member->name), colour, &run.program.e});
+        drawn.push_back(&run.program.w);
+    }
+    const std::vector<double> wo =
+        scenario.data_from_files() ? std::vector<double>{} : optimum_for_taps(scenario.wo, scenario.taps);
+    return family_figure("lmsref family: " + figure_title(scenario, data), panels, errors,
+                         scenario.data_from_files() ? std::nan("") : scenario.noise_variance, wo,
+                         weights_log_x(drawn, scale));
+}
+
+Figure members_figure(const std::vector<EnsembleMemberRun>& runs, XScale scale) {
+    static const char* const colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                          "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39"};
+    const auto first = std::find_if(runs.begin(), runs.end(), [](const EnsembleMemberRun& m) { return m.run; });
+    StageCurves c;
+    c.first_is_reference = false;
+    if (first == runs.end()) return stage_curves_figure(c);
+    const EnsembleRun& reference = *first->run;
+    const EnsembleResult& r = reference.result;
+    const bool known = reference.scenario.system_known;
+    c.title = fmt::format("lmsref ensemble, {}: {} realization{}, {}",
+                          r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"),
+                          r.completed_realizations, r.completed_realizations == 1 ? "" : "s",
+                          describe_ensemble(reference, 6));
+    c.mse_title = "mean-square error of each algorithm; dashed in its colour: its theory (a level: the steady state)";
+    c.decimate = static_cast<std::size_t>(r.decimate);
+    std::size_t k = 0;
+    for (const EnsembleMemberRun& m : runs) {
+        if (!m.run) continue;
+        const EnsembleRun& run = *m.run;
+        StageCurves::Series s;
+        s.label = std::string(member_of(m.algorithm).name);
+        s.colour = colours[k++ % (sizeof colours / sizeof *colours)];
+        s.mse = run.result.mse;
+        s.msd = known ? run.result.msd : std::vector<double>{};
+        const bool theory = known && (run.is_member() ? run.member_theory.known : !run.theory.past_mean_square_bound);
+        if (theory && (!run.is_member() || run.member_theory.curves)) {
+            s.mse_theory = decimated(run.theory.mse_curve, r.decimate);
+            s.msd_theory = decimated(run.theory.msd_curve, r.decimate);
+        } else if (theory) {
+            s.mse_level = run.theory.mse;
+            s.level_from = static_cast<std::size_t>(run.steady.first_sample);
+        }
+        c.series.push_back(std::move(s));
+    }
     c.log_x = ensemble_log_x(reference, scale);
     return stage_curves_figure(c);
 }

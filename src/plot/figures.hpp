@@ -64,4 +64,12 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale = XScale::automatic)
 /// theory of the zero start (none when the system behind --x/--d is unknown or eta is past the bound).
 Figure stage_comparison_figure(const EnsembleComparison& comparison, XScale scale = XScale::automatic);
 
+/// `lmsref family --plot`: each member's weights (its LibTorch program's), and every member's e² on one panel.
+Figure family_plot(const FamilyComparison& comparison, const Scenario& scenario, const Data& data,
+                   XScale scale = XScale::automatic);
+
+/// The figure of `ensemble --algorithm A,B,... --plot`: each member's MSE and MSD in its colour, its theory dashed
+/// (a learning curve, or the steady state over the last quarter where theory gives only that).
+Figure members_figure(const std::vector<EnsembleMemberRun>& runs, XScale scale = XScale::automatic);
+
 } // namespace lmsref

@@ -404,11 +404,16 @@ std::vector<double> moving_average(const std::vector<double>& values, std::size_
     return averages;
 }
 
-Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>& series, double noise_variance,
-                       bool log_x) {
-    Figure figure;
-    figure.width = 1000;
-    figure.height = 600;
+namespace {
+
+/// The learning curves' panel: its data blocks (named prefix0, prefix1, ...) and its commands, from `set title`
+/// to `plot`; `key` places the key. What learning_figure and family_figure draw.
+struct LearningPanel {
+    std::string blocks, commands;
+};
+LearningPanel learning_panel(const std::string& title, const std::vector<ErrorSeries>& series, double noise_variance,
+                             bool log_x, const std::string& prefix, std::size_t pixels, const std::string& key) {
+    LearningPanel panel;
     std::size_t window = 1;
     std::size_t last = 0;
     std::size_t squared_count = 0;
@@ -444,9 +449,10 @@ Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>&
             v = v > 0 ? decibels(v) : zero_db;
             y.add(v);
         }
-        const std::string block = "e" + std::to_string(s);
+        const std::string block = prefix + std::to_string(s);
         if (curves.rows > 0)
-            figure.body += datablock(block, curves, envelope_rows(curves, log_x ? 1 : 0, curves.rows - 1, 900, log_x));
+            panel.blocks +=
+                datablock(block, curves, envelope_rows(curves, log_x ? 1 : 0, curves.rows - 1, pixels, log_x));
         if (s == 0)
             plot += "$" + block + " using 1:2 with lines lt 1 lw 0.8 lc rgb '#b0b0b0' title " +
                     quoted(series[s].label + (series[s].squared ? ": loss" : ": e²")) + ", ";
@@ -463,16 +469,72 @@ Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>&
                 quoted("noise floor, sigmav2 = " + format_number(noise_variance, "%g"));
     }
     const std::string quantity = squared_count == 0 ? "e²" : squared_count == series.size() ? "loss" : "e² and loss";
-    figure.body += common_style() + "set key outside top center horizontal box samplen 3\n";
-    figure.body +=
+    panel.commands += key;
+    panel.commands +=
         "set title " +
         quoted(title + "   (moving average over " + std::to_string(window) + (window == 1 ? " sample)" : " samples)")) +
         "\n" + x_axis(x_range(log_x ? 1 : 0, last), log_x, "iteration");
-    figure.body += "set ylabel " +
-                   quoted(quantity + " (dB)" +
-                          (any_zero ? "   (exact zero drawn at " + format_number(zero_db, "%g") + " dB)" : "")) +
-                   "\nset yrange " + y.padded(0.05).text() + "\n";
-    figure.body += plot + "\n";
+    panel.commands += "set ylabel " +
+                      quoted(quantity + " (dB)" +
+                             (any_zero ? "   (exact zero drawn at " + format_number(zero_db, "%g") + " dB)" : "")) +
+                      "\nset yrange " + y.padded(0.05).text() + "\n";
+    panel.commands += plot + "\n";
+    return panel;
+}
+
+} // namespace
+
+Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>& series, double noise_variance,
+                       bool log_x) {
+    Figure figure;
+    figure.width = 1000;
+    figure.height = 600;
+    const LearningPanel panel = learning_panel(title, series, noise_variance, log_x, "e", 900,
+                                               "set key outside top center horizontal box samplen 3\n");
+    figure.body = panel.blocks + common_style() + panel.commands;
+    return figure;
+}
+
+Figure family_figure(const std::string& title, const std::vector<WeightsSeries>& panels,
+                     const std::vector<ErrorSeries>& errors, double noise_variance, const std::vector<double>& wo,
+                     bool log_x) {
+    Figure figure;
+    const std::size_t columns = std::max<std::size_t>(1, std::min<std::size_t>(4, panels.size()));
+    const std::size_t rows = (panels.size() + columns - 1) / columns;
+    constexpr int cell_height_px = 300, learning_px = 520;
+    figure.width = static_cast<int>(std::max<std::size_t>(1000, 400 * columns));
+    figure.height = static_cast<int>(40 + cell_height_px * rows + learning_px);
+    std::vector<const Array2D*> drawn;
+    for (const WeightsSeries& panel : panels) drawn.push_back(panel.w);
+    const std::size_t zoom = zoom_end(drawn, log_x);
+    const Range y = weights_y_range(drawn, wo);
+    const double cell_width = static_cast<double>(figure.width) / static_cast<double>(columns);
+    const auto pixels = static_cast<std::size_t>(cell_width * 0.7);
+    const auto zoom_pixels = static_cast<std::size_t>(cell_width * 0.2);
+    for (std::size_t p = 0; p < panels.size(); ++p)
+        figure.body += weights_blocks("s" + std::to_string(p), *panels[p].w, zoom, log_x, pixels, zoom_pixels);
+    const LearningPanel learning =
+        learning_panel("squared error of every member", errors, noise_variance, log_x, "e",
+                       static_cast<std::size_t>(figure.width) - 400, "set key outside right top box samplen 3\n");
+    figure.body += learning.blocks + common_style();
+    std::string note = "   (each member's weights";
+    if (!wo.empty()) note += "; dashed: wo";
+    if (zoom > 0) note += "; left of each panel: the first " + std::to_string(zoom) + " iterations, shaded";
+    figure.body += "set multiplot title " + quoted(title + note + ")") + "\n";
+    const double H = figure.height, W = figure.width;
+    const double top = 1 - 40.0 / H;
+    const double cell_height = cell_height_px / H;
+    for (std::size_t p = 0; p < panels.size(); ++p) {
+        const double left = static_cast<double>(p % columns) / static_cast<double>(columns);
+        const double cell_top = top - static_cast<double>(p / columns) * cell_height;
+        const Box cell{left + 78.0 / W, left + (cell_width - 16.0) / W, cell_top - cell_height + 62.0 / H,
+                       cell_top - 28.0 / H};
+        figure.body += weights_cell(cell, figure.width, "s" + std::to_string(p), panels[p], nullptr, wo, y, zoom, log_x,
+                                    quoted(panels[p].label) + " tc rgb '" + panels[p].colour + "'", "unset key\n");
+    }
+    figure.body += margins(Box{78.0 / W, 1 - 330.0 / W, 62.0 / H, (learning_px - 40.0) / H}) +
+                   "set title textcolor rgb '#000000'\n" + learning.commands;
+    figure.body += "unset multiplot\n";
     return figure;
 }
 
@@ -726,40 +788,53 @@ Figure stage_curves_figure(const StageCurves& c) {
     std::string blocks;
     const auto panel = [&](const Box& box, const std::string& name, bool mse, const std::vector<double>& theory,
                            const std::string& title, const std::string& y_label) {
-        Array2D db(mse ? rows - 1 : rows, c.series.size() + 1);
-        Range y;
+        struct Column {
+            std::vector<double> db;
+            std::string style, label;
+        };
+        std::vector<Column> columns, theories; // the theories drawn last, over every simulated curve
+        const std::size_t length = mse ? rows - 1 : rows;
         for (std::size_t k = 0; k < c.series.size(); ++k) {
-            const std::vector<double> values = decibels_of(mse ? c.series[k].mse : c.series[k].msd);
+            const StageCurves::Series& s = c.series[k];
+            columns.push_back({decibels_of(mse ? s.mse : s.msd),
+                               curve_style(length, false) + (k == 0 && c.first_is_reference
+                                                                 ? std::string(reference_style)
+                                                                 : "lt 1 lw 1.4 lc rgb '" + s.colour + "'"),
+                               s.label});
+            std::vector<double> own = mse ? s.mse_theory : s.msd_theory;
+            if (own.empty() && mse && std::isfinite(s.mse_level)) { // the steady state alone
+                own.assign(length, std::nan(""));
+                for (std::size_t r = s.level_from / step; r < length; ++r) own[r] = s.mse_level;
+            }
+            if (!own.empty()) // untitled: the panel's title says what the dashed lines are
+                theories.push_back(
+                    {decibels_of(own), curve_style(length, true) + "lt 2 dt 2 lw 1.8 lc rgb '" + s.colour + "'", ""});
+        }
+        columns.insert(columns.end(), theories.begin(), theories.end());
+        if (!theory.empty())
+            columns.push_back({decibels_of(theory), curve_style(length, true) + theory_style, c.theory_label});
+        Array2D db(length, std::max<std::size_t>(columns.size(), 1));
+        Range y;
+        for (std::size_t k = 0; k < columns.size(); ++k)
             for (std::size_t r = 0; r < db.rows; ++r) {
-                db(r, k) = r < values.size() ? values[r] : std::nan("");
+                db(r, k) = r < columns[k].db.size() ? columns[k].db[r] : std::nan("");
                 y.add(db(r, k));
             }
-        }
-        const std::vector<double> theory_db = decibels_of(theory);
-        for (std::size_t r = 0; r < db.rows; ++r) {
-            db(r, c.series.size()) = r < theory_db.size() ? theory_db[r] : std::nan("");
-            y.add(db(r, c.series.size()));
-        }
         const auto pixels = static_cast<std::size_t>(figure.width * (box.right - box.left));
         blocks += db.rows > first ? datablock(name, db, envelope_rows(db, first, db.rows - 1, pixels, log_x), step)
                                   : datablock(name, db, {}, step);
         std::string out = margins(box) + x_axis(x, log_x, "sample n") + "set title " + quoted(title) + "\n";
         out += "set ylabel " + quoted(y_label) + "\nset format y '% g'\nset yrange " + y.padded(0.06).text() + "\n";
         out += "set key outside right top box opaque samplen 3\nplot ";
-        for (std::size_t k = 0; k < c.series.size(); ++k)
-            out += std::string(k ? ", " : "") + "$" + name + " using 1:" + std::to_string(k + 2) +
-                   curve_style(db.rows, false) +
-                   (k == 0 ? std::string(reference_style) : "lt 1 lw 1.4 lc rgb '" + c.series[k].colour + "'") +
-                   " title " + quoted(c.series[k].label);
-        if (!theory.empty())
-            out += ", $" + name + " using 1:" + std::to_string(c.series.size() + 2) + curve_style(db.rows, true) +
-                   theory_style + " title " + quoted(c.theory_label);
+        for (std::size_t k = 0; k < columns.size(); ++k) {
+            const Column& column = columns[k];
+            out += std::string(k ? ", " : "") + "$" + name + " using 1:" + std::to_string(k + 2) + column.style +
+                   (column.label.empty() ? std::string(" notitle") : " title " + quoted(column.label));
+        }
         return out + "\n";
     };
     const std::string mse_panel =
-        panel(top, "mse", true, c.mse_theory,
-              "mean-square error, every stage over the plain engine's" + (c.note.empty() ? "" : "   (" + c.note + ")"),
-              "MSE (dB)");
+        panel(top, "mse", true, c.mse_theory, c.mse_title + (c.note.empty() ? "" : "   (" + c.note + ")"), "MSE (dB)");
     const std::string msd_panel =
         with_msd ? panel(bottom, "msd", false, c.msd_theory, "mean-square deviation ||w - wo||^2", "MSD (dB)") : "";
     figure.body = blocks + figure.body + mse_panel + msd_panel + "unset multiplot\n";

@@ -9,6 +9,7 @@
 
 #include "core/array2d.hpp"
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,11 @@ Figure deviation_figure(const std::string& title, const std::vector<WeightsSerie
 /// drawn 10 dB under the smallest positive value (the y label says so).
 Figure learning_figure(const std::string& title, const std::vector<ErrorSeries>& series, double noise_variance,
                        bool log_x = false);
+/// `lmsref family --plot`: every member's weights, a panel each (wo dashed), over one panel of every member's e²
+/// (moving average, dB).
+Figure family_figure(const std::string& title, const std::vector<WeightsSeries>& panels,
+                     const std::vector<ErrorSeries>& errors, double noise_variance, const std::vector<double>& wo,
+                     bool log_x);
 
 /// An ensemble's learning curves beside what theory predicts: what `lmsref ensemble --plot` draws. Entry j of
 /// every curve is sample (or row of w) j * decimate.
@@ -86,13 +92,20 @@ struct StageCurves {
         std::string label;
         std::string colour;
         std::vector<double> mse, msd;
+        /// The series' own theory, dashed in its colour (the family's members): curves, or (empty curves) a
+        /// steady-state MSE drawn from sample level_from on; NaN for none.
+        std::vector<double> mse_theory, msd_theory;
+        double mse_level = std::numeric_limits<double>::quiet_NaN();
+        std::size_t level_from = 0;
     };
     std::string title;
     std::size_t decimate = 1;
     std::vector<Series> series;                 ///< the reference (the plain engine) first, drawn wide in grey
-    std::vector<double> mse_theory, msd_theory; ///< empty: no theory
+    bool first_is_reference = true;             ///< false: every series in its own colour
+    std::vector<double> mse_theory, msd_theory; ///< one theory for all; empty: none
     std::string theory_label = "theory";
     std::string note; ///< said under the title, e.g. how close the zero-init stages are to the reference
+    std::string mse_title = "mean-square error, every stage over the plain engine's";
     bool log_x = false;
 };
 /// Two panels, MSE and MSD in dB over n, the keys outside on the right so that no curve hides under them.

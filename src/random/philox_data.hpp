@@ -240,6 +240,21 @@ template <int StaticM = 0, int StaticK = 0> struct Realization {
     }
 };
 
+/// Realization r's x(n) and d(n), n < N, into x and d: the values Realization::step makes, the same bits (the LMS
+/// family's members other than lms run on them). `hist` is the caller's K values of scratch.
+inline void signals(const Problem& p, std::uint64_t realization, double* hist, double* x, double* d) {
+    for (int k = 0; k < p.history; ++k) hist[k] = 0.0;
+    for (std::int64_t n = 0; n < p.samples; ++n) {
+        const Normals z = normals(p.seed, realization, static_cast<std::uint64_t>(n));
+        for (int k = p.history - 1; k > 0; --k) hist[k] = hist[k - 1];
+        hist[0] = z.x;
+        double di = 0.0; // lfilter(wo, 1, x)(n), oldest tap first, as step_with
+        for (int k = p.history; k-- > 0;) di += p.wo_K[k] * hist[k];
+        x[n] = z.x;
+        d[n] = di + p.noise_gain * z.v;
+    }
+}
+
 /// Runs realization r from start to end, adding its terms into the caller's per-sample sums: mse[n] += e(n)^2
 /// (n < N), msd[n] += ||w(n) - wo_M||^2 and meanw[n M + k] += w_k(n) (n <= N). Returns the sum of e(n)^2 over the
 /// steady state (n >= steady_start). `hist` and `w` are the caller's K and M values of scratch. The CPU engine runs

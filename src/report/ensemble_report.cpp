@@ -6,6 +6,7 @@
 #include "core/text.hpp"
 #include "io/files.hpp"
 #include "lms/bounds.hpp"
+#include "lms/family.hpp"
 #include "report/report.hpp"
 #include "report/report_json.hpp"
 #include "stages/libtorch.hpp"
@@ -190,6 +191,86 @@ std::string time_lines(const EnsembleRun& run) {
     return text;
 }
 
+/// The realizations line of a report: how many, where they come from, the threads and ranks.
+std::string realizations_line(const EnsembleResult& r) {
+    std::string text = fmt::format("  realizations   {}", r.completed_realizations);
+    if (r.generated && r.rng == Rng::philox)
+        text += fmt::format(" (key --seed {}, counter (sample n, realization r))", r.first_seed);
+    else if (r.generated)
+        text += fmt::format(" (seeds {} ... {}: realization r runs on the data of --seed {} + r)", r.first_seed,
+                            r.last_seed, r.first_seed);
+    else
+        text += " (the columns of the files)";
+    text += fmt::format(", {} thread{}", r.threads, r.threads == 1 ? "" : "s");
+    return text + (r.ranks > 1 ? fmt::format(" on each of {} MPI ranks\n", r.ranks) : "\n");
+}
+
+/// A member's name with its settings: "nlms (eps = 1e-06)".
+std::string member_label(const EnsembleRun& run) {
+    const std::string settings = member_settings(run.algorithm, run.family);
+    return std::string(member_of(run.algorithm).name) + (settings.empty() ? "" : " (" + settings + ")");
+}
+
+/// The gap of a member's simulated steady state to its theory, in words, and whether it is within sampling noise.
+std::string member_gap(const EnsembleRun& run) {
+    const SteadyStateComparison& s = run.steady;
+    if (!run.member_theory.known) return "-";
+    if (run.result.completed_realizations < 2 || !(s.mse_standard_error > 0)) return percent(s.relative_gap);
+    return fmt::format("{} ({:+.1f} standard errors)", percent(s.relative_gap), s.gap_in_standard_errors);
+}
+
+/// ensemble_report for a member of the family other than lms: its recursion, its theory where there is one.
+std::string member_report(const EnsembleRun& run) {
+    const EnsembleResult& r = run.result;
+    const SteadyStateComparison& s = run.steady;
+    const MemberTheory& theory = run.member_theory;
+    const FamilyMember& member = member_of(run.algorithm);
+    std::string text = "lmsref ensemble: " + describe_ensemble(run) + "\n" + realizations_line(r);
+    text += wrap_field(
+        "algorithm", fmt::format("{}: {}, the plain recursion on each realization", member_label(run), member.update));
+    if (r.generated) text += "  rng            " + rng_description(r.rng) + "\n";
+    if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
+    text += run.input_power_measured
+                ? wrap_field("input", fmt::format("sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input",
+                                                  run.theory.input_power))
+                : "  input          white Gaussian, sx2 = 1\n";
+    text += fmt::format("  steady state   the last quarter, n = {} ... {}; ± one standard error over realizations\n",
+                        s.first_sample, r.samples - 1);
+    const std::string standard_error =
+        r.completed_realizations < 2 ? "n/a" : fmt::format("{:.2g}", s.mse_standard_error);
+    const auto row = [](const std::string& name, const std::string& simulated, const std::string& predicted,
+                        const std::string& gap) {
+        const std::string line = fmt::format("  {:<14} {:<24} {:<12} {}", name, simulated, predicted, gap);
+        return line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
+    };
+    if (!run.scenario.system_known) {
+        text += row("MSE", fmt::format("{:.6g} ± {}", s.mse, standard_error), "", "");
+        text += wrap_field("theory", "none: the system behind --x and --d is unknown; give --wo and --sigmav2 if they "
+                                     "describe it");
+        return text + divergence_lines(run, verdict(run)) + time_lines(run);
+    }
+    text += row("", "simulated", "theory", "gap");
+    text += row("MSE", fmt::format("{:.6g} ± {}", s.mse, standard_error),
+                theory.known ? fmt::format("{:.6g}", run.theory.mse) : "none", member_gap(run));
+    text += row("EMSE", fmt::format("{:.6g}", s.emse), theory.known ? fmt::format("{:.6g}", run.theory.emse) : "none",
+                theory.known ? percent(s.emse_relative_gap) : "");
+    text += row("J_min", "", fmt::format("{:.6g}", run.theory.j_min), "");
+    if (theory.known) {
+        text += wrap_field("theory", theory.model + (theory.curves ? "" : " (the steady state only)"));
+        text += wrap_field("", theory.basis);
+    } else {
+        text += wrap_field("theory", "none: " + theory.none);
+    }
+    if (!theory.bound.empty())
+        text += wrap_field("bound", theory.bound + (theory.past_bound ? ": eta is PAST it" : ""));
+    if (theory.known && r.completed_realizations >= 2 && s.mse_standard_error > 0)
+        text += wrap_field("verdict", std::abs(s.gap_in_standard_errors) <= 3.0
+                                          ? "theory and simulation agree within sampling noise."
+                                          : "the gap is beyond sampling noise: it is the theory's own error (its "
+                                            "assumption above).");
+    return text + divergence_lines(run, verdict(run)) + time_lines(run);
+}
+
 } // namespace
 
 EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, const BatchedOptions& batched) {
@@ -224,20 +305,11 @@ EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, c
 }
 
 std::string ensemble_report(const EnsembleRun& run) {
+    if (run.is_member()) return member_report(run);
     const EnsembleResult& r = run.result;
     const TheoryPrediction& t = run.theory;
     const SteadyStateComparison& s = run.steady;
-    std::string text = "lmsref ensemble: " + describe_ensemble(run) + "\n";
-    text += fmt::format("  realizations   {}", r.completed_realizations);
-    if (r.generated && r.rng == Rng::philox)
-        text += fmt::format(" (key --seed {}, counter (sample n, realization r))", r.first_seed);
-    else if (r.generated)
-        text += fmt::format(" (seeds {} ... {}: realization r runs on the data of --seed {} + r)", r.first_seed,
-                            r.last_seed, r.first_seed);
-    else
-        text += " (the columns of the files)";
-    text += fmt::format(", {} thread{}", r.threads, r.threads == 1 ? "" : "s");
-    text += r.ranks > 1 ? fmt::format(" on each of {} MPI ranks\n", r.ranks) : "\n";
+    std::string text = "lmsref ensemble: " + describe_ensemble(run) + "\n" + realizations_line(r);
     text += "  stage          " + stage_line(run) + "\n";
     if (r.generated) text += "  rng            " + rng_description(r.rng) + "\n";
     if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
@@ -349,6 +421,24 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                           {"mean_bound", t.mean_bound},
                           {"mean_square_bound", t.mean_square_bound},
                           {"past_mean_square_bound", t.past_mean_square_bound}};
+    if (run.is_member()) {
+        const MemberTheory& m = run.member_theory;
+        json["algorithm"] = {{"name", std::string(member_of(run.algorithm).name)},
+                             {"update", std::string(member_of(run.algorithm).update)},
+                             {"settings", member_settings(run.algorithm, run.family)}};
+        json["theory"] = {{"known", m.known},
+                          {"none", m.known ? Json(nullptr) : Json(m.none)},
+                          {"model", m.model},
+                          {"basis", m.basis},
+                          {"curves", m.curves},
+                          {"bound", m.bound},
+                          {"past_bound", m.past_bound},
+                          {"j_min", t.j_min},
+                          {"emse", m.known ? Json(t.emse) : Json(nullptr)},
+                          {"mse", m.known ? Json(t.mse) : Json(nullptr)}};
+    } else {
+        json["algorithm"] = {{"name", "lms"}, {"update", "w += eta e x"}, {"settings", ""}};
+    }
     const Verdict v = verdict(run);
     const auto or_null = [](bool is_known, double value) { return is_known ? Json(value) : Json(nullptr); };
     json["simulated"] = {{"steady_state_first_sample", s.first_sample},
@@ -371,7 +461,7 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                                    {"steady_mse", r.largest_steady},
                                    {"share_of_mean", r.largest_steady_share()},
                                    {"dominates", v.dominated}};
-    json["verdict"] = known ? Json(v.sentence) : Json(nullptr);
+    json["verdict"] = known && !run.is_member() ? Json(v.sentence) : Json(nullptr);
     const CurveFit fit = curve_fit(run);
     json["gap"] = {
         {"mse_relative", s.relative_gap},
@@ -381,7 +471,7 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
         {"curve_first_sample", fit.first_sample},
         {"curve_mean_relative_gap", fit.mean_relative_gap},
         {"curve_sampling_noise", fit.noise_level}};
-    if (!known) json["gap"] = nullptr;
+    if (!known || (run.is_member() && !run.member_theory.known)) json["gap"] = nullptr;
     json["timing"] = {{"threads", r.threads},
                       {"ranks", r.ranks},
                       {"seconds", r.seconds},
@@ -404,8 +494,10 @@ void write_ensemble(const std::string& dir, const EnsembleRun& run, FileFormat f
     write_array(path("meanw"), meanw, format);
     if (run.scenario.system_known) { // the MSD and the theory need wo and sigmav2
         write_array(path("msd"), column(r.msd), format);
-        write_array(path("mse_theory"), column(decimated(run.theory.mse_curve, r.decimate)), format);
-        write_array(path("msd_theory"), column(decimated(run.theory.msd_curve, r.decimate)), format);
+        if (!run.theory.mse_curve.empty())
+            write_array(path("mse_theory"), column(decimated(run.theory.mse_curve, r.decimate)), format);
+        if (!run.theory.msd_curve.empty())
+            write_array(path("msd_theory"), column(decimated(run.theory.msd_curve, r.decimate)), format);
     }
     write_file_atomically((std::filesystem::path(dir) / "summary.json").string(), ensemble_summary_json(run));
 }
@@ -457,6 +549,77 @@ std::string ensemble_comparison_report(const EnsembleComparison& comparison) {
     text += fmt::format("{} of {} zero-init LibTorch stages agree with the plain engine to {:g}.\n", agreeing,
                         zero_init, comparison.tolerance);
     return text + notes;
+}
+
+std::string members_report(const std::vector<EnsembleMemberRun>& runs) {
+    const auto first = std::find_if(runs.begin(), runs.end(), [](const EnsembleMemberRun& m) { return m.run; });
+    std::string text, notes, failures;
+    if (first != runs.end()) {
+        const EnsembleRun& run = *first->run;
+        text += "lmsref ensemble: " + describe_ensemble(run) + "\n" + realizations_line(run.result);
+        if (run.result.generated) text += "  rng            " + rng_description(run.result.rng) + "\n";
+        text += fmt::format("  steady state   the last quarter, n = {} ... {}; ± one standard error over "
+                            "realizations\n\n",
+                            run.steady.first_sample, run.result.samples - 1);
+    }
+    text +=
+        fmt::format("{:<42} {:<22} {:<10} {:<24} {:>9}\n", "algorithm", "MSE simulated", "theory", "gap", "ns/(r n)");
+    for (const EnsembleMemberRun& m : runs) {
+        const std::string name(member_of(m.algorithm).name);
+        if (!m.run) {
+            text += fmt::format("{:<42} {:<22} {:<10} {:<24} {:>9}\n", name, "FAILED", "-", "-", "-");
+            failures += m.failure + "\n";
+            continue;
+        }
+        const EnsembleRun& run = *m.run;
+        const SteadyStateComparison& s = run.steady;
+        const bool lms = !run.is_member();
+        const bool known =
+            run.scenario.system_known && (lms ? !run.theory.past_mean_square_bound : run.member_theory.known);
+        std::string gap = "-";
+        if (known)
+            gap = run.result.completed_realizations >= 2 && s.mse_standard_error > 0
+                      ? fmt::format("{} ({:+.1f} se)", percent(s.relative_gap), s.gap_in_standard_errors)
+                      : percent(s.relative_gap);
+        text += fmt::format("{:<42} {:<22} {:<10} {:<24} {:>9.1f}\n", lms ? name : member_label(run),
+                            fmt::format("{:.6g} ± {:.2g}", s.mse, s.mse_standard_error),
+                            known ? fmt::format("{:.6g}", run.theory.mse) : "none", gap,
+                            run.result.ns_per_realization_sample());
+        if (!run.scenario.system_known) continue;
+        const std::string basis =
+            lms ? std::string("the Gaussian second-moment recursion, independence assumption (exact under it)")
+            : run.member_theory.known ? run.member_theory.model + (run.member_theory.curves ? "" : " (steady state)") +
+                                            "; " + run.member_theory.basis
+                                      : "none: " + run.member_theory.none;
+        notes += wrap_field(name, basis);
+        if (run.result.diverged > 0)
+            notes += wrap_field("", fmt::format("{} of {} realizations diverged ({}); kept in the mean "
+                                                "(--allow-divergence)",
+                                                run.result.diverged, run.result.completed_realizations,
+                                                diverged_names(run.result)));
+    }
+    text += "\nse: standard errors of the simulation over realizations; ns/(r n): wall time per realization-sample, "
+            "data generation included.\ntheory:\n" +
+            notes;
+    return text + failures;
+}
+
+std::string members_json(const std::vector<EnsembleMemberRun>& runs) {
+    Json json{{"lmsref", lmsref_version()}, {"command", "ensemble --algorithm"}};
+    json["algorithms"] = Json::object();
+    for (const EnsembleMemberRun& m : runs) {
+        const std::string name(member_of(m.algorithm).name);
+        if (!m.run) {
+            json["algorithms"][name] = {{"failure", m.failure}};
+            continue;
+        }
+        if (!json.contains("scenario")) {
+            json["scenario"] = scenario_json(m.run->scenario, m.run->scenario.samples, false);
+            json["realizations"] = m.run->result.completed_realizations;
+        }
+        json["algorithms"][name] = Json::parse(ensemble_summary_json(*m.run));
+    }
+    return json_text(json);
 }
 
 std::string ensemble_comparison_json(const EnsembleComparison& comparison) {

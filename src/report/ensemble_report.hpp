@@ -22,6 +22,12 @@ std::string ensemble_comparison_report(const EnsembleComparison& comparison);
 /// Its JSON (`--json`): the scenario, R, and per stage the time and the differences.
 std::string ensemble_comparison_json(const EnsembleComparison& comparison);
 
+/// `ensemble --algorithm A,B,...`: the scenario, then a line per member (its steady-state MSE simulated and predicted,
+/// the gap, the time) and the theory each rests on.
+std::string members_report(const std::vector<EnsembleMemberRun>& runs);
+/// Its JSON: the scenario, R, and per member its summary.json's figures.
+std::string members_json(const std::vector<EnsembleMemberRun>& runs);
+
 /// What `lmsref ensemble` prints: the scenario, R, the bounds, simulated and predicted steady state, the time.
 std::string ensemble_report(const EnsembleRun& run);
 

@@ -186,9 +186,87 @@ void write_comparison(const std::string& dir, const Comparison& comparison, cons
                           summary_json(comparison, scenario, data, device));
 }
 
+// ---------------------------------------------------------------------------------------------------- family
+
+std::string family_report(const FamilyComparison& comparison, const Scenario& scenario, const Data& data) {
+    std::string text = fmt::format("lmsref family: {}\nLibTorch {} on the cpu, float64; tolerance {:g}\n\n",
+                                   describe_scenario(scenario, data, false), libtorch_version(), comparison.tolerance);
+    const auto line = [](const std::string& name, const std::string& part, const std::string& us,
+                         const std::string& deviation, const std::string& verdict, const std::string& weights) {
+        return fmt::format("{:<11} {:<50} {:>9}  {:<15} {:<9} {}\n", name, part, us, deviation, verdict, weights);
+    };
+    text += line("member", "PyTorch part", "us/sample", "max dev / scale", "verdict", "final weights");
+    std::size_t agreeing = 0;
+    std::string failures;
+    for (const FamilyRun& run : comparison.members) {
+        const std::string name(run.member->name);
+        const std::string settings = member_settings(run.member->id, comparison.options);
+        if (!run.ran()) {
+            text +=
+                line(name, std::string(run.member->pytorch_part), "-", "-", run.diverged ? "DIVERGED" : "FAILED", "");
+            failures += run.failure + "\n";
+            continue;
+        }
+        const bool within = run.within(comparison.tolerance);
+        agreeing += within ? 1 : 0;
+        text += line(name, std::string(run.member->pytorch_part), fmt::format("{:.2f}", run.us_per_sample()),
+                     fmt::format("{:.3e}", run.max_scaled_deviation), within ? "ok" : "MISMATCH",
+                     shown_weights(run.program.final_weights()) + (settings.empty() ? "" : "  (" + settings + ")"));
+    }
+    return text +
+           fmt::format("\n{} of {} LibTorch programs equal their plain recursions to {:g}.\n", agreeing,
+                       comparison.members.size(), comparison.tolerance) +
+           failures +
+           "max dev / scale: the largest |w - w_recursion| / max(1, |w_recursion|) over all N+1 rows; --tolerance "
+           "bounds it.\nus/sample: one cold run of each LibTorch program; final weights: the program's.\n";
+}
+
+std::string family_json(const FamilyComparison& comparison, const Scenario& scenario, const Data& data) {
+    Json json{{"lmsref", lmsref_version()},
+              {"libtorch", libtorch_version()},
+              {"command", "family"},
+              {"scenario", scenario_json(scenario, data.samples(), false)},
+              {"tolerance", comparison.tolerance},
+              {"agrees", comparison.agrees()},
+              {"members", Json::object()}};
+    for (const FamilyRun& run : comparison.members) {
+        Json& member = json["members"][std::string(run.member->name)];
+        member["pytorch_part"] = std::string(run.member->pytorch_part);
+        member["update"] = std::string(run.member->update);
+        member["settings"] = member_settings(run.member->id, comparison.options);
+        if (!run.ran()) {
+            member["failure"] = run.failure;
+            continue;
+        }
+        member["us_per_sample"] = run.us_per_sample();
+        member["recursion_us_per_sample"] =
+            1e6 * run.recursion_seconds / static_cast<double>(std::max<std::size_t>(1, run.recursion.y.size()));
+        member["max_scaled_deviation_from_recursion"] = run.max_scaled_deviation;
+        member["within_tolerance"] = run.within(comparison.tolerance);
+        member["final_weights"] = run.program.final_weights();
+    }
+    return json_text(json);
+}
+
+void write_family(const std::string& dir, const FamilyComparison& comparison, const Scenario& scenario,
+                  const Data& data, FileFormat format) {
+    write_data(dir, data, format);
+    for (const FamilyRun& run : comparison.members) {
+        if (!run.ran()) continue;
+        const std::string folder = (std::filesystem::path(dir) / std::string(run.member->name)).string();
+        prepare_output_dir(folder);
+        write_array(output_path(folder, "w", format), run.program.w, format);
+        write_array(output_path(folder, "e", format), column(run.program.e), format);
+    }
+    write_file_atomically((std::filesystem::path(dir) / "summary.json").string(),
+                          family_json(comparison, scenario, data));
+}
+
 bool is_output_name(const std::string& name, bool is_folder) {
-    const auto is_stage = [](std::string_view text) {
-        return std::any_of(stages().begin(), stages().end(), [&](const Stage& stage) { return stage.name == text; });
+    const auto is_stage = [](std::string_view text) { // a stage's or a member of the family's folder
+        return std::any_of(stages().begin(), stages().end(), [&](const Stage& stage) { return stage.name == text; }) ||
+               std::any_of(family().begin(), family().end(),
+                           [&](const FamilyMember& member) { return member.name == text; });
     };
     if (is_folder) return is_stage(name);
     if (name.find(".tmp-") != std::string::npos) return true; // a temporary an interrupted older lmsref left

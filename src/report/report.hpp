@@ -32,6 +32,14 @@ void write_trajectory(const std::string& dir, const Trajectory& trajectory, File
 void write_data(const std::string& dir, const Data& data, FileFormat format);
 /// Whether a file or folder of that name is one lmsref writes into an output folder (w.npy, summary.json, a stage's
 /// folder, gallery.png, ...): OutputSet replaces an existing folder only when it holds nothing else.
+/// `lmsref family`: a line per member (its PyTorch part, us/sample, the deviation from its recursion, the verdict,
+/// the final weights), and the count that agree.
+std::string family_report(const FamilyComparison& comparison, const Scenario& scenario, const Data& data);
+/// Its summary.json.
+std::string family_json(const FamilyComparison& comparison, const Scenario& scenario, const Data& data);
+/// Writes x, d, summary.json and NAME/w, NAME/e (the LibTorch program's) into `dir`.
+void write_family(const std::string& dir, const FamilyComparison& comparison, const Scenario& scenario,
+                  const Data& data, FileFormat format);
 bool is_output_name(const std::string& name, bool is_folder);
 /// Writes what `compare --out-dir` promises into the empty folder `dir`: x, d, one folder per stage, summary.json.
 void write_comparison(const std::string& dir, const Comparison& comparison, const Scenario& scenario, const Data& data,

@@ -1,4 +1,6 @@
 #include "stages/runner.hpp"
+
+#include "lms/torch_module.hpp"
 #include "stages/registry.hpp"
 
 #include "core/errors.hpp"
@@ -157,6 +159,62 @@ Comparison compare_stages(const Data& data, const Scenario& scenario, Device dev
                 current.max_deviation = current.max_scaled_deviation = current.final_distance = std::nan("");
         }
         comparison.stages.push_back(std::move(current));
+    }
+    return comparison;
+}
+
+double FamilyRun::us_per_sample() const {
+    return program.y.empty() ? 0.0 : 1e6 * program_seconds / static_cast<double>(program.y.size());
+}
+
+bool FamilyComparison::failed() const {
+    return std::any_of(members.begin(), members.end(), [](const FamilyRun& m) { return !m.ran(); });
+}
+
+bool FamilyComparison::agrees() const {
+    return std::all_of(members.begin(), members.end(), [this](const FamilyRun& m) { return m.within(tolerance); });
+}
+
+FamilyComparison compare_family(const std::vector<const FamilyMember*>& members, const Data& data,
+                                const Scenario& scenario, const FamilyOptions& options, double tolerance) {
+    FamilyComparison comparison;
+    comparison.tolerance = tolerance;
+    comparison.options = options;
+    const TorchModule& module = torch_module();
+    const auto M = static_cast<std::size_t>(scenario.taps);
+    for (const FamilyMember* member : members) {
+        FamilyRun run;
+        run.member = member;
+        const std::string name(member->name);
+        try {
+            auto start = std::chrono::steady_clock::now();
+            run.recursion = member->run(data.x, data.d, scenario.step_size, M, options);
+            run.recursion_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            check_divergence(name, run.recursion, data, scenario);
+            start = std::chrono::steady_clock::now();
+            try {
+                run.program = module.family(name.c_str(), data.x, data.d, scenario.step_size, M, options);
+            } catch (const Error&) {
+                throw;
+            } catch (const std::bad_alloc&) {
+                throw RuntimeFailure(name + ": out of memory; try a smaller --samples or --taps");
+            } catch (const std::exception& error) { // LibTorch's c10::Error and friends: keep the first line
+                const std::string message = error.what();
+                throw RuntimeFailure(name + ": LibTorch failed: " + message.substr(0, message.find('\n')));
+            }
+            run.program_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const Array2D& a = run.program.w;
+            const Array2D& b = run.recursion.w;
+            for (std::size_t i = 0; i < b.values.size(); ++i) {
+                const double scaled = std::abs(a.values[i] - b.values[i]) / std::max(1.0, std::abs(b.values[i]));
+                run.max_scaled_deviation = std::isnan(scaled) ? scaled : std::max(run.max_scaled_deviation, scaled);
+                if (std::isnan(scaled)) break;
+            }
+        } catch (const RuntimeFailure& failure) {
+            run.failure = failure.what();
+            run.diverged = dynamic_cast<const DivergenceError*>(&failure) != nullptr;
+        }
+        comparison.members.push_back(std::move(run));
     }
     return comparison;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "lms/bounds.hpp"
+#include "lms/family.hpp"
 #include "lms/scenario.hpp"
 #include "lms/stage.hpp"
 
@@ -57,5 +58,30 @@ struct Comparison {
 
 /// Runs every stage on the same data and measures each trajectory against `numpy`'s.
 Comparison compare_stages(const Data& data, const Scenario& scenario, Device device, double tolerance);
+
+/// `lmsref family`: a member's LibTorch program and its plain recursion on the same data.
+struct FamilyRun {
+    const FamilyMember* member = nullptr;
+    Trajectory program;   ///< the LibTorch program's (stages/family_torch.hpp)
+    Trajectory recursion; ///< the plain recursion's (lms/family.hpp)
+    double program_seconds = 0.0, recursion_seconds = 0.0;
+    std::string failure; ///< why it failed (diverged, LibTorch failed); empty when it ran
+    bool diverged = false;
+    /// max |w - w_recursion| / max(1, |w_recursion|) over the whole trajectory (NaN where one is not finite).
+    double max_scaled_deviation = 0.0;
+    bool ran() const { return failure.empty(); }
+    bool within(double tolerance) const { return ran() && max_scaled_deviation <= tolerance; }
+    double us_per_sample() const;
+};
+struct FamilyComparison {
+    double tolerance = 1e-12;
+    FamilyOptions options;
+    std::vector<FamilyRun> members;
+    bool failed() const; ///< a member diverged or its program failed
+    bool agrees() const; ///< every member ran and is within tolerance
+};
+/// Runs each member's LibTorch program (through the LibTorch module) and its recursion on the data.
+FamilyComparison compare_family(const std::vector<const FamilyMember*>& members, const Data& data,
+                                const Scenario& scenario, const FamilyOptions& options, double tolerance);
 
 } // namespace lmsref

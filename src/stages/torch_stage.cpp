@@ -6,6 +6,7 @@
 #include "core/text.hpp"
 #include "lms/stage.hpp"
 #include "lms/torch_module.hpp"
+#include "stages/family_torch.hpp"
 
 #include <torch/version.h>
 
@@ -146,6 +147,9 @@ extern "C" __attribute__((visibility("default"))) const lmsref::TorchModule* lms
         m.resolve_device = torch_resolve_device;
         m.threads = [] { return static_cast<int>(at::get_num_threads()); };
         m.set_threads = [](int threads) { at::set_num_threads(threads); };
+        m.family = [](const char* member, const std::vector<double>& x, const std::vector<double>& d, double eta,
+                      std::size_t M,
+                      const FamilyOptions& options) { return run_family_torch(member, x, d, eta, M, options); };
         return m;
     }();
     return &module;

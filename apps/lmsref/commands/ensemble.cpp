@@ -144,6 +144,46 @@ void publish_comparison(const Options& o, const EnsembleComparison& comparison, 
                          (plot.empty() || plot == "-" ? "" : "plot " + o.plot + "\n"));
 }
 
+/// `ensemble --algorithm A,B,...`: each member on the same realizations, a line each, one figure.
+int run_ensemble_members(const Options& o, const EnsemblePlan& plan, const std::vector<const FamilyMember*>& members,
+                         FileFormat format, const DrawOptions& draw) {
+    OutputSet outputs(is_output_name);
+    std::string out_dir, json, plot;
+    on_rank_zero(plan.options.team, [&] {
+        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+        json = staged_file(outputs, o.json, "--json");
+        plot = staged_file(outputs, o.plot, "--plot");
+    });
+    std::vector<FamilyId> ids;
+    for (const FamilyMember* member : members) ids.push_back(member->id);
+    const std::vector<EnsembleMemberRun> runs = run_members(plan, ids);
+    std::cout << members_report(runs) << std::flush;
+    if (std::any_of(runs.begin(), runs.end(), [](const EnsembleMemberRun& m) { return !m.run; })) {
+        if (!out_dir.empty() || !json.empty() || !plot.empty())
+            std::cout << "nothing was written: an algorithm failed\n";
+        return static_cast<int>(ExitCode::runtime_failure);
+    }
+    on_rank_zero(plan.options.team, [&] {
+        outputs.write([&] {
+            if (!json.empty()) write_file_atomically(json, members_json(runs));
+            if (!plot.empty()) render(sized(members_figure(runs, draw.x_scale), draw), plot);
+            if (out_dir.empty()) return;
+            for (const EnsembleMemberRun& m : runs) {
+                const std::string dir =
+                    (std::filesystem::path(out_dir) / std::string(member_of(m.algorithm).name)).string();
+                std::filesystem::create_directory(dir);
+                write_ensemble(dir, *m.run, format);
+            }
+            write_file_atomically((std::filesystem::path(out_dir) / "summary.json").string(), members_json(runs));
+        });
+        publish(outputs,
+                (out_dir.empty() ? "" : "outputs in " + o.out_dir + " (summary.json and one folder per algorithm)\n") +
+                    (json.empty() ? "" : "wrote " + o.json + "\n") +
+                    (plot.empty() || plot == "-" ? "" : "plot " + o.plot + "\n"));
+    });
+    return 0;
+}
+
 int run_ensemble_command(const Options& o) {
     EnsembleOptions options;
     options.scenario = scenario_from(o, true);
@@ -154,6 +194,13 @@ int run_ensemble_command(const Options& o) {
     options.threads = static_cast<int>(parse_count("--threads", o.threads, 4096, " (0: all cores)"));
     options.decimate = bounded_integer("--decimate", o.decimate, "m", max_samples);
     const Stage* stage = ensemble_stage(o.ensemble_stage);
+    const std::vector<const FamilyMember*> members = parse_members(o.algorithm);
+    const bool family_run = members.size() > 1 || members.front()->id != FamilyId::lms;
+    if (family_run && (stage == nullptr || stage->uses_torch))
+        throw InputError("--algorithm: the family's members run on the plain engine; give --stage all or a LibTorch "
+                         "stage without --algorithm, or --algorithm without --stage");
+    options.family = family_options(o, members);
+    if (members.size() == 1) options.algorithm = members.front()->id;
     if (stage != nullptr && o.given("--tolerance"))
         throw InputError("--tolerance: only --stage all compares stages; give --stage all or leave --tolerance out");
     options.rng = parse_rng(o.rng);
@@ -168,7 +215,8 @@ int run_ensemble_command(const Options& o) {
         const DeviceChoice choice = parse_device_choice(o.device);
         if (choice == DeviceChoice::cuda)
             options.device = Device::cuda; // the library checks the kernel and the GPU
-        else if (choice == DeviceChoice::automatic && options.rng == Rng::philox && ensemble_cuda_devices() > 0)
+        else if (choice == DeviceChoice::automatic && options.rng == Rng::philox && !family_run &&
+                 ensemble_cuda_devices() > 0)
             options.device = Device::cuda;
     }
     const FileFormat format = parse_file_format(o.format);
@@ -181,7 +229,7 @@ int run_ensemble_command(const Options& o) {
     if (plan.lag_one.coloured())
         std::cerr << "lmsref: warning: --x is coloured (" << plan.lag_one.describe()
                   << "): the theory assumes white input and does not describe these data\n";
-    if (plan.theory.past_mean_square_bound)
+    if (plan.theory.past_mean_square_bound && !family_run)
         std::cerr << "lmsref: warning: eta = " << format_number(plan.options.scenario.step_size, "%g")
                   << " is at or above the mean-square stability bound 2/((M + 2) sx2) = "
                   << format_number(plan.theory.mean_square_bound, "%.6g")
@@ -191,6 +239,7 @@ int run_ensemble_command(const Options& o) {
     const std::unique_ptr<Team> team = join_launched_team();
     plan.options.team = team.get();
     if (stage == nullptr) return run_ensemble_comparison(o, plan, format, draw);
+    if (members.size() > 1) return run_ensemble_members(o, plan, members, format, draw);
     OutputSet outputs(is_output_name);
     std::string out_dir, plot, json;
     on_rank_zero(team.get(), [&] {

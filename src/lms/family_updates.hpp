@@ -1,0 +1,244 @@
+// The LMS family's updates, one struct per member: its state (an optimizer's buffers) and the step it takes once
+// the a-priori error is known. The single run (family.cpp) and the ensemble engine (src/ensemble/) call the same
+// code, so a realization of the ensemble is the single run's bits.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace lmsref {
+
+/// The members' settings, at the defaults of the options that set them (and PyTorch's own).
+struct FamilyOptions {
+    double eps = 1e-6;          ///< nlms: w += eta e x / (eps + x.x)
+    double gamma = 0.01;        ///< leaky: w = (1 - eta gamma) w + eta e x
+    double beta = 0.5;          ///< momentum, nesterov: PyTorch's SGD momentum (dampening 0)
+    double huber_delta = 0.1;   ///< huber: w += eta clip(e, -delta, delta) x
+    double lambda = 1.0;        ///< rls: the forgetting factor
+    double rls_delta = 0.01;    ///< rls: P(0) = I / delta
+    double adagrad_eps = 1e-10; ///< PyTorch's defaults from here on
+    double rmsprop_alpha = 0.99;
+    double rmsprop_eps = 1e-8;
+    double adam_beta1 = 0.9;
+    double adam_beta2 = 0.999;
+    double adam_eps = 1e-8;
+};
+
+/// The members, in family()'s order.
+enum class FamilyId {
+    lms,
+    nlms,
+    sign_error,
+    sign_data,
+    sign_sign,
+    leaky,
+    momentum,
+    nesterov,
+    lmf,
+    huber,
+    adagrad,
+    rmsprop,
+    adam,
+    rls
+};
+
+namespace family_update {
+
+/// torch.sign: -1, 0 or 1.
+inline double sign(double v) {
+    return static_cast<double>((v > 0) - (v < 0));
+}
+
+/// What every update holds: M, eta and the options. reset() starts a new run from w = 0 (the caller zeroes w);
+/// update(w, x, e) takes one step with the regressor x (newest first) and the a-priori error e = d - w.x.
+struct Base {
+    std::size_t M;
+    double eta;
+    FamilyOptions o;
+    void reset() {}
+};
+
+struct Lms : Base {
+    void update(double* w, const double* x, double e) const {
+        for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta / 2 * 2 * e * x[k]; // the numpy stage's bits
+    }
+};
+
+struct Nlms : Base {
+    void update(double* w, const double* x, double e) const {
+        double power = 0.0;
+        for (std::size_t k = 0; k < M; ++k) power += x[k] * x[k];
+        for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * x[k] / (o.eps + power);
+    }
+};
+
+struct SignError : Base {
+    void update(double* w, const double* x, double e) const {
+        for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * sign(e) * x[k];
+    }
+};
+
+struct SignData : Base {
+    void update(double* w, const double* x, double e) const {
+        for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * sign(x[k]);
+    }
+};
+
+struct SignSign : Base {
+    void update(double* w, const double* x, double e) const {
+        for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * sign(e) * sign(x[k]);
+    }
+};
+
+struct Leaky : Base {
+    void update(double* w, const double* x, double e) const {
+        for (std::size_t k = 0; k < M; ++k) w[k] = (1 - eta * o.gamma) * w[k] + eta * e * x[k];
+    }
+};
+
+/// PyTorch's SGD with momentum (dampening 0) on g = -2 e x with lr = eta / 2: the buffer starts as the first
+/// gradient; nesterov steps along g + beta buf.
+template <bool Nesterov> struct HeavyBall : Base {
+    std::vector<double> buffer = std::vector<double>(M, 0.0);
+    bool first = true;
+    void reset() { first = true; }
+    void update(double* w, const double* x, double e) {
+        for (std::size_t k = 0; k < M; ++k) {
+            const double g = -2 * e * x[k];
+            buffer[k] = first ? g : o.beta * buffer[k] + g;
+            w[k] = w[k] - eta / 2 * (Nesterov ? g + o.beta * buffer[k] : buffer[k]);
+        }
+        first = false;
+    }
+};
+
+struct Lmf : Base {
+    void update(double* w, const double* x, double e) const {
+        for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * e * e * x[k];
+    }
+};
+
+struct Huber : Base {
+    void update(double* w, const double* x, double e) const {
+        const double clipped = std::clamp(e, -o.huber_delta, o.huber_delta);
+        for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * clipped * x[k];
+    }
+};
+
+/// PyTorch's Adagrad (lr_decay 0, initial accumulator 0) on g = -2 e x with lr = eta.
+struct Adagrad : Base {
+    std::vector<double> sum = std::vector<double>(M, 0.0);
+    void reset() { std::fill(sum.begin(), sum.end(), 0.0); }
+    void update(double* w, const double* x, double e) {
+        for (std::size_t k = 0; k < M; ++k) {
+            const double g = -2 * e * x[k];
+            sum[k] = sum[k] + g * g;
+            w[k] = w[k] - eta * g / (std::sqrt(sum[k]) + o.adagrad_eps);
+        }
+    }
+};
+
+/// PyTorch's RMSprop (no momentum, not centered) on g = -2 e x with lr = eta.
+struct Rmsprop : Base {
+    std::vector<double> square = std::vector<double>(M, 0.0);
+    void reset() { std::fill(square.begin(), square.end(), 0.0); }
+    void update(double* w, const double* x, double e) {
+        for (std::size_t k = 0; k < M; ++k) {
+            const double g = -2 * e * x[k];
+            square[k] = o.rmsprop_alpha * square[k] + (1 - o.rmsprop_alpha) * g * g;
+            w[k] = w[k] - eta * g / (std::sqrt(square[k]) + o.rmsprop_eps);
+        }
+    }
+};
+
+/// PyTorch's Adam (no weight decay, not amsgrad) on g = -2 e x with lr = eta, in its implementation's order:
+/// step lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps.
+struct Adam : Base {
+    std::vector<double> first = std::vector<double>(M, 0.0), second = std::vector<double>(M, 0.0);
+    double t = 0.0;
+    void reset() {
+        std::fill(first.begin(), first.end(), 0.0);
+        std::fill(second.begin(), second.end(), 0.0);
+        t = 0.0;
+    }
+    void update(double* w, const double* x, double e) {
+        t += 1.0;
+        const double correction1 = 1 - std::pow(o.adam_beta1, t);
+        const double correction2 = 1 - std::pow(o.adam_beta2, t);
+        for (std::size_t k = 0; k < M; ++k) {
+            const double g = -2 * e * x[k];
+            first[k] = o.adam_beta1 * first[k] + (1 - o.adam_beta1) * g;
+            second[k] = o.adam_beta2 * second[k] + (1 - o.adam_beta2) * g * g;
+            const double denominator = std::sqrt(second[k]) / std::sqrt(correction2) + o.adam_eps;
+            w[k] = w[k] - eta / correction1 * first[k] / denominator;
+        }
+    }
+};
+
+/// RLS: P(0) = I / delta; k = P x / (lambda + x.P x); w += k e; P = (P - k x.P) / lambda, then (P + P^T) / 2.
+/// eta is not used: RLS has no step.
+struct Rls : Base {
+    std::vector<double> P = std::vector<double>(M * M, 0.0), Px = std::vector<double>(M), xP = std::vector<double>(M),
+                        gain = std::vector<double>(M);
+    void reset() {
+        std::fill(P.begin(), P.end(), 0.0);
+        for (std::size_t i = 0; i < M; ++i) P[i * M + i] = 1.0 / o.rls_delta;
+    }
+    void update(double* w, const double* x, double e) {
+        double quadratic = 0.0;
+        for (std::size_t i = 0; i < M; ++i) {
+            Px[i] = 0.0;
+            xP[i] = 0.0;
+            for (std::size_t j = 0; j < M; ++j) {
+                Px[i] += P[i * M + j] * x[j];
+                xP[i] += x[j] * P[j * M + i];
+            }
+        }
+        for (std::size_t i = 0; i < M; ++i) quadratic += x[i] * Px[i];
+        for (std::size_t i = 0; i < M; ++i) gain[i] = Px[i] / (o.lambda + quadratic);
+        for (std::size_t i = 0; i < M; ++i) w[i] = w[i] + gain[i] * e;
+        for (std::size_t i = 0; i < M; ++i)
+            for (std::size_t j = 0; j < M; ++j) P[i * M + j] = (P[i * M + j] - gain[i] * xP[j]) / o.lambda;
+        for (std::size_t i = 0; i < M; ++i)
+            for (std::size_t j = i + 1; j < M; ++j) {
+                const double mean = (P[i * M + j] + P[j * M + i]) / 2;
+                P[i * M + j] = mean;
+                P[j * M + i] = mean;
+            }
+    }
+};
+
+} // namespace family_update
+
+/// Returns body(update), update the member's struct above for M taps, step eta and options o, reset for a run.
+/// body is instantiated once per member: a loop written once runs every member at full speed.
+template <class Body>
+auto with_family_update(FamilyId id, std::size_t M, double eta, const FamilyOptions& o, Body&& body) {
+    const family_update::Base base{M, eta, o};
+    const auto call = [&](auto update) {
+        update.reset();
+        return body(update);
+    };
+    using namespace family_update;
+    switch (id) {
+    case FamilyId::nlms: return call(Nlms{base});
+    case FamilyId::sign_error: return call(SignError{base});
+    case FamilyId::sign_data: return call(SignData{base});
+    case FamilyId::sign_sign: return call(SignSign{base});
+    case FamilyId::leaky: return call(Leaky{base});
+    case FamilyId::momentum: return call(HeavyBall<false>{base});
+    case FamilyId::nesterov: return call(HeavyBall<true>{base});
+    case FamilyId::lmf: return call(Lmf{base});
+    case FamilyId::huber: return call(Huber{base});
+    case FamilyId::adagrad: return call(Adagrad{base});
+    case FamilyId::rmsprop: return call(Rmsprop{base});
+    case FamilyId::adam: return call(Adam{base});
+    case FamilyId::rls: return call(Rls{base});
+    case FamilyId::lms: break;
+    }
+    return call(Lms{base});
+}
+
+} // namespace lmsref
