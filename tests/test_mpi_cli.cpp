@@ -46,7 +46,8 @@ const char* const curves[] = {"mse.npy", "msd.npy", "meanw.npy", "mse_theory.npy
 TEST_CASE("mpirun -n 1, 2 and 3: the files of one process, byte for byte, for every engine", "[ensemble][mpi]") {
     const std::string dir = fresh_folder("same");
     // R = 1500 (24 blocks, the last one partial) and N = 120, M = 4 with a longer wo: the plain engine on numpy's
-    // and on philox's data, with one and two threads per rank; a batched stage in chunks of one block; --x and --d.
+    // and on philox's data, with one and two threads per rank; a batched stage in chunks of one block; a member of the
+    // family (leaky, whose theory has curves too); --x and --d.
     Array2D x(120, 200), d(120, 200); // 200 realizations of any data, one per column
     for (std::size_t n = 0; n < 120; ++n)
         for (std::size_t r = 0; r < 200; ++r) {
@@ -63,6 +64,7 @@ TEST_CASE("mpirun -n 1, 2 and 3: the files of one process, byte for byte, for ev
         {"numpy_2threads", common + "-R 1500 --threads 2"},
         {"philox", common + "-R 1500 --rng philox --threads 1"},
         {"sgd", common + "-R 300 --stage sgd --chunk 64 --threads 1"},
+        {"leaky", common + "-R 300 --algorithm leaky --threads 1"},
         {"files", "ensemble -M 4 --x " + dir + "/xd/x.npy --d " + dir +
                       "/xd/d.npy --wo 0.3 --sigmav2 1e-4 --threads 1 --progress never"},
     };

@@ -3,6 +3,7 @@
 #include "apps/lmsref/command.hpp"
 #include "core/errors.hpp"
 #include "core/text.hpp"
+#include "lms/family.hpp"
 #include "report/report.hpp"
 #include "stages/libtorch.hpp"
 #include "stages/registry.hpp"
@@ -22,11 +23,13 @@ namespace {
 constexpr std::size_t help_width = 100;
 
 /// The exit codes a command can end with; `failures` says what makes it end with 2.
-std::string exit_codes(const std::string& failures, bool with_mismatch = false) {
+std::string exit_codes(const std::string& failures, bool with_mismatch = false,
+                       const std::string& mismatch = "a zero-init stage disagrees with numpy") {
     return "Exit codes: 0 success, 1 bad input or usage, 2 runtime failure (" + failures + ")" +
-           (with_mismatch ? ",\n            3 a zero-init stage disagrees with numpy beyond --tolerance (its outputs\n"
-                            "            are still written: they are the evidence)."
-                          : ".");
+           (with_mismatch
+                ? ",\n            3 " + mismatch +
+                      " beyond --tolerance\n            (its outputs are still written: they are the evidence)."
+                : ".");
 }
 
 /// CLI11's help with every description wrapped to fit `help_width` columns.
@@ -232,7 +235,9 @@ Parsed parse_command_line(int argc, char** argv) {
     app.formatter(std::make_shared<Formatter>());
     app.set_version_flag("--version",
                          std::string("lmsref ") + lmsref_version() + " (LibTorch " + libtorch_version() + ")");
-    app.footer(exit_codes("divergence, I/O, device, gnuplot", true));
+    app.footer(exit_codes("divergence, I/O, device, gnuplot", true,
+                          "a zero-init stage disagrees with numpy (or a family member's program with\n            "
+                          "its recursion)"));
     app.require_subcommand(1);
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
@@ -275,9 +280,7 @@ Parsed parse_command_line(int argc, char** argv) {
     add_value(*family, "--plot", options.plot,
               "draw every member's weights and squared error into FILE (.png, .svg, .pdf; - for the terminal)", "FILE");
     add_figure_options(*family, options, "--plot");
-    family->footer(exit_codes("divergence, I/O, gnuplot") +
-                   "\n            3 a program disagrees with its recursion beyond --tolerance (its outputs are "
-                   "still written).");
+    family->footer(exit_codes("divergence, I/O, gnuplot", true, "a member's program disagrees with its recursion"));
     CLI::App* data = app.add_subcommand("data", "write the scenario's x and d");
     add_scenario_options(*data, options, generated);
     add_output_options(*data, options);
@@ -367,7 +370,16 @@ Parsed parse_command_line(int argc, char** argv) {
     if (argc > 1 && argv[1][0] != '-') { // for an unknown command CLI11 would only say that one is required
         const std::vector<std::string> known = command_names(app);
         if (std::find(known.begin(), known.end(), argv[1]) == known.end()) {
-            std::cerr << "lmsref: " << one_line(unknown_name("command", argv[1], known)) << "\n";
+            const auto& members = lmsref::family();
+            const bool member =
+                std::any_of(members.begin(), members.end(), [&](const FamilyMember& m) { return m.name == argv[1]; });
+            std::cerr << "lmsref: "
+                      << (member ? std::string("'") + argv[1] +
+                                       "' is a member of the LMS family, not a command: lmsref "
+                                       "family " +
+                                       argv[1] + " runs it, ensemble --algorithm " + argv[1] + " its ensemble"
+                                 : one_line(unknown_name("command", argv[1], known)))
+                      << "\n";
             parsed.exit_code = static_cast<int>(ExitCode::bad_input);
             return parsed;
         }

@@ -131,13 +131,13 @@ FamilyOptions family_options(const Options& o, const std::vector<const FamilyMem
         bool (*allowed)(double);
         const char* rule;
     } settings[] = {
-        {"--eps", &o.eps, &f.eps, {FamilyId::nlms}, "nlms", [](double v) { return v >= 0; }, ">= 0"},
-        {"--gamma", &o.gamma, &f.gamma, {FamilyId::leaky}, "leaky", [](double v) { return v >= 0; }, ">= 0"},
+        {"--eps", &o.eps, &f.eps, {FamilyId::nlms}, "nlms, which is", [](double v) { return v >= 0; }, ">= 0"},
+        {"--gamma", &o.gamma, &f.gamma, {FamilyId::leaky}, "leaky, which is", [](double v) { return v >= 0; }, ">= 0"},
         {"--beta",
          &o.beta,
          &f.beta,
          {FamilyId::momentum, FamilyId::nesterov},
-         "momentum and nesterov",
+         "momentum and nesterov, which are",
          [](double v) { return v >= 0 && v < 1; },
          "in [0, 1)"},
         {"--huber-delta",
@@ -154,7 +154,13 @@ FamilyOptions family_options(const Options& o, const std::vector<const FamilyMem
          "rls",
          [](double v) { return v > 0 && v <= 1; },
          "in (0, 1]"},
-        {"--rls-delta", &o.rls_delta, &f.rls_delta, {FamilyId::rls}, "rls", [](double v) { return v > 0; }, "> 0"},
+        {"--rls-delta",
+         &o.rls_delta,
+         &f.rls_delta,
+         {FamilyId::rls},
+         "rls, which is",
+         [](double v) { return v > 0; },
+         "> 0"},
     };
     for (const auto& s : settings) {
         *s.value = parse_number(s.option, *s.text);
@@ -162,8 +168,8 @@ FamilyOptions family_options(const Options& o, const std::vector<const FamilyMem
             throw InputError(std::string(s.option) + ": " + *s.text + " is not allowed; it must be finite and " +
                              s.rule);
         if (o.given(s.option) && !uses(s.users))
-            throw InputError(std::string(s.option) + ": only " + s.users_text +
-                             " use it, and none of them runs; name one, or leave the option out");
+            throw InputError(std::string(s.option) + ": it sets " + s.users_text +
+                             " not among the members that run; name one, or leave the option out");
     }
     return f;
 }

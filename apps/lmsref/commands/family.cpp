@@ -19,7 +19,7 @@ int run_family(const Options& o) {
     try {
         members = parse_members(o.members);
     } catch (const InputError& error) { // the names are arguments here, not --algorithm
-        throw InputError("lmsref family: " + error.detail());
+        throw InputError("family: " + error.detail());
     }
     const FamilyOptions options = family_options(o, members);
     const Scenario scenario = scenario_from(o);

@@ -1,0 +1,147 @@
+// `lmsref family` and `lmsref ensemble --algorithm`: what they print, write and draw, against the library.
+#include "cli_support.hpp"
+#include "ensemble/ensemble.hpp"
+#include "io/array_io.hpp"
+#include "lms/family.hpp"
+#include "lms/scenario.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <sstream>
+
+using namespace lmsref;
+using namespace lmsref::test;
+
+namespace {
+
+std::string fresh_folder(const std::string& name) {
+    return test::fresh_folder("family_cli", name);
+}
+
+/// The lines of `text` that contain `part`.
+std::size_t lines_with(const std::string& text, const std::string& part) {
+    std::istringstream lines(text);
+    std::size_t count = 0;
+    for (std::string line; std::getline(lines, line);) count += line.find(part) != std::string::npos ? 1 : 0;
+    return count;
+}
+
+} // namespace
+
+TEST_CASE("family: every member's program agrees with its recursion, and its outputs are the program's", "[family]") {
+    const std::string dir = fresh_folder("all");
+    const Result result = run_lmsref("family -M 8 --wo 0.3,-0.2,0.1,0.05 -N 300 --eta 0.02 --out-dir " + dir + "/out");
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("14 of 14 LibTorch programs equal their plain recursions to 1e-12"));
+    CHECK(lines_with(result.output, " ok ") == 14);
+    const auto summary = nlohmann::json::parse(file_bytes(dir + "/out/summary.json"));
+    CHECK(summary["agrees"] == true);
+    CHECK(summary["members"].size() == 14);
+    // Each member's w.npy and e.npy: (N + 1) x M and N x 1, within 1e-12 of the recursion (the same data).
+    Scenario s;
+    s.taps = 8;
+    s.wo = {0.3, -0.2, 0.1, 0.05};
+    s.samples = 300;
+    s.step_size = 0.02;
+    const Data data = generate_data(s);
+    for (const FamilyMember& member : family()) {
+        CAPTURE(member.name);
+        const Array2D w = read_array(dir + "/out/" + std::string(member.name) + "/w.npy");
+        const Array2D e = read_array(dir + "/out/" + std::string(member.name) + "/e.npy");
+        const Trajectory plain = member.run(data.x, data.d, s.step_size, 8, FamilyOptions{});
+        REQUIRE(w.rows == 301);
+        REQUIRE(w.cols == 8);
+        REQUIRE(e.rows == 300);
+        CHECK(largest_relative_difference(w.values, plain.w.values) <= 1e-12);
+        CHECK(largest_relative_difference(e.values, plain.e) <= 1e-12);
+        CHECK(summary["members"][std::string(member.name)]["within_tolerance"] == true);
+    }
+}
+
+TEST_CASE("family: a tolerance of 0 is a mismatch with the outputs kept, a divergence writes nothing", "[family]") {
+    const std::string dir = fresh_folder("verdicts");
+    // sign-error's program rounds in LibTorch's order (4.4e-16 at the defaults): at tolerance 0 it is a MISMATCH,
+    // exit 3, and the outputs are still written (they are the evidence).
+    Result result = run_lmsref("family sign-error,sign-sign --tolerance 0 --out-dir " + dir + "/kept");
+    CHECK(result.exit_code == 3);
+    CHECK_THAT(result.output, Catch::Contains("MISMATCH"));
+    CHECK(std::filesystem::exists(dir + "/kept/sign-error/w.npy"));
+    // lmf's e^3 runs away at eta = 5: DIVERGED, exit 2, and no folder.
+    result = run_lmsref("family lms,lmf --eta 5 --out-dir " + dir + "/none --plot " + dir + "/none.png");
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.output, Catch::Contains("DIVERGED") && Catch::Contains("lmf: diverged at sample") &&
+                                  Catch::Contains("nothing was written: a member failed"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/none"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/none.png"));
+}
+
+TEST_CASE("family: --plot draws every member, and the settings reach the programs", "[family]") {
+    const std::string dir = fresh_folder("plot");
+    const Result result = run_lmsref("family nlms,leaky,rls --gamma 0.2 --lambda 0.98 --plot " + dir + "/f.png");
+    REQUIRE(result.exit_code == 0);
+    CHECK(std::filesystem::file_size(dir + "/f.png") > 10000);
+    CHECK_THAT(result.output, Catch::Contains("(gamma = 0.2)") && Catch::Contains("(lambda = 0.98, delta = 0.01)") &&
+                                  Catch::Contains("3 of 3 LibTorch programs"));
+}
+
+TEST_CASE("ensemble --algorithm: a member's report, files and theory", "[family][ensemble]") {
+    const std::string dir = fresh_folder("member");
+    const Result result = run_lmsref("ensemble --algorithm nlms -M 8 --wo 0.5,-0.4,0.3,0.2 -R 300 -N 200 --out-dir " +
+                                     dir + "/out --plot " + dir + "/nlms.png --progress never");
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("algorithm      nlms (eps = 1e-06): w += eta e x / (eps + x.x)") &&
+                                  Catch::Contains("EMSE = eta J_min M / ((2 - eta)(M - 2))") &&
+                                  Catch::Contains("bound          0 < eta < 2"));
+    const auto summary = nlohmann::json::parse(file_bytes(dir + "/out/summary.json"));
+    CHECK(summary["algorithm"]["name"] == "nlms");
+    CHECK(summary["theory"]["known"] == true);
+    CHECK(summary["theory"]["curves"] == false);
+    // nlms's theory is a steady state: no theory curves among the files
+    CHECK(std::filesystem::exists(dir + "/out/mse.npy"));
+    CHECK(std::filesystem::exists(dir + "/out/msd.npy"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/out/mse_theory.npy"));
+    CHECK(std::filesystem::file_size(dir + "/nlms.png") > 10000);
+    // The curves are the library's
+    EnsembleOptions options;
+    options.scenario.taps = 8;
+    options.scenario.wo = {0.5, -0.4, 0.3, 0.2};
+    options.scenario.samples = 200;
+    options.realizations = 300;
+    options.algorithm = FamilyId::nlms;
+    CHECK(same_bits(read_array(dir + "/out/mse.npy").values, run_ensemble(options).mse));
+    // A member without theory says so
+    const Result adam = run_lmsref("ensemble --algorithm adam -R 50 -N 100 --progress never");
+    REQUIRE(adam.exit_code == 0);
+    CHECK_THAT(adam.output, Catch::Contains("theory         none: no published closed form checked here"));
+}
+
+TEST_CASE("ensemble --algorithm A,B,...: one table, one folder per member, one figure", "[family][ensemble]") {
+    const std::string dir = fresh_folder("members");
+    const Result result = run_lmsref("ensemble --algorithm lms,nlms,rls -R 200 -N 200 --out-dir " + dir +
+                                     "/out --plot " + dir + "/all.png --json " + dir + "/all.json --progress never");
+    REQUIRE(result.exit_code == 0);
+    CHECK(lines_with(result.output, "lms ") >= 1);
+    CHECK_THAT(result.output, Catch::Contains("rls (lambda = 1, delta = 0.01)") &&
+                                  Catch::Contains("MSE(n) = J_min (1 + M / (n - M - 1))"));
+    for (const char* member : {"lms", "nlms", "rls"})
+        CHECK(std::filesystem::exists(dir + "/out/" + std::string(member) + "/mse.npy"));
+    const auto json = nlohmann::json::parse(file_bytes(dir + "/all.json"));
+    CHECK(json["algorithms"].size() == 3);
+    CHECK(json["algorithms"]["rls"]["theory"]["curves"] == true);
+    CHECK(std::filesystem::file_size(dir + "/all.png") > 10000);
+    // --algorithm lms alone is the plain ensemble, report and all
+    const Result lms = run_lmsref("ensemble --algorithm lms -R 100 -N 100 --progress never");
+    const Result plain = run_lmsref("ensemble -R 100 -N 100 --progress never");
+    REQUIRE(lms.exit_code == 0);
+    const auto without_time = [](const std::string& text) { return text.substr(0, text.find("  time ")); };
+    CHECK(without_time(lms.output) == without_time(plain.output));
+    // A member that diverges fails the run, and nothing is written
+    const Result diverged =
+        run_lmsref("ensemble --algorithm lms,lmf --eta 3 -R 64 -N 200 --out-dir " + dir + "/none --progress never");
+    CHECK(diverged.exit_code == 2);
+    CHECK_THAT(diverged.output, Catch::Contains("FAILED") && Catch::Contains("nothing was written"));
+    CHECK_FALSE(std::filesystem::exists(dir + "/none"));
+}
