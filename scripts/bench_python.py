@@ -2,10 +2,12 @@
 """The Python twin of `lmsref bench`: the notebook's own eight functions, timed on the same scenario.
 
     /usr/bin/python3 scripts/bench_python.py [--seed S] [-N N] [-M M] [--eta E] [--sigmav2 V] [--wo a,b,c]
-                                             [--stages a,b] [--repeats R] [--json FILE]
+                                             [--stages a,b | --family a,b] [--repeats R] [--json FILE]
 
 For each stage: one warm-up run, then R timed runs of the whole stage (building its model included, as in
 lmsref), reported as min, median and max microseconds per sample, in the JSON format `lmsref bench` writes.
+With --family, the LMS family's PyTorch programs instead (make_reference.py's lms_torch_member, float64, the
+settings of scripts/family_reference.py), as `lmsref bench --family` times their LibTorch twins.
 The functions are the ones scripts/make_reference.py copies from the notebook. Any interpreter with torch, NumPy and
 SciPy runs it, e.g. .cache/pypi-torch/bin/python (torch 2.x; scripts/bench --python pypi).
 """
@@ -60,6 +62,8 @@ def main():
     parser.add_argument("--wo", default="0.1,0.2,0.3")
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--family", help="time these members of the LMS family (make_reference.lms_torch_member), "
+                                         "a comma list or all, instead of the stages")
     parser.add_argument("--json")
     args = parser.parse_args()
     stages = args.stages.split(",")
@@ -80,7 +84,25 @@ def main():
     x, d = torch.tensor(x_np), torch.tensor(d_np)
     torch.set_num_threads(1)
 
+    family = None
+    if args.family is not None:
+        family = notebook.FAMILY if args.family in ("", "all") else args.family.split(",")
+        for member in family:
+            if member not in notebook.FAMILY:
+                parser.error(f"unknown member '{member}'; the members are {', '.join(notebook.FAMILY)}")
+        stages = []
     results = {}
+    for member in family or []:  # the settings of scripts/family_reference.py, lmsref's defaults
+        run = lambda: notebook.lms_torch_member(member, x, d, args.eta, M, notebook.family_reference.OPTIONS)
+        run()  # warm-up
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - start) / N * 1e6)
+        results[member] = {"min_us_per_sample": min(times), "median_us_per_sample": statistics.median(times),
+                           "max_us_per_sample": max(times), "repeats": args.repeats}
+        print(f"{member:12s} median {results[member]['median_us_per_sample']:10.3f} us/sample", file=sys.stderr)
     for stage in stages:
         run = stage_runner(stage, x_np, d_np, x, d, args.eta, M, args.seed)
         run()  # warm-up
@@ -103,7 +125,7 @@ def main():
         "executable": sys.executable,
         "device": "cpu",
         "threads": torch.get_num_threads(),
-        "stages": results,
+        ("family" if family else "stages"): results,
     }
     text = json.dumps(report, indent=2) + "\n"
     if args.json:

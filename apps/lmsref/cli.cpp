@@ -338,6 +338,11 @@ Parsed parse_command_line(int argc, char** argv) {
     CLI::App* bench = app.add_subcommand("bench", "time every stage: min, median and max us per sample");
     add_scenario_options(*bench, options, all_parts);
     add_value(*bench, "--stages", options.bench_stages, "a comma list of stages (default: all)", "LIST");
+    add_value(*bench, "--family", options.bench_family,
+              "time these members of the LMS family instead (their LibTorch programs and recursions), a comma list "
+              "or all",
+              "LIST");
+    add_member_options(*bench, options);
     add_value(*bench, "--repeats", options.repeats, "timed runs per stage, after one warm-up", "UINT");
     add_value(*bench, "--json", options.json, "also write the figures as JSON to FILE", "FILE");
     bench->footer(exit_codes("divergence, I/O, device"));

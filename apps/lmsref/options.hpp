@@ -68,6 +68,7 @@ struct Options {
     std::string rls_delta = format_number(FamilyOptions{}.rls_delta, "%g");
     // lmsref bench
     std::string bench_stages;
+    std::string bench_family; // bench --family LIST
     std::string repeats = "20";
     std::string json;
     /// The names, as typed ("--samples", "-N"), of every option the command line gave (not those left at their

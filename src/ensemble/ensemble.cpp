@@ -183,50 +183,102 @@ Kernels kernels(std::size_t M) {
     });
 }
 
-// A member of the LMS family other than lms on one realization (x and d of N samples), adding into the block's
-// sums as add_group does for one realization: the regressor newest first with zeros before the start, yi summed from
-// tap 0, ei = d - yi, then the member's update (lms/family_updates.hpp), the single run's bits. `update` is reset.
-template <class Update>
-void add_member(const Problem& p, const double* x, const double* d, Update& update, Workspace& ws, BlockSums& sums) {
+// A member of the LMS family other than lms on G realizations side by side (x and d of realization g at x + g N,
+// d + g N; updates[g] its update, reset here), adding into the block's sums as add_group does: the regressor newest
+// first with zeros before the start, yi summed from tap 0, ei = d - yi, then the member's update
+// (lms/family_updates.hpp), the single run's bits; each sum takes realization g before g + 1. StaticM > 0: M known
+// at compile time (the updates' loops too); 0: at run time.
+template <std::size_t StaticM, std::size_t G, class Update>
+void add_member_group(const Problem& p, const double* x, const double* d, Update* updates, BlockSums& sums) {
     const std::size_t N = p.N;
-    const std::size_t M = p.M;
-    double* xM = ws.xM.data();
-    double* wi = ws.wi.data();
+    const std::size_t M = StaticM > 0 ? StaticM : p.M;
+    constexpr std::size_t local_taps = StaticM > 0 ? StaticM : 64;
+    double xM_local[G][local_taps], wi_local[G][local_taps];
+    std::vector<double> xM_heap, wi_heap; // a run-time M beyond 64 taps
+    double* xM[G];
+    double* wi[G];
+    if (StaticM == 0 && M > local_taps) {
+        xM_heap.resize(G * M);
+        wi_heap.resize(G * M);
+    }
+    for (std::size_t g = 0; g < G; ++g) {
+        xM[g] = xM_heap.empty() ? xM_local[g] : xM_heap.data() + g * M;
+        wi[g] = wi_heap.empty() ? wi_local[g] : wi_heap.data() + g * M;
+    }
     const double* wo_M = p.wo_M.data();
     double* mse = sums.mse.data();
     double* msd = sums.msd.data();
     double* meanw = sums.meanw.data();
-    update.reset();
-    double deviation = 0.0;
-    for (std::size_t k = 0; k < M; ++k) {
-        xM[k] = 0.0;
-        wi[k] = 0.0;
-        const double c = 0.0 - wo_M[k];
-        deviation += c * c;
-        meanw[k] += 0.0;
-    }
-    msd[0] += deviation;
-    double steady = 0.0;
-    for (std::size_t i = 0; i < N; ++i) {
-        for (std::size_t k = M - 1; k > 0; --k) xM[k] = xM[k - 1];
-        xM[0] = x[i];
-        double yi = 0.0;
-        for (std::size_t k = 0; k < M; ++k) yi += wi[k] * xM[k];
-        const double ei = d[i] - yi;
-        update.update(wi, xM, ei);
-        const double e2 = ei * ei;
-        mse[i] += e2;
-        if (i >= p.steady_start) steady += e2;
-        double* row = meanw + (i + 1) * M;
-        deviation = 0.0;
+    for (std::size_t g = 0; g < G; ++g) { // row 0: w = 0
+        updates[g].reset();
+        double deviation = 0.0;
         for (std::size_t k = 0; k < M; ++k) {
-            const double c = wi[k] - wo_M[k];
+            xM[g][k] = 0.0;
+            wi[g][k] = 0.0;
+            const double c = 0.0 - wo_M[k];
             deviation += c * c;
-            row[k] += wi[k];
+            meanw[k] += 0.0;
         }
-        msd[i + 1] += deviation;
+        msd[0] += deviation;
     }
-    sums.add_steady(steady / static_cast<double>(N - p.steady_start));
+    double steady[G] = {};
+    for (std::size_t i = 0; i < N; ++i) {
+        double e2[G];
+        for (std::size_t g = 0; g < G; ++g) {
+            for (std::size_t k = M - 1; k > 0; --k) xM[g][k] = xM[g][k - 1];
+            xM[g][0] = x[g * N + i];
+            double yi = 0.0;
+            for (std::size_t k = 0; k < M; ++k) yi += wi[g][k] * xM[g][k];
+            const double ei = d[g * N + i] - yi;
+            updates[g].update(wi[g], xM[g], ei);
+            e2[g] = ei * ei;
+        }
+        double* row = meanw + (i + 1) * M;
+        for (std::size_t g = 0; g < G; ++g) { // the sums, in realization order
+            mse[i] += e2[g];
+            if (i >= p.steady_start) steady[g] += e2[g];
+            double deviation = 0.0;
+            for (std::size_t k = 0; k < M; ++k) {
+                const double c = wi[g][k] - wo_M[k];
+                deviation += c * c;
+                row[k] += wi[g][k];
+            }
+            msd[i + 1] += deviation;
+        }
+    }
+    for (std::size_t g = 0; g < G; ++g) sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
+}
+
+// A block's realizations [begin, end) of a member of the family, group_size at a time (then one by one), their data
+// made into the workspace by make_data(r, count, x, d): realizations r ... r + count - 1 at x + g N, d + g N.
+template <class MakeData>
+void add_member_block(const EnsembleOptions& options, const Problem& p, std::int64_t begin, std::int64_t end,
+                      Workspace& ws, BlockSums& sums, const MakeData& make_data) {
+    with_static_taps(static_cast<std::int64_t>(p.M), [&](auto taps) {
+        constexpr std::size_t StaticM = [] {
+            if constexpr (is_static_taps<decltype(taps)>)
+                return decltype(taps)::value;
+            else
+                return std::size_t{0};
+        }();
+        with_family_update<StaticM>(options.algorithm, p.M, p.eta, options.family, [&](auto& update) {
+            using Update = std::decay_t<decltype(update)>;
+            static_assert(group_size == 4, "four copies of the update");
+            Update updates[group_size] = {update, update, update, update};
+            for (std::int64_t r = begin; r < end;) {
+                const bool whole_group = end - r >= static_cast<std::int64_t>(group_size);
+                const std::size_t count = whole_group ? group_size : 1;
+                make_data(r, count, ws.x.data(), ws.d.data());
+                if (whole_group)
+                    add_member_group<StaticM, group_size>(p, ws.x.data(), ws.d.data(), updates, sums);
+                else
+                    add_member_group<StaticM, 1>(p, ws.x.data(), ws.d.data(), updates, sums);
+                r += static_cast<std::int64_t>(count);
+            }
+            return 0;
+        });
+        return 0;
+    });
 }
 
 // --rng philox: G realizations side by side, each made and run sample by sample by philox::Realization::step (the
@@ -806,6 +858,8 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const bool use_philox = source == nullptr && options.rng == Rng::philox;
     const philox::Problem philox_p = philox_problem(p, scenario);
     const PhiloxKernels philox_kernel = philox_kernels(M, p.K, use_philox && philox::avx2_supported());
+    // The family's members on philox data: its vector twins make four realizations' signals at a time.
+    const int philox_vectors = !use_philox ? 0 : philox::avx512_supported() ? 512 : philox::avx2_supported() ? 256 : 0;
 
     // Block k of the span goes to sums[k]. A span of about 16 MB of sums, and at least two blocks per thread so
     // that a fast thread can run ahead.
@@ -833,21 +887,25 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 block_sums.clear();
                 const std::int64_t begin = block * ensemble_block_size;
                 const std::int64_t end = std::min(R, begin + ensemble_block_size);
-                if (options.algorithm != FamilyId::lms) { // a member of the family, one realization at a time
-                    with_family_update(options.algorithm, M, p.eta, options.family, [&](auto& update) {
-                        for (std::int64_t r = begin; r < end; ++r) {
-                            double* x = ws.x.data();
-                            double* d = ws.d.data();
+                if (options.algorithm != FamilyId::lms) { // a member of the family
+                    const auto make_data = [&](std::int64_t r0, std::size_t count, double* x, double* d) {
+                        const auto r = static_cast<std::uint64_t>(r0);
+                        if (use_philox && count == 4 && philox_vectors == 512)
+                            return philox::signals_four_avx512(philox_p, r, x, d, N);
+                        if (use_philox && count == 4 && philox_vectors == 256)
+                            return philox::signals_four_avx2(philox_p, r, x, d, N);
+                        for (std::size_t g = 0; g < count; ++g, x += N, d += N)
                             if (use_philox)
-                                philox::signals(philox_p, static_cast<std::uint64_t>(r), ws.hist.data(), x, d);
+                                philox::signals(philox_p, r + g, ws.hist.data(), x, d);
                             else if (source != nullptr)
-                                (*source)(r, x, d);
+                                (*source)(r0 + static_cast<std::int64_t>(g), x, d);
                             else
-                                generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, x, d);
-                            add_member(p, x, d, update, ws, block_sums);
-                        }
-                        return 0;
-                    });
+                                generate_realization(scenario,
+                                                     static_cast<std::uint32_t>(scenario.seed + r0) +
+                                                         static_cast<std::uint32_t>(g),
+                                                     ws, x, d);
+                    };
+                    add_member_block(options, p, begin, end, ws, block_sums, make_data);
                     std::lock_guard<std::mutex> lock(mutex);
                     if (!done(block - first)) go_on = false;
                     continue;

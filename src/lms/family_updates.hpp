@@ -53,58 +53,82 @@ inline double sign(double v) {
 
 /// What every update holds: M, eta and the options. reset() starts a new run from w = 0 (the caller zeroes w);
 /// update(w, x, e) takes one step with the regressor x (newest first) and the a-priori error e = d - w.x.
-struct Base {
-    std::size_t M;
+/// StaticM > 0: M known at compile time (the ensemble's unrolled loops); 0: M at run time. The same operations in
+/// the same order either way.
+template <std::size_t StaticM> struct Base {
+    std::size_t runtime_M;
     double eta;
     FamilyOptions o;
     void reset() {}
+    std::size_t taps() const { return StaticM > 0 ? StaticM : runtime_M; }
 };
 
-struct Lms : Base {
+template <std::size_t StaticM> struct Lms : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
     void update(double* w, const double* x, double e) const {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta / 2 * 2 * e * x[k]; // the numpy stage's bits
     }
 };
 
-struct Nlms : Base {
+template <std::size_t StaticM> struct Nlms : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
     void update(double* w, const double* x, double e) const {
+        const std::size_t M = this->taps();
         double power = 0.0;
         for (std::size_t k = 0; k < M; ++k) power += x[k] * x[k];
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * x[k] / (o.eps + power);
     }
 };
 
-struct SignError : Base {
+template <std::size_t StaticM> struct SignError : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
     void update(double* w, const double* x, double e) const {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * sign(e) * x[k];
     }
 };
 
-struct SignData : Base {
+template <std::size_t StaticM> struct SignData : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
     void update(double* w, const double* x, double e) const {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * sign(x[k]);
     }
 };
 
-struct SignSign : Base {
+template <std::size_t StaticM> struct SignSign : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
     void update(double* w, const double* x, double e) const {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * sign(e) * sign(x[k]);
     }
 };
 
-struct Leaky : Base {
+template <std::size_t StaticM> struct Leaky : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
     void update(double* w, const double* x, double e) const {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = (1 - eta * o.gamma) * w[k] + eta * e * x[k];
     }
 };
 
 /// PyTorch's SGD with momentum (dampening 0) on g = -2 e x with lr = eta / 2: the buffer starts as the first
 /// gradient; nesterov steps along g + beta buf.
-template <bool Nesterov> struct HeavyBall : Base {
-    std::vector<double> buffer = std::vector<double>(M, 0.0);
+template <std::size_t StaticM, bool Nesterov> struct HeavyBall : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
+    std::vector<double> buffer = std::vector<double>(this->taps(), 0.0);
     bool first = true;
     void reset() { first = true; }
     void update(double* w, const double* x, double e) {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) {
             const double g = -2 * e * x[k];
             buffer[k] = first ? g : o.beta * buffer[k] + g;
@@ -114,24 +138,33 @@ template <bool Nesterov> struct HeavyBall : Base {
     }
 };
 
-struct Lmf : Base {
+template <std::size_t StaticM> struct Lmf : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
     void update(double* w, const double* x, double e) const {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * e * e * x[k];
     }
 };
 
-struct Huber : Base {
+template <std::size_t StaticM> struct Huber : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
     void update(double* w, const double* x, double e) const {
+        const std::size_t M = this->taps();
         const double clipped = std::clamp(e, -o.huber_delta, o.huber_delta);
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * clipped * x[k];
     }
 };
 
 /// PyTorch's Adagrad (lr_decay 0, initial accumulator 0) on g = -2 e x with lr = eta.
-struct Adagrad : Base {
-    std::vector<double> sum = std::vector<double>(M, 0.0);
+template <std::size_t StaticM> struct Adagrad : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
+    std::vector<double> sum = std::vector<double>(this->taps(), 0.0);
     void reset() { std::fill(sum.begin(), sum.end(), 0.0); }
     void update(double* w, const double* x, double e) {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) {
             const double g = -2 * e * x[k];
             sum[k] = sum[k] + g * g;
@@ -141,10 +174,13 @@ struct Adagrad : Base {
 };
 
 /// PyTorch's RMSprop (no momentum, not centered) on g = -2 e x with lr = eta.
-struct Rmsprop : Base {
-    std::vector<double> square = std::vector<double>(M, 0.0);
+template <std::size_t StaticM> struct Rmsprop : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
+    std::vector<double> square = std::vector<double>(this->taps(), 0.0);
     void reset() { std::fill(square.begin(), square.end(), 0.0); }
     void update(double* w, const double* x, double e) {
+        const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) {
             const double g = -2 * e * x[k];
             square[k] = o.rmsprop_alpha * square[k] + (1 - o.rmsprop_alpha) * g * g;
@@ -155,38 +191,53 @@ struct Rmsprop : Base {
 
 /// PyTorch's Adam (no weight decay, not amsgrad) on g = -2 e x with lr = eta, in its implementation's order:
 /// step lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps.
-struct Adam : Base {
-    std::vector<double> first = std::vector<double>(M, 0.0), second = std::vector<double>(M, 0.0);
-    double t = 0.0;
+template <std::size_t StaticM> struct Adam : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
+    std::vector<double> first = std::vector<double>(this->taps(), 0.0), second = std::vector<double>(this->taps(), 0.0);
+    std::size_t t = 0;
+    /// eta / (1 - beta1^t) and sqrt(1 - beta2^t) of step t (from 1), made once and kept across resets: the same
+    /// std::pow and std::sqrt calls as at each step, so the same bits, without a pow per step per realization.
+    std::vector<double> step_size = {}, root_correction = {};
     void reset() {
         std::fill(first.begin(), first.end(), 0.0);
         std::fill(second.begin(), second.end(), 0.0);
-        t = 0.0;
+        t = 0;
     }
     void update(double* w, const double* x, double e) {
-        t += 1.0;
-        const double correction1 = 1 - std::pow(o.adam_beta1, t);
-        const double correction2 = 1 - std::pow(o.adam_beta2, t);
+        const std::size_t M = this->taps();
+        if (t == step_size.size()) {
+            const double step = static_cast<double>(t + 1);
+            step_size.push_back(eta / (1 - std::pow(o.adam_beta1, step)));
+            root_correction.push_back(std::sqrt(1 - std::pow(o.adam_beta2, step)));
+        }
+        const double lr = step_size[t], root = root_correction[t];
+        ++t;
         for (std::size_t k = 0; k < M; ++k) {
             const double g = -2 * e * x[k];
             first[k] = o.adam_beta1 * first[k] + (1 - o.adam_beta1) * g;
             second[k] = o.adam_beta2 * second[k] + (1 - o.adam_beta2) * g * g;
-            const double denominator = std::sqrt(second[k]) / std::sqrt(correction2) + o.adam_eps;
-            w[k] = w[k] - eta / correction1 * first[k] / denominator;
+            const double denominator = std::sqrt(second[k]) / root + o.adam_eps;
+            w[k] = w[k] - lr * first[k] / denominator;
         }
     }
 };
 
 /// RLS: P(0) = I / delta; k = P x / (lambda + x.P x); w += k e; P = (P - k x.P) / lambda, then (P + P^T) / 2.
 /// eta is not used: RLS has no step.
-struct Rls : Base {
-    std::vector<double> P = std::vector<double>(M * M, 0.0), Px = std::vector<double>(M), xP = std::vector<double>(M),
-                        gain = std::vector<double>(M);
+template <std::size_t StaticM> struct Rls : Base<StaticM> {
+    using Base<StaticM>::eta;
+    using Base<StaticM>::o;
+    std::vector<double> P = std::vector<double>(this->taps() * this->taps(), 0.0),
+                        Px = std::vector<double>(this->taps()), xP = std::vector<double>(this->taps()),
+                        gain = std::vector<double>(this->taps());
     void reset() {
+        const std::size_t M = this->taps();
         std::fill(P.begin(), P.end(), 0.0);
         for (std::size_t i = 0; i < M; ++i) P[i * M + i] = 1.0 / o.rls_delta;
     }
     void update(double* w, const double* x, double e) {
+        const std::size_t M = this->taps();
         double quadratic = 0.0;
         for (std::size_t i = 0; i < M; ++i) {
             Px[i] = 0.0;
@@ -212,33 +263,34 @@ struct Rls : Base {
 
 } // namespace family_update
 
-/// Returns body(update), update the member's struct above for M taps, step eta and options o, reset for a run.
-/// body is instantiated once per member: a loop written once runs every member at full speed.
-template <class Body>
+/// Returns body(update), update the member's struct above for M taps (StaticM > 0: M = StaticM, known at compile
+/// time), step eta and options o, reset for a run. body is instantiated once per member: a loop written once runs
+/// every member at full speed.
+template <std::size_t StaticM = 0, class Body>
 auto with_family_update(FamilyId id, std::size_t M, double eta, const FamilyOptions& o, Body&& body) {
-    const family_update::Base base{M, eta, o};
+    const family_update::Base<StaticM> base{M, eta, o};
     const auto call = [&](auto update) {
         update.reset();
         return body(update);
     };
     using namespace family_update;
     switch (id) {
-    case FamilyId::nlms: return call(Nlms{base});
-    case FamilyId::sign_error: return call(SignError{base});
-    case FamilyId::sign_data: return call(SignData{base});
-    case FamilyId::sign_sign: return call(SignSign{base});
-    case FamilyId::leaky: return call(Leaky{base});
-    case FamilyId::momentum: return call(HeavyBall<false>{base});
-    case FamilyId::nesterov: return call(HeavyBall<true>{base});
-    case FamilyId::lmf: return call(Lmf{base});
-    case FamilyId::huber: return call(Huber{base});
-    case FamilyId::adagrad: return call(Adagrad{base});
-    case FamilyId::rmsprop: return call(Rmsprop{base});
-    case FamilyId::adam: return call(Adam{base});
-    case FamilyId::rls: return call(Rls{base});
+    case FamilyId::nlms: return call(Nlms<StaticM>{base});
+    case FamilyId::sign_error: return call(SignError<StaticM>{base});
+    case FamilyId::sign_data: return call(SignData<StaticM>{base});
+    case FamilyId::sign_sign: return call(SignSign<StaticM>{base});
+    case FamilyId::leaky: return call(Leaky<StaticM>{base});
+    case FamilyId::momentum: return call(HeavyBall<StaticM, false>{base});
+    case FamilyId::nesterov: return call(HeavyBall<StaticM, true>{base});
+    case FamilyId::lmf: return call(Lmf<StaticM>{base});
+    case FamilyId::huber: return call(Huber<StaticM>{base});
+    case FamilyId::adagrad: return call(Adagrad<StaticM>{base});
+    case FamilyId::rmsprop: return call(Rmsprop<StaticM>{base});
+    case FamilyId::adam: return call(Adam<StaticM>{base});
+    case FamilyId::rls: return call(Rls<StaticM>{base});
     case FamilyId::lms: break;
     }
-    return call(Lms{base});
+    return call(Lms<StaticM>{base});
 }
 
 } // namespace lmsref

@@ -346,7 +346,7 @@ Figure members_figure(const std::vector<EnsembleMemberRun>& runs, XScale scale) 
                           r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"),
                           r.completed_realizations, r.completed_realizations == 1 ? "" : "s",
                           describe_ensemble(reference, 6));
-    c.mse_title = "mean-square error of each algorithm; dashed in its colour: its theory (a level: the steady state)";
+    c.mse_title = "mean-square error of each algorithm; dashed black on each: its theory (a level: the steady state alone)";
     c.decimate = static_cast<std::size_t>(r.decimate);
     std::size_t k = 0;
     for (const EnsembleMemberRun& m : runs) {

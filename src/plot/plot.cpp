@@ -807,8 +807,8 @@ Figure stage_curves_figure(const StageCurves& c) {
                 for (std::size_t r = s.level_from / step; r < length; ++r) own[r] = s.mse_level;
             }
             if (!own.empty()) // untitled: the panel's title says what the dashed lines are
-                theories.push_back(
-                    {decibels_of(own), curve_style(length, true) + "lt 2 dt 2 lw 1.8 lc rgb '" + s.colour + "'", ""});
+                theories.push_back({decibels_of(own), curve_style(length, true) + "lt 2 dt 2 lw 1.6 lc rgb '#000000'",
+                                    ""});
         }
         columns.insert(columns.end(), theories.begin(), theories.end());
         if (!theory.empty())

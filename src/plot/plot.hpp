@@ -94,7 +94,7 @@ struct StageCurves {
         std::vector<double> mse, msd;
         /// The series' own theory, dashed in its colour (the family's members): curves, or (empty curves) a
         /// steady-state MSE drawn from sample level_from on; NaN for none.
-        std::vector<double> mse_theory, msd_theory;
+        std::vector<double> mse_theory = {}, msd_theory = {};
         double mse_level = std::numeric_limits<double>::quiet_NaN();
         std::size_t level_from = 0;
     };

@@ -1,16 +1,17 @@
-// CPU-only twins of src/random/philox_data.hpp's functions in AVX2, four consecutive realizations at once (a lane each),
-// for speed alone: normals4_avx2 makes philox::normals' values (Philox's 32 x 32 -> 64-bit products with vpmuludq,
-// the uniforms from their two exact halves, log_unit and cos_sin_2pi with blends where the scalar code selects), and
-// add_four_realizations_avx2 runs Realization::step_with's LMS update and adds into the block sums as four calls of
-// philox::add_realization would. The same operations in the same order, lane by lane, with no fused multiply-add:
-// the same bits (tests/test_philox.cpp checks the normals against philox::normals and the engine's curves against
-// philox::add_realization). The CPU engine uses them when the processor has AVX2 but not AVX-512 (checked at run
-// time; with AVX-512 it takes src/philox_avx512.hpp's) and M = max(M, len(wo)) <= 8, the scalar functions otherwise.
-// The CUDA kernel never sees them.
+// CPU-only twins of src/random/philox_data.hpp's functions in AVX2, four consecutive realizations at once (a lane
+// each), for speed alone: normals4_avx2 makes philox::normals' values (Philox's 32 x 32 -> 64-bit products with
+// vpmuludq, the uniforms from their two exact halves, log_unit and cos_sin_2pi with blends where the scalar code
+// selects), and add_four_realizations_avx2 runs Realization::step_with's LMS update and adds into the block sums as
+// four calls of philox::add_realization would. The same operations in the same order, lane by lane, with no fused
+// multiply-add: the same bits (tests/test_philox.cpp checks the normals against philox::normals and the engine's curves
+// against philox::add_realization). The CPU engine uses them when the processor has AVX2 but not AVX-512 (checked at
+// run time; with AVX-512 it takes src/philox_avx512.hpp's) and M = max(M, len(wo)) <= 8, the scalar functions
+// otherwise. The CUDA kernel never sees them.
 #pragma once
 
 #include "random/philox_data.hpp"
 
+#include <cstddef>
 #include <cstdint>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -128,6 +129,21 @@ __attribute__((target("avx2"))) inline void normals4_avx2(std::uint32_t seed, st
     normals4_avx2_inline(seed, r0, n, x, v);
 }
 
+/// philox::signals for realizations first ... first + 3 at once: realization first + g's x and d at x + g stride,
+/// d + g stride, the same bits (normals4_avx2, then filter_signal).
+__attribute__((target("avx2"))) inline void signals_four_avx2(const Problem& p, std::uint64_t first, double* x,
+                                                              double* d, std::size_t stride) {
+    alignas(32) double xs[4], vs[4];
+    for (std::int64_t n = 0; n < p.samples; ++n) {
+        normals4_avx2_inline(p.seed, first, static_cast<std::uint64_t>(n), xs, vs);
+        for (std::size_t g = 0; g < 4; ++g) {
+            x[g * stride + static_cast<std::size_t>(n)] = xs[g];
+            d[g * stride + static_cast<std::size_t>(n)] = vs[g];
+        }
+    }
+    for (std::size_t g = 0; g < 4; ++g) filter_signal(p, x + g * stride, d + g * stride);
+}
+
 /// philox::add_realization for realizations first ... first + 3 at once, M = K = StaticM, in AVX2 (a lane per
 /// realization; Realization::step_with's operations in its order, lane by lane), adding into the block's sums in
 /// realization order: the bits of four calls of add_realization. steady[g]: realization first + g's sum of e^2 over
@@ -193,6 +209,7 @@ inline bool avx2_supported() {
     return false;
 }
 inline void normals4_avx2(std::uint32_t, std::uint64_t, std::uint64_t, double*, double*) {}
+inline void signals_four_avx2(const Problem&, std::uint64_t, double*, double*, std::size_t) {}
 template <int StaticM>
 void add_four_realizations_avx2(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
 

@@ -1,13 +1,13 @@
-// CPU-only twins of src/random/philox_data.hpp's functions in AVX-512 (F, DQ, VL), for speed alone, as src/philox_avx2.hpp
-// in AVX2. A 512-bit vector holds eight (realization, sample) pairs: four consecutive realizations (the engine's
-// group) times two consecutive samples, so that a group of four realizations fills all eight lanes. Normals512 makes
-// philox::normals' values for them: Philox's 32 x 32 -> 64-bit products with vpmuludq, the three-way xors in one
-// vpternlogq, the 53-bit integers converted exactly (vcvtqq2pd), log_unit's mantissa and exponent taken exactly
-// (vgetmantpd, vgetexppd), cos_sin_2pi's quadrant and fraction taken exactly from u2's 53-bit integer (q = k2 >> 51,
-// f = (k2 mod 2^51) 2^-51, which are the scalar floor(4 u2) and 4 u2 - q), and masks where the scalar code selects.
-// add_four_realizations_avx512 makes eight samples' normals at a time this way (four independent vectors in flight),
-// runs Realization::step_with's LMS update on the previous eight in 256-bit vectors between their stages (the long
-// chains of dependent operations of both overlap), and adds into the block sums as four calls of
+// CPU-only twins of src/random/philox_data.hpp's functions in AVX-512 (F, DQ, VL), for speed alone, as
+// src/philox_avx2.hpp in AVX2. A 512-bit vector holds eight (realization, sample) pairs: four consecutive realizations
+// (the engine's group) times two consecutive samples, so that a group of four realizations fills all eight lanes.
+// Normals512 makes philox::normals' values for them: Philox's 32 x 32 -> 64-bit products with vpmuludq, the three-way
+// xors in one vpternlogq, the 53-bit integers converted exactly (vcvtqq2pd), log_unit's mantissa and exponent taken
+// exactly (vgetmantpd, vgetexppd), cos_sin_2pi's quadrant and fraction taken exactly from u2's 53-bit integer (q = k2
+// >> 51, f = (k2 mod 2^51) 2^-51, which are the scalar floor(4 u2) and 4 u2 - q), and masks where the scalar code
+// selects. add_four_realizations_avx512 makes eight samples' normals at a time this way (four independent vectors in
+// flight), runs Realization::step_with's LMS update on the previous eight in 256-bit vectors between their stages (the
+// long chains of dependent operations of both overlap), and adds into the block sums as four calls of
 // philox::add_realization would, eight samples at a time.
 // Every floating-point operation of the scalar code is here, in the same order, lane by lane, with no fused
 // multiply-add; what differs is only how exact values (integers, mantissas, exponents, signs) are obtained: the
@@ -19,6 +19,7 @@
 #include "random/philox_avx2.hpp"
 #include "random/philox_data.hpp"
 
+#include <cstddef>
 #include <cstdint>
 
 #ifdef LMSREF_PHILOX_AVX2
@@ -237,6 +238,30 @@ LMSREF_AVX512_TARGET inline void normals8_avx512(std::uint32_t seed, std::uint64
     _mm512_storeu_pd(v, normals.v[0]);
 }
 
+/// philox::signals for realizations first ... first + 3 at once, eight samples at a time (Normals512<4>):
+/// realization first + g's x and d at x + g stride, d + g stride, the same bits (then filter_signal).
+LMSREF_AVX512_TARGET inline void signals_four_avx512(const Problem& p, std::uint64_t first, double* x, double* d,
+                                                     std::size_t stride) {
+    Keys512 keys;
+    make_keys512(p.seed, keys);
+    alignas(64) double xs[8][4], vs[8][4]; // row j: sample n0 + j of the four realizations
+    for (std::int64_t n0 = 0; n0 < p.samples; n0 += 8) {
+        Normals512<4> made;
+        made.make(keys, first, static_cast<std::uint64_t>(n0), [](int) {});
+        for (int s = 0; s < 4; ++s) {
+            _mm512_store_pd(xs[2 * s], made.x[s]);
+            _mm512_store_pd(vs[2 * s], made.v[s]);
+        }
+        const std::int64_t count = p.samples - n0 < 8 ? p.samples - n0 : 8;
+        for (std::size_t g = 0; g < 4; ++g)
+            for (std::int64_t j = 0; j < count; ++j) {
+                x[g * stride + static_cast<std::size_t>(n0 + j)] = xs[j][g];
+                d[g * stride + static_cast<std::size_t>(n0 + j)] = vs[j][g];
+            }
+    }
+    for (std::size_t g = 0; g < 4; ++g) filter_signal(p, x + g * stride, d + g * stride);
+}
+
 /// target[i] += rows[i][0], then rows[i][1], rows[i][2], rows[i][3] for i = 0 ... count - 1 (rows: four values per
 /// row, one per realization; 64-byte aligned): the four realizations added in order into each target value, as the
 /// scalar loops add them, eight values at a time (a transpose of eight rows by four).
@@ -364,6 +389,7 @@ inline bool avx512_supported() {
     return false;
 }
 inline void normals8_avx512(std::uint32_t, std::uint64_t, std::uint64_t, double*, double*) {}
+inline void signals_four_avx512(const Problem&, std::uint64_t, double*, double*, std::size_t) {}
 template <int StaticM>
 void add_four_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
 

@@ -255,6 +255,19 @@ inline void signals(const Problem& p, std::uint64_t realization, double* hist, d
     }
 }
 
+/// d from x and the noise's normals v, in place (d holds v on entry): d(n) = lfilter(wo, 1, x)(n) + noise_gain v(n),
+/// oldest tap first from 0.0, as Realization::step_with makes it (the taps before the start add zeros to 0.0 there,
+/// which changes nothing): the same bits. For the vector twins of `signals`, which make x and v four realizations
+/// at a time.
+inline void filter_signal(const Problem& p, const double* x, double* d) {
+    for (std::int64_t n = 0; n < p.samples; ++n) {
+        double di = 0.0;
+        const std::int64_t newest = n < p.history - 1 ? n : p.history - 1;
+        for (std::int64_t k = newest + 1; k-- > 0;) di += p.wo_K[k] * x[n - k];
+        d[n] = di + p.noise_gain * d[n];
+    }
+}
+
 /// Runs realization r from start to end, adding its terms into the caller's per-sample sums: mse[n] += e(n)^2
 /// (n < N), msd[n] += ||w(n) - wo_M||^2 and meanw[n M + k] += w_k(n) (n <= N). Returns the sum of e(n)^2 over the
 /// steady state (n >= steady_start). `hist` and `w` are the caller's K and M values of scratch. The CPU engine runs

@@ -82,6 +82,69 @@ BenchResult bench_stages(const std::vector<const Stage*>& selected, const Data& 
     return result;
 }
 
+double median_of(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n == 0 ? 0.0 : n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+FamilyBench bench_family(const std::vector<const FamilyMember*>& members, const Data& data, const Scenario& scenario,
+                         const FamilyOptions& options, int repeats) {
+    check_repeats(repeats);
+    const TorchThreadsGuard one_thread(1);
+    FamilyBench bench;
+    bench.options = options;
+    bench.repeats = repeats;
+    const double samples = static_cast<double>(data.x.size());
+    for (const FamilyMember* member : members) {
+        FamilyTiming timing;
+        timing.member = member;
+        for (int r = 0; r <= repeats; ++r) { // run 0 is the warm-up
+            const FamilyComparison run = compare_family({member}, data, scenario, options, 1e-12);
+            const FamilyRun& m = run.members.front();
+            if (!m.ran()) throw RuntimeFailure(m.failure);
+            if (r == 0) continue;
+            timing.program_us.push_back(1e6 * m.program_seconds / samples);
+            timing.recursion_us.push_back(1e6 * m.recursion_seconds / samples);
+        }
+        bench.members.push_back(std::move(timing));
+    }
+    return bench;
+}
+
+std::string family_bench_report(const FamilyBench& bench, const Scenario& scenario, const Data& data) {
+    std::string text =
+        fmt::format("lmsref bench --family: {}\nLibTorch {} on the cpu, 1 intra-op thread, {} timed runs "
+                    "per member after one warm-up\n\n",
+                    describe_scenario(scenario, data, false), libtorch_version(), bench.repeats);
+    text += fmt::format("{:<11} {:>12} {:>12} {:>12}   {:>16}\n", "member", "min us/smp", "median", "max",
+                        "recursion median");
+    for (const FamilyTiming& t : bench.members)
+        text += fmt::format("{:<11} {:>12.4f} {:>12.4f} {:>12.4f}   {:>16.4f}\n", t.member->name,
+                            *std::min_element(t.program_us.begin(), t.program_us.end()), median_of(t.program_us),
+                            *std::max_element(t.program_us.begin(), t.program_us.end()), median_of(t.recursion_us));
+    return text + "\nus/smp: each member's LibTorch program per sample; recursion: its plain C++ recursion.\n";
+}
+
+std::string family_bench_json(const FamilyBench& bench, const Scenario& s, const Data& data) {
+    Json json{{"implementation", "lmsref"},
+              {"lmsref", lmsref_version()},
+              {"scenario", scenario_json(s, data.samples())},
+              {"libtorch", libtorch_version()},
+              {"device", "cpu"},
+              {"threads", 1},
+              {"family", Json::object()}};
+    for (const FamilyTiming& t : bench.members)
+        json["family"][std::string(t.member->name)] = {
+            {"min_us_per_sample", *std::min_element(t.program_us.begin(), t.program_us.end())},
+            {"median_us_per_sample", median_of(t.program_us)},
+            {"max_us_per_sample", *std::max_element(t.program_us.begin(), t.program_us.end())},
+            {"recursion_median_us_per_sample", median_of(t.recursion_us)},
+            {"repeats", bench.repeats},
+            {"settings", member_settings(t.member->id, bench.options)}};
+    return json_text(json);
+}
+
 std::string bench_report(const BenchResult& result, const Scenario& scenario, const Data& data, Device device) {
     std::string text = fmt::format("lmsref bench: {}\ndevice {}, LibTorch {}, {} intra-op thread, {} timed runs per "
                                    "stage after one warm-up\n\n",

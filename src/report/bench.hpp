@@ -42,4 +42,24 @@ std::string bench_report(const BenchResult& result, const Scenario& scenario, co
 /// The JSON `--json` writes, the same format as scripts/bench_python.py.
 std::string bench_json(const BenchResult& result, const Scenario& scenario, const Data& data, Device device);
 
+/// `lmsref bench --family`: each member's LibTorch program and its plain recursion, timed as the stages are.
+struct FamilyTiming {
+    const FamilyMember* member = nullptr;
+    std::vector<double> program_us, recursion_us; ///< us per sample, one value per timed run
+};
+struct FamilyBench {
+    std::vector<FamilyTiming> members;
+    FamilyOptions options;
+    int repeats = 0;
+};
+/// One warm-up run of each member (program and recursion, compare_family), then `repeats` timed runs, LibTorch on
+/// one intra-op thread. Throws RuntimeFailure when a member fails (diverges).
+FamilyBench bench_family(const std::vector<const FamilyMember*>& members, const Data& data, const Scenario& scenario,
+                         const FamilyOptions& options, int repeats);
+/// The median of a run's values.
+double median_of(std::vector<double> values);
+/// The table `lmsref bench --family` prints, and its JSON (the stages' format, "family" for "stages").
+std::string family_bench_report(const FamilyBench& bench, const Scenario& scenario, const Data& data);
+std::string family_bench_json(const FamilyBench& bench, const Scenario& scenario, const Data& data);
+
 } // namespace lmsref
