@@ -119,7 +119,8 @@ TEST_CASE("docs: every example command runs, and prints what the page shows", "[
                 const std::string& line = example.shown[k];
                 in_table = in_table && !line.empty();
                 timed[k] = holds_time(line) || in_table;
-                if (line.find("seconds") != std::string::npos || line.find("us/sample") != std::string::npos)
+                if (line.find("seconds") != std::string::npos || line.find("us/sample") != std::string::npos ||
+                    line.find("ns/(r n)") != std::string::npos)
                     in_table = true;
             }
             for (std::size_t k = 0; k < example.shown.size(); ++k) {

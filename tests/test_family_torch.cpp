@@ -56,3 +56,22 @@ TEST_CASE("family: each LibTorch program and recursion equals the member's PyTor
         }
     }
 }
+
+TEST_CASE("family: optim::Adam with betas (0, 0) is sign-sign, SGD's momentum 0 is lms, in LibTorch too", "[family]") {
+    // As tests/test_family.cpp shows for the recursions: Adam's step lr g / (sqrt(g^2) + 1e-300) is +-lr up to the
+    // rounding of sqrt(g^2) (1e-15 relative over the run), and momentum 0 is the lms step (1e-12).
+    const Scenario scenario = reference_scenario("family/eight_taps").scenario;
+    const Data data = generate_data(scenario);
+    const auto M = static_cast<std::size_t>(scenario.taps);
+    FamilyOptions o;
+    o.adam_beta1 = 0.0;
+    o.adam_beta2 = 0.0;
+    o.adam_eps = 1e-300;
+    o.beta = 0.0;
+    const Trajectory adam = run_family_torch("adam", data.x, data.d, scenario.step_size, M, o);
+    const Trajectory sign_sign = find_member("sign-sign").run(data.x, data.d, scenario.step_size, M, o);
+    CHECK(largest_relative_difference(adam.w.values, sign_sign.w.values) <= 1e-15);
+    const Trajectory momentum = run_family_torch("momentum", data.x, data.d, scenario.step_size, M, o);
+    const Trajectory lms = find_member("lms").run(data.x, data.d, scenario.step_size, M, o);
+    CHECK(largest_relative_difference(momentum.w.values, lms.w.values) <= 1e-12);
+}

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #ifdef LMSREF_PHILOX_AVX2
 #define LMSREF_PHILOX_AVX512 1
@@ -238,28 +239,39 @@ LMSREF_AVX512_TARGET inline void normals8_avx512(std::uint32_t seed, std::uint64
     _mm512_storeu_pd(v, normals.v[0]);
 }
 
-/// philox::signals for realizations first ... first + 3 at once, eight samples at a time (Normals512<4>):
-/// realization first + g's x and d at x + g stride, d + g stride, the same bits (then filter_signal).
+/// philox::signals for realizations first ... first + 3 at once, eight samples at a time (Normals512<4>), d made
+/// in the vectors as add_four_realizations_avx512 makes it (lfilter oldest tap first from 0.0, then the noise):
+/// realization first + g's x and d at x + g stride, d + g stride, the same bits.
 LMSREF_AVX512_TARGET inline void signals_four_avx512(const Problem& p, std::uint64_t first, double* x, double* d,
                                                      std::size_t stride) {
     Keys512 keys;
     make_keys512(p.seed, keys);
-    alignas(64) double xs[8][4], vs[8][4]; // row j: sample n0 + j of the four realizations
+    const int past = p.history - 1;
+    // Four values per row, one per realization: the `past` rows before this chunk (zeros before the start), then
+    // this chunk's eight.
+    std::vector<double> rows(static_cast<std::size_t>(past + 8) * 4, 0.0);
+    double(*xs)[4] = reinterpret_cast<double(*)[4]>(rows.data());
+    alignas(64) double ds[8][4];
+    const __m512d noise_gain = _mm512_set1_pd(p.noise_gain);
     for (std::int64_t n0 = 0; n0 < p.samples; n0 += 8) {
         Normals512<4> made;
         made.make(keys, first, static_cast<std::uint64_t>(n0), [](int) {});
-        for (int s = 0; s < 4; ++s) {
-            _mm512_store_pd(xs[2 * s], made.x[s]);
-            _mm512_store_pd(vs[2 * s], made.v[s]);
+        for (int s = 0; s < 4; ++s) _mm512_storeu_pd(xs[past + 2 * s], made.x[s]);
+        for (int s = 0; s < 4; ++s) { // two samples of the four realizations
+            __m512d di = _mm512_setzero_pd();
+            for (int k = p.history; k-- > 0;)
+                di = _mm512_add_pd(di, _mm512_mul_pd(_mm512_set1_pd(p.wo_K[k]), _mm512_loadu_pd(xs[past + 2 * s - k])));
+            _mm512_store_pd(ds[2 * s], _mm512_add_pd(di, _mm512_mul_pd(noise_gain, made.v[s])));
         }
         const std::int64_t count = p.samples - n0 < 8 ? p.samples - n0 : 8;
         for (std::size_t g = 0; g < 4; ++g)
             for (std::int64_t j = 0; j < count; ++j) {
-                x[g * stride + static_cast<std::size_t>(n0 + j)] = xs[j][g];
-                d[g * stride + static_cast<std::size_t>(n0 + j)] = vs[j][g];
+                x[g * stride + static_cast<std::size_t>(n0 + j)] = xs[past + j][g];
+                d[g * stride + static_cast<std::size_t>(n0 + j)] = ds[j][g];
             }
+        for (int i = 0; i < past; ++i) // the last `past` rows become the history of the next chunk
+            for (int g = 0; g < 4; ++g) xs[i][g] = xs[8 + i][g];
     }
-    for (std::size_t g = 0; g < 4; ++g) filter_signal(p, x + g * stride, d + g * stride);
 }
 
 /// target[i] += rows[i][0], then rows[i][1], rows[i][2], rows[i][3] for i = 0 ... count - 1 (rows: four values per
