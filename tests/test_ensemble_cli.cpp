@@ -401,8 +401,8 @@ TEST_CASE("ensemble: R = 1 has no standard error and a tiny ensemble no resolved
     // (no scale: d = 0); the same for linear's random start, whose errors are tiny but not 0.
     const Result none = run_lmsref("ensemble --wo 0 --sigmav2 0 -R 10");
     REQUIRE(none.exit_code == 0);
-    CHECK_THAT(none.output, Catch::Contains("(n/a: no spread over realizations, no standard error)") &&
-                                !Catch::Contains("nan"));
+    CHECK_THAT(none.output,
+               Catch::Contains("(n/a: no spread over realizations, no standard error)") && !Catch::Contains("nan"));
     const Result linear = run_lmsref("ensemble --stage linear --wo 0 --sigmav2 0 -R 64 -N 100");
     REQUIRE(linear.exit_code == 0);
     CHECK_THAT(linear.output, !Catch::Contains("diverged") && !Catch::Contains("nan"));
@@ -615,6 +615,17 @@ TEST_CASE("gpu: every batched stage on CUDA gives the CPU's curves", "[gpu]") {
             else
                 CHECK(std::abs(on_gpu - on_cpu) <= 1e-12 * on_cpu); // linear: the same random init on both
         }
+    }
+    // The LMS family's LibTorch programs on CUDA against their plain recursions, on the CPU.
+    const Result family = run_lmsref(
+        "ensemble --stage all --algorithm all -R 200 -N 100 --seed 3 --device cuda --json " + dir + "/family.json");
+    INFO(family.output);
+    REQUIRE(family.exit_code == 0);
+    const auto members = nlohmann::json::parse(file_bytes(dir + "/family.json"));
+    CHECK(members["algorithms"].size() == 14);
+    for (const auto& [name, member] : members["algorithms"].items()) {
+        CAPTURE(name);
+        CHECK(member["within_tolerance"] == true);
     }
 }
 

@@ -145,3 +145,29 @@ TEST_CASE("ensemble --algorithm A,B,...: one table, one folder per member, one f
     CHECK_THAT(diverged.output, Catch::Contains("FAILED") && Catch::Contains("nothing was written"));
     CHECK_FALSE(std::filesystem::exists(dir + "/none"));
 }
+
+TEST_CASE("ensemble --algorithm with --stage sgd and --stage all: the members' LibTorch programs, batched",
+          "[family][ensemble]") {
+    const std::string dir = fresh_folder("programs");
+    Result result = run_lmsref("ensemble --stage all --algorithm nlms,rls,adam -R 100 -N 80 --json " + dir +
+                               "/p.json --progress never");
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("3 of 3 LibTorch programs agree with their recursions to 1e-12"));
+    const auto json = nlohmann::json::parse(file_bytes(dir + "/p.json"));
+    CHECK(json["algorithms"]["rls"]["within_tolerance"] == true);
+    // --tolerance 0: a program rounds in LibTorch's order, so some curve differs: exit 3
+    result = run_lmsref("ensemble --stage all --algorithm nlms -R 64 -N 80 --tolerance 0 --progress never");
+    CHECK(result.exit_code == 3);
+    CHECK_THAT(result.output, Catch::Contains("MISMATCH"));
+    // --stage sgd: one member's program, its report
+    result =
+        run_lmsref("ensemble --stage sgd --algorithm leaky -R 64 -N 80 --out-dir " + dir + "/leaky --progress never");
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.output, Catch::Contains("its LibTorch program (optim::SGD with") &&
+                                  Catch::Contains("weight_decay), batched over realizations, cpu"));
+    CHECK(std::filesystem::exists(dir + "/leaky/mse_theory.npy"));
+    // another stage is not a member's program
+    result = run_lmsref("ensemble --stage tensor --algorithm nlms -R 64 -N 80");
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.output, Catch::Contains("give --stage sgd"));
+}

@@ -1,6 +1,8 @@
 // The LMS family's LibTorch programs (src/stages/family_torch.cpp) against the plain recursions (src/lms/family.cpp),
 // which test_family.cpp checks against NumPy: each PyTorch part reaches its member's update.
+#include "ensemble/ensemble.hpp"
 #include "lms/scenario.hpp"
+#include "lms/torch_module.hpp"
 #include "stages/family_torch.hpp"
 #include "support.hpp"
 
@@ -74,4 +76,34 @@ TEST_CASE("family: optim::Adam with betas (0, 0) is sign-sign, SGD's momentum 0 
     const Trajectory momentum = run_family_torch("momentum", data.x, data.d, scenario.step_size, M, o);
     const Trajectory lms = find_member("lms").run(data.x, data.d, scenario.step_size, M, o);
     CHECK(largest_relative_difference(momentum.w.values, lms.w.values) <= 1e-12);
+}
+
+TEST_CASE("family: each member's LibTorch program batched over realizations follows its recursion's curves",
+          "[family][ensemble]") {
+    // The batched program (the LibTorch module's family_batched, the sum of the realizations' losses, elementwise
+    // optimizers, one P per realization for rls) against the plain engine's member on the same realizations: 1e-12
+    // relative, as the single runs (the batched sums round in LibTorch's order). Two chunks of one block (R = 100,
+    // the second partial), M = 3 and 8.
+    for (std::int64_t M : {3, 8}) {
+        EnsembleOptions options;
+        options.scenario.taps = M;
+        options.scenario.samples = 80;
+        options.scenario.step_size = 0.05;
+        options.realizations = 100;
+        options.threads = 2;
+        for (const FamilyMember& member : family()) {
+            CAPTURE(M, member.name);
+            EnsembleOptions plain = options;
+            plain.algorithm = member.id;
+            const EnsembleResult recursion = run_ensemble(plain);
+            BatchedOptions batched;
+            batched.stage = torch_module().family_batched;
+            batched.algorithm = member.id;
+            batched.chunk = 64;
+            const EnsembleResult program = run_ensemble_batched(options, batched);
+            CHECK(largest_relative_difference(program.mse, recursion.mse) <= 1e-12);
+            CHECK(largest_relative_difference(program.msd, recursion.msd) <= 1e-12);
+            CHECK(largest_relative_difference(program.meanw, recursion.meanw) <= 1e-12);
+        }
+    }
 }

@@ -304,7 +304,8 @@ Parsed parse_command_line(int argc, char** argv) {
               "STAGE");
     add_value(*ensemble, "--algorithm", options.algorithm,
               "the recursion each realization runs: lms (the notebook's), or members of the LMS family (lmsref "
-              "family --help lists them), a comma list or all: each on the same realizations, overlaid in --plot",
+              "family --help lists them), a comma list or all: each on the same realizations, overlaid in --plot; "
+              "with --stage sgd each member's LibTorch program runs batched, with --stage all beside its recursion",
               "LIST");
     add_value(*ensemble, "--rng", options.rng,
               "the generated data's generator: numpy (realization r = --seed S + r, NumPy's stream) or philox "

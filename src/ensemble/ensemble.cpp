@@ -1048,6 +1048,8 @@ EnsembleResult run_batched(const EnsembleOptions& options, const BatchedOptions&
         in.first_torch_seed = batched.first_torch_seed + static_cast<std::uint64_t>(first * ensemble_block_size);
         in.device = batched.device;
         in.local_rank = options.team != nullptr ? options.team->local_rank() : 0;
+        in.algorithm = batched.algorithm;
+        in.family = batched.family;
         batched.stage(in, BatchedTrajectories{e.data(), w.data()});
         // Its blocks' sums on the threads (each block in realization order), then added in block order.
         const auto count = static_cast<std::size_t>(last - first);

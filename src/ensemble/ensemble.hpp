@@ -168,6 +168,10 @@ struct BatchedOptions {
     Device device = Device::cpu;
     std::int64_t chunk = 0;             ///< realizations per chunk (rounded to whole blocks); 0: see ensemble_chunk
     std::uint64_t first_torch_seed = 0; ///< `linear`: realization r starts from torch seed first_torch_seed + r
+    /// A member of the LMS family whose LibTorch program `stage` runs (the module's family_batched), and its
+    /// settings; lms for the notebook's stages.
+    FamilyId algorithm = FamilyId::lms;
+    FamilyOptions family;
 };
 
 /// The realizations per chunk: `asked` (0: as many as keep a chunk's w, (N + 1) M C doubles, within 32 MB) rounded

@@ -21,6 +21,9 @@ EnsembleRun run_plan(EnsemblePlan&& plan) {
     run.input_power_measured = run.scenario.data_from_files();
     run.allow_divergence = plan.allow_divergence;
     run.lag_one = plan.lag_one;
+    const bool program = batched && plan.batched.algorithm != FamilyId::lms; // a member's LibTorch program
+    run.algorithm = program ? plan.batched.algorithm : plan.options.algorithm;
+    run.family = program ? plan.batched.family : plan.options.family;
     if (run.input_power_measured) {
         const EnsemblePlan held = std::move(plan); // the matrices go when this scope ends
         run.result = run_ensemble_matrices(held.options, held.x, held.d, batched ? &held.batched : nullptr);
@@ -29,8 +32,6 @@ EnsembleRun run_plan(EnsemblePlan&& plan) {
         run.result = batched ? run_ensemble_batched(plan.options, plan.batched) : run_ensemble(plan.options);
         run.theory = std::move(plan.theory);
     }
-    run.algorithm = plan.options.algorithm;
-    run.family = plan.options.family;
     if (run.is_member()) {
         run.member_theory = predict_member(run.scenario, run.theory.input_power, run.algorithm, run.family);
         run.theory = run.member_theory.prediction;
@@ -46,7 +47,7 @@ std::vector<EnsembleMemberRun> run_members(const EnsemblePlan& plan, const std::
         entry.algorithm = member;
         try {
             EnsemblePlan copy = plan;
-            copy.options.algorithm = member;
+            (plan.stage->uses_torch ? copy.batched.algorithm : copy.options.algorithm) = member;
             EnsembleRun run = run_plan(std::move(copy));
             run.check_finite();
             entry.run = std::move(run);
@@ -161,6 +162,40 @@ EnsembleComparison compare_ensemble_stages(const EnsemblePlan& plan, double tole
         comparison.stages.push_back(std::move(entry));
     }
     return comparison;
+}
+
+std::vector<MemberProgramRun> compare_member_programs(const EnsemblePlan& plan, const std::vector<FamilyId>& members,
+                                                      BatchedStageFunction program) {
+    std::vector<MemberProgramRun> runs;
+    for (FamilyId member : members) {
+        MemberProgramRun entry;
+        entry.algorithm = member;
+        for (bool batched : {false, true}) {
+            try {
+                EnsemblePlan copy = plan;
+                copy.stage = batched ? &find_stage("sgd") : &stages().front();
+                copy.options.algorithm = batched ? FamilyId::lms : member;
+                copy.batched.algorithm = batched ? member : FamilyId::lms;
+                copy.batched.stage = batched ? program : nullptr;
+                EnsembleRun run = run_plan(std::move(copy));
+                run.check_finite();
+                (batched ? entry.program : entry.recursion) = std::move(run);
+            } catch (const RuntimeFailure& failure) { // a member that diverges, a device error
+                entry.failure =
+                    std::string(member_of(member).name) + (batched ? " (LibTorch program): " : ": ") + failure.what();
+                break;
+            }
+        }
+        if (entry.recursion && entry.program) {
+            const EnsembleResult& a = entry.program->result;
+            const EnsembleResult& b = entry.recursion->result;
+            entry.mse_difference = curve_difference(a.mse, b.mse);
+            entry.msd_difference = curve_difference(a.msd, b.msd);
+            entry.meanw_difference = curve_difference(a.meanw, b.meanw);
+        }
+        runs.push_back(std::move(entry));
+    }
+    return runs;
 }
 
 } // namespace lmsref

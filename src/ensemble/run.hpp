@@ -91,6 +91,19 @@ struct EnsembleMemberRun {
 /// Runs `plan` once per member, in the order given.
 std::vector<EnsembleMemberRun> run_members(const EnsemblePlan& plan, const std::vector<FamilyId>& members);
 
+/// `ensemble --stage all --algorithm A,B,...`: each member's plain recursion and its LibTorch program (`program`, the
+/// LibTorch module's family_batched) on the same realizations, the program's curves against the recursion's.
+struct MemberProgramRun {
+    FamilyId algorithm = FamilyId::lms;
+    std::optional<EnsembleRun> recursion, program; ///< empty when it failed
+    std::string failure;
+    /// max_j |a_j - b_j| / max_j |b_j| of each curve (the program's against the recursion's)
+    double mse_difference = 0.0, msd_difference = 0.0, meanw_difference = 0.0;
+    double largest_difference() const { return std::max({mse_difference, msd_difference, meanw_difference}); }
+};
+std::vector<MemberProgramRun> compare_member_programs(const EnsemblePlan& plan, const std::vector<FamilyId>& members,
+                                                      BatchedStageFunction program);
+
 /// "N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, wo = [0.1, 0.2, 0.3]" (or the files): the run in one line.
 /// most_wo > 0: at most that many values of wo (a figure's title).
 std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo = 0);

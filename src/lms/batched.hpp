@@ -2,6 +2,7 @@
 // and what it returns, in plain arrays, so that the ensemble engine needs no LibTorch.
 #pragma once
 
+#include "lms/family_updates.hpp"
 #include "lms/scenario.hpp"
 
 #include <cstdint>
@@ -23,6 +24,9 @@ struct BatchedInput {
     Device device = Device::cpu;
     /// Under mpirun, this rank's place on its host: on CUDA it runs on GPU local_rank mod the host's GPUs.
     int local_rank = 0;
+    /// The LibTorch module's family_batched: the member whose program runs, and its settings.
+    FamilyId algorithm = FamilyId::lms;
+    FamilyOptions family;
 };
 
 /// Where a batched stage leaves every realization's a-priori error and weights: buffers that the caller owns and

@@ -25,8 +25,10 @@ struct TorchModule {
     /// InputError for an unknown member, RuntimeFailure for LibTorch's errors.
     Trajectory (*family)(const char* member, const std::vector<double>& x, const std::vector<double>& d, double eta,
                          std::size_t M, const FamilyOptions& options) = nullptr;
+    /// The member BatchedInput::algorithm names as its LibTorch program over a chunk of realizations.
+    BatchedStageFunction family_batched = nullptr;
 };
-inline constexpr int torch_module_interface = 2;
+inline constexpr int torch_module_interface = 3;
 
 /// The module, loaded on the first call (thread-safe). Throws RuntimeFailure, naming the module's path, when it is
 /// missing, cannot be loaded, or was built from other sources.

@@ -227,7 +227,13 @@ std::string member_report(const EnsembleRun& run) {
     const FamilyMember& member = member_of(run.algorithm);
     std::string text = "lmsref ensemble: " + describe_ensemble(run) + "\n" + realizations_line(r);
     text += wrap_field(
-        "algorithm", fmt::format("{}: {}, the plain recursion on each realization", member_label(run), member.update));
+        "algorithm",
+        run.stage != nullptr && run.stage->uses_torch
+            ? fmt::format("{}: {}, its LibTorch program ({}), batched over realizations, {}, LibTorch "
+                          "{}",
+                          member_label(run), member.update, member.pytorch_part, to_string(run.device),
+                          libtorch_version())
+            : fmt::format("{}: {}, the plain recursion on each realization", member_label(run), member.update));
     if (r.generated) text += "  rng            " + rng_description(r.rng) + "\n";
     if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
     text += run.input_power_measured
@@ -278,8 +284,9 @@ EnsemblePlan plan_ensemble(const EnsembleOptions& options, const Stage* stage, c
     plan.options = options;
     plan.stage = stage != nullptr ? stage : &stages().front();
     plan.batched = batched;
-    plan.batched.stage = plan.stage->batched;
-    if (plan.stage->uses_torch && plan.stage->batched == nullptr)
+    // a member of the family: the LibTorch module's family_batched, which the caller gives
+    if (batched.algorithm == FamilyId::lms || batched.stage == nullptr) plan.batched.stage = plan.stage->batched;
+    if (plan.stage->uses_torch && plan.batched.stage == nullptr)
         throw InputError(Field{"stage"}, "" + std::string(plan.stage->name) + " has no batched form in this build");
     Scenario& scenario = plan.options.scenario;
     if (scenario.data_from_files()) {
@@ -618,6 +625,67 @@ std::string members_json(const std::vector<EnsembleMemberRun>& runs) {
             json["realizations"] = m.run->result.completed_realizations;
         }
         json["algorithms"][name] = Json::parse(ensemble_summary_json(*m.run));
+    }
+    return json_text(json);
+}
+
+std::string member_programs_report(const std::vector<MemberProgramRun>& runs, double tolerance) {
+    std::string text, failures;
+    const auto first = std::find_if(runs.begin(), runs.end(), [](const MemberProgramRun& m) { return m.recursion; });
+    if (first != runs.end()) {
+        const EnsembleRun& run = *first->recursion;
+        text += "lmsref ensemble --stage all --algorithm: " + describe_ensemble(run) + "\n";
+        text += fmt::format("R = {}, each member's plain recursion (cpu, {} thread{}) and its LibTorch program batched "
+                            "(LibTorch {}), tolerance {:g}\n\n",
+                            run.result.completed_realizations, run.result.threads, run.result.threads == 1 ? "" : "s",
+                            libtorch_version(), tolerance);
+    }
+    text += fmt::format("{:<12} {:>18} {:>18}  {:<11} {:<11} {:<11} {}\n", "member", "recursion ns/(r n)",
+                        "program ns/(r n)", "mse", "msd", "meanw", "verdict");
+    std::size_t agreeing = 0;
+    for (const MemberProgramRun& m : runs) {
+        const std::string name(member_of(m.algorithm).name);
+        if (!m.recursion || !m.program) {
+            text +=
+                fmt::format("{:<12} {:>18} {:>18}  {:<11} {:<11} {:<11} {}\n", name, "-", "-", "-", "-", "-", "FAILED");
+            failures += m.failure + "\n";
+            continue;
+        }
+        const bool within = m.largest_difference() <= tolerance;
+        agreeing += within ? 1 : 0;
+        text +=
+            fmt::format("{:<12} {:>18.1f} {:>18.1f}  {:<11.3e} {:<11.3e} {:<11.3e} {}\n", name,
+                        m.recursion->result.ns_per_realization_sample(), m.program->result.ns_per_realization_sample(),
+                        m.mse_difference, m.msd_difference, m.meanw_difference, within ? "ok" : "MISMATCH");
+    }
+    text += fmt::format("\nmse, msd, meanw: max |curve - recursion's| / max |recursion's|; ns/(r n): wall time per "
+                        "realization-sample, data generation included.\n{} of {} LibTorch programs "
+                        "agree with their recursions to {:g}.\n",
+                        agreeing, runs.size(), tolerance);
+    return text + failures;
+}
+
+std::string member_programs_json(const std::vector<MemberProgramRun>& runs, double tolerance) {
+    Json json{{"lmsref", lmsref_version()},
+              {"libtorch", libtorch_version()},
+              {"command", "ensemble --stage all --algorithm"},
+              {"tolerance", tolerance},
+              {"algorithms", Json::object()}};
+    for (const MemberProgramRun& m : runs) {
+        Json& entry = json["algorithms"][std::string(member_of(m.algorithm).name)];
+        if (!m.recursion || !m.program) {
+            entry = {{"failure", m.failure}};
+            continue;
+        }
+        if (!json.contains("scenario")) {
+            json["scenario"] = scenario_json(m.recursion->scenario, m.recursion->scenario.samples, false);
+            json["realizations"] = m.recursion->result.completed_realizations;
+        }
+        entry = {{"recursion_ns_per_realization_sample", m.recursion->result.ns_per_realization_sample()},
+                 {"program_ns_per_realization_sample", m.program->result.ns_per_realization_sample()},
+                 {"max_relative_difference",
+                  {{"mse", m.mse_difference}, {"msd", m.msd_difference}, {"meanw", m.meanw_difference}}},
+                 {"within_tolerance", m.largest_difference() <= tolerance}};
     }
     return json_text(json);
 }

@@ -28,6 +28,11 @@ std::string members_report(const std::vector<EnsembleMemberRun>& runs);
 /// Its JSON: the scenario, R, and per member its summary.json's figures.
 std::string members_json(const std::vector<EnsembleMemberRun>& runs);
 
+/// `ensemble --stage all --algorithm A,B,...`: a line per member, its LibTorch program's curves against its
+/// recursion's (max relative differences), the times, the verdict; and its JSON.
+std::string member_programs_report(const std::vector<MemberProgramRun>& runs, double tolerance);
+std::string member_programs_json(const std::vector<MemberProgramRun>& runs, double tolerance);
+
 /// What `lmsref ensemble` prints: the scenario, R, the bounds, simulated and predicted steady state, the time.
 std::string ensemble_report(const EnsembleRun& run);
 

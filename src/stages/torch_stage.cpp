@@ -81,6 +81,20 @@ template <TorchStage stage> void run_batched_torch_stage(const BatchedInput& in,
     copy_to(trajectories.w, out.w);
 }
 
+/// The LMS family's members over a chunk, as run_batched_torch_stage runs a stage: in.algorithm's program.
+void run_batched_family(const BatchedInput& in, const BatchedTrajectories& out) {
+    const auto gpus = std::max<std::int64_t>(1, static_cast<std::int64_t>(torch::cuda::device_count()));
+    const torch::Device device = in.device == Device::cuda
+                                     ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(in.local_rank % gpus))
+                                     : torch::Device(torch::kCPU);
+    Float64Default float64;
+    const torch::Tensor X = chunk_tensor(in.x, in.N, in.C, device);
+    const torch::Tensor D = chunk_tensor(in.d, in.N, in.C, device);
+    const TorchTrajectory trajectories = lms_torch_family_batched(in.algorithm, X, D, in.eta, in.M, in.family);
+    copy_to(trajectories.e, out.e);
+    copy_to(trajectories.w, out.w);
+}
+
 /// The LibTorch stages by name: the single run and the batched one.
 struct TorchStageEntry {
     const char* name;
@@ -147,6 +161,7 @@ extern "C" __attribute__((visibility("default"))) const lmsref::TorchModule* lms
         m.resolve_device = torch_resolve_device;
         m.threads = [] { return static_cast<int>(at::get_num_threads()); };
         m.set_threads = [](int threads) { at::set_num_threads(threads); };
+        m.family_batched = run_batched_family;
         m.family = [](const char* member, const std::vector<double>& x, const std::vector<double>& d, double eta,
                       std::size_t M,
                       const FamilyOptions& options) { return run_family_torch(member, x, d, eta, M, options); };

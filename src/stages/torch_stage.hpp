@@ -2,6 +2,7 @@
 // of `linear` and `linear-zero`.
 #pragma once
 
+#include "lms/family_updates.hpp"
 #include "lms/scenario.hpp"
 
 #include <torch/torch.h>
@@ -43,6 +44,11 @@ TorchTrajectory lms_torch_optim(const torch::Tensor& x, const torch::Tensor& d, 
 TorchTrajectory lms_torch_model(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M);
 TorchTrajectory lms_torch_model_2(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M);
 TorchTrajectory lms_torch_model_3(const torch::Tensor& x, const torch::Tensor& d, double eta, std::int64_t M);
+
+/// Member `member` of the LMS family as its LibTorch program over C realizations (family_torch.cpp): X and D N x C,
+/// each column its single run's program.
+TorchTrajectory lms_torch_family_batched(FamilyId member, const torch::Tensor& X, const torch::Tensor& D, double eta,
+                                         std::int64_t M, const FamilyOptions& options);
 
 /// The notebook's second `LMS(nn.Module)`, built from nn::Linear, shared by the stages `linear` (default init) and
 /// `linear-zero` (zero init).

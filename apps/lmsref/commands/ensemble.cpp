@@ -144,6 +144,50 @@ void publish_comparison(const Options& o, const EnsembleComparison& comparison, 
                          (plot.empty() || plot == "-" ? "" : "plot " + o.plot + "\n"));
 }
 
+/// `ensemble --stage all --algorithm A,B,...`: each member's LibTorch program, batched, against its recursion.
+int run_member_programs(const Options& o, const EnsemblePlan& plan, const std::vector<const FamilyMember*>& members,
+                        FileFormat format) {
+    const double tolerance = parse_tolerance(o.tolerance);
+    if (!o.plot.empty()) throw InputError("--plot: --stage all --algorithm draws nothing; give --algorithm alone");
+    OutputSet outputs(is_output_name);
+    std::string out_dir, json;
+    on_rank_zero(plan.options.team, [&] {
+        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+        json = staged_file(outputs, o.json, "--json");
+    });
+    std::vector<FamilyId> ids;
+    for (const FamilyMember* member : members) ids.push_back(member->id);
+    const std::vector<MemberProgramRun> runs = compare_member_programs(plan, ids, torch_module().family_batched);
+    std::cout << member_programs_report(runs, tolerance) << std::flush;
+    const bool failed = std::any_of(runs.begin(), runs.end(), [](const MemberProgramRun& m) { return !m.program; });
+    if (failed) {
+        if (!out_dir.empty() || !json.empty()) std::cout << "nothing was written: an algorithm failed\n";
+        return static_cast<int>(ExitCode::runtime_failure);
+    }
+    on_rank_zero(plan.options.team, [&] {
+        outputs.write([&] {
+            if (!json.empty()) write_file_atomically(json, member_programs_json(runs, tolerance));
+            if (out_dir.empty()) return;
+            for (const MemberProgramRun& m : runs) {
+                const std::string dir =
+                    (std::filesystem::path(out_dir) / std::string(member_of(m.algorithm).name)).string();
+                std::filesystem::create_directory(dir);
+                write_ensemble(dir, *m.program, format);
+            }
+            write_file_atomically((std::filesystem::path(out_dir) / "summary.json").string(),
+                                  member_programs_json(runs, tolerance));
+        });
+        publish(outputs,
+                (out_dir.empty() ? ""
+                                 : "outputs in " + o.out_dir +
+                                       " (summary.json and one folder per algorithm: its program's curves)\n") +
+                    (json.empty() ? "" : "wrote " + o.json + "\n"));
+    });
+    const bool agree = std::all_of(runs.begin(), runs.end(),
+                                   [&](const MemberProgramRun& m) { return m.largest_difference() <= tolerance; });
+    return agree ? 0 : static_cast<int>(ExitCode::out_of_tolerance);
+}
+
 /// `ensemble --algorithm A,B,...`: each member on the same realizations, a line each, one figure.
 int run_ensemble_members(const Options& o, const EnsemblePlan& plan, const std::vector<const FamilyMember*>& members,
                          FileFormat format, const DrawOptions& draw) {
@@ -196,17 +240,25 @@ int run_ensemble_command(const Options& o) {
     const Stage* stage = ensemble_stage(o.ensemble_stage);
     const std::vector<const FamilyMember*> members = parse_members(o.algorithm);
     const bool family_run = members.size() > 1 || members.front()->id != FamilyId::lms;
-    if (family_run && (stage == nullptr || stage->uses_torch))
-        throw InputError("--algorithm: the family's members run on the plain engine; give --stage all or a LibTorch "
-                         "stage without --algorithm, or --algorithm without --stage");
+    // A member's LibTorch program is the sgd stage with one part swapped: --stage sgd runs it batched, --stage all
+    // beside the plain recursion.
+    const bool programs = family_run && (stage == nullptr || stage->uses_torch);
+    if (programs && stage != nullptr && stage->name != "sgd")
+        throw InputError("--algorithm: a member's LibTorch program is the sgd stage with one part swapped; give "
+                         "--stage sgd (its program, batched) or --stage all (beside its recursion)");
     options.family = family_options(o, members);
-    if (members.size() == 1) options.algorithm = members.front()->id;
+    if (members.size() == 1 && !programs) options.algorithm = members.front()->id;
     if (stage != nullptr && o.given("--tolerance"))
         throw InputError("--tolerance: only --stage all compares stages; give --stage all or leave --tolerance out");
     options.rng = parse_rng(o.rng);
     BatchedOptions batched;
     batched.chunk = static_cast<std::int64_t>(parse_count("--chunk", o.chunk, std::int64_t{1} << 40, " (0: auto)"));
     batched.first_torch_seed = options.scenario.linear_init_seed();
+    if (programs) {
+        batched.stage = torch_module().family_batched;
+        batched.algorithm = members.front()->id;
+        batched.family = options.family;
+    }
     if (stage == nullptr || stage->uses_torch) {
         torch_module(); // a missing LibTorch module is said before any work
         batched.device = resolve_device(parse_device_choice(o.device));
@@ -238,6 +290,7 @@ int run_ensemble_command(const Options& o) {
     // alone prints, shows progress and writes.
     const std::unique_ptr<Team> team = join_launched_team();
     plan.options.team = team.get();
+    if (stage == nullptr && programs) return run_member_programs(o, plan, members, format);
     if (stage == nullptr) return run_ensemble_comparison(o, plan, format, draw);
     if (members.size() > 1) return run_ensemble_members(o, plan, members, format, draw);
     OutputSet outputs(is_output_name);
