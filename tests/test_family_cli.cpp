@@ -104,6 +104,9 @@ TEST_CASE("ensemble --algorithm: a member's report, files and theory", "[family]
     CHECK(std::filesystem::exists(dir + "/out/msd.npy"));
     CHECK_FALSE(std::filesystem::exists(dir + "/out/mse_theory.npy"));
     CHECK(std::filesystem::file_size(dir + "/nlms.png") > 10000);
+    // lmsref plot DIR draws it again from the files and summary.json, the member's theory included: the same bytes
+    REQUIRE(run_lmsref("plot " + dir + "/out --out " + dir + "/again.png").exit_code == 0);
+    CHECK(file_bytes(dir + "/again.png") == file_bytes(dir + "/nlms.png"));
     // The curves are the library's
     EnsembleOptions options;
     options.scenario.taps = 8;

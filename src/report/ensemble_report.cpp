@@ -430,9 +430,17 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                           {"past_mean_square_bound", t.past_mean_square_bound}};
     if (run.is_member()) {
         const MemberTheory& m = run.member_theory;
+        const FamilyOptions& f = run.family;
         json["algorithm"] = {{"name", std::string(member_of(run.algorithm).name)},
                              {"update", std::string(member_of(run.algorithm).update)},
-                             {"settings", member_settings(run.algorithm, run.family)}};
+                             {"settings", member_settings(run.algorithm, run.family)},
+                             {"options",
+                              {{"eps", f.eps},
+                               {"gamma", f.gamma},
+                               {"beta", f.beta},
+                               {"huber_delta", f.huber_delta},
+                               {"lambda", f.lambda},
+                               {"rls_delta", f.rls_delta}}}};
         json["theory"] = {{"known", m.known},
                           {"none", m.known ? Json(nullptr) : Json(m.none)},
                           {"model", m.model},
@@ -801,6 +809,19 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
         // The theory again, once the files' lengths have confirmed N and M (they bound what it allocates).
         const double variance = summary.at("theory").value("initial_weight_variance", 0.0);
         run.theory = predict(scenario, sx2, StartModel::prewindowed, variance);
+        if (summary.contains("algorithm") && summary["algorithm"].at("name").get<std::string>() != "lms") {
+            run.algorithm = find_member(summary["algorithm"].at("name").get<std::string>()).id;
+            const Json& o = summary["algorithm"].at("options");
+            FamilyOptions& f = run.family;
+            f.eps = o.at("eps").get<double>();
+            f.gamma = o.at("gamma").get<double>();
+            f.beta = o.at("beta").get<double>();
+            f.huber_delta = o.at("huber_delta").get<double>();
+            f.lambda = o.at("lambda").get<double>();
+            f.rls_delta = o.at("rls_delta").get<double>();
+            run.member_theory = predict_member(scenario, sx2, run.algorithm, run.family);
+            run.theory = run.member_theory.prediction;
+        }
         return run;
     } catch (const Json::exception& error) {
         throw InputError(dir + "/summary.json: not an ensemble summary lmsref can read (" + error.what() + ")");
