@@ -91,29 +91,24 @@ def main():
             if member not in notebook.FAMILY:
                 parser.error(f"unknown member '{member}'; the members are {', '.join(notebook.FAMILY)}")
         stages = []
+    def timed(name, run):
+        """One warm-up run, then the timed ones: min, median and max us per sample."""
+        run()
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            run()
+            times.append((time.perf_counter() - start) / N * 1e6)
+        print(f"{name:12s} median {statistics.median(times):10.3f} us/sample", file=sys.stderr)
+        return {"min_us_per_sample": min(times), "median_us_per_sample": statistics.median(times),
+                "max_us_per_sample": max(times), "repeats": args.repeats}
+
     results = {}
     for member in family or []:  # the settings of scripts/family_reference.py, lmsref's defaults
-        run = lambda: notebook.lms_torch_member(member, x, d, args.eta, M, notebook.family_reference.OPTIONS)
-        run()  # warm-up
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            run()
-            times.append((time.perf_counter() - start) / N * 1e6)
-        results[member] = {"min_us_per_sample": min(times), "median_us_per_sample": statistics.median(times),
-                           "max_us_per_sample": max(times), "repeats": args.repeats}
-        print(f"{member:12s} median {results[member]['median_us_per_sample']:10.3f} us/sample", file=sys.stderr)
+        results[member] = timed(member, lambda: notebook.lms_torch_member(member, x, d, args.eta, M,
+                                                                          notebook.family_reference.OPTIONS))
     for stage in stages:
-        run = stage_runner(stage, x_np, d_np, x, d, args.eta, M, args.seed)
-        run()  # warm-up
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            run()
-            times.append((time.perf_counter() - start) / N * 1e6)
-        results[stage] = {"min_us_per_sample": min(times), "median_us_per_sample": statistics.median(times),
-                          "max_us_per_sample": max(times), "repeats": args.repeats}
-        print(f"{stage:12s} median {results[stage]['median_us_per_sample']:10.3f} us/sample", file=sys.stderr)
+        results[stage] = timed(stage, stage_runner(stage, x_np, d_np, x, d, args.eta, M, args.seed))
 
     report = {
         "implementation": "python",

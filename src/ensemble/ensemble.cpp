@@ -97,6 +97,43 @@ struct Problem {
     std::vector<double> wo_K;     // and wo zero-padded to K taps
 };
 
+// Row 0 of G realizations that start from w = 0: their regressors and weights zeroed, ||0 - wo_M||^2 into msd[0]
+// and 0.0 into meanw's row 0, in realization order.
+template <std::size_t G>
+inline void start_group(std::size_t M, const double* wo_M, double* const* xM, double* const* wi, BlockSums& sums) {
+    for (std::size_t g = 0; g < G; ++g) {
+        double deviation = 0.0;
+        for (std::size_t k = 0; k < M; ++k) {
+            xM[g][k] = 0.0;
+            wi[g][k] = 0.0;
+            const double c = 0.0 - wo_M[k];
+            deviation += c * c;
+            sums.meanw[k] += 0.0;
+        }
+        sums.msd[0] += deviation;
+    }
+}
+
+// Sample i's terms of G realizations (e2[g] = e_g(i)^2, wi[g] = w_g(i + 1)) into the block's sums, in realization
+// order; steady[g] gathers the steady state's e^2.
+template <std::size_t G>
+inline void add_sample(const Problem& p, std::size_t i, std::size_t M, const double* e2, double* const* wi,
+                       double* steady, BlockSums& sums) {
+    const double* wo_M = p.wo_M.data();
+    double* row = sums.meanw.data() + (i + 1) * M;
+    for (std::size_t g = 0; g < G; ++g) {
+        sums.mse[i] += e2[g];
+        if (i >= p.steady_start) steady[g] += e2[g];
+        double deviation = 0.0;
+        for (std::size_t k = 0; k < M; ++k) {
+            const double c = wi[g][k] - wo_M[k];
+            deviation += c * c;
+            row[k] += wi[g][k];
+        }
+        sums.msd[i + 1] += deviation;
+    }
+}
+
 // The `numpy` stage's loop (src/stages/numpy.cpp) on G realizations side by side (x and d of realization g at
 // x + g N, d + g N), adding into the block's sums as it goes. For each realization, the same operations in the same
 // order as that loop, so e and w are its bits: the regressor newest first with zeros before the start, yi summed
@@ -117,23 +154,8 @@ void add_group(const Problem& p, const double* x, const double* d, Workspace& ws
         xM[g] = StaticM > 0 ? xM_local[g] : ws.xM.data();
         wi[g] = StaticM > 0 ? wi_local[g] : ws.wi.data();
     }
-    const double* wo_M = p.wo_M.data();
     const double step = p.eta / 2 * 2; // the numpy stage's eta / 2 * 2, evaluated left to right as it is there
-    double* mse = sums.mse.data();
-    double* msd = sums.msd.data();
-    double* meanw = sums.meanw.data();
-
-    for (std::size_t g = 0; g < G; ++g) { // row 0: w = 0
-        double deviation = 0.0;
-        for (std::size_t k = 0; k < M; ++k) {
-            xM[g][k] = 0.0;
-            wi[g][k] = 0.0;
-            const double c = 0.0 - wo_M[k];
-            deviation += c * c;
-            meanw[k] += 0.0;
-        }
-        msd[0] += deviation;
-    }
+    start_group<G>(M, p.wo_M.data(), xM, wi, sums);
     double steady[G] = {};
     for (std::size_t i = 0; i < N; ++i) {
         double e2[G];
@@ -146,18 +168,7 @@ void add_group(const Problem& p, const double* x, const double* d, Workspace& ws
             for (std::size_t k = 0; k < M; ++k) wi[g][k] = wi[g][k] + step * ei * xM[g][k];
             e2[g] = ei * ei;
         }
-        double* row = meanw + (i + 1) * M;
-        for (std::size_t g = 0; g < G; ++g) { // the sums, in realization order
-            mse[i] += e2[g];
-            if (i >= p.steady_start) steady[g] += e2[g];
-            double deviation = 0.0;
-            for (std::size_t k = 0; k < M; ++k) {
-                const double c = wi[g][k] - wo_M[k];
-                deviation += c * c;
-                row[k] += wi[g][k];
-            }
-            msd[i + 1] += deviation;
-        }
+        add_sample<G>(p, i, M, e2, wi, steady, sums);
     }
     for (std::size_t g = 0; g < G; ++g) sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
 }
@@ -205,22 +216,8 @@ void add_member_group(const Problem& p, const double* x, const double* d, Update
         xM[g] = xM_heap.empty() ? xM_local[g] : xM_heap.data() + g * M;
         wi[g] = wi_heap.empty() ? wi_local[g] : wi_heap.data() + g * M;
     }
-    const double* wo_M = p.wo_M.data();
-    double* mse = sums.mse.data();
-    double* msd = sums.msd.data();
-    double* meanw = sums.meanw.data();
-    for (std::size_t g = 0; g < G; ++g) { // row 0: w = 0
-        updates[g].reset();
-        double deviation = 0.0;
-        for (std::size_t k = 0; k < M; ++k) {
-            xM[g][k] = 0.0;
-            wi[g][k] = 0.0;
-            const double c = 0.0 - wo_M[k];
-            deviation += c * c;
-            meanw[k] += 0.0;
-        }
-        msd[0] += deviation;
-    }
+    for (std::size_t g = 0; g < G; ++g) updates[g].reset();
+    start_group<G>(M, p.wo_M.data(), xM, wi, sums);
     double steady[G] = {};
     for (std::size_t i = 0; i < N; ++i) {
         double e2[G];
@@ -233,18 +230,7 @@ void add_member_group(const Problem& p, const double* x, const double* d, Update
             updates[g].update(wi[g], xM[g], ei);
             e2[g] = ei * ei;
         }
-        double* row = meanw + (i + 1) * M;
-        for (std::size_t g = 0; g < G; ++g) { // the sums, in realization order
-            mse[i] += e2[g];
-            if (i >= p.steady_start) steady[g] += e2[g];
-            double deviation = 0.0;
-            for (std::size_t k = 0; k < M; ++k) {
-                const double c = wi[g][k] - wo_M[k];
-                deviation += c * c;
-                row[k] += wi[g][k];
-            }
-            msd[i + 1] += deviation;
-        }
+        add_sample<G>(p, i, M, e2, wi, steady, sums);
     }
     for (std::size_t g = 0; g < G; ++g) sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
 }

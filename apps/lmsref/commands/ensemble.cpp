@@ -99,6 +99,20 @@ template <class Step> void on_rank_zero(Team* team, const Step& step) {
     team->check(failure);
 }
 
+/// An ensemble's output set: the folder, summary and figure it will publish, staged on rank 0 alone (a rank that
+/// writes nothing stages nothing).
+struct EnsembleOutputs {
+    OutputSet outputs{is_output_name};
+    std::string out_dir, json, plot;
+    EnsembleOutputs(const Options& o, Team* team) {
+        on_rank_zero(team, [&] {
+            out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
+            json = staged_file(outputs, o.json, "--json");
+            plot = staged_file(outputs, o.plot, "--plot");
+        });
+    }
+};
+
 void publish_comparison(const Options& o, const EnsembleComparison& comparison, OutputSet& outputs,
                         const std::string& out_dir, const std::string& json, const std::string& plot, FileFormat format,
                         const DrawOptions& draw);
@@ -106,13 +120,9 @@ void publish_comparison(const Options& o, const EnsembleComparison& comparison, 
 /// `ensemble --stage all`: every stage on the same realizations, their curves against the plain engine's.
 int run_ensemble_comparison(const Options& o, const EnsemblePlan& plan, FileFormat format, const DrawOptions& draw) {
     const double tolerance = parse_tolerance(o.tolerance);
-    OutputSet outputs(is_output_name);
-    std::string out_dir, json, plot;
-    on_rank_zero(plan.options.team, [&] {
-        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
-        json = staged_file(outputs, o.json, "--json");
-        plot = staged_file(outputs, o.plot, "--plot");
-    });
+    EnsembleOutputs staged(o, plan.options.team);
+    OutputSet& outputs = staged.outputs;
+    const std::string &out_dir = staged.out_dir, &json = staged.json, &plot = staged.plot;
     const EnsembleComparison comparison = compare_ensemble_stages(plan, tolerance);
     std::cout << ensemble_comparison_report(comparison) << std::flush;
     if (comparison.failed()) {
@@ -149,12 +159,9 @@ int run_member_programs(const Options& o, const EnsemblePlan& plan, const std::v
                         FileFormat format) {
     const double tolerance = parse_tolerance(o.tolerance);
     if (!o.plot.empty()) throw InputError("--plot: --stage all --algorithm draws nothing; give --algorithm alone");
-    OutputSet outputs(is_output_name);
-    std::string out_dir, json;
-    on_rank_zero(plan.options.team, [&] {
-        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
-        json = staged_file(outputs, o.json, "--json");
-    });
+    EnsembleOutputs staged(o, plan.options.team); // no --plot: refused above
+    OutputSet& outputs = staged.outputs;
+    const std::string &out_dir = staged.out_dir, &json = staged.json;
     std::vector<FamilyId> ids;
     for (const FamilyMember* member : members) ids.push_back(member->id);
     const std::vector<MemberProgramRun> runs = compare_member_programs(plan, ids, torch_module().family_batched);
@@ -191,13 +198,9 @@ int run_member_programs(const Options& o, const EnsemblePlan& plan, const std::v
 /// `ensemble --algorithm A,B,...`: each member on the same realizations, a line each, one figure.
 int run_ensemble_members(const Options& o, const EnsemblePlan& plan, const std::vector<const FamilyMember*>& members,
                          FileFormat format, const DrawOptions& draw) {
-    OutputSet outputs(is_output_name);
-    std::string out_dir, json, plot;
-    on_rank_zero(plan.options.team, [&] {
-        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
-        json = staged_file(outputs, o.json, "--json");
-        plot = staged_file(outputs, o.plot, "--plot");
-    });
+    EnsembleOutputs staged(o, plan.options.team);
+    OutputSet& outputs = staged.outputs;
+    const std::string &out_dir = staged.out_dir, &json = staged.json, &plot = staged.plot;
     std::vector<FamilyId> ids;
     for (const FamilyMember* member : members) ids.push_back(member->id);
     const std::vector<EnsembleMemberRun> runs = run_members(plan, ids);
@@ -293,13 +296,9 @@ int run_ensemble_command(const Options& o) {
     if (stage == nullptr && programs) return run_member_programs(o, plan, members, format);
     if (stage == nullptr) return run_ensemble_comparison(o, plan, format, draw);
     if (members.size() > 1) return run_ensemble_members(o, plan, members, format, draw);
-    OutputSet outputs(is_output_name);
-    std::string out_dir, plot, json;
-    on_rank_zero(team.get(), [&] {
-        out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
-        plot = staged_file(outputs, o.plot, "--plot");
-        json = staged_file(outputs, o.json, "--json");
-    });
+    EnsembleOutputs staged(o, team.get());
+    OutputSet& outputs = staged.outputs;
+    const std::string &out_dir = staged.out_dir, &json = staged.json, &plot = staged.plot;
     ProgressLine progress(plan.options.realizations, progress_mode); // the engine calls it on rank 0 alone
     plan.options.progress = std::ref(progress);
     const EnsembleRun run = run_plan(std::move(plan));
