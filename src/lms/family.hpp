@@ -1,4 +1,4 @@
-// The LMS family as plain recursions: the ground truth each member's PyTorch part must reach (issue: the family).
+// The LMS family as plain recursions: the ground truth each member's PyTorch part must reach.
 // Every member starts from w = 0 and runs the notebook's loop (regressor newest first, zeros before the start,
 // e = d - w.x the a-priori error); only the update differs.
 #pragma once
