@@ -1,7 +1,8 @@
 #include "ensemble/ensemble.hpp"
 
 #include "core/errors.hpp"
-#include "ensemble/cuda/block_sums.hpp" // the block records, shared with the kernel; no CUDA runtime
+#include "ensemble/cuda/block_sums.hpp"
+#include "ensemble/family_lanes.hpp" // the block records, shared with the kernel; no CUDA runtime
 #include "lms/bounds.hpp"
 #include "lms/static_taps.hpp"
 #include "random/legacy_gauss.hpp"
@@ -240,6 +241,28 @@ void add_member_group(const Problem& p, const double* x, const double* d, Update
 template <class MakeData>
 void add_member_block(const EnsembleOptions& options, const Problem& p, std::int64_t begin, std::int64_t end,
                       Workspace& ws, BlockSums& sums, const MakeData& make_data) {
+    if (family_lanes::available()) { // four realizations in AVX2 lanes: the same operations, the same bits
+        family_lanes::Block block;
+        block.N = p.N;
+        block.M = p.M;
+        block.eta = p.eta;
+        block.wo_M = p.wo_M.data();
+        block.steady_start = p.steady_start;
+        block.algorithm = options.algorithm;
+        block.family = options.family;
+        block.mse = sums.mse.data();
+        block.msd = sums.msd.data();
+        block.meanw = sums.meanw.data();
+        double steady[ensemble_block_size];
+        const auto call = [](void* context, std::int64_t r, std::size_t count, double* x, double* d) {
+            (*static_cast<const MakeData*>(context))(r, count, x, d);
+        };
+        family_lanes::add_block(block, begin, end, call, const_cast<MakeData*>(&make_data), ws.x.data(), ws.d.data(),
+                                steady);
+        for (std::int64_t r = begin; r < end; ++r)
+            sums.add_steady(steady[r - begin] / static_cast<double>(p.N - p.steady_start));
+        return;
+    }
     with_static_taps(static_cast<std::int64_t>(p.M), [&](auto taps) {
         constexpr std::size_t StaticM = [] {
             if constexpr (is_static_taps<decltype(taps)>)

@@ -8,6 +8,10 @@
 #include <cstddef>
 #include <vector>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace lmsref {
 
 /// The members' settings, at the defaults of the options that set them (and PyTorch's own).
@@ -50,6 +54,34 @@ namespace family_update {
 inline double sign(double v) {
     return static_cast<double>((v > 0) - (v < 0));
 }
+inline double root(double v) {
+    return std::sqrt(v);
+}
+inline double clamp(double v, double lo, double hi) {
+    return std::clamp(v, lo, hi);
+}
+/// A value of type V holding `s` (in every lane, for Lanes4).
+template <class V> V splat(double s) {
+    return V{} + s;
+}
+
+#if defined(__AVX2__)
+/// Four doubles in one value (GCC's and Clang's vector extension), for the translation unit that is compiled for AVX2
+/// (src/ensemble/family_lanes.cpp): the ensemble runs four realizations of a member in the lanes, each lane with the
+/// scalar operations above, in their order: the same bits (no fused multiply-add: -ffp-contract=off, and no FMA
+/// enabled there). Elsewhere it is not declared, as 32-byte vectors change the calling convention without AVX.
+using Lanes4 = double __attribute__((vector_size(32)));
+inline Lanes4 sign(Lanes4 v) {
+    return __builtin_convertvector((v < 0) - (v > 0), Lanes4); // a true comparison is -1 in its lane
+}
+inline Lanes4 root(Lanes4 v) { // vsqrtpd: IEEE's correctly rounded square root in each lane, std::sqrt's bits
+    return __builtin_convertvector(_mm256_sqrt_pd(__builtin_convertvector(v, __m256d)), Lanes4);
+}
+inline Lanes4 clamp(Lanes4 v, double lo, double hi) { // std::clamp's comparisons, lane by lane
+    const Lanes4 low = splat<Lanes4>(lo), high = splat<Lanes4>(hi);
+    return v < low ? low : (high < v ? high : v);
+}
+#endif
 
 /// What every update holds: M, eta and the options. reset() starts a new run from w = 0 (the caller zeroes w);
 /// update(w, x, e) takes one step with the regressor x (newest first) and the a-priori error e = d - w.x.
@@ -63,57 +95,57 @@ template <std::size_t StaticM> struct Base {
     std::size_t taps() const { return StaticM > 0 ? StaticM : runtime_M; }
 };
 
-template <std::size_t StaticM> struct Lms : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Lms : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    void update(double* w, const double* x, double e) const {
+    void update(V* w, const V* x, V e) const {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta / 2 * 2 * e * x[k]; // the numpy stage's bits
     }
 };
 
-template <std::size_t StaticM> struct Nlms : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Nlms : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    void update(double* w, const double* x, double e) const {
+    void update(V* w, const V* x, V e) const {
         const std::size_t M = this->taps();
-        double power = 0.0;
+        V power{};
         for (std::size_t k = 0; k < M; ++k) power += x[k] * x[k];
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * x[k] / (o.eps + power);
     }
 };
 
-template <std::size_t StaticM> struct SignError : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct SignError : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    void update(double* w, const double* x, double e) const {
+    void update(V* w, const V* x, V e) const {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * sign(e) * x[k];
     }
 };
 
-template <std::size_t StaticM> struct SignData : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct SignData : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    void update(double* w, const double* x, double e) const {
+    void update(V* w, const V* x, V e) const {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * sign(x[k]);
     }
 };
 
-template <std::size_t StaticM> struct SignSign : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct SignSign : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    void update(double* w, const double* x, double e) const {
+    void update(V* w, const V* x, V e) const {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * sign(e) * sign(x[k]);
     }
 };
 
-template <std::size_t StaticM> struct Leaky : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Leaky : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    void update(double* w, const double* x, double e) const {
+    void update(V* w, const V* x, V e) const {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = (1 - eta * o.gamma) * w[k] + eta * e * x[k];
     }
@@ -121,16 +153,16 @@ template <std::size_t StaticM> struct Leaky : Base<StaticM> {
 
 /// PyTorch's SGD with momentum (dampening 0) on g = -2 e x with lr = eta / 2: the buffer starts as the first
 /// gradient; nesterov steps along g + beta buf.
-template <std::size_t StaticM, bool Nesterov> struct HeavyBall : Base<StaticM> {
+template <std::size_t StaticM, bool Nesterov, class V = double> struct HeavyBall : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<double> buffer = std::vector<double>(this->taps(), 0.0);
+    std::vector<V> buffer = std::vector<V>(this->taps());
     bool first = true;
     void reset() { first = true; }
-    void update(double* w, const double* x, double e) {
+    void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) {
-            const double g = -2 * e * x[k];
+            const V g = -2 * e * x[k];
             buffer[k] = first ? g : o.beta * buffer[k] + g;
             w[k] = w[k] - eta / 2 * (Nesterov ? g + o.beta * buffer[k] : buffer[k]);
         }
@@ -138,86 +170,86 @@ template <std::size_t StaticM, bool Nesterov> struct HeavyBall : Base<StaticM> {
     }
 };
 
-template <std::size_t StaticM> struct Lmf : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Lmf : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    void update(double* w, const double* x, double e) const {
+    void update(V* w, const V* x, V e) const {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * e * e * e * x[k];
     }
 };
 
-template <std::size_t StaticM> struct Huber : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Huber : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    void update(double* w, const double* x, double e) const {
+    void update(V* w, const V* x, V e) const {
         const std::size_t M = this->taps();
-        const double clipped = std::clamp(e, -o.huber_delta, o.huber_delta);
+        const V clipped = clamp(e, -o.huber_delta, o.huber_delta);
         for (std::size_t k = 0; k < M; ++k) w[k] = w[k] + eta * clipped * x[k];
     }
 };
 
 /// PyTorch's Adagrad (lr_decay 0, initial accumulator 0) on g = -2 e x with lr = eta.
-template <std::size_t StaticM> struct Adagrad : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Adagrad : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<double> sum = std::vector<double>(this->taps(), 0.0);
-    void reset() { std::fill(sum.begin(), sum.end(), 0.0); }
-    void update(double* w, const double* x, double e) {
+    std::vector<V> sum = std::vector<V>(this->taps());
+    void reset() { std::fill(sum.begin(), sum.end(), V{}); }
+    void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) {
-            const double g = -2 * e * x[k];
+            const V g = -2 * e * x[k];
             sum[k] = sum[k] + g * g;
-            w[k] = w[k] - eta * g / (std::sqrt(sum[k]) + o.adagrad_eps);
+            w[k] = w[k] - eta * g / (root(sum[k]) + o.adagrad_eps);
         }
     }
 };
 
 /// PyTorch's RMSprop (no momentum, not centered) on g = -2 e x with lr = eta.
-template <std::size_t StaticM> struct Rmsprop : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Rmsprop : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<double> square = std::vector<double>(this->taps(), 0.0);
-    void reset() { std::fill(square.begin(), square.end(), 0.0); }
-    void update(double* w, const double* x, double e) {
+    std::vector<V> square = std::vector<V>(this->taps());
+    void reset() { std::fill(square.begin(), square.end(), V{}); }
+    void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
         for (std::size_t k = 0; k < M; ++k) {
-            const double g = -2 * e * x[k];
+            const V g = -2 * e * x[k];
             square[k] = o.rmsprop_alpha * square[k] + (1 - o.rmsprop_alpha) * g * g;
-            w[k] = w[k] - eta * g / (std::sqrt(square[k]) + o.rmsprop_eps);
+            w[k] = w[k] - eta * g / (root(square[k]) + o.rmsprop_eps);
         }
     }
 };
 
 /// PyTorch's Adam (no weight decay, not amsgrad) on g = -2 e x with lr = eta, in its implementation's order:
 /// step lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps.
-template <std::size_t StaticM> struct Adam : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<double> first = std::vector<double>(this->taps(), 0.0), second = std::vector<double>(this->taps(), 0.0);
+    std::vector<V> first = std::vector<V>(this->taps()), second = std::vector<V>(this->taps());
     std::size_t t = 0;
     /// eta / (1 - beta1^t) and sqrt(1 - beta2^t) of step t (from 1), made once and kept across resets: the same
     /// std::pow and std::sqrt calls as at each step, so the same bits, without a pow per step per realization.
     std::vector<double> step_size = {}, root_correction = {};
     void reset() {
-        std::fill(first.begin(), first.end(), 0.0);
-        std::fill(second.begin(), second.end(), 0.0);
+        std::fill(first.begin(), first.end(), V{});
+        std::fill(second.begin(), second.end(), V{});
         t = 0;
     }
-    void update(double* w, const double* x, double e) {
+    void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
         if (t == step_size.size()) {
             const double step = static_cast<double>(t + 1);
             step_size.push_back(eta / (1 - std::pow(o.adam_beta1, step)));
             root_correction.push_back(std::sqrt(1 - std::pow(o.adam_beta2, step)));
         }
-        const double lr = step_size[t], root = root_correction[t];
+        const double lr = step_size[t], correction = root_correction[t];
         ++t;
         for (std::size_t k = 0; k < M; ++k) {
-            const double g = -2 * e * x[k];
+            const V g = -2 * e * x[k];
             first[k] = o.adam_beta1 * first[k] + (1 - o.adam_beta1) * g;
             second[k] = o.adam_beta2 * second[k] + (1 - o.adam_beta2) * g * g;
-            const double denominator = std::sqrt(second[k]) / root + o.adam_eps;
+            const V denominator = root(second[k]) / correction + o.adam_eps;
             w[k] = w[k] - lr * first[k] / denominator;
         }
     }
@@ -225,23 +257,22 @@ template <std::size_t StaticM> struct Adam : Base<StaticM> {
 
 /// RLS: P(0) = I / delta; k = P x / (lambda + x.P x); w += k e; P = (P - k x.P) / lambda, then (P + P^T) / 2.
 /// eta is not used: RLS has no step.
-template <std::size_t StaticM> struct Rls : Base<StaticM> {
+template <std::size_t StaticM, class V = double> struct Rls : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<double> P = std::vector<double>(this->taps() * this->taps(), 0.0),
-                        Px = std::vector<double>(this->taps()), xP = std::vector<double>(this->taps()),
-                        gain = std::vector<double>(this->taps());
+    std::vector<V> P = std::vector<V>(this->taps() * this->taps()), Px = std::vector<V>(this->taps()),
+                   xP = std::vector<V>(this->taps()), gain = std::vector<V>(this->taps());
     void reset() {
         const std::size_t M = this->taps();
-        std::fill(P.begin(), P.end(), 0.0);
-        for (std::size_t i = 0; i < M; ++i) P[i * M + i] = 1.0 / o.rls_delta;
+        std::fill(P.begin(), P.end(), V{});
+        for (std::size_t i = 0; i < M; ++i) P[i * M + i] = splat<V>(1.0 / o.rls_delta);
     }
-    void update(double* w, const double* x, double e) {
+    void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
-        double quadratic = 0.0;
+        V quadratic{};
         for (std::size_t i = 0; i < M; ++i) {
-            Px[i] = 0.0;
-            xP[i] = 0.0;
+            Px[i] = V{};
+            xP[i] = V{};
             for (std::size_t j = 0; j < M; ++j) {
                 Px[i] += P[i * M + j] * x[j];
                 xP[i] += x[j] * P[j * M + i];
@@ -254,7 +285,7 @@ template <std::size_t StaticM> struct Rls : Base<StaticM> {
             for (std::size_t j = 0; j < M; ++j) P[i * M + j] = (P[i * M + j] - gain[i] * xP[j]) / o.lambda;
         for (std::size_t i = 0; i < M; ++i)
             for (std::size_t j = i + 1; j < M; ++j) {
-                const double mean = (P[i * M + j] + P[j * M + i]) / 2;
+                const V mean = (P[i * M + j] + P[j * M + i]) / 2;
                 P[i * M + j] = mean;
                 P[j * M + i] = mean;
             }
@@ -264,9 +295,9 @@ template <std::size_t StaticM> struct Rls : Base<StaticM> {
 } // namespace family_update
 
 /// Returns body(update), update the member's struct above for M taps (StaticM > 0: M = StaticM, known at compile
-/// time), step eta and options o, reset for a run. body is instantiated once per member: a loop written once runs
-/// every member at full speed.
-template <std::size_t StaticM = 0, class Body>
+/// time; V = Lanes4: four realizations in the lanes), step eta and options o, reset for a run. body is instantiated
+/// once per member: a loop written once runs every member at full speed.
+template <std::size_t StaticM = 0, class V = double, class Body>
 auto with_family_update(FamilyId id, std::size_t M, double eta, const FamilyOptions& o, Body&& body) {
     const family_update::Base<StaticM> base{M, eta, o};
     const auto call = [&](auto update) {
@@ -275,22 +306,22 @@ auto with_family_update(FamilyId id, std::size_t M, double eta, const FamilyOpti
     };
     using namespace family_update;
     switch (id) {
-    case FamilyId::nlms: return call(Nlms<StaticM>{base});
-    case FamilyId::sign_error: return call(SignError<StaticM>{base});
-    case FamilyId::sign_data: return call(SignData<StaticM>{base});
-    case FamilyId::sign_sign: return call(SignSign<StaticM>{base});
-    case FamilyId::leaky: return call(Leaky<StaticM>{base});
-    case FamilyId::momentum: return call(HeavyBall<StaticM, false>{base});
-    case FamilyId::nesterov: return call(HeavyBall<StaticM, true>{base});
-    case FamilyId::lmf: return call(Lmf<StaticM>{base});
-    case FamilyId::huber: return call(Huber<StaticM>{base});
-    case FamilyId::adagrad: return call(Adagrad<StaticM>{base});
-    case FamilyId::rmsprop: return call(Rmsprop<StaticM>{base});
-    case FamilyId::adam: return call(Adam<StaticM>{base});
-    case FamilyId::rls: return call(Rls<StaticM>{base});
+    case FamilyId::nlms: return call(Nlms<StaticM, V>{base});
+    case FamilyId::sign_error: return call(SignError<StaticM, V>{base});
+    case FamilyId::sign_data: return call(SignData<StaticM, V>{base});
+    case FamilyId::sign_sign: return call(SignSign<StaticM, V>{base});
+    case FamilyId::leaky: return call(Leaky<StaticM, V>{base});
+    case FamilyId::momentum: return call(HeavyBall<StaticM, false, V>{base});
+    case FamilyId::nesterov: return call(HeavyBall<StaticM, true, V>{base});
+    case FamilyId::lmf: return call(Lmf<StaticM, V>{base});
+    case FamilyId::huber: return call(Huber<StaticM, V>{base});
+    case FamilyId::adagrad: return call(Adagrad<StaticM, V>{base});
+    case FamilyId::rmsprop: return call(Rmsprop<StaticM, V>{base});
+    case FamilyId::adam: return call(Adam<StaticM, V>{base});
+    case FamilyId::rls: return call(Rls<StaticM, V>{base});
     case FamilyId::lms: break;
     }
-    return call(Lms<StaticM>{base});
+    return call(Lms<StaticM, V>{base});
 }
 
 } // namespace lmsref

@@ -1,0 +1,40 @@
+// The LMS family's members in the ensemble, four realizations in the lanes of an AVX2 vector (family_lanes.cpp, the
+// one translation unit compiled for AVX2): each lane runs the member's update (lms/family_updates.hpp) with the
+// scalar operations in their order, so a realization keeps its single run's bits. The engine (ensemble.cpp) calls it
+// where the processor has AVX2, and its scalar loop elsewhere.
+#pragma once
+
+#include "lms/family_updates.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace lmsref::family_lanes {
+
+/// A block of a member's realizations: the problem, as plain values, and the block's sums.
+struct Block {
+    std::size_t N = 0, M = 0;
+    double eta = 0.0;
+    const double* wo_M = nullptr; ///< M taps
+    std::size_t steady_start = 0; ///< the first sample of the steady state
+    FamilyId algorithm = FamilyId::lms;
+    FamilyOptions family;
+    double* mse = nullptr;   ///< N: sum_r e_r(n)^2
+    double* msd = nullptr;   ///< N + 1: sum_r ||w_r(n) - wo_M||^2
+    double* meanw = nullptr; ///< (N + 1) x M: sum_r w_r(n)
+};
+
+/// Makes realizations r ... r + count - 1 (count <= 4) into x + g N and d + g N. A plain function and its context,
+/// not a std::function: no template is instantiated both here and in the code compiled without AVX2.
+using MakeData = void (*)(void* context, std::int64_t r, std::size_t count, double* x, double* d);
+
+/// Whether this build has the lanes and this processor runs them (AVX2).
+bool available();
+
+/// Realizations [begin, end) of the block, four at a time (the last group may hold fewer), added into its sums in
+/// realization order as the scalar loop adds them; steady[r - begin] receives realization r's sum of e^2 over the
+/// steady state. x and d: the caller's 4 N values each, for make_data.
+void add_block(const Block& block, std::int64_t begin, std::int64_t end, MakeData make_data, void* context, double* x,
+               double* d, double* steady);
+
+} // namespace lmsref::family_lanes
