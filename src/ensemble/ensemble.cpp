@@ -80,11 +80,11 @@ constexpr std::size_t group_size = 4;
 
 // What a group of realizations needs, allocated once per thread.
 struct Workspace {
-    std::vector<double> x, d, noise, xM, wi; // x, d: group_size signals of N samples, one after the other
-    std::vector<double> hist;                // --rng philox, run-time M: the K newest x values
+    std::vector<double> x, d, noise, wi; // x, d: group_size signals of N samples, one after the other
+    std::vector<double> hist;            // --rng philox, run-time M: the K newest x values
     LegacyGaussStream random;
     Workspace(std::size_t N, std::size_t M, std::size_t K = 0)
-        : x(group_size * N), d(group_size * N), noise(N), xM(M), wi(M), hist(K) {}
+        : x(group_size * N), d(group_size * N), noise(N), wi(M), hist(K) {}
 };
 
 struct Problem {
@@ -135,71 +135,11 @@ inline void add_sample(const Problem& p, std::size_t i, std::size_t M, const dou
     }
 }
 
-// The `numpy` stage's loop (src/stages/numpy.cpp) on G realizations side by side (x and d of realization g at
-// x + g N, d + g N), adding into the block's sums as it goes. For each realization, the same operations in the same
-// order as that loop, so e and w are its bits: the regressor newest first with zeros before the start, yi summed
-// from tap 0, ei = d - yi, wi + eta / 2 * 2 * ei * xM. Each sum adds realization g before g + 1, as G separate
-// calls would. StaticM > 0: M known at compile time (unrolled, xM and wi in registers); StaticM == 0: M at run
-// time, in the workspace, one realization at a time (G = 1).
-template <std::size_t StaticM, std::size_t G>
-void add_group(const Problem& p, const double* x, const double* d, Workspace& ws, BlockSums& sums) {
-    static_assert(StaticM > 0 || G == 1, "a run-time M runs one realization at a time");
-    const std::size_t N = p.N;
-    const std::size_t M = StaticM > 0 ? StaticM : p.M;
-    constexpr std::size_t local_taps = StaticM > 0 ? StaticM : 1;
-    double xM_local[G][local_taps];
-    double wi_local[G][local_taps];
-    double* xM[G];
-    double* wi[G];
-    for (std::size_t g = 0; g < G; ++g) {
-        xM[g] = StaticM > 0 ? xM_local[g] : ws.xM.data();
-        wi[g] = StaticM > 0 ? wi_local[g] : ws.wi.data();
-    }
-    const double step = p.eta / 2 * 2; // the numpy stage's eta / 2 * 2, evaluated left to right as it is there
-    start_group<G>(M, p.wo_M.data(), xM, wi, sums);
-    double steady[G] = {};
-    for (std::size_t i = 0; i < N; ++i) {
-        double e2[G];
-        for (std::size_t g = 0; g < G; ++g) {
-            for (std::size_t k = M - 1; k > 0; --k) xM[g][k] = xM[g][k - 1];
-            xM[g][0] = x[g * N + i];
-            double yi = 0.0;
-            for (std::size_t k = 0; k < M; ++k) yi += wi[g][k] * xM[g][k];
-            const double ei = d[g * N + i] - yi;
-            for (std::size_t k = 0; k < M; ++k) wi[g][k] = wi[g][k] + step * ei * xM[g][k];
-            e2[g] = ei * ei;
-        }
-        add_sample<G>(p, i, M, e2, wi, steady, sums);
-    }
-    for (std::size_t g = 0; g < G; ++g) sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
-}
-
-using GroupFunction = void (*)(const Problem&, const double*, const double*, Workspace&, BlockSums&);
-
-struct Kernels {
-    GroupFunction group = nullptr;  // group_size realizations; null for a run-time M
-    GroupFunction single = nullptr; // one realization
-};
-
-template <std::size_t M> Kernels kernels_for() {
-    return {add_group<M, group_size>, add_group<M, 1>};
-}
-
-Kernels kernels(std::size_t M) {
-    // Small filters get loops of their own length, as in the numpy stage.
-    return with_static_taps(static_cast<std::int64_t>(M), [](auto taps) -> Kernels {
-        if constexpr (is_static_taps<decltype(taps)>)
-            return kernels_for<decltype(taps)::value>();
-        else
-            return {nullptr, add_group<0, 1>};
-    });
-}
-
-// A member of the LMS family other than lms on G realizations side by side (x and d of realization g at x + g N,
-// d + g N; updates[g] its update, reset here), adding into the block's sums as add_group does: the regressor newest
-// first with zeros before the start, yi summed from tap 0, ei = d - yi, then the member's update
-// (lms/family_updates.hpp), the single run's bits; each sum takes realization g before g + 1. StaticM > 0: M known
-// at compile time (the updates' loops too); 0: at run time.
+// A member of the LMS family on G realizations side by side (x and d of realization g at x + g N, d + g N;
+// updates[g] its update, reset here), adding into the block's sums as it goes: the regressor newest first with zeros
+// before the start, yi summed from tap 0, ei = d - yi, then the member's update (lms/family_updates.hpp), the single
+// run's bits; each sum takes realization g before g + 1, as G separate calls would. StaticM > 0: M known at compile
+// time (the loops unrolled, xM and wi in registers); 0: at run time.
 template <std::size_t StaticM, std::size_t G, class Update>
 void add_member_group(const Problem& p, const double* x, const double* d, Update* updates, BlockSums& sums) {
     const std::size_t N = p.N;
@@ -234,6 +174,40 @@ void add_member_group(const Problem& p, const double* x, const double* d, Update
         add_sample<G>(p, i, M, e2, wi, steady, sums);
     }
     for (std::size_t g = 0; g < G; ++g) sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
+}
+
+// The `numpy` stage's loop (src/stages/numpy.cpp) on G realizations side by side: add_member_group with lms's
+// update, wi + eta / 2 * 2 * ei * xM, the numpy stage's operations in its order, so e and w are its bits.
+// StaticM > 0: M known at compile time (unrolled, xM and wi in registers); StaticM == 0: M at run time, one
+// realization at a time (G = 1).
+template <std::size_t StaticM, std::size_t G>
+void add_group(const Problem& p, const double* x, const double* d, Workspace&, BlockSums& sums) {
+    static_assert(StaticM > 0 || G == 1, "a run-time M runs one realization at a time");
+    const family_update::Lms<StaticM> lms{family_update::Base<StaticM>{p.M, p.eta, FamilyOptions{}}};
+    family_update::Lms<StaticM> updates[G];
+    std::fill_n(updates, G, lms);
+    add_member_group<StaticM, G>(p, x, d, updates, sums);
+}
+
+using GroupFunction = void (*)(const Problem&, const double*, const double*, Workspace&, BlockSums&);
+
+struct Kernels {
+    GroupFunction group = nullptr;  // group_size realizations; null for a run-time M
+    GroupFunction single = nullptr; // one realization
+};
+
+template <std::size_t M> Kernels kernels_for() {
+    return {add_group<M, group_size>, add_group<M, 1>};
+}
+
+Kernels kernels(std::size_t M) {
+    // Small filters get loops of their own length, as in the numpy stage.
+    return with_static_taps(static_cast<std::int64_t>(M), [](auto taps) -> Kernels {
+        if constexpr (is_static_taps<decltype(taps)>)
+            return kernels_for<decltype(taps)::value>();
+        else
+            return {nullptr, add_group<0, 1>};
+    });
 }
 
 // A block's realizations [begin, end) of a member of the family, group_size at a time (then one by one), their data
