@@ -240,7 +240,6 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
     };
     switch (member) {
     case FamilyId::lms:
-        theory.known = true;
         theory.curves = true;
         theory.model = "EMSE = eta M sx2 J_min / (2 - eta (M + 2) sx2), the Gaussian second-moment recursion";
         theory.basis = "independence assumption, white Gaussian input (Haykin, Adaptive Filter Theory, ch. 6)";

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 #include <optional>
 
 namespace lmsref {
@@ -311,16 +312,25 @@ Figure stage_comparison_figure(const EnsembleComparison& comparison, XScale scal
     return stage_curves_figure(c);
 }
 
-Figure family_plot(const FamilyComparison& comparison, const Scenario& scenario, const Data& data, XScale scale) {
+namespace {
+
+/// The colour of the k-th member drawn in a family figure: fourteen apart, one per member of the family.
+std::string member_colour(std::size_t k) {
     static const char* const colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                                           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39"};
+    return colours[k % std::size(colours)];
+}
+
+} // namespace
+
+Figure family_plot(const FamilyComparison& comparison, const Scenario& scenario, const Data& data, XScale scale) {
     std::vector<WeightsSeries> panels;
     std::vector<ErrorSeries> errors;
     std::vector<const Array2D*> drawn;
     std::size_t k = 0;
     for (const FamilyRun& run : comparison.members) {
         if (!run.ran()) continue;
-        const std::string colour = colours[k++ % (sizeof colours / sizeof *colours)];
+        const std::string colour = member_colour(k++);
         panels.push_back({std::string(run.member->name), colour, &run.program.w});
         errors.push_back({std::string(run.member->name), colour, &run.program.e});
         drawn.push_back(&run.program.w);
@@ -333,8 +343,6 @@ Figure family_plot(const FamilyComparison& comparison, const Scenario& scenario,
 }
 
 Figure members_figure(const std::vector<EnsembleMemberRun>& runs, XScale scale) {
-    static const char* const colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                                          "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39"};
     const auto first = std::find_if(runs.begin(), runs.end(), [](const EnsembleMemberRun& m) { return m.run; });
     StageCurves c;
     c.first_is_reference = false;
@@ -346,7 +354,8 @@ Figure members_figure(const std::vector<EnsembleMemberRun>& runs, XScale scale) 
                           r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"),
                           r.completed_realizations, r.completed_realizations == 1 ? "" : "s",
                           describe_ensemble(reference, 6));
-    c.mse_title = "mean-square error of each algorithm; dashed black on each: its theory (a level: the steady state alone)";
+    c.mse_title =
+        "mean-square error of each algorithm; dashed black on each: its theory (a level: the steady state alone)";
     c.decimate = static_cast<std::size_t>(r.decimate);
     std::size_t k = 0;
     for (const EnsembleMemberRun& m : runs) {
@@ -354,7 +363,7 @@ Figure members_figure(const std::vector<EnsembleMemberRun>& runs, XScale scale) 
         const EnsembleRun& run = *m.run;
         StageCurves::Series s;
         s.label = std::string(member_of(m.algorithm).name);
-        s.colour = colours[k++ % (sizeof colours / sizeof *colours)];
+        s.colour = member_colour(k++);
         s.mse = run.result.mse;
         s.msd = known ? run.result.msd : std::vector<double>{};
         const bool theory = known && (run.is_member() ? run.member_theory.known : !run.theory.past_mean_square_bound);
