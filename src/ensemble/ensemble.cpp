@@ -212,9 +212,10 @@ Kernels kernels(std::size_t M) {
 
 // A block's realizations [begin, end) of a member of the family, group_size at a time (then one by one), their data
 // made into the workspace by make_data(r, count, x, d): realizations r ... r + count - 1 at x + g N, d + g N.
+// philox: the problem on philox data (else null), for the lanes that make the data and run the member together.
 template <class MakeData>
 void add_member_block(const EnsembleOptions& options, const Problem& p, std::int64_t begin, std::int64_t end,
-                      Workspace& ws, BlockSums& sums, const MakeData& make_data) {
+                      Workspace& ws, BlockSums& sums, const MakeData& make_data, const philox::Problem* philox) {
     if (family_lanes::available()) { // four realizations in AVX2 lanes: the same operations, the same bits
         family_lanes::Block block;
         block.N = p.N;
@@ -232,7 +233,7 @@ void add_member_block(const EnsembleOptions& options, const Problem& p, std::int
             (*static_cast<const MakeData*>(context))(r, count, x, d);
         };
         family_lanes::add_block(block, begin, end, call, const_cast<MakeData*>(&make_data), ws.x.data(), ws.d.data(),
-                                steady);
+                                steady, philox);
         for (std::int64_t r = begin; r < end; ++r)
             sums.add_steady(steady[r - begin] / static_cast<double>(p.N - p.steady_start));
         return;
@@ -888,7 +889,8 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                                                          static_cast<std::uint32_t>(g),
                                                      ws, x, d);
                     };
-                    add_member_block(options, p, begin, end, ws, block_sums, make_data);
+                    add_member_block(options, p, begin, end, ws, block_sums, make_data,
+                                     use_philox ? &philox_p : nullptr);
                     std::lock_guard<std::mutex> lock(mutex);
                     if (!done(block - first)) go_on = false;
                     continue;

@@ -4,6 +4,7 @@
 #include "ensemble/family_lanes.hpp"
 
 #include "lms/static_taps.hpp"
+#include "random/philox_avx512.hpp"
 
 #include <vector>
 
@@ -63,6 +64,24 @@ void run_group(const Block& b, Update& update, const double* x, const double* d,
     for (std::size_t g = 0; g < count; ++g) steady[g] = steady_sum[g];
 }
 
+/// Realizations r ... r + 3 on philox's data, made and run together (philox::add_four_realizations_avx512) with the
+/// member's update in the lanes: the bits of make_data and run_group.
+template <std::size_t StaticM, class Update>
+void run_fused(const Block& b, const philox::Problem& p, std::uint64_t r, Update& update, double* steady) {
+    update.reset();
+    philox::add_four_realizations_avx512<static_cast<int>(StaticM)>(
+        p, r, b.mse, b.msd, b.meanw,
+        steady, [&update](__m256d * w, const __m256d* xM, const __m256d& e) __attribute__((always_inline, flatten)) {
+            Lanes4 wl[StaticM], xl[StaticM];
+            for (std::size_t k = 0; k < StaticM; ++k) {
+                wl[k] = reinterpret_cast<Lanes4>(w[k]);
+                xl[k] = reinterpret_cast<Lanes4>(xM[k]);
+            }
+            update.update(wl, xl, reinterpret_cast<const Lanes4&>(e));
+            for (std::size_t k = 0; k < StaticM; ++k) w[k] = reinterpret_cast<__m256d>(wl[k]);
+        });
+}
+
 } // namespace
 
 bool available() {
@@ -70,7 +89,7 @@ bool available() {
 }
 
 void add_block(const Block& b, std::int64_t begin, std::int64_t end, MakeData make_data, void* context, double* x,
-               double* d, double* steady) {
+               double* d, double* steady, const philox::Problem* philox) {
     with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
         constexpr std::size_t StaticM = [] {
             if constexpr (is_static_taps<decltype(taps)>)
@@ -79,8 +98,16 @@ void add_block(const Block& b, std::int64_t begin, std::int64_t end, MakeData ma
                 return std::size_t{0};
         }();
         return with_family_update<StaticM, Lanes4>(b.algorithm, b.M, b.eta, b.family, [&](auto& update) {
+            const bool fused = StaticM > 0 && philox != nullptr && philox->history == static_cast<int>(b.M) &&
+                               philox::avx512_supported();
             for (std::int64_t r = begin; r < end; r += 4) {
                 const auto count = static_cast<std::size_t>(end - r < 4 ? end - r : 4);
+                if constexpr (StaticM > 0) {
+                    if (fused && count == 4) { // the data made and the member run together, eight samples at a time
+                        run_fused<StaticM>(b, *philox, static_cast<std::uint64_t>(r), update, steady + (r - begin));
+                        continue;
+                    }
+                }
                 make_data(context, r, count, x, d);
                 run_group<StaticM>(b, update, x, d, count, steady + (r - begin));
             }
@@ -95,7 +122,8 @@ bool available() {
     return false;
 }
 
-void add_block(const Block&, std::int64_t, std::int64_t, MakeData, void*, double*, double*, double*) {}
+void add_block(const Block&, std::int64_t, std::int64_t, MakeData, void*, double*, double*, double*,
+               const philox::Problem*) {}
 
 #endif
 

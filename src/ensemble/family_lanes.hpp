@@ -9,6 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace lmsref::philox {
+struct Problem;
+}
+
 namespace lmsref::family_lanes {
 
 /// A block of a member's realizations: the problem, as plain values, and the block's sums.
@@ -33,8 +37,10 @@ bool available();
 
 /// Realizations [begin, end) of the block, four at a time (the last group may hold fewer), added into its sums in
 /// realization order as the scalar loop adds them; steady[r - begin] receives realization r's sum of e^2 over the
-/// steady state. x and d: the caller's 4 N values each, for make_data.
+/// steady state. x and d: the caller's 4 N values each, for make_data. philox: the problem when the data are
+/// philox's (else null); then, where the processor has AVX-512 and M = K is small, whole groups run fused with their
+/// data (philox::add_four_realizations_avx512 with the member's update), the same bits as make_data's.
 void add_block(const Block& block, std::int64_t begin, std::int64_t end, MakeData make_data, void* context, double* x,
-               double* d, double* steady);
+               double* d, double* steady, const philox::Problem* philox = nullptr);
 
 } // namespace lmsref::family_lanes

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -83,6 +85,16 @@ inline Lanes4 clamp(Lanes4 v, double lo, double hi) { // std::clamp's comparison
 }
 #endif
 
+/// An update's per-tap state: a fixed array when its size is known at compile time (Size > 0, the ensemble's
+/// loops: kept in registers), a vector of n otherwise; zeroed either way.
+template <std::size_t Size, class V> using State = std::conditional_t<(Size > 0), std::array<V, Size>, std::vector<V>>;
+template <std::size_t Size, class V> State<Size, V> zero_state(std::size_t n) {
+    if constexpr (Size > 0)
+        return State<Size, V>{};
+    else
+        return std::vector<V>(n);
+}
+
 /// What every update holds: M, eta and the options. reset() starts a new run from w = 0 (the caller zeroes w);
 /// update(w, x, e) takes one step with the regressor x (newest first) and the a-priori error e = d - w.x.
 /// StaticM > 0: M known at compile time (the ensemble's unrolled loops); 0: M at run time. The same operations in
@@ -156,7 +168,7 @@ template <std::size_t StaticM, class V = double> struct Leaky : Base<StaticM> {
 template <std::size_t StaticM, bool Nesterov, class V = double> struct HeavyBall : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<V> buffer = std::vector<V>(this->taps());
+    State<StaticM, V> buffer = zero_state<StaticM, V>(this->taps());
     bool first = true;
     void reset() { first = true; }
     void update(V* w, const V* x, V e) {
@@ -193,7 +205,7 @@ template <std::size_t StaticM, class V = double> struct Huber : Base<StaticM> {
 template <std::size_t StaticM, class V = double> struct Adagrad : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<V> sum = std::vector<V>(this->taps());
+    State<StaticM, V> sum = zero_state<StaticM, V>(this->taps());
     void reset() { std::fill(sum.begin(), sum.end(), V{}); }
     void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
@@ -209,7 +221,7 @@ template <std::size_t StaticM, class V = double> struct Adagrad : Base<StaticM> 
 template <std::size_t StaticM, class V = double> struct Rmsprop : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<V> square = std::vector<V>(this->taps());
+    State<StaticM, V> square = zero_state<StaticM, V>(this->taps());
     void reset() { std::fill(square.begin(), square.end(), V{}); }
     void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
@@ -226,7 +238,7 @@ template <std::size_t StaticM, class V = double> struct Rmsprop : Base<StaticM> 
 template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<V> first = std::vector<V>(this->taps()), second = std::vector<V>(this->taps());
+    State<StaticM, V> first = zero_state<StaticM, V>(this->taps()), second = zero_state<StaticM, V>(this->taps());
     std::size_t t = 0;
     /// eta / (1 - beta1^t) and sqrt(1 - beta2^t) of step t (from 1), made once and kept across resets: the same
     /// std::pow and std::sqrt calls as at each step, so the same bits, without a pow per step per realization.
@@ -260,8 +272,9 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
 template <std::size_t StaticM, class V = double> struct Rls : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
-    std::vector<V> P = std::vector<V>(this->taps() * this->taps()), Px = std::vector<V>(this->taps()),
-                   xP = std::vector<V>(this->taps()), gain = std::vector<V>(this->taps());
+    State<StaticM * StaticM, V> P = zero_state<StaticM * StaticM, V>(this->taps() * this->taps());
+    State<StaticM, V> Px = zero_state<StaticM, V>(this->taps()), xP = zero_state<StaticM, V>(this->taps()),
+                      gain = zero_state<StaticM, V>(this->taps());
     void reset() {
         const std::size_t M = this->taps();
         std::fill(P.begin(), P.end(), V{});

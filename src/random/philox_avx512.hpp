@@ -6,9 +6,9 @@
 // exactly (vgetmantpd, vgetexppd), cos_sin_2pi's quadrant and fraction taken exactly from u2's 53-bit integer (q = k2
 // >> 51, f = (k2 mod 2^51) 2^-51, which are the scalar floor(4 u2) and 4 u2 - q), and masks where the scalar code
 // selects. add_four_realizations_avx512 makes eight samples' normals at a time this way (four independent vectors in
-// flight), runs Realization::step_with's LMS update on the previous eight in 256-bit vectors between their stages (the
-// long chains of dependent operations of both overlap), and adds into the block sums as four calls of
-// philox::add_realization would, eight samples at a time.
+// flight), runs Realization::step_with's LMS update (or a family member's) on the previous eight in 256-bit vectors
+// between their stages (the long chains of dependent operations of both overlap), and adds into the block sums as
+// four calls of philox::add_realization would, eight samples at a time.
 // Every floating-point operation of the scalar code is here, in the same order, lane by lane, with no fused
 // multiply-add; what differs is only how exact values (integers, mantissas, exponents, signs) are obtained: the
 // same bits (tests/test_philox.cpp checks the normals against philox::normals and the engine's curves against
@@ -306,10 +306,11 @@ LMSREF_AVX512_TARGET __attribute__((always_inline)) inline void add_rows_in_orde
 /// (add_rows_in_order). The recursion of samples n ... n + 7 runs between the stages of the normals of n + 8 ...
 /// n + 15: its chain of dependent operations and theirs overlap. Each value is made by the scalar code's operations
 /// in its order: the bits of four calls of add_realization. steady[g]: realization first + g's sum of e^2 over the
-/// steady state.
-template <int StaticM>
+/// steady state. step(w, x, e) updates the M weights w from the regressor x and the a-priori error e, four lanes
+/// each (the overload below: the LMS step; the family's members pass theirs, src/ensemble/family_lanes.cpp).
+template <int StaticM, class Step>
 LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
-                                                       double* meanw, double* steady) {
+                                                       double* meanw, double* steady, Step&& step_weights) {
     constexpr int M = StaticM;
     constexpr int S = 4;         // vectors of normals made together
     constexpr int chunk = 2 * S; // samples per chunk
@@ -334,7 +335,6 @@ LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::ui
         wo_M[k] = _mm256_set1_pd(p.wo_M[k]);
         wo_K[k] = _mm512_set1_pd(p.wo_K[k]);
     }
-    const __m256d step = _mm256_set1_pd(p.step);
     const __m512d noise_gain = _mm512_set1_pd(p.noise_gain);
     __m256d steady_sum = _mm256_setzero_pd();
     // Four values per row, one per realization. xs: the `past` rows before this chunk, this chunk's, the next's.
@@ -357,17 +357,16 @@ LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::ui
     }
     for (std::int64_t n0 = 0; n0 < p.samples; n0 += chunk) {
         const int count = static_cast<int>(p.samples - n0 < chunk ? p.samples - n0 : chunk);
-        auto lms = [&](int j) LMSREF_AVX512_TARGET { // sample n0 + j
+        auto recursion = [&](int j) LMSREF_AVX512_TARGET __attribute__((always_inline)) { // sample n0 + j
             if (j >= count) return;
             for (int k = M - 1; k > 0; --k) hist[k] = hist[k - 1];
             hist[0] = _mm256_loadu_pd(xs[past + j]);
             __m256d yi = _mm256_setzero_pd();
             for (int k = 0; k < M; ++k) yi = _mm256_add_pd(yi, _mm256_mul_pd(w[k], hist[k]));
             const __m256d ei = _mm256_sub_pd(_mm256_load_pd(ds[j]), yi);
-            const __m256d step_ei = _mm256_mul_pd(step, ei);
+            step_weights(w, static_cast<const __m256d*>(hist), ei);
             __m256d sum = _mm256_setzero_pd();
             for (int k = 0; k < M; ++k) {
-                w[k] = _mm256_add_pd(w[k], _mm256_mul_pd(step_ei, hist[k]));
                 const __m256d c = _mm256_sub_pd(w[k], wo_M[k]);
                 sum = _mm256_add_pd(sum, _mm256_mul_pd(c, c));
                 _mm256_store_pd(ws[j * M + k], w[k]);
@@ -380,10 +379,10 @@ LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::ui
         const bool more = n0 + chunk < p.samples;
         if (more) { // the next chunk's normals, this chunk's recursion between their stages
             Normals512<S> made;
-            made.make(keys, first, static_cast<std::uint64_t>(n0 + chunk), lms);
+            made.make(keys, first, static_cast<std::uint64_t>(n0 + chunk), recursion);
             keep(made, chunk);
         } else {
-            for (int j = 0; j < chunk; ++j) lms(j);
+            for (int j = 0; j < chunk; ++j) recursion(j);
         }
         add_rows_in_order(e2s[0], count, mse + n0);
         add_rows_in_order(devs[0], count, msd + n0 + 1);
@@ -395,6 +394,19 @@ LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::ui
     _mm256_storeu_pd(steady, steady_sum);
 }
 
+/// The LMS recursion (Realization::step_with): w += (step e) x.
+template <int StaticM>
+LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
+                                                       double* meanw, double* steady) {
+    const __m256d step = _mm256_set1_pd(p.step);
+    add_four_realizations_avx512<StaticM>(
+        p, first, mse, msd, meanw, steady,
+        [step](__m256d * w, const __m256d* x, const __m256d& e) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
+            const __m256d step_e = _mm256_mul_pd(step, e);
+            for (int k = 0; k < StaticM; ++k) w[k] = _mm256_add_pd(w[k], _mm256_mul_pd(step_e, x[k]));
+        });
+}
+
 #else
 
 inline bool avx512_supported() {
@@ -404,6 +416,8 @@ inline void normals8_avx512(std::uint32_t, std::uint64_t, std::uint64_t, double*
 inline void signals_four_avx512(const Problem&, std::uint64_t, double*, double*, std::size_t) {}
 template <int StaticM>
 void add_four_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
+template <int StaticM, class Step>
+void add_four_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*, Step&&) {}
 
 #endif
 
