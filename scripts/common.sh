@@ -12,7 +12,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${LMSREF_BUILD_DIR:-$ROOT/build}
 # What building, testing and plotting need, as Debian 12 packages.
 PACKAGES=(g++ cmake ninja-build libtorch-dev libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libgnuplot-iostream-dev
-          librandom123-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox libopenmpi-dev openmpi-bin)
+          librandom123-dev libeigen3-dev libboost-iostreams-dev libboost-filesystem-dev gnuplot-nox libopenmpi-dev
+          openmpi-bin)
 # What the Python twin of the notebook needs (scripts/bench, scripts/make_reference.py), run by /usr/bin/python3.
 PYTHON_PACKAGES=(python3-torch python3-numpy python3-scipy)
 

@@ -364,6 +364,31 @@ def notebook_data(seed, N, wo, sigmav2):
     return x, d
 
 
+def ar1_input(u, A):
+    """--input ar1:A: x(n) = A x(n - 1) + sqrt(1 - A^2) u(n), x(0) = u(0), from the notebook's u = randn(N, 1)."""
+    x = u.copy()
+    gain = np.sqrt(1.0 - A * A)
+    for n in range(1, len(x)):
+        x[n] = A * x[n - 1] + gain * u[n]
+    return x
+
+
+def coloured_data(seed, N, wo, sigmav2, A):
+    """notebook_data with x through ar1_input before d is made (the draws in the notebook's order)."""
+    np.random.seed(seed)
+    x = ar1_input(np.random.randn(N, 1), A)
+    d = signal.lfilter(np.array(wo), 1, x.squeeze()) + np.sqrt(sigmav2) * np.random.randn(N)
+    return x, d.reshape(-1, 1)
+
+
+# --input ar1:A data: (seed, N, wo, sigmav2, A) per folder of input/.
+COLOURED = {
+    "ar1_0.5": (0, 500, [0.1, 0.2, 0.3], 0.01, 0.5),
+    "ar1_0.9": (7, 300, [0.1, 0.2, 0.3, 0.4, 0.5], 0.01, 0.9),
+    "ar1_-0.7": (4294967295, 64, [0.5, -0.25], 0.1, -0.7),
+}
+
+
 def run_scenario(p):
     """The notebook's cells in order, for one scenario. Returns x, d and {stage: (y, e, w)} as NumPy arrays."""
     global M
@@ -475,6 +500,14 @@ def main():
             np.save(os.path.join(folder, "e.npy"), e.detach().numpy())
         print(f"family_torch/{name}: {len(FAMILY)} members, N={params['N']} M={params['M']}")
 
+    for name, (seed, N, wo, sigmav2, A) in COLOURED.items():
+        folder = os.path.join(out, "input", name)
+        os.makedirs(folder, exist_ok=True)
+        x, d = coloured_data(seed, N, wo, sigmav2, A)
+        np.save(os.path.join(folder, "x.npy"), x)
+        np.save(os.path.join(folder, "d.npy"), d)
+        print(f"input/{name}: N={N}")
+
     random_dir = os.path.join(out, "random")
     os.makedirs(random_dir, exist_ok=True)
     for seed in RANDOM_SEEDS:
@@ -529,6 +562,10 @@ def main():
               "then rand(4, 3); np.random.seed(0) randn(5) and torch.Tensor() of it (float32)",
     "family_torch": "family_torch/<scenario>/<member>/w.npy ((N+1) x M), e.npy (N x 1): each member's PyTorch "
                     "program (lms_torch_member) on the scenarios and settings of scripts/family_reference.py, float64",
+    "input": {"cases": {k: {"seed": v[0], "N": v[1], "wo": v[2], "sigmav2": v[3], "A": v[4]}
+                        for k, v in COLOURED.items()},
+              "files": "input/<case>/x.npy, d.npy (N x 1): coloured_data, the notebook's data with x through "
+                       "ar1_input"},
     "io": "io/: arrays in the dtypes and layouts lmsref reads (and some it refuses), with their float64 values",
     "ensemble": "ensemble/<name>/params.txt (as above, plus R), mse.npy (N,), msd.npy (N+1,), meanw.npy (N+1, M): "
                 "the notebook's lms on the data of seeds seed ... seed + R - 1 (x, d as in <scenario>/), "

@@ -67,7 +67,7 @@ private:
 
 /// Which scenario options a command takes.
 enum Parts : unsigned {
-    generated = 1,  ///< --seed, -N, --sigmav2, --wo: the generated data
+    generated = 1,  ///< --seed, -N, --sigmav2, --wo, --input: the generated data
     files = 2,      ///< --x, --d: data read from files
     filter = 4,     ///< -M, --eta: the adaptive filter
     torch_seed = 8, ///< --torch-seed: nn::Linear's default init
@@ -96,6 +96,9 @@ void add_scenario_options(CLI::App& command, Options& o, unsigned parts) {
         {filter, "--eta", &o.eta, "step size eta", "FLOAT"},
         {generated, "--sigmav2", &o.sigmav2, "variance of the measurement noise", "FLOAT"},
         {generated, "--wo", &o.wo, "the unknown system, a comma list of any length", "LIST"},
+        {generated, "--input", &o.input,
+         "the input x: white (randn, the notebook's) or ar1:A, x(n) = A x(n-1) + sqrt(1-A^2) randn, -1 < A < 1",
+         "INPUT"},
         {files, "--x", &o.x_file, "read x from this .npy or .csv file (N or N x 1), with --d", "FILE"},
         {files, "--d", &o.d_file, "read d from this .npy or .csv file (N or N x 1), with --x", "FILE"},
         {torch_seed, "--torch-seed", &o.torch_seed,

@@ -25,6 +25,7 @@ struct Options {
     std::string eta = format_number(Scenario{}.step_size, "%g");
     std::string sigmav2 = format_number(Scenario{}.noise_variance, "%g");
     std::string wo = "0.1,0.2,0.3";
+    std::string input = "white";
     std::string x_file;
     std::string d_file;
     std::string torch_seed;

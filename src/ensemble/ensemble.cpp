@@ -3,6 +3,7 @@
 #include "core/errors.hpp"
 #include "ensemble/cuda/block_sums.hpp"
 #include "ensemble/family_lanes.hpp" // the block records, shared with the kernel; no CUDA runtime
+#include "ensemble/theory.hpp"       // wiener_solution
 #include "lms/bounds.hpp"
 #include "lms/static_taps.hpp"
 #include "random/legacy_gauss.hpp"
@@ -357,6 +358,7 @@ void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspac
     double* noise = ws.noise.data();
     ws.random.reseed(seed);
     ws.random.fill(x, N); // x = np.random.randn(N, 1)
+    colour_input(scenario, x, N);
     for (std::size_t n = 0; n < N; ++n) {
         const std::size_t newest = std::min(n, wo.size() - 1);
         double sum = 0.0;
@@ -414,6 +416,9 @@ void check_ensemble_options(const EnsembleOptions& options, bool generated, bool
     if (options.algorithm != FamilyId::lms && options.device == Device::cuda)
         throw InputError(Field{"algorithm"}, "the CUDA kernel runs lms alone; the family's other members run on the "
                                              "CPU threads (--device cpu)");
+    if (options.scenario.input_ar1 && options.device == Device::cuda)
+        throw InputError(Field{"input"}, "the CUDA kernel makes white input; coloured input runs on the CPU threads "
+                                         "(--device cpu)");
     const std::uint64_t last_seed =
         static_cast<std::uint64_t>(options.scenario.seed) + static_cast<std::uint64_t>(options.realizations) - 1;
     if (generated && options.rng == Rng::numpy && last_seed > 0xffffffffULL)
@@ -431,7 +436,7 @@ Problem make_problem(const EnsembleOptions& options) {
     p.N = static_cast<std::size_t>(scenario.samples);
     p.M = static_cast<std::size_t>(scenario.taps);
     p.eta = scenario.step_size;
-    p.wo_M = optimum_for_taps(scenario.wo, scenario.taps);
+    p.wo_M = wiener_solution(scenario); // wo cut to M; R^-1 p for coloured input
     p.steady_start = p.N - std::max<std::size_t>(1, p.N / 4);
     p.K = std::max(p.M, scenario.wo.size());
     p.wo_K.assign(p.K, 0.0);
@@ -459,6 +464,11 @@ philox::Problem philox_problem(const Problem& p, const Scenario& scenario) {
     q.diverged_above = p.diverged_above;
     q.wo_K = p.wo_K.data();
     q.wo_M = p.wo_M.data();
+    if (scenario.input_ar1) {
+        q.coloured = true;
+        q.ar1 = *scenario.input_ar1;
+        q.ar1_gain = std::sqrt(1.0 - q.ar1 * q.ar1); // colour_input's gain
+    }
     return q;
 }
 
@@ -843,7 +853,13 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const philox::Problem philox_p = philox_problem(p, scenario);
     const PhiloxKernels philox_kernel = philox_kernels(M, p.K, use_philox && philox::avx2_supported());
     // The family's members on philox data: its vector twins make four realizations' signals at a time.
-    const int philox_vectors = !use_philox ? 0 : philox::avx512_supported() ? 512 : philox::avx2_supported() ? 256 : 0;
+    // Coloured input: philox::signals alone filters x, so the members' path runs every realization (lms too).
+    const bool coloured = scenario.input_ar1.has_value();
+    const int philox_vectors = !use_philox || coloured      ? 0
+                               : philox::avx512_supported() ? 512
+                               : philox::avx2_supported()   ? 256
+                                                            : 0;
+    const bool member_path = options.algorithm != FamilyId::lms || (use_philox && coloured);
 
     // Block k of the span goes to sums[k]. A span of about 16 MB of sums, and at least two blocks per thread so
     // that a fast thread can run ahead.
@@ -859,7 +875,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
         bool go_on = true;
         std::mutex mutex;
         on_threads(static_cast<int>(std::min<std::int64_t>(threads, last - first)), [&](int) {
-            Workspace ws(use_philox && options.algorithm == FamilyId::lms ? 0 : N, M, p.K);
+            Workspace ws(use_philox && !member_path ? 0 : N, M, p.K);
             for (;;) {
                 std::int64_t block = 0;
                 {
@@ -871,7 +887,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 block_sums.clear();
                 const std::int64_t begin = block * ensemble_block_size;
                 const std::int64_t end = std::min(R, begin + ensemble_block_size);
-                if (options.algorithm != FamilyId::lms) { // a member of the family
+                if (member_path) { // a member of the family (or lms on coloured philox data)
                     const auto make_data = [&](std::int64_t r0, std::size_t count, double* x, double* d) {
                         const auto r = static_cast<std::uint64_t>(r0);
                         if (use_philox && count == 4 && philox_vectors == 512)
@@ -890,7 +906,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                                                      ws, x, d);
                     };
                     add_member_block(options, p, begin, end, ws, block_sums, make_data,
-                                     use_philox ? &philox_p : nullptr);
+                                     use_philox && !coloured ? &philox_p : nullptr);
                     std::lock_guard<std::mutex> lock(mutex);
                     if (!done(block - first)) go_on = false;
                     continue;

@@ -123,6 +123,7 @@ TheoryPrediction predict_leaky(const Scenario& scenario, double sx2, double init
 // the LMS recursion above, and E w(inf) = sx2 / (sx2 + gamma) wo_M = (R + gamma I)^-1 R wo_M exactly.
 TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start, double initial_weight_variance,
                          double gamma) {
+    if (scenario.input_ar1 && gamma == 0.0) return predict_coloured(scenario, start, initial_weight_variance);
     if (gamma != 0.0) return predict_leaky(scenario, input_power, initial_weight_variance, gamma);
     const auto N = static_cast<std::size_t>(scenario.samples);
     const auto M = static_cast<std::size_t>(scenario.taps);

@@ -48,7 +48,29 @@ struct TheoryPrediction {
     /// Var w_k(0) of each tap (E w(0) = 0): 0 for the zero start, 1/(3M) for nn::Linear's default init.
     double initial_weight_variance = 0.0;
     double gamma = 0.0; ///< leaky LMS's leak (0: LMS); its bounds are then those of its own recursion
+    /// Coloured input (--input ar1:A): R's eigenvalues (ascending), MATLAB maxstep's 2 / (2 lambda_max + tr R), and
+    /// mean_bound = 2 / lambda_max, mean_square_bound = the eta where S = 1 (predict_coloured).
+    bool coloured = false;
+    std::vector<double> eigenvalues;
+    double maxstep_bound = 0.0;
 };
+
+/// The input's second-order statistics seen by the scenario's M taps: R = toeplitz(r(0 ... M - 1)), its
+/// eigenvalues (ascending), the Wiener solution w_o = R^-1 p and J_min = E d^2 - p^T w_o (p = E[x d], all of wo).
+struct InputStatistics {
+    std::vector<double> eigenvalues;
+    double lambda_min = 1.0, lambda_max = 1.0, spread = 1.0, trace = 0.0;
+    std::vector<double> wiener;
+    double j_min = 0.0;
+};
+InputStatistics input_statistics(const Scenario& scenario);
+
+/// The M weights the mean converges to: wo cut or zero-padded to M for white input, w_o = R^-1 p for coloured input
+/// (they differ when M < len(wo)). The ensemble's MSD is measured against it.
+std::vector<double> wiener_solution(const Scenario& scenario);
+
+/// predict() for coloured input (the scenario's --input), LMS: see coloured_theory.cpp.
+TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, double initial_weight_variance);
 
 /// The prediction for the scenario's N, M, eta, sigmav2 and wo, with white input of power `input_power` (1 for
 /// generated data; the measured mean(x^2) for data read from files).

@@ -22,6 +22,38 @@ DeviceChoice parse_device_choice(const std::string& text) {
     return parse_choice(Field{"device"}, text, "a device", choices);
 }
 
+std::string input_text(const Scenario& scenario) {
+    return scenario.input_ar1 ? "ar1:" + format_number(*scenario.input_ar1, "%g") : "white";
+}
+
+std::optional<double> parse_input(const std::string& text) {
+    if (text == "white") return std::nullopt;
+    const std::string prefix = "ar1:";
+    if (text.compare(0, prefix.size(), prefix) != 0)
+        throw InputError(Field{"input"}, quote_value(text) + " is not an input; use white or ar1:A (-1 < A < 1), "
+                                                             "e.g. ar1:0.9");
+    const double a = parse_number("--input", text.substr(prefix.size()));
+    if (!(a > -1.0 && a < 1.0))
+        throw InputError(Field{"input"}, quote_value(text) +
+                                             " is not allowed; the AR(1) coefficient A must be inside (-1, 1), where "
+                                             "the input is stationary");
+    return a;
+}
+
+void colour_input(const Scenario& scenario, double* x, std::size_t N) {
+    if (!scenario.input_ar1) return;
+    const double a = *scenario.input_ar1;
+    const double gain = std::sqrt(1.0 - a * a);
+    for (std::size_t n = 1; n < N; ++n) x[n] = a * x[n - 1] + gain * x[n];
+}
+
+std::vector<double> input_autocorrelation(const Scenario& scenario, std::size_t count) {
+    std::vector<double> r(count, 0.0);
+    const double a = scenario.input_ar1.value_or(0.0);
+    for (std::size_t k = 0; k < count; ++k) r[k] = k == 0 ? 1.0 : std::pow(a, static_cast<double>(k));
+    return r;
+}
+
 void validate(const Scenario& s) {
     if (s.samples < 1)
         throw InputError(Field{"samples"}, "" + std::to_string(s.samples) + " is not allowed; N must be >= 1");
@@ -38,6 +70,9 @@ void validate(const Scenario& s) {
         if (!std::isfinite(coefficient))
             throw InputError(Field{"wo"},
                              "" + format_number(coefficient, "%.10g") + " is not allowed; coefficients must be finite");
+    if (s.input_ar1 && !(*s.input_ar1 > -1.0 && *s.input_ar1 < 1.0))
+        throw InputError(Field{"input"}, "ar1:" + format_number(*s.input_ar1, "%.10g") +
+                                             " is not allowed; the AR(1) coefficient must be inside (-1, 1)");
     if (s.x_file.empty() != s.d_file.empty())
         throw InputError(s.x_file.empty() ? Field{"d"} : Field{"x"},
                          std::string(s.x_file.empty() ? "give --x too" : "give --d too") +
@@ -61,6 +96,7 @@ Data generate_data(const Scenario& scenario) {
     LegacyRandom random(scenario.seed);
     Data data;
     data.x = random.randn(N);                  // x = np.random.randn(N, 1)
+    colour_input(scenario, data.x.data(), N);  // --input ar1:A: x = ar1_input(x, A)
     data.d = lfilter_fir(scenario.wo, data.x); // signal.lfilter(wo.squeeze(), 1, x.squeeze())
     const double noise_gain = std::sqrt(scenario.noise_variance);
     const std::vector<double> noise = random.randn(N); // + np.sqrt(sigmav2) * np.random.randn(N)

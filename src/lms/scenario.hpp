@@ -1,6 +1,8 @@
-// The scenario (the notebook's parameters) and its data: x = randn(N, 1), d = lfilter(wo, 1, x) + sqrt(sigmav2) v.
+// The scenario (the notebook's parameters) and its data: x = randn(N, 1) (or that stream through an AR(1) filter,
+// --input ar1:A), d = lfilter(wo, 1, x) + sqrt(sigmav2) v.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,12 +20,15 @@ DeviceChoice parse_device_choice(const std::string& text);
 
 /// The notebook's parameters, with its defaults.
 struct Scenario {
-    std::int64_t samples = 500;              ///< N
-    std::int64_t taps = 3;                   ///< M, the adaptive filter's length
-    double step_size = 0.1;                  ///< eta
-    double noise_variance = 0.01;            ///< sigmav2
-    std::vector<double> wo{0.1, 0.2, 0.3};   ///< the unknown system (any length)
-    std::uint32_t seed = 0;                  ///< np.random.seed
+    std::int64_t samples = 500;            ///< N
+    std::int64_t taps = 3;                 ///< M, the adaptive filter's length
+    double step_size = 0.1;                ///< eta
+    double noise_variance = 0.01;          ///< sigmav2
+    std::vector<double> wo{0.1, 0.2, 0.3}; ///< the unknown system (any length)
+    std::uint32_t seed = 0;                ///< np.random.seed
+    /// --input ar1:A: x(n) = A x(n - 1) + sqrt(1 - A^2) u(n), x(0) = u(0), u the notebook's randn stream, so x has
+    /// unit power and is stationary from the first sample; none: white (x = u, the notebook's).
+    std::optional<double> input_ar1;
     std::optional<std::uint64_t> torch_seed; ///< torch::manual_seed for nn::Linear's init; default: seed
     std::string x_file;                      ///< when both files are set, x and d are read instead of generated
     std::string d_file;
@@ -34,6 +39,20 @@ struct Scenario {
     std::uint64_t linear_init_seed() const { return torch_seed.value_or(seed); }
     bool data_from_files() const { return !x_file.empty() || !d_file.empty(); }
 };
+
+/// "white" or "ar1:A" (A as %g): --input's text.
+std::string input_text(const Scenario& scenario);
+
+/// --input's value: "white" (none) or "ar1:A" with -1 < A < 1; throws InputError (field input) otherwise.
+std::optional<double> parse_input(const std::string& text);
+
+/// x = u through the scenario's input filter, in place (nothing for white input): x(0) = u(0), then
+/// x(n) = A x(n - 1) + sqrt(1 - A^2) u(n), in that order of operations (scripts/make_reference.py's `ar1_input`).
+void colour_input(const Scenario& scenario, double* x, std::size_t N);
+
+/// The input's autocorrelation r(k) = E[x(n) x(n - k)], k = 0 ... count - 1: 1, 0, 0, ... for white input and A^k
+/// for AR(1) (unit power).
+std::vector<double> input_autocorrelation(const Scenario& scenario, std::size_t count);
 
 /// Throws InputError naming the first parameter out of range.
 void validate(const Scenario& scenario);
@@ -51,7 +70,8 @@ struct Data {
 /// a = 1) and of the direct-form-II transposed filter, so the result matches SciPy bit for bit.
 std::vector<double> lfilter_fir(const std::vector<double>& b, const std::vector<double>& x);
 
-/// `np.random.seed(seed); x = randn(N, 1); d = lfilter(wo, 1, x) + sqrt(sigmav2) * randn(N)`.
+/// `np.random.seed(seed); x = randn(N, 1); d = lfilter(wo, 1, x) + sqrt(sigmav2) * randn(N)`, x through
+/// colour_input before d is made.
 Data generate_data(const Scenario& scenario);
 
 /// Reads x and d from the scenario's files, or generates them.

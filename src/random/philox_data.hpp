@@ -188,6 +188,10 @@ struct Problem {
     double diverged_above = 1.7976931348623157e308;
     const double* wo_K = nullptr; ///< K taps: the unknown system wo, zero-padded to K
     const double* wo_M = nullptr; ///< M taps: wo cut or zero-padded to M (for ||w - wo_M||^2)
+    /// --input ar1:A: x(n) = ar1 x(n - 1) + ar1_gain u(n), x(0) = u(0), u the normals (signals() alone; the engine's
+    /// other paths make white input).
+    bool coloured = false;
+    double ar1 = 0.0, ar1_gain = 1.0;
 };
 
 /// One realization's state: the last K x values, newest first (hist[0] = x(n), zeros before the start; its first M
@@ -241,16 +245,18 @@ template <int StaticM = 0, int StaticK = 0> struct Realization {
 };
 
 /// Realization r's x(n) and d(n), n < N, into x and d: the values Realization::step makes, the same bits (the LMS
-/// family's members other than lms run on them). `hist` is the caller's K values of scratch.
+/// family's members other than lms run on them), or with coloured input x filtered as p says, before d is made.
+/// `hist` is the caller's K values of scratch.
 inline void signals(const Problem& p, std::uint64_t realization, double* hist, double* x, double* d) {
     for (int k = 0; k < p.history; ++k) hist[k] = 0.0;
     for (std::int64_t n = 0; n < p.samples; ++n) {
         const Normals z = normals(p.seed, realization, static_cast<std::uint64_t>(n));
+        const double xn = p.coloured && n > 0 ? p.ar1 * hist[0] + p.ar1_gain * z.x : z.x;
         for (int k = p.history - 1; k > 0; --k) hist[k] = hist[k - 1];
-        hist[0] = z.x;
+        hist[0] = xn;
         double di = 0.0; // lfilter(wo, 1, x)(n), oldest tap first, as step_with
         for (int k = p.history; k-- > 0;) di += p.wo_K[k] * hist[k];
-        x[n] = z.x;
+        x[n] = xn;
         d[n] = di + p.noise_gain * z.v;
     }
 }

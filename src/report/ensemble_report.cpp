@@ -192,6 +192,29 @@ std::string time_lines(const EnsembleRun& run) {
 }
 
 /// The realizations line of a report: how many, where they come from, the threads and ranks.
+/// --input ar1:A: the input, R's eigenvalues and spread, the step's bounds (and where the MSD is measured from).
+std::string coloured_input_lines(const EnsembleRun& run) {
+    const TheoryPrediction& t = run.theory;
+    const double eta = run.scenario.step_size;
+    const double lambda_min = t.eigenvalues.front(), lambda_max = t.eigenvalues.back();
+    std::string text = wrap_field(
+        "input", fmt::format("AR(1) Gaussian, {}, unit power; R (M x M) has eigenvalues {:.4g} ... {:.4g}, spread "
+                             "{:.4g}",
+                             input_text(run.scenario), lambda_min, lambda_max, lambda_max / lambda_min));
+    const std::string bounds =
+        fmt::format("mean square {:.6g} (eta lambda_max < 1 and S = sum eta lambda_i / (2 - 2 eta lambda_i) < 1), "
+                    "mean 2/lambda_max = {:.6g}, MATLAB maxstep's 2/(2 lambda_max + tr R) = {:.6g}",
+                    t.mean_square_bound, t.mean_bound, t.maxstep_bound);
+    text += wrap_field("step bounds",
+                       t.past_mean_square_bound
+                           ? fmt::format("eta = {:g} is PAST the mean-square bound: no steady state; {}", eta, bounds)
+                           : fmt::format("eta = {:g} is below them: {}", eta, bounds));
+    if (static_cast<std::size_t>(run.scenario.taps) < run.scenario.wo.size())
+        text += wrap_field("MSD", "measured from the Wiener solution w_o = R^-1 p of M taps, where the mean weights "
+                                  "converge (not wo cut to M)");
+    return text;
+}
+
 std::string realizations_line(const EnsembleResult& r) {
     std::string text = fmt::format("  realizations   {}", r.completed_realizations);
     if (r.generated && r.rng == Rng::philox)
@@ -239,7 +262,8 @@ std::string member_report(const EnsembleRun& run) {
     text += run.input_power_measured
                 ? wrap_field("input", fmt::format("sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input",
                                                   run.theory.input_power))
-                : "  input          white Gaussian, sx2 = 1\n";
+            : run.theory.coloured ? coloured_input_lines(run)
+                                  : "  input          white Gaussian, sx2 = 1\n";
     text += fmt::format("  steady state   the last quarter, n = {} ... {}; ± one standard error over realizations\n",
                         s.first_sample, r.samples - 1);
     const std::string standard_error =
@@ -320,7 +344,9 @@ std::string ensemble_report(const EnsembleRun& run) {
     text += "  stage          " + stage_line(run) + "\n";
     if (r.generated) text += "  rng            " + rng_description(r.rng) + "\n";
     if (r.decimate > 1) text += fmt::format("  curves         every {} samples (--decimate)\n", r.decimate);
-    if (!run.input_power_measured)
+    if (t.coloured)
+        text += coloured_input_lines(run);
+    else if (!run.input_power_measured)
         text += "  input          white Gaussian, sx2 = 1\n";
     else if (run.lag_one.coloured())
         text += wrap_field("input", fmt::format("sx2 = mean(x^2) = {:.6g}, measured; COLOURED: {}; the theory assumes "
@@ -335,7 +361,9 @@ std::string ensemble_report(const EnsembleRun& run) {
                                                 "1/sqrt(M)): theory starts from E w(0) = 0, MSD(0) = ||wo_M||^2 + "
                                                 "1/3 = {:.6g}",
                                                 t.msd_curve.front()));
-    if (t.past_mean_square_bound)
+    if (t.coloured)
+        ; // coloured_input_lines gave the bounds
+    else if (t.past_mean_square_bound)
         text +=
             fmt::format("  step bounds    eta = {:g} is PAST the mean-square bound 2/((M + 2) sx2) = {:.6g}{}: no "
                         "steady state, theory's MSD grows by a factor a = {:.6g} per sample\n",

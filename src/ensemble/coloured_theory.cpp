@@ -1,0 +1,190 @@
+// LMS's theory for a stationary Gaussian input of any colour (--input ar1:A): the second-moment recursion with the
+// input's correlation matrix R, in R's eigenbasis (Eigen's symmetric eigensolver) after the pre-windowed start.
+#include "ensemble/theory.hpp"
+
+#include "lms/bounds.hpp"
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace lmsref {
+
+namespace {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+
+/// r(|i - j|) for i, j < size, zero outside the first `active` rows and columns.
+MatrixXd toeplitz(const std::vector<double>& r, std::size_t size, std::size_t active) {
+    MatrixXd R = MatrixXd::Zero(static_cast<Eigen::Index>(size), static_cast<Eigen::Index>(size));
+    for (std::size_t i = 0; i < active; ++i)
+        for (std::size_t j = 0; j < active; ++j)
+            R(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = r[i > j ? i - j : j - i];
+    return R;
+}
+
+/// p(n)_i = E[x(n - i) d(n)] for the first `active` taps, with the first `reached` taps of wo reaching d(n).
+VectorXd cross_correlation(const std::vector<double>& r, const std::vector<double>& wo, std::size_t size,
+                           std::size_t active, std::size_t reached) {
+    VectorXd p = VectorXd::Zero(static_cast<Eigen::Index>(size));
+    for (std::size_t i = 0; i < active; ++i)
+        for (std::size_t k = 0; k < reached; ++k) p(static_cast<Eigen::Index>(i)) += wo[k] * r[i > k ? i - k : k - i];
+    return p;
+}
+
+/// E d(n)^2 with the first `reached` taps of wo reaching d(n).
+double desired_power(const std::vector<double>& r, const std::vector<double>& wo, double sigmav2, std::size_t reached) {
+    double power = 0.0;
+    for (std::size_t j = 0; j < reached; ++j)
+        for (std::size_t k = 0; k < reached; ++k) power += wo[j] * wo[k] * r[j > k ? j - k : k - j];
+    return power + sigmav2;
+}
+
+/// S(eta) = sum_i eta lambda_i / (2 - 2 eta lambda_i): the steady state's EMSE is J_min S / (1 - S).
+double s_of(const VectorXd& lambda, double eta) {
+    double s = 0.0;
+    for (Eigen::Index i = 0; i < lambda.size(); ++i) s += eta * lambda(i) / (2.0 - 2.0 * eta * lambda(i));
+    return s;
+}
+
+} // namespace
+
+InputStatistics input_statistics(const Scenario& scenario) {
+    const auto M = static_cast<std::size_t>(scenario.taps);
+    const std::size_t L = scenario.wo.size();
+    const std::vector<double> r = input_autocorrelation(scenario, std::max(M, L));
+    const MatrixXd R = toeplitz(r, M, M);
+    Eigen::SelfAdjointEigenSolver<MatrixXd> solver(R);
+    InputStatistics s;
+    const VectorXd& lambda = solver.eigenvalues(); // ascending
+    s.eigenvalues.assign(lambda.data(), lambda.data() + lambda.size());
+    s.lambda_min = lambda(0);
+    s.lambda_max = lambda(lambda.size() - 1);
+    s.spread = s.lambda_max / s.lambda_min;
+    s.trace = R.trace();
+    const VectorXd p = cross_correlation(r, scenario.wo, M, M, L);
+    const VectorXd w = R.ldlt().solve(p);
+    s.wiener.assign(w.data(), w.data() + w.size());
+    s.j_min = desired_power(r, scenario.wo, scenario.noise_variance, L) - p.dot(w);
+    return s;
+}
+
+std::vector<double> wiener_solution(const Scenario& scenario) {
+    if (!scenario.input_ar1) return optimum_for_taps(scenario.wo, scenario.taps);
+    return input_statistics(scenario).wiener;
+}
+
+// The model (independence assumption, x stationary Gaussian with correlation R = toeplitz(r), r(k) = E x(n) x(n-k)).
+// Pre-windowed start, samples n < T = max(M, L) - 1: the regressor z(n) holds data in its first min(n + 1, M) taps
+// and the first min(n + 1, L) taps of wo reach d(n), so S(n) = E z z^T, p(n) = E z d and E d^2 change with n. With
+// m = E w, W = E w w^T and (z, d) jointly Gaussian (Isserlis' theorem for the fourth moments),
+//   m(n + 1) = (I - eta S) m + eta p,
+//   W(n + 1) = W - eta (S W + W S) + eta^2 (2 S W S + S tr(S W)) + eta (m p^T + p m^T)
+//              - 2 eta^2 (S m p^T + p m^T S + S (m^T p)) + eta^2 (E d^2 S + 2 p p^T),
+//   MSE(n) = E d^2 - 2 m^T p + tr(S W),   MSD(n) = tr W - 2 m^T w_o + ||w_o||^2,
+// exact at n = 0. From T on the statistics are stationary: with the deviation c = w - w_o from the Wiener solution
+// w_o = R^-1 p (E[e_o z] = 0 makes the cross terms vanish), K = E c c^T follows
+//   K(n + 1) = K - eta (R K + K R) + eta^2 (2 R K R + R tr(R K)) + eta^2 J_min R,
+// which in R's eigenbasis (R = Q diag(lambda) Q^T) decouples on its diagonal k_i = (Q^T K Q)_ii (Feuer and
+// Weinstein, IEEE Trans. ASSP 33(1), 1985):
+//   k_i(n + 1) = (1 - 2 eta lambda_i + 2 eta^2 lambda_i^2) k_i + eta^2 lambda_i (sum_j lambda_j k_j + J_min),
+//   MSE(n) = J_min + sum_i lambda_i k_i,   MSD(n) = sum_i k_i,   E c'(n + 1) = (1 - eta lambda_i) E c'(n).
+// Steady state: EMSE = J_min S / (1 - S), S = sum_i eta lambda_i / (2 - 2 eta lambda_i); the mean square converges
+// for eta lambda_max < 1 and S < 1 (exact under the assumption), the mean for eta < 2 / lambda_max.
+TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, double initial_weight_variance) {
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    const auto M = static_cast<std::size_t>(scenario.taps);
+    const std::size_t L = scenario.wo.size();
+    const double eta = scenario.step_size;
+    const auto Mi = static_cast<Eigen::Index>(M);
+    const std::vector<double> r = input_autocorrelation(scenario, std::max(M, L));
+    const MatrixXd R = toeplitz(r, M, M);
+    Eigen::SelfAdjointEigenSolver<MatrixXd> solver(R);
+    const VectorXd lambda = solver.eigenvalues();
+    const MatrixXd& Q = solver.eigenvectors();
+    const InputStatistics stats = input_statistics(scenario);
+    const VectorXd wo_M = Eigen::Map<const VectorXd>(stats.wiener.data(), Mi);
+
+    TheoryPrediction t;
+    t.start = start;
+    t.initial_weight_variance = initial_weight_variance;
+    t.input_power = r[0];
+    t.coloured = true;
+    t.eigenvalues = stats.eigenvalues;
+    t.j_min = stats.j_min;
+    t.mean_bound = 2.0 / stats.lambda_max;
+    t.maxstep_bound = 2.0 / (2.0 * stats.lambda_max + stats.trace);
+    // The mean-square bound: the eta < 1 / lambda_max where S(eta) = 1 (S grows from 0 to infinity there).
+    double low = 0.0, high = 1.0 / stats.lambda_max;
+    for (int i = 0; i < 200 && high - low > 1e-16 * high; ++i) {
+        const double mid = 0.5 * (low + high);
+        (s_of(lambda, mid) < 1.0 ? low : high) = mid;
+    }
+    t.mean_square_bound = low;
+    t.past_mean_bound = eta >= t.mean_bound;
+    const bool modes_stable = eta * stats.lambda_max < 1.0;
+    const double S = modes_stable ? s_of(lambda, eta) : std::numeric_limits<double>::infinity();
+    t.past_mean_square_bound = !(S < 1.0);
+    t.a = std::numeric_limits<double>::quiet_NaN(); // no single factor: one per mode
+    if (t.past_mean_square_bound) {
+        t.emse = t.mse = t.msd = t.misadjustment = std::numeric_limits<double>::infinity();
+    } else {
+        t.misadjustment = S / (1.0 - S);
+        t.emse = t.j_min * t.misadjustment;
+        t.mse = t.j_min + t.emse;
+        t.msd = 0.0; // k_i(inf) = eta (EMSE + J_min) / (2 (1 - eta lambda_i))
+        for (Eigen::Index i = 0; i < lambda.size(); ++i) t.msd += eta * t.mse / (2.0 * (1.0 - eta * lambda(i)));
+    }
+
+    t.mse_curve.assign(N, 0.0);
+    t.msd_curve.assign(N + 1, 0.0);
+    t.meanw_curve.assign((N + 1) * M, 0.0);
+    const double wo2 = wo_M.squaredNorm();
+    VectorXd m = VectorXd::Zero(Mi); // E w
+    MatrixXd W = initial_weight_variance * MatrixXd::Identity(Mi, Mi);
+    t.msd_curve[0] = W.trace() + wo2;
+    std::size_t n = 0;
+    if (start == StartModel::prewindowed) {
+        const std::size_t transient = std::min(N, std::max(M, L) - 1);
+        for (; n < transient; ++n) {
+            const std::size_t active = std::min(n + 1, M), reached = std::min(n + 1, L);
+            const MatrixXd Sn = toeplitz(r, M, active);
+            const VectorXd p = cross_correlation(r, scenario.wo, M, active, reached);
+            const double dp = desired_power(r, scenario.wo, scenario.noise_variance, reached);
+            const MatrixXd SW = Sn * W;
+            t.mse_curve[n] = dp - 2.0 * m.dot(p) + SW.trace();
+            const VectorXd Sm = Sn * m;
+            const MatrixXd cross = Sm * p.transpose() + p * Sm.transpose() + Sn * m.dot(p);
+            const MatrixXd next = W - eta * (SW + SW.transpose()) + eta * eta * (2.0 * SW * Sn + Sn * SW.trace()) +
+                                  eta * (m * p.transpose() + p * m.transpose()) - 2.0 * eta * eta * cross +
+                                  eta * eta * (dp * Sn + 2.0 * p * p.transpose());
+            W = 0.5 * (next + next.transpose());
+            m = m - eta * Sm + eta * p;
+            t.msd_curve[n + 1] = W.trace() - 2.0 * m.dot(wo_M) + wo2;
+            for (std::size_t k = 0; k < M; ++k) t.meanw_curve[(n + 1) * M + k] = m(static_cast<Eigen::Index>(k));
+        }
+    }
+    // The deviation from w_o in R's eigenbasis: its mean and the diagonal of its second moment.
+    const VectorXd mean_c = m - wo_M;
+    const MatrixXd K = W - m * wo_M.transpose() - wo_M * m.transpose() + wo_M * wo_M.transpose();
+    VectorXd k = (Q.transpose() * K * Q).diagonal();
+    VectorXd c = Q.transpose() * mean_c;
+    for (; n < N; ++n) {
+        const double emse = lambda.dot(k);
+        t.mse_curve[n] = t.j_min + emse;
+        for (Eigen::Index i = 0; i < Mi; ++i) {
+            const double li = lambda(i);
+            k(i) = (1.0 - 2.0 * eta * li + 2.0 * eta * eta * li * li) * k(i) + eta * eta * li * (emse + t.j_min);
+            c(i) *= 1.0 - eta * li;
+        }
+        t.msd_curve[n + 1] = k.sum();
+        const VectorXd mean_w = wo_M + Q * c;
+        for (std::size_t j = 0; j < M; ++j) t.meanw_curve[(n + 1) * M + j] = mean_w(static_cast<Eigen::Index>(j));
+    }
+    return t;
+}
+
+} // namespace lmsref

@@ -1,0 +1,169 @@
+// Coloured input (--input ar1:A): its data bit for bit against NumPy, the engine on it, and LMS's theory for it.
+#include "core/errors.hpp"
+#include "ensemble/ensemble.hpp"
+#include "ensemble/theory.hpp"
+#include "lms/family.hpp"
+#include "lms/scenario.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <tuple>
+#include <vector>
+
+using namespace lmsref;
+using namespace lmsref::test;
+
+namespace {
+
+Scenario coloured(std::uint32_t seed, std::int64_t N, std::vector<double> wo, double sigmav2, double A) {
+    Scenario s;
+    s.seed = seed;
+    s.samples = N;
+    s.wo = std::move(wo);
+    s.noise_variance = sigmav2;
+    s.input_ar1 = A;
+    return s;
+}
+
+/// max |a - b| / max(1e-300, |b|) over the values both have.
+double largest_relative_gap(const std::vector<double>& a, const std::vector<double>& b) {
+    double gap = 0.0;
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+        gap = std::max(gap, std::abs(a[i] - b[i]) / std::max(1e-300, std::abs(b[i])));
+    return gap;
+}
+
+} // namespace
+
+TEST_CASE("coloured input: the data are NumPy's ar1_input, bit for bit", "[coloured]") {
+    // scripts/make_reference.py's coloured_data with the parameters of manifest.json's "input" cases.
+    const struct {
+        const char* folder;
+        Scenario scenario;
+    } cases[] = {{"input/ar1_0.5", coloured(0, 500, {0.1, 0.2, 0.3}, 0.01, 0.5)},
+                 {"input/ar1_0.9", coloured(7, 300, {0.1, 0.2, 0.3, 0.4, 0.5}, 0.01, 0.9)},
+                 {"input/ar1_-0.7", coloured(4294967295U, 64, {0.5, -0.25}, 0.1, -0.7)}};
+    for (const auto& c : cases) {
+        CAPTURE(c.folder);
+        const Data data = generate_data(c.scenario);
+        CHECK(same_bits(data.x, read_signal(reference_path(std::string(c.folder) + "/x.npy"))));
+        CHECK(same_bits(data.d, read_signal(reference_path(std::string(c.folder) + "/d.npy"))));
+    }
+    Scenario white = cases[0].scenario;
+    white.input_ar1.reset();
+    CHECK_FALSE(same_bits(generate_data(white).x, generate_data(cases[0].scenario).x));
+}
+
+TEST_CASE("coloured input: --input's text", "[coloured]") {
+    CHECK_FALSE(parse_input("white").has_value());
+    CHECK(parse_input("ar1:0.9").value() == 0.9);
+    CHECK(parse_input("ar1:-0.5").value() == -0.5);
+    for (const char* bad : {"ar1:1", "ar1:-1", "ar1:2", "ar1:", "ar1:x", "pink", "ar1:nan"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(parse_input(bad), InputError);
+    }
+}
+
+TEST_CASE("coloured input: the engine's realizations are the single runs on the coloured data", "[coloured]") {
+    // lms and nlms through the engine on numpy data and on philox data (philox: the scalar path that filters x),
+    // against the plain recursion run on generate_data per seed (numpy) — the bits of each realization.
+    Scenario s = coloured(11, 40, {0.1, 0.2, 0.3, 0.4}, 0.01, 0.8);
+    s.taps = 3;
+    s.step_size = 0.05;
+    const std::int64_t R = 9;
+    for (FamilyId id : {FamilyId::lms, FamilyId::nlms}) {
+        EnsembleOptions o;
+        o.scenario = s;
+        o.realizations = R;
+        o.threads = 2;
+        o.algorithm = id;
+        const EnsembleResult ensemble = run_ensemble(o);
+        std::vector<double> mse(static_cast<std::size_t>(s.samples), 0.0);
+        for (std::int64_t r = 0; r < R; ++r) {
+            Scenario sr = s;
+            sr.seed = s.seed + static_cast<std::uint32_t>(r);
+            const Data data = generate_data(sr);
+            const Trajectory t = member_of(id).run(data.x, data.d, s.step_size, 3, FamilyOptions{});
+            for (std::size_t n = 0; n < mse.size(); ++n) mse[n] += t.e[n] * t.e[n];
+        }
+        for (double& value : mse) value /= static_cast<double>(R); // one block: the engine's order of additions
+        CAPTURE(static_cast<int>(id));
+        CHECK(same_bits(ensemble.mse, mse));
+        o.rng = Rng::philox; // coloured too: realization 0's x differs from white philox's after sample 0
+        const EnsembleResult philox = run_ensemble(o);
+        o.scenario.input_ar1.reset();
+        const EnsembleResult white = run_ensemble(o);
+        CHECK(philox.mse[0] == white.mse[0]);
+        CHECK(philox.mse[5] != white.mse[5]);
+    }
+}
+
+TEST_CASE("coloured input: the theory at A = 0 is the white-input theory", "[coloured]") {
+    // R = I: the general recursion (full matrices in the pre-windowed start, then R's modes) must give the white
+    // recursion's per-tap numbers, up to rounding (1e-12 relative), for M < len(wo), M > len(wo) and a random start.
+    for (const auto& [M, wo, variance] :
+         {std::tuple<std::int64_t, std::vector<double>, double>{3, {0.1, 0.2, 0.3, 0.4, -0.3}, 0.0},
+          {6, {0.5, -0.2, 0.1}, 0.0},
+          {4, {0.3, 0.2, 0.1, 0.05}, 1.0 / 12}}) {
+        Scenario white;
+        white.taps = M;
+        white.wo = wo;
+        white.samples = 300;
+        white.step_size = 0.03;
+        Scenario zero = white;
+        zero.input_ar1 = 0.0;
+        const TheoryPrediction a = predict(white, 1.0, StartModel::prewindowed, variance);
+        const TheoryPrediction b = predict(zero, 1.0, StartModel::prewindowed, variance);
+        CAPTURE(M, wo.size(), variance);
+        REQUIRE(b.coloured);
+        CHECK(largest_relative_gap(b.mse_curve, a.mse_curve) < 1e-12);
+        CHECK(largest_relative_gap(b.msd_curve, a.msd_curve) < 1e-12);
+        CHECK(std::abs(b.mse / a.mse - 1) < 1e-12);
+        CHECK(std::abs(b.msd / a.msd - 1) < 1e-12);
+        CHECK(std::abs(b.mean_square_bound / a.mean_square_bound - 1) < 1e-12);
+        const TheoryPrediction s = predict(white, 1.0, StartModel::stationary, variance);
+        const TheoryPrediction t = predict(zero, 1.0, StartModel::stationary, variance);
+        CHECK(largest_relative_gap(t.mse_curve, s.mse_curve) < 1e-12);
+    }
+}
+
+TEST_CASE("coloured input: the Wiener solution and J_min with fewer taps than wo", "[coloured]") {
+    // AR(1) with A = 0.5, wo of 3 taps seen by 2: w_o = R^-1 p and J_min = E d^2 - p.w_o, by hand from r(k) = A^k
+    // (2 x 2: R = [[1, A], [A, 1]], p_i = sum_k wo_k A^|i - k|).
+    Scenario s = coloured(0, 10, {0.3, 0.2, 0.1}, 0.01, 0.5);
+    s.taps = 2;
+    const InputStatistics stats = input_statistics(s);
+    const double A = 0.5, p0 = 0.3 + 0.2 * A + 0.1 * A * A, p1 = 0.3 * A + 0.2 + 0.1 * A;
+    const double det = 1 - A * A, w0 = (p0 - A * p1) / det, w1 = (p1 - A * p0) / det;
+    const double d2 = 0.01 + 0.09 + 0.04 + 0.01 + 2 * (0.3 * 0.2 * A + 0.2 * 0.1 * A + 0.3 * 0.1 * A * A);
+    CHECK(stats.wiener[0] == Approx(w0).epsilon(1e-14));
+    CHECK(stats.wiener[1] == Approx(w1).epsilon(1e-14));
+    CHECK(stats.j_min == Approx(d2 - p0 * w0 - p1 * w1).epsilon(1e-13));
+    CHECK(stats.lambda_min == Approx(1 - A).epsilon(1e-14));
+    CHECK(stats.lambda_max == Approx(1 + A).epsilon(1e-14));
+    CHECK(wiener_solution(s) == stats.wiener);
+}
+
+TEST_CASE("coloured input: LMS's steady state against the simulation, A = 0.5 and 0.9", "[coloured]") {
+    // R = 2e4 realizations on philox data, N long enough for the slowest mode (eta lambda_min N >= 7). Allowed: 4
+    // standard errors of the simulated window mean plus 0.3 % of the MSE, the independence assumption's bias at these
+    // small steps (measured: -0.3 and +0.7 standard errors).
+    for (const auto& [A, eta, N] : {std::tuple<double, double, std::int64_t>{0.5, 0.05, 3000}, {0.9, 0.02, 5000}}) {
+        EnsembleOptions o;
+        o.scenario = coloured(0, N, {0.1, 0.2, 0.3}, 0.01, A);
+        o.scenario.step_size = eta;
+        o.realizations = 20000;
+        o.threads = 2;
+        o.rng = Rng::philox;
+        const EnsembleResult simulated = run_ensemble(o);
+        const TheoryPrediction theory = predict(o.scenario, 1.0);
+        const SteadyStateComparison c = compare_steady_state(simulated, theory);
+        CAPTURE(A, eta, c.mse, c.predicted_window_mse, c.mse_standard_error);
+        CHECK(std::abs(c.mse - c.predicted_window_mse) < 4 * c.mse_standard_error + 0.003 * c.predicted_window_mse);
+        CHECK(std::abs(c.predicted_window_mse / theory.mse - 1) < 1e-3); // converged: the window is the steady state
+    }
+}
