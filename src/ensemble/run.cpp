@@ -89,7 +89,12 @@ std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo) {
                                                    format_vector(s.wo, "%g", most_wo))
                               : text + " (system unknown)";
     }
-    return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g", most_wo));
+    return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g", most_wo)) +
+           input_note(s) +
+           (run.theory.coloured && !run.theory.eigenvalues.empty()
+                ? fmt::format(" (eigenvalue spread {:.3g})",
+                              run.theory.eigenvalues.back() / run.theory.eigenvalues.front())
+                : "");
 }
 
 std::string realization_name(const EnsembleResult& result, std::int64_t r) {

@@ -26,6 +26,10 @@ std::string input_text(const Scenario& scenario) {
     return scenario.input_ar1 ? "ar1:" + format_number(*scenario.input_ar1, "%g") : "white";
 }
 
+std::string input_note(const Scenario& scenario) {
+    return scenario.input_ar1 ? ", input " + input_text(scenario) : "";
+}
+
 std::optional<double> parse_input(const std::string& text) {
     if (text == "white") return std::nullopt;
     const std::string prefix = "ar1:";

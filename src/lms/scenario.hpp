@@ -43,6 +43,9 @@ struct Scenario {
 /// "white" or "ar1:A" (A as %g): --input's text.
 std::string input_text(const Scenario& scenario);
 
+/// ", input ar1:A" for coloured input, "" for white (the notebook's): for the one-line descriptions.
+std::string input_note(const Scenario& scenario);
+
 /// --input's value: "white" (none) or "ar1:A" with -1 < A < 1; throws InputError (field input) otherwise.
 std::optional<double> parse_input(const std::string& text);
 

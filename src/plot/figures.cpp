@@ -46,7 +46,8 @@ std::string figure_title(const Scenario& s, const Data& data) {
     std::string title = "N = " + std::to_string(data.samples()) + ", M = " + std::to_string(s.taps) +
                         ", eta = " + format_number(s.step_size, "%g");
     if (!s.data_from_files())
-        title += ", sigmav2 = " + format_number(s.noise_variance, "%g") + ", seed = " + std::to_string(s.seed);
+        title += ", sigmav2 = " + format_number(s.noise_variance, "%g") + ", seed = " + std::to_string(s.seed) +
+                 input_note(s);
     return title;
 }
 
@@ -236,7 +237,7 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     if (t.meanw_curve.empty()) c.meanw_theory = Array2D(0, M); // a member whose theory has no mean weights
     for (std::size_t j = 0; j < c.meanw.rows && !t.meanw_curve.empty(); ++j)
         for (std::size_t k = 0; k < M; ++k) c.meanw_theory(j, k) = t.meanw_curve[j * m * M + k];
-    if (run.scenario.system_known) c.wo = optimum_for_taps(run.scenario.wo, run.scenario.taps);
+    if (run.scenario.system_known) c.wo = wiener_solution(run.scenario); // wo cut to M; R^-1 p when coloured
     c.j_min = t.j_min;
     c.mse_limit = t.mse;
     c.msd_limit = t.msd;

@@ -804,6 +804,7 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
             scenario.wo = s.at("wo").get<std::vector<double>>();
         }
         if (s.contains("seed")) scenario.seed = s.at("seed").get<std::uint32_t>();
+        if (s.contains("input")) scenario.input_ar1 = parse_input(s.at("input").get<std::string>());
         if (scenario.samples < 1 || scenario.taps < 1 || summary.at("decimate").get<std::int64_t>() < 1)
             throw InputError(dir + "/summary.json: N, M or decimate below 1; it is not a summary lmsref wrote");
         const std::string stage_name = summary.at("stage").get<std::string>();

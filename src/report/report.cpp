@@ -23,7 +23,8 @@ std::string describe_scenario(const Scenario& s, const Data& data, bool with_tor
         text += fmt::format(", x = {}, d = {}", s.x_file, s.d_file);
     else
         text +=
-            fmt::format(", sigmav2 = {:g}, wo = {}, seed = {}", s.noise_variance, format_vector(s.wo, "%g"), s.seed);
+            fmt::format(", sigmav2 = {:g}, wo = {}, seed = {}", s.noise_variance, format_vector(s.wo, "%g"), s.seed) +
+            input_note(s);
     return text + (with_torch_seed ? fmt::format(", torch seed = {}", s.linear_init_seed()) : "");
 }
 
@@ -118,6 +119,7 @@ Json scenario_json(const Scenario& s, std::int64_t samples, bool with_torch_seed
         json["sigmav2"] = s.noise_variance;
         json["wo"] = s.wo;
         json["seed"] = s.seed;
+        json["input"] = input_text(s);
     }
     if (with_torch_seed) json["torch_seed"] = s.linear_init_seed();
     return json;

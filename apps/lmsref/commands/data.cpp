@@ -18,10 +18,10 @@ int run_data(const Options& o) {
     const std::string out_dir = outputs.folder(o.out_dir, "--out-dir");
     const Data data = generate_data(scenario);
     outputs.write([&] { write_data(out_dir, data, format); });
-    publish(outputs, "lmsref data: N = " + std::to_string(data.samples()) +
-                         ", sigmav2 = " + format_number(scenario.noise_variance, "%g") +
-                         ", wo = " + format_vector(scenario.wo, "%g") + ", seed = " + std::to_string(scenario.seed) +
-                         "\nwrote x" + extension(format) + " and d" + extension(format) + " to " + o.out_dir + "\n");
+    publish(outputs, "lmsref data: N = " + std::to_string(data.samples()) + ", sigmav2 = " +
+                         format_number(scenario.noise_variance, "%g") + ", wo = " + format_vector(scenario.wo, "%g") +
+                         ", seed = " + std::to_string(scenario.seed) + input_note(scenario) + "\nwrote x" +
+                         extension(format) + " and d" + extension(format) + " to " + o.out_dir + "\n");
     return 0;
 }
 
