@@ -167,3 +167,82 @@ TEST_CASE("coloured input: LMS's steady state against the simulation, A = 0.5 an
         CHECK(std::abs(c.predicted_window_mse / theory.mse - 1) < 1e-3); // converged: the window is the steady state
     }
 }
+
+TEST_CASE("coloured input: leaky LMS's theory at A = 0 is the white leaky recursion", "[coloured]") {
+    // The modal recursion with the leak against theory.cpp's per-tap one (R = I): 1e-12 relative, rounding alone.
+    for (const auto& [M, wo] : {std::pair<std::int64_t, std::vector<double>>{3, {0.1, 0.2, 0.3, 0.4}},
+                                {5, {0.5, -0.2, 0.1}}}) {
+        Scenario white;
+        white.taps = M;
+        white.wo = wo;
+        white.samples = 400;
+        white.step_size = 0.05;
+        Scenario zero = white;
+        zero.input_ar1 = 0.0;
+        const TheoryPrediction a = predict(white, 1.0, StartModel::prewindowed, 0.0, 0.2);
+        const TheoryPrediction b = predict(zero, 1.0, StartModel::prewindowed, 0.0, 0.2);
+        CAPTURE(M);
+        REQUIRE(b.coloured);
+        CHECK(largest_relative_gap(b.mse_curve, a.mse_curve) < 1e-12);
+        CHECK(largest_relative_gap(b.msd_curve, a.msd_curve) < 1e-12);
+        CHECK(largest_relative_gap(b.meanw_curve, a.meanw_curve) < 1e-12);
+        CHECK(std::abs(b.mse / a.mse - 1) < 1e-12);
+        CHECK(std::abs(b.msd / a.msd - 1) < 1e-12);
+        CHECK(std::abs(b.mean_square_bound / a.mean_square_bound - 1) < 1e-12);
+    }
+}
+
+TEST_CASE("coloured input: E[1/||x||^2] by quadrature", "[coloured]") {
+    // Equal eigenvalues a: x.x / a is chi-square with M degrees of freedom, E = 1 / (a (M - 2)). 1e-9 relative: the
+    // quadrature's error is far below (an analytic integrand, trapezoid rule).
+    for (std::size_t M : {3, 4, 8, 32})
+        for (double a : {0.5, 1.0, 3.0}) {
+            CAPTURE(M, a);
+            CHECK(expected_inverse_power(std::vector<double>(M, a)) ==
+                  Approx(1.0 / (a * static_cast<double>(M - 2))).epsilon(1e-9));
+        }
+    CHECK(std::isinf(expected_inverse_power({1.0, 1.0})));
+    // Two distinct values, M = 4 with pairs (a, a, b, b): E = log(a / b) / (2 (a - b)), the integral in closed form.
+    const double a = 2.0, b = 0.5;
+    CHECK(expected_inverse_power({b, b, a, a}) == Approx(std::log(a / b) / (2 * (a - b))).epsilon(1e-9));
+}
+
+TEST_CASE("coloured input: the family's theories against the simulation, A = 0.5 and 0.9", "[coloured]") {
+    // R = 2e4 realizations on philox data, the window mean of the last quarter (standard error about 0.03 % of the
+    // MSE). Allowed: 4 standard errors plus each theory's own bias, measured here (A = 0.5: M = 8, eta = 0.02;
+    // A = 0.9: M = 3, eta = 0.02):
+    //   lms, leaky, rls (exact under their assumptions): +0.0, +0.0, +0.0 % and +0.02, +0.03, -0.00 %: 0.3 %;
+    //   nlms (energy conservation with E[1/||x||^2]): -0.01 % and -2.3 %: 4 %;
+    //   sign-error (Gaussian error, small alpha): +7.6 % and +9.2 %: 12 %;
+    //   momentum, nesterov (LMS at eta / (1 - beta)): -0.8 % and -0.7 %: 1.5 %.
+    const std::vector<double> wo8 = {0.1, 0.2, 0.3, -0.2, 0.1, 0.05, 0.3, -0.1};
+    const struct {
+        double A;
+        std::int64_t M, N;
+        std::vector<double> wo;
+    } cases[] = {{0.5, 8, 3000, wo8}, {0.9, 3, 5000, {0.1, 0.2, 0.3}}};
+    const struct {
+        FamilyId member;
+        double bias;
+    } members[] = {{FamilyId::lms, 0.003},        {FamilyId::leaky, 0.003},    {FamilyId::rls, 0.003},
+                   {FamilyId::nlms, 0.04},        {FamilyId::sign_error, 0.12}, {FamilyId::momentum, 0.015},
+                   {FamilyId::nesterov, 0.015}};
+    for (const auto& c : cases)
+        for (const auto& m : members) {
+            EnsembleOptions o;
+            o.scenario = coloured(0, c.N, c.wo, 0.01, c.A);
+            o.scenario.taps = c.M;
+            o.scenario.step_size = 0.02;
+            o.realizations = 20000;
+            o.threads = 2;
+            o.rng = Rng::philox;
+            o.algorithm = m.member;
+            const EnsembleResult simulated = run_ensemble(o);
+            const MemberTheory theory = predict_member(o.scenario, 1.0, m.member, FamilyOptions{});
+            REQUIRE(theory.known);
+            const SteadyStateComparison s = compare_steady_state(simulated, theory.prediction);
+            CAPTURE(c.A, member_of(m.member).name, s.mse, s.predicted_window_mse, s.mse_standard_error);
+            CHECK(std::abs(s.mse - s.predicted_window_mse) <
+                  4 * s.mse_standard_error + m.bias * s.predicted_window_mse);
+        }
+}

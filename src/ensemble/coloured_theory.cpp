@@ -1,5 +1,6 @@
-// LMS's theory for a stationary Gaussian input of any colour (--input ar1:A): the second-moment recursion with the
-// input's correlation matrix R, in R's eigenbasis (Eigen's symmetric eigensolver) after the pre-windowed start.
+// LMS's (and leaky LMS's) theory for a stationary Gaussian input of any colour (--input ar1:A): the second-moment
+// recursion with the input's correlation matrix R, in R's eigenbasis (Eigen's symmetric eigensolver) after the
+// pre-windowed start; and E[1 / ||x||^2] for NLMS.
 #include "ensemble/theory.hpp"
 
 #include "lms/bounds.hpp"
@@ -43,14 +44,41 @@ double desired_power(const std::vector<double>& r, const std::vector<double>& wo
     return power + sigmav2;
 }
 
-/// S(eta) = sum_i eta lambda_i / (2 - 2 eta lambda_i): the steady state's EMSE is J_min S / (1 - S).
-double s_of(const VectorXd& lambda, double eta) {
+/// The modal recursion's per-mode factor keep_i = b^2 - 2 b eta lambda_i + 2 eta^2 lambda_i^2 (b = 1 - eta gamma) and
+/// S = sum_i eta^2 lambda_i^2 / (1 - keep_i): the steady state's EMSE is (J_min S + C) / (1 - S). For LMS (gamma = 0)
+/// S = sum_i eta lambda_i / (2 - 2 eta lambda_i). Infinity where a mode does not converge (keep_i >= 1).
+double s_of(const VectorXd& lambda, double eta, double gamma) {
+    const double b = 1.0 - eta * gamma;
     double s = 0.0;
-    for (Eigen::Index i = 0; i < lambda.size(); ++i) s += eta * lambda(i) / (2.0 - 2.0 * eta * lambda(i));
+    for (Eigen::Index i = 0; i < lambda.size(); ++i) {
+        const double li = lambda(i);
+        const double keep = b * b - 2.0 * b * eta * li + 2.0 * eta * eta * li * li;
+        if (!(keep < 1.0)) return std::numeric_limits<double>::infinity();
+        s += eta * eta * li * li / (1.0 - keep);
+    }
     return s;
 }
 
 } // namespace
+
+// E[1 / x^T x] for x ~ N(0, R) = int_0^inf prod_i (1 + 2 lambda_i t)^(-1/2) dt (the Laplace transform of the
+// quadratic form's density, integrated over t); finite for M > 2. With t = e^v the integrand is smooth and decays at
+// both ends (as e^v, and as e^(v (1 - M/2))): the trapezoid rule on v in [-50, 80] with 2^14 intervals. White input
+// of power sx2 gives 1 / (sx2 (M - 2)).
+double expected_inverse_power(const std::vector<double>& eigenvalues) {
+    if (eigenvalues.size() <= 2) return std::numeric_limits<double>::infinity();
+    const double from = -50.0, to = 80.0;
+    const int intervals = 1 << 14;
+    const double h = (to - from) / intervals;
+    double sum = 0.0;
+    for (int j = 0; j <= intervals; ++j) {
+        const double v = from + h * j, t = std::exp(v);
+        double log_f = v; // dt = e^v dv
+        for (double li : eigenvalues) log_f -= 0.5 * std::log1p(2.0 * li * t);
+        sum += (j == 0 || j == intervals ? 0.5 : 1.0) * std::exp(log_f);
+    }
+    return sum * h;
+}
 
 InputStatistics input_statistics(const Scenario& scenario) {
     const auto M = static_cast<std::size_t>(scenario.taps);
@@ -94,7 +122,18 @@ std::vector<double> wiener_solution(const Scenario& scenario) {
 //   MSE(n) = J_min + sum_i lambda_i k_i,   MSD(n) = sum_i k_i,   E c'(n + 1) = (1 - eta lambda_i) E c'(n).
 // Steady state: EMSE = J_min S / (1 - S), S = sum_i eta lambda_i / (2 - 2 eta lambda_i); the mean square converges
 // for eta lambda_max < 1 and S < 1 (exact under the assumption), the mean for eta < 2 / lambda_max.
-TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, double initial_weight_variance) {
+//
+// Leaky LMS (gamma > 0, b = 1 - eta gamma): w(n + 1) = (b I - eta z z^T) w + eta z d, so in the start
+//   m(n + 1) = (b I - eta S) m + eta p,
+//   W(n + 1) = b^2 W - b eta (S W + W S) + eta^2 (2 S W S + S tr(S W)) + b eta (m p^T + p m^T)
+//              - 2 eta^2 (S m p^T + p m^T S + S (m^T p)) + eta^2 (E d^2 S + 2 p p^T),
+// and after it, with c = w - w_o, its mean mu and u = Q^T w_o (the mean deviation no longer vanishes),
+//   mu_i(n + 1) = (b - eta lambda_i) mu_i - eta gamma u_i,
+//   k_i(n + 1) = keep_i k_i + eta^2 lambda_i (sum_j lambda_j k_j + J_min) + eta^2 gamma^2 u_i^2
+//                - 2 eta gamma (b - eta lambda_i) mu_i u_i,   keep_i = b^2 - 2 b eta lambda_i + 2 eta^2 lambda_i^2,
+// white input's per-tap recursion (theory.cpp) with sx2 -> lambda_i; E w(inf) = (R + gamma I)^-1 R w_o.
+TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, double initial_weight_variance,
+                                  double gamma) {
     const auto N = static_cast<std::size_t>(scenario.samples);
     const auto M = static_cast<std::size_t>(scenario.taps);
     const std::size_t L = scenario.wo.size();
@@ -115,28 +154,41 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
     t.coloured = true;
     t.eigenvalues = stats.eigenvalues;
     t.j_min = stats.j_min;
-    t.mean_bound = 2.0 / stats.lambda_max;
     t.maxstep_bound = 2.0 / (2.0 * stats.lambda_max + stats.trace);
-    // The mean-square bound: the eta < 1 / lambda_max where S(eta) = 1 (S grows from 0 to infinity there).
-    double low = 0.0, high = 1.0 / stats.lambda_max;
+    t.gamma = gamma;
+    const double b = 1.0 - eta * gamma;
+    const VectorXd u = Q.transpose() * wo_M;
+    // The mean-square bound: the smallest eta where S(eta) reaches 1 (S grows from 0 with eta; infinite once a mode
+    // stops converging), found by bisection below the mean bound. For LMS it lies below 1 / lambda_max.
+    t.mean_bound = 2.0 / (stats.lambda_max + gamma);
+    double low = 0.0, high = t.mean_bound;
     for (int i = 0; i < 200 && high - low > 1e-16 * high; ++i) {
         const double mid = 0.5 * (low + high);
-        (s_of(lambda, mid) < 1.0 ? low : high) = mid;
+        (s_of(lambda, mid, gamma) < 1.0 ? low : high) = mid;
     }
     t.mean_square_bound = low;
     t.past_mean_bound = eta >= t.mean_bound;
-    const bool modes_stable = eta * stats.lambda_max < 1.0;
-    const double S = modes_stable ? s_of(lambda, eta) : std::numeric_limits<double>::infinity();
+    const double S = s_of(lambda, eta, gamma);
     t.past_mean_square_bound = !(S < 1.0);
     t.a = std::numeric_limits<double>::quiet_NaN(); // no single factor: one per mode
     if (t.past_mean_square_bound) {
         t.emse = t.mse = t.msd = t.misadjustment = std::numeric_limits<double>::infinity();
-    } else {
-        t.misadjustment = S / (1.0 - S);
-        t.emse = t.j_min * t.misadjustment;
+    } else { // the fixed point of the modal recursion (for LMS: EMSE = J_min S / (1 - S))
+        VectorXd mu(Mi), keep(Mi), c(Mi);
+        double C = 0.0;
+        for (Eigen::Index i = 0; i < Mi; ++i) {
+            const double li = lambda(i);
+            mu(i) = -gamma * u(i) / (gamma + li);
+            keep(i) = b * b - 2.0 * b * eta * li + 2.0 * eta * eta * li * li;
+            c(i) = eta * eta * gamma * gamma * u(i) * u(i) - 2.0 * eta * gamma * (b - eta * li) * mu(i) * u(i);
+            C += li * c(i) / (1.0 - keep(i));
+        }
+        t.emse = (t.j_min * S + C) / (1.0 - S);
         t.mse = t.j_min + t.emse;
-        t.msd = 0.0; // k_i(inf) = eta (EMSE + J_min) / (2 (1 - eta lambda_i))
-        for (Eigen::Index i = 0; i < lambda.size(); ++i) t.msd += eta * t.mse / (2.0 * (1.0 - eta * lambda(i)));
+        t.misadjustment = t.emse / t.j_min;
+        t.msd = 0.0;
+        for (Eigen::Index i = 0; i < Mi; ++i)
+            t.msd += (eta * eta * lambda(i) * (t.emse + t.j_min) + c(i)) / (1.0 - keep(i));
     }
 
     t.mse_curve.assign(N, 0.0);
@@ -158,11 +210,12 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
             t.mse_curve[n] = dp - 2.0 * m.dot(p) + SW.trace();
             const VectorXd Sm = Sn * m;
             const MatrixXd cross = Sm * p.transpose() + p * Sm.transpose() + Sn * m.dot(p);
-            const MatrixXd next = W - eta * (SW + SW.transpose()) + eta * eta * (2.0 * SW * Sn + Sn * SW.trace()) +
-                                  eta * (m * p.transpose() + p * m.transpose()) - 2.0 * eta * eta * cross +
+            const MatrixXd next = b * b * W - b * eta * (SW + SW.transpose()) +
+                                  eta * eta * (2.0 * SW * Sn + Sn * SW.trace()) +
+                                  b * eta * (m * p.transpose() + p * m.transpose()) - 2.0 * eta * eta * cross +
                                   eta * eta * (dp * Sn + 2.0 * p * p.transpose());
             W = 0.5 * (next + next.transpose());
-            m = m - eta * Sm + eta * p;
+            m = b * m - eta * Sm + eta * p;
             t.msd_curve[n + 1] = W.trace() - 2.0 * m.dot(wo_M) + wo2;
             for (std::size_t k = 0; k < M; ++k) t.meanw_curve[(n + 1) * M + k] = m(static_cast<Eigen::Index>(k));
         }
@@ -177,8 +230,9 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
         t.mse_curve[n] = t.j_min + emse;
         for (Eigen::Index i = 0; i < Mi; ++i) {
             const double li = lambda(i);
-            k(i) = (1.0 - 2.0 * eta * li + 2.0 * eta * eta * li * li) * k(i) + eta * eta * li * (emse + t.j_min);
-            c(i) *= 1.0 - eta * li;
+            k(i) = (b * b - 2.0 * b * eta * li + 2.0 * eta * eta * li * li) * k(i) + eta * eta * li * (emse + t.j_min) +
+                   eta * eta * gamma * gamma * u(i) * u(i) - 2.0 * eta * gamma * (b - eta * li) * c(i) * u(i);
+            c(i) = (b - eta * li) * c(i) - eta * gamma * u(i);
         }
         t.msd_curve[n + 1] = k.sum();
         const VectorXd mean_w = wo_M + Q * c;

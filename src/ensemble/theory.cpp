@@ -2,6 +2,8 @@
 
 #include "lms/bounds.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -123,7 +125,7 @@ TheoryPrediction predict_leaky(const Scenario& scenario, double sx2, double init
 // the LMS recursion above, and E w(inf) = sx2 / (sx2 + gamma) wo_M = (R + gamma I)^-1 R wo_M exactly.
 TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start, double initial_weight_variance,
                          double gamma) {
-    if (scenario.input_ar1 && gamma == 0.0) return predict_coloured(scenario, start, initial_weight_variance);
+    if (scenario.input_ar1) return predict_coloured(scenario, start, initial_weight_variance, gamma);
     if (gamma != 0.0) return predict_leaky(scenario, input_power, initial_weight_variance, gamma);
     const auto N = static_cast<std::size_t>(scenario.samples);
     const auto M = static_cast<std::size_t>(scenario.taps);
@@ -229,22 +231,31 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
     TheoryPrediction& t = theory.prediction;
     t = predict(scenario, sx2); // LMS's J_min, and its curves where a member is LMS in disguise
     const double j_min = t.j_min;
+    const bool coloured = t.coloured; // --input ar1:A: R's eigenvalues in t.eigenvalues
+    const std::string bound_value = fmt::format(" (eta < {:.6g})", t.mean_square_bound);
     const auto steady_only = [&](double emse) {
         t.mse_curve.clear();
         t.msd_curve.clear();
         t.meanw_curve.clear();
         t.emse = emse;
         t.mse = j_min + emse;
-        t.msd = emse / sx2;
+        t.msd = coloured ? std::numeric_limits<double>::quiet_NaN() : emse / sx2; // white: EMSE = sx2 MSD
         t.misadjustment = emse / j_min;
         theory.known = std::isfinite(emse);
     };
     switch (member) {
     case FamilyId::lms:
         theory.curves = true;
-        theory.model = "EMSE = eta M sx2 J_min / (2 - eta (M + 2) sx2), the Gaussian second-moment recursion";
-        theory.basis = "independence assumption, white Gaussian input (Haykin, Adaptive Filter Theory, ch. 6)";
-        theory.bound = "mean square: eta < 2/((M + 2) sx2)";
+        theory.model = coloured
+                           ? "EMSE = J_min S / (1 - S), S = sum_i eta lambda_i / (2 - 2 eta lambda_i) over R's "
+                             "eigenvalues, the Gaussian second-moment recursion in R's modes"
+                           : "EMSE = eta M sx2 J_min / (2 - eta (M + 2) sx2), the Gaussian second-moment recursion";
+        theory.basis = coloured
+                           ? "independence assumption, Gaussian input of correlation R (Feuer and Weinstein, IEEE "
+                             "Trans. ASSP 33(1), 1985)"
+                           : "independence assumption, white Gaussian input (Haykin, Adaptive Filter Theory, ch. 6)";
+        theory.bound =
+            coloured ? "mean square: eta lambda_max < 1 and S < 1" + bound_value : "mean square: eta < 2/((M + 2) sx2)";
         theory.past_bound = t.past_mean_square_bound;
         theory.known = !theory.past_bound;
         break;
@@ -256,6 +267,18 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
             steady_only(std::numeric_limits<double>::quiet_NaN());
             break;
         }
+        if (coloured) { // tr R E[1/||x||^2] in place of M / (M - 2)
+            double trace = 0.0;
+            for (double lambda : t.eigenvalues) trace += lambda;
+            const double inverse_power = expected_inverse_power(t.eigenvalues);
+            theory.model = "EMSE = eta J_min tr R E[1/||x||^2] / (2 - eta), E[1/||x||^2] = int_0^inf prod_i (1 + 2 "
+                           "lambda_i t)^(-1/2) dt over R's eigenvalues";
+            theory.basis = "energy conservation, small eta, Gaussian input of correlation R (Sayed, Fundamentals of "
+                           "Adaptive Filtering, 2003, ch. 6); an approximation";
+            steady_only(theory.past_bound ? std::numeric_limits<double>::infinity()
+                                          : eta * j_min * trace * inverse_power / (2 - eta));
+            break;
+        }
         theory.model = "EMSE = eta J_min M / ((2 - eta)(M - 2)), E[1/||x||^2] = 1/(sx2 (M - 2))";
         theory.basis = "energy conservation, small eta, white Gaussian input (Sayed, Fundamentals of Adaptive "
                        "Filtering, 2003, ch. 6); an approximation";
@@ -263,9 +286,10 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
                                       : eta * j_min * Md / ((2 - eta) * (Md - 2)));
         break;
     case FamilyId::sign_error: {
-        const double alpha = std::sqrt(3.14159265358979323846 / 8) * eta * Md * sx2;
+        const double alpha = std::sqrt(3.14159265358979323846 / 8) * eta * Md * sx2; // tr R: M sx2, also coloured
         theory.model = "EMSE = (alpha/2)(alpha + sqrt(alpha^2 + 4 J_min)), alpha = sqrt(pi/8) eta tr R";
-        theory.basis = "Gaussian error, independence assumption, small eta (Sayed 2003, sec. 12.3); an approximation";
+        theory.basis = std::string("Gaussian error, independence assumption, small eta (Sayed 2003, sec. 12.3") +
+                       (coloured ? "; any R through tr R" : "") + "); an approximation";
         steady_only(alpha / 2 * (alpha + std::sqrt(alpha * alpha + 4 * j_min)));
         break;
     }
@@ -273,8 +297,13 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
         t = predict(scenario, sx2, StartModel::prewindowed, 0.0, o.gamma);
         theory.curves = true;
         theory.model = "the Gaussian second-moment recursion with the leak; E w(inf) = (R + gamma I)^-1 R wo";
-        theory.basis = "independence assumption, white Gaussian input (derived as LMS's: src/ensemble/theory.cpp)";
-        theory.bound = "mean square: a(eta) = 1 - 2 eta (sx2 + gamma) + eta^2 ((sx2 + gamma)^2 + (M + 1) sx2^2) < 1";
+        theory.basis = coloured ? "independence assumption, Gaussian input of correlation R (derived as LMS's, in R's "
+                                  "modes: src/ensemble/coloured_theory.cpp)"
+                                : "independence assumption, white Gaussian input (derived as LMS's: "
+                                  "src/ensemble/theory.cpp)";
+        theory.bound = coloured ? "mean square: every mode converges and S < 1" + bound_value
+                                : "mean square: a(eta) = 1 - 2 eta (sx2 + gamma) + eta^2 ((sx2 + gamma)^2 + (M + 1) "
+                                  "sx2^2) < 1";
         theory.past_bound = t.past_mean_square_bound;
         theory.known = !theory.past_bound;
         break;
@@ -291,7 +320,9 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
         theory.curves = true;
         theory.model = "LMS with eta / (1 - beta)";
         theory.basis = "small steps (Yuan, Ying and Sayed, JMLR 17, 2016); an approximation, worse as beta -> 1";
-        theory.bound = "LMS's with eta / (1 - beta): eta / (1 - beta) < 2/((M + 2) sx2)";
+        theory.bound =
+            coloured ? "LMS's with eta / (1 - beta)" + fmt::format(": eta < {:.6g}", t.mean_square_bound * (1 - o.beta))
+                     : "LMS's with eta / (1 - beta): eta / (1 - beta) < 2/((M + 2) sx2)";
         theory.past_bound = t.past_mean_square_bound;
         theory.known = !theory.past_bound;
         break;
@@ -326,10 +357,10 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
                                      : "MSE(n) = J_min (1 + M c / n_eff), n_eff = (1 - lambda^n) / (1 - lambda), "
                                        "c = (1 + lambda^n) / (1 + lambda); its limit J_min M (1 - lambda) / (1 + "
                                        "lambda), about J_min M (1 - lambda) / 2";
-        theory.basis = lambda == 1.0 ? "white Gaussian input, delta -> 0 (Haykin, Adaptive Filter Theory, 4th ed., "
-                                       "sec. 9.8): exact"
-                                     : "white Gaussian input, delta -> 0, M (1 - lambda) << 1 (Haykin, sec. 9.8, "
-                                       "with the window's weight in place of n): an approximation";
+        theory.basis = lambda == 1.0 ? "Gaussian input of any colour, delta -> 0 (Haykin, Adaptive Filter Theory, 4th "
+                                       "ed., sec. 9.8): exact"
+                                     : "Gaussian input of any colour, delta -> 0, M (1 - lambda) << 1 (Haykin, sec. "
+                                       "9.8, with the window's weight in place of n): an approximation";
         break;
     }
     default:

@@ -69,8 +69,12 @@ InputStatistics input_statistics(const Scenario& scenario);
 /// (they differ when M < len(wo)). The ensemble's MSD is measured against it.
 std::vector<double> wiener_solution(const Scenario& scenario);
 
-/// predict() for coloured input (the scenario's --input), LMS: see coloured_theory.cpp.
-TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, double initial_weight_variance);
+/// predict() for coloured input (the scenario's --input), LMS or leaky LMS (gamma > 0): see coloured_theory.cpp.
+TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, double initial_weight_variance,
+                                  double gamma = 0.0);
+
+/// E[1 / x^T x] for Gaussian x of those covariance eigenvalues (infinite for M <= 2): NLMS's theory.
+double expected_inverse_power(const std::vector<double>& eigenvalues);
 
 /// The prediction for the scenario's N, M, eta, sigmav2 and wo, with white input of power `input_power` (1 for
 /// generated data; the measured mean(x^2) for data read from files).
