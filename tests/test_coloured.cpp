@@ -170,8 +170,8 @@ TEST_CASE("coloured input: LMS's steady state against the simulation, A = 0.5 an
 
 TEST_CASE("coloured input: leaky LMS's theory at A = 0 is the white leaky recursion", "[coloured]") {
     // The modal recursion with the leak against theory.cpp's per-tap one (R = I): 1e-12 relative, rounding alone.
-    for (const auto& [M, wo] : {std::pair<std::int64_t, std::vector<double>>{3, {0.1, 0.2, 0.3, 0.4}},
-                                {5, {0.5, -0.2, 0.1}}}) {
+    for (const auto& [M, wo] :
+         {std::pair<std::int64_t, std::vector<double>>{3, {0.1, 0.2, 0.3, 0.4}}, {5, {0.5, -0.2, 0.1}}}) {
         Scenario white;
         white.taps = M;
         white.wo = wo;
@@ -224,8 +224,8 @@ TEST_CASE("coloured input: the family's theories against the simulation, A = 0.5
     const struct {
         FamilyId member;
         double bias;
-    } members[] = {{FamilyId::lms, 0.003},        {FamilyId::leaky, 0.003},    {FamilyId::rls, 0.003},
-                   {FamilyId::nlms, 0.04},        {FamilyId::sign_error, 0.12}, {FamilyId::momentum, 0.015},
+    } members[] = {{FamilyId::lms, 0.003},     {FamilyId::leaky, 0.003},     {FamilyId::rls, 0.003},
+                   {FamilyId::nlms, 0.04},     {FamilyId::sign_error, 0.12}, {FamilyId::momentum, 0.015},
                    {FamilyId::nesterov, 0.015}};
     for (const auto& c : cases)
         for (const auto& m : members) {
@@ -245,4 +245,54 @@ TEST_CASE("coloured input: the family's theories against the simulation, A = 0.5
             CHECK(std::abs(s.mse - s.predicted_window_mse) <
                   4 * s.mse_standard_error + m.bias * s.predicted_window_mse);
         }
+}
+
+namespace {
+
+/// The spectral radius of the modal recursion's linear part, T = diag(keep_i) + eta^2 lambda lambda^T (a positive
+/// matrix: its Perron root by power iteration), built from R's eigenvalues alone.
+double modal_spectral_radius(const std::vector<double>& lambda, double eta, double gamma) {
+    const std::size_t M = lambda.size();
+    const double b = 1.0 - eta * gamma;
+    std::vector<double> v(M, 1.0), next(M);
+    double radius = 0.0;
+    for (int iteration = 0; iteration < 20000; ++iteration) {
+        double dot = 0.0, norm = 0.0;
+        for (std::size_t j = 0; j < M; ++j) dot += lambda[j] * v[j];
+        for (std::size_t i = 0; i < M; ++i) {
+            const double keep = b * b - 2.0 * b * eta * lambda[i] + 2.0 * eta * eta * lambda[i] * lambda[i];
+            next[i] = keep * v[i] + eta * eta * lambda[i] * dot;
+            norm = std::max(norm, next[i]);
+        }
+        radius = norm / *std::max_element(v.begin(), v.end());
+        for (std::size_t i = 0; i < M; ++i) v[i] = next[i] / norm;
+    }
+    return radius;
+}
+
+} // namespace
+
+TEST_CASE("coloured input: the mean-square bound is where the modal recursion stops converging", "[coloured]") {
+    // A = 0.9, M = 8 (eigenvalue spread 113): the bound predict reports (bisection on S = 1) against the Perron root
+    // of the recursion's own matrix at 0.999 and 1.001 times it; LMS and leaky LMS. The theory's curves then settle
+    // below the bound and grow above it.
+    for (double gamma : {0.0, 0.05}) {
+        Scenario s = coloured(0, 20000, {0.1, 0.2, 0.3, -0.2, 0.1, 0.05, 0.3, -0.1}, 0.01, 0.9);
+        s.taps = 8;
+        s.step_size = 0.01;
+        const TheoryPrediction t = predict(s, 1.0, StartModel::prewindowed, 0.0, gamma);
+        const double bound = t.mean_square_bound;
+        CAPTURE(gamma, bound);
+        CHECK(bound < 1.0 / t.eigenvalues.back());
+        CHECK(modal_spectral_radius(t.eigenvalues, 0.999 * bound, gamma) < 1.0);
+        CHECK(modal_spectral_radius(t.eigenvalues, 1.001 * bound, gamma) > 1.0);
+        s.step_size = 0.9 * bound;
+        const TheoryPrediction below = predict(s, 1.0, StartModel::prewindowed, 0.0, gamma);
+        CHECK_FALSE(below.past_mean_square_bound);
+        CHECK(below.mse_curve.back() == Approx(below.mse).epsilon(1e-6));
+        s.step_size = 1.1 * bound;
+        const TheoryPrediction above = predict(s, 1.0, StartModel::prewindowed, 0.0, gamma);
+        CHECK(above.past_mean_square_bound);
+        CHECK(above.mse_curve.back() > 1e6 * above.mse_curve[1000]);
+    }
 }

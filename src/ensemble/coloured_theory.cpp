@@ -100,6 +100,10 @@ InputStatistics input_statistics(const Scenario& scenario) {
     return s;
 }
 
+std::string mean_square_bound_name(const TheoryPrediction& theory) {
+    return theory.coloured ? "of R's modes (S = 1)" : "2/((M + 2) sx2)";
+}
+
 std::vector<double> wiener_solution(const Scenario& scenario) {
     if (!scenario.input_ar1) return optimum_for_taps(scenario.wo, scenario.taps);
     return input_statistics(scenario).wiener;

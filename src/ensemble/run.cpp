@@ -75,8 +75,8 @@ void EnsembleRun::check_finite() const {
     std::string message = fmt::format("the ensemble diverged: {} of {} realizations ({}) overflowed float64",
                                       result.diverged, result.completed_realizations, diverged_names(result));
     if (theory.past_mean_square_bound && !is_member())
-        message += fmt::format(" (eta = {:g} is past the mean-square bound 2/((M + 2) sx2) = {:.6g})",
-                               scenario.step_size, theory.mean_square_bound);
+        message += fmt::format(" (eta = {:g} is past the mean-square bound {} = {:.6g})", scenario.step_size,
+                               mean_square_bound_name(theory), theory.mean_square_bound);
     throw RuntimeFailure(message + "; use a smaller --eta or fewer --samples");
 }
 

@@ -55,6 +55,9 @@ struct TheoryPrediction {
     double maxstep_bound = 0.0;
 };
 
+/// Which mean-square bound: "2/((M + 2) sx2)" (white input) or "of R's modes (S = 1)" (coloured).
+std::string mean_square_bound_name(const TheoryPrediction& theory);
+
 /// The input's second-order statistics seen by the scenario's M taps: R = toeplitz(r(0 ... M - 1)), its
 /// eigenvalues (ascending), the Wiener solution w_o = R^-1 p and J_min = E d^2 - p^T w_o (p = E[x d], all of wo).
 struct InputStatistics {

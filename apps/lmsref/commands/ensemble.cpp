@@ -286,7 +286,7 @@ int run_ensemble_command(const Options& o) {
                   << "): the theory assumes white input and does not describe these data\n";
     if (plan.theory.past_mean_square_bound && !family_run)
         std::cerr << "lmsref: warning: eta = " << format_number(plan.options.scenario.step_size, "%g")
-                  << " is at or above the mean-square stability bound 2/((M + 2) sx2) = "
+                  << " is at or above the mean-square stability bound " << mean_square_bound_name(plan.theory) << " = "
                   << format_number(plan.theory.mean_square_bound, "%.6g")
                   << ": theory has no steady state, and the curves grow\n";
     // Under mpirun, the ranks share the realizations (all of them read the options and files above alike); rank 0
