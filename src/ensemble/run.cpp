@@ -80,7 +80,15 @@ void EnsembleRun::check_finite() const {
     throw RuntimeFailure(message + "; use a smaller --eta or fewer --samples");
 }
 
-std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo) {
+std::string describe_input(const EnsembleRun& run) {
+    const Scenario& s = run.scenario;
+    if (!s.input_ar1 || s.data_from_files()) return "";
+    const std::vector<double>& lambda = run.theory.eigenvalues;
+    return "input " + input_text(s) +
+           (lambda.empty() ? "" : fmt::format(" (eigenvalue spread {:.3g})", lambda.back() / lambda.front()));
+}
+
+std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo, bool with_input) {
     const Scenario& s = run.scenario;
     std::string text = fmt::format("N = {}, M = {}, eta = {:g}", s.samples, s.taps, s.step_size);
     if (s.data_from_files()) {
@@ -89,12 +97,9 @@ std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo) {
                                                    format_vector(s.wo, "%g", most_wo))
                               : text + " (system unknown)";
     }
-    return text + fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g", most_wo)) +
-           input_note(s) +
-           (run.theory.coloured && !run.theory.eigenvalues.empty()
-                ? fmt::format(" (eigenvalue spread {:.3g})",
-                              run.theory.eigenvalues.back() / run.theory.eigenvalues.front())
-                : "");
+    text += fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g", most_wo));
+    const std::string input = describe_input(run);
+    return with_input && !input.empty() ? text + ", " + input : text;
 }
 
 std::string realization_name(const EnsembleResult& result, std::int64_t r) {

@@ -106,7 +106,9 @@ std::vector<MemberProgramRun> compare_member_programs(const EnsemblePlan& plan, 
 
 /// "N = 500, M = 3, eta = 0.1, sigmav2 = 0.01, wo = [0.1, 0.2, 0.3]" (or the files): the run in one line.
 /// most_wo > 0: at most that many values of wo (a figure's title).
-std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo = 0);
+std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo = 0, bool with_input = true);
+/// "input ar1:A (eigenvalue spread S)" for coloured input, "" for white: describe_ensemble's last part.
+std::string describe_input(const EnsembleRun& run);
 /// Realization r as a user finds it again: "seed S + r" (numpy), "realization r" (philox), "column r" (files).
 std::string realization_name(const EnsembleResult& result, std::int64_t r);
 /// "seed 12, seed 345 and seed 678" or "seed 12, seed 345, seed 678, ..." for the first few diverged.

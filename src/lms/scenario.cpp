@@ -36,7 +36,13 @@ std::optional<double> parse_input(const std::string& text) {
     if (text.compare(0, prefix.size(), prefix) != 0)
         throw InputError(Field{"input"}, quote_value(text) + " is not an input; use white or ar1:A (-1 < A < 1), "
                                                              "e.g. ar1:0.9");
-    const double a = parse_number("--input", text.substr(prefix.size()));
+    double a = 0.0;
+    try {
+        a = parse_number("--input", text.substr(prefix.size()));
+    } catch (const InputError&) {
+        throw InputError(Field{"input"}, quote_value(text) + ": the AR(1) coefficient after 'ar1:' is not a number; "
+                                                             "e.g. ar1:0.9");
+    }
     if (!(a > -1.0 && a < 1.0))
         throw InputError(Field{"input"}, quote_value(text) +
                                              " is not allowed; the AR(1) coefficient A must be inside (-1, 1), where "

@@ -40,6 +40,18 @@ std::string series_colour(const std::string& name, std::size_t index) {
     return other_colours[index % std::size(other_colours)];
 }
 
+/// An ensemble figure's title: `title` and the coloured input with its eigenvalue spread on a second line; a title
+/// too long for one line (a long wo) starts that line at wo instead.
+std::string wrapped_title(std::string title, const EnsembleRun& run) {
+    const std::string input = describe_input(run);
+    const std::size_t wo = title.find(", wo = ");
+    if (title.size() > 140 && wo != std::string::npos) {
+        title.replace(wo, 2, "\n");
+        return input.empty() ? title : title + ", " + input;
+    }
+    return input.empty() ? title : title + "\n" + input;
+}
+
 } // namespace
 
 std::string figure_title(const Scenario& s, const Data& data) {
@@ -223,9 +235,11 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     const std::string what = run.is_member() ? "algorithm " + std::string(member_of(run.algorithm).name)
                                              : "stage " + std::string(run.stage != nullptr ? run.stage->name : "numpy");
     c.title =
-        fmt::format("lmsref ensemble, {}, {}: {} realization{}, {}", what,
-                    r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"),
-                    r.completed_realizations, r.completed_realizations == 1 ? "" : "s", describe_ensemble(run, 6));
+        wrapped_title(fmt::format("lmsref ensemble, {}, {}: {} realization{}, {}", what,
+                                  r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"),
+                                  r.completed_realizations, r.completed_realizations == 1 ? "" : "s",
+                                  describe_ensemble(run, 6, false)),
+                      run);
     c.decimate = m;
     c.mse = r.mse;
     c.msd = r.msd;
@@ -281,8 +295,10 @@ Figure stage_comparison_figure(const EnsembleComparison& comparison, XScale scal
     const EnsembleResult& r = reference.result;
     const bool known = reference.scenario.system_known;
     StageCurves c;
-    c.title = fmt::format("lmsref ensemble --stage all: {} realization{}, {}", r.completed_realizations,
-                          r.completed_realizations == 1 ? "" : "s", describe_ensemble(reference, 6));
+    c.title =
+        wrapped_title(fmt::format("lmsref ensemble --stage all: {} realization{}, {}", r.completed_realizations,
+                                  r.completed_realizations == 1 ? "" : "s", describe_ensemble(reference, 6, false)),
+                      reference);
     c.decimate = static_cast<std::size_t>(r.decimate);
     for (const EnsembleStageRun& s : comparison.stages) {
         if (!s.run) continue;
@@ -351,10 +367,12 @@ Figure members_figure(const std::vector<EnsembleMemberRun>& runs, XScale scale) 
     const EnsembleRun& reference = *first->run;
     const EnsembleResult& r = reference.result;
     const bool known = reference.scenario.system_known;
-    c.title = fmt::format("lmsref ensemble, {}: {} realization{}, {}",
-                          r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"),
-                          r.completed_realizations, r.completed_realizations == 1 ? "" : "s",
-                          describe_ensemble(reference, 6));
+    c.title =
+        wrapped_title(fmt::format("lmsref ensemble, {}: {} realization{}, {}",
+                                  r.generated ? "rng " + std::string(to_string(r.rng)) : std::string("data from files"),
+                                  r.completed_realizations, r.completed_realizations == 1 ? "" : "s",
+                                  describe_ensemble(reference, 6, false)),
+                      reference);
     c.mse_title =
         "mean-square error of each algorithm; dashed black on each: its theory (a level: the steady state alone)";
     c.decimate = static_cast<std::size_t>(r.decimate);

@@ -30,6 +30,20 @@ std::string quoted(const std::string& text) {
     return out + "'";
 }
 
+/// quoted() line by line: a title of several lines ('\n' between them) as quoted lines joined by gnuplot's "\n".
+std::string quoted_lines(const std::string& text) {
+    std::string out;
+    std::size_t start = 0;
+    for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
+        out += quoted(text.substr(start, end - start)) + ".\"\\n\".";
+    return out + quoted(text.substr(start));
+}
+
+/// The room a title's lines after the first take (pixels): the top panel starts that much lower.
+double extra_title_pixels(const std::string& title) {
+    return 16.0 * static_cast<double>(std::count(title.begin(), title.end(), '\n'));
+}
+
 std::string number(double value) {
     return format_number(value);
 }
@@ -621,7 +635,7 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     // the residual simulated / theory - 1 with the band sampling noise alone gives.
     const bool residual =
         c.realizations >= 1000 && !c.mse_theory.empty() && c.mse_limit > 0 && std::isfinite(c.mse_limit);
-    const double top_bottom = 0.5 + 40 * py, top_top = 1 - 75 * py;
+    const double top_bottom = 0.5 + 40 * py, top_top = 1 - (75 + extra_title_pixels(c.title)) * py;
     const double split = residual ? top_bottom + 0.3 * (top_top - top_bottom) : top_bottom;
     const Box top{75 * px, 1 - 400 * px, residual ? split + 8 * py : top_bottom, top_top};
     const Box strip{75 * px, 1 - 400 * px, top_bottom, split - 4 * py};
@@ -648,7 +662,7 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     };
     figure.body = block("mse", mse_db, 0.85) + (with_msd ? block("msd", msd_db, 0.4) : "") +
                   block("w", weights, with_msd ? 0.4 : 0.85);
-    figure.body += common_style() + "set multiplot title " + quoted(c.title) + "\n";
+    figure.body += common_style() + "set multiplot title " + quoted_lines(c.title) + "\n";
 
     // The MSE: the upper half, with J_min, theory's steady state and the window the simulated one is measured on.
     std::string mse_items;
@@ -782,9 +796,10 @@ Figure stage_curves_figure(const StageCurves& c) {
     const double px = 1.0 / figure.width;
     const double py = 1.0 / figure.height;
     // The keys take the right 270 pixels, beside the curves rather than over them.
-    const Box top{75 * px, 1 - 270 * px, with_msd ? 0.5 + 40 * py : 58 * py, 1 - 75 * py};
+    const Box top{75 * px, 1 - 270 * px, with_msd ? 0.5 + 40 * py : 58 * py,
+                  1 - (75 + extra_title_pixels(c.title)) * py};
     const Box bottom{75 * px, 1 - 270 * px, 58 * py, 0.5 - 50 * py};
-    figure.body = common_style() + "set multiplot title " + quoted(c.title) + "\n";
+    figure.body = common_style() + "set multiplot title " + quoted_lines(c.title) + "\n";
     std::string blocks;
     const auto panel = [&](const Box& box, const std::string& name, bool mse, const std::vector<double>& theory,
                            const std::string& title, const std::string& y_label) {
@@ -807,8 +822,8 @@ Figure stage_curves_figure(const StageCurves& c) {
                 for (std::size_t r = s.level_from / step; r < length; ++r) own[r] = s.mse_level;
             }
             if (!own.empty()) // untitled: the panel's title says what the dashed lines are
-                theories.push_back({decibels_of(own), curve_style(length, true) + "lt 2 dt 2 lw 1.6 lc rgb '#000000'",
-                                    ""});
+                theories.push_back(
+                    {decibels_of(own), curve_style(length, true) + "lt 2 dt 2 lw 1.6 lc rgb '#000000'", ""});
         }
         columns.insert(columns.end(), theories.begin(), theories.end());
         if (!theory.empty())
