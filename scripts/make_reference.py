@@ -381,6 +381,34 @@ def coloured_data(seed, N, wo, sigmav2, A):
     return x, d.reshape(-1, 1)
 
 
+def walk_data(seed, N, wo, sigmav2, Q, A=None):
+    """--walk Q: the notebook's x (through ar1_input when A is given) and noise, then q = sqrt(Q) randn(N, len(wo));
+    the system wo(0) = wo, wo(n + 1) = wo(n) + q(n); d(n) = sum_k wo_k(n) x(n - k), oldest tap first from 0.0 (lfilter's
+    order), plus the noise. Returns x, d (N x 1) and the path ((N + 1) x len(wo))."""
+    np.random.seed(seed)
+    u = np.random.randn(N, 1)
+    x = u if A is None else ar1_input(u, A)
+    v = np.random.randn(N)
+    q = np.sqrt(Q) * np.random.randn(N, len(wo))
+    path = np.empty((N + 1, len(wo)))
+    path[0] = wo
+    for n in range(N):
+        path[n + 1] = path[n] + q[n]
+    d = np.empty(N)
+    for n in range(N):
+        s = 0.0
+        for k in range(min(n, len(wo) - 1), -1, -1):
+            s += path[n, k] * x[n - k, 0]
+        d[n] = s + np.sqrt(sigmav2) * v[n]
+    return x, d.reshape(-1, 1), path
+
+
+# --walk Q data: (seed, N, wo, sigmav2, Q, A or None) per folder of walk/.
+WALKS = {
+    "white": (0, 400, [0.1, 0.2, 0.3], 0.01, 1e-4, None),
+    "ar1_0.5": (3, 301, [0.5, -0.25], 0.1, 1e-3, 0.5),
+}
+
 # --input ar1:A data: (seed, N, wo, sigmav2, A) per folder of input/.
 COLOURED = {
     "ar1_0.5": (0, 500, [0.1, 0.2, 0.3], 0.01, 0.5),
@@ -508,6 +536,15 @@ def main():
         np.save(os.path.join(folder, "d.npy"), d)
         print(f"input/{name}: N={N}")
 
+    for name, (seed, N, wo, sigmav2, Q, A) in WALKS.items():
+        folder = os.path.join(out, "walk", name)
+        os.makedirs(folder, exist_ok=True)
+        x, d, path = walk_data(seed, N, wo, sigmav2, Q, A)
+        np.save(os.path.join(folder, "x.npy"), x)
+        np.save(os.path.join(folder, "d.npy"), d)
+        np.save(os.path.join(folder, "wo.npy"), path)
+        print(f"walk/{name}: N={N}")
+
     random_dir = os.path.join(out, "random")
     os.makedirs(random_dir, exist_ok=True)
     for seed in RANDOM_SEEDS:
@@ -566,6 +603,10 @@ def main():
                         for k, v in COLOURED.items()},
               "files": "input/<case>/x.npy, d.npy (N x 1): coloured_data, the notebook's data with x through "
                        "ar1_input"},
+    "walk": {"cases": {k: {"seed": v[0], "N": v[1], "wo": v[2], "sigmav2": v[3], "Q": v[4], "A": v[5]}
+                       for k, v in WALKS.items()},
+             "files": "walk/<case>/x.npy, d.npy (N x 1), wo.npy ((N + 1) x len(wo)): walk_data, the notebook's data "
+                      "on a system that moves as a random walk"},
     "io": "io/: arrays in the dtypes and layouts lmsref reads (and some it refuses), with their float64 values",
     "ensemble": "ensemble/<name>/params.txt (as above, plus R), mse.npy (N,), msd.npy (N+1,), meanw.npy (N+1, M): "
                 "the notebook's lms on the data of seeds seed ... seed + R - 1 (x, d as in <scenario>/), "

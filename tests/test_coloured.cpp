@@ -296,3 +296,159 @@ TEST_CASE("coloured input: the mean-square bound is where the modal recursion st
         CHECK(above.mse_curve.back() > 1e6 * above.mse_curve[1000]);
     }
 }
+
+// ------------------------------------------------------------------------------------------------ --walk (tracking)
+
+TEST_CASE("walk: the data and the system's path are NumPy's walk_data, bit for bit", "[walk]") {
+    // scripts/make_reference.py's walk_data with manifest.json's "walk" cases (N odd in one: the cached normal).
+    const struct {
+        const char* folder;
+        Scenario scenario;
+    } cases[] = {{"walk/white",
+                  [] {
+                      Scenario s = coloured(0, 400, {0.1, 0.2, 0.3}, 0.01, 0.0);
+                      s.input_ar1.reset();
+                      s.walk = 1e-4;
+                      return s;
+                  }()},
+                 {"walk/ar1_0.5", [] {
+                      Scenario s = coloured(3, 301, {0.5, -0.25}, 0.1, 0.5);
+                      s.walk = 1e-3;
+                      return s;
+                  }()}};
+    for (const auto& c : cases) {
+        CAPTURE(c.folder);
+        const Data data = generate_data(c.scenario);
+        CHECK(same_bits(data.x, read_signal(reference_path(std::string(c.folder) + "/x.npy"))));
+        CHECK(same_bits(data.d, read_signal(reference_path(std::string(c.folder) + "/d.npy"))));
+        const Array2D path = reference_array(std::string(c.folder) + "/wo.npy");
+        REQUIRE(path.rows == static_cast<std::size_t>(c.scenario.samples) + 1);
+        REQUIRE(path.cols == c.scenario.wo.size());
+        CHECK(same_bits(data.wo_path, path.values));
+    }
+}
+
+TEST_CASE("walk: the engine's realizations are single runs, their deviation measured from the moving system",
+          "[walk]") {
+    // lms and nlms on walk data: the engine's mse, msd and meanw against single runs on generate_data per seed, summed
+    // as the engine sums (one block), with ||w(n) - wo(n)||^2 over the path zero-padded to M = 4 > len(wo) = 3.
+    Scenario s = coloured(21, 60, {0.1, 0.2, 0.3}, 0.01, 0.0);
+    s.input_ar1.reset();
+    s.taps = 4;
+    s.step_size = 0.05;
+    s.walk = 1e-3;
+    const std::int64_t R = 7;
+    const std::size_t N = 60, M = 4, L = 3;
+    for (FamilyId id : {FamilyId::lms, FamilyId::nlms}) {
+        EnsembleOptions o;
+        o.scenario = s;
+        o.realizations = R;
+        o.threads = 2;
+        o.algorithm = id;
+        const EnsembleResult ensemble = run_ensemble(o);
+        std::vector<double> mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0);
+        for (std::int64_t r = 0; r < R; ++r) {
+            Scenario sr = s;
+            sr.seed = s.seed + static_cast<std::uint32_t>(r);
+            const Data data = generate_data(sr);
+            const Trajectory t = member_of(id).run(data.x, data.d, s.step_size, M, FamilyOptions{});
+            for (std::size_t n = 0; n < N; ++n) mse[n] += t.e[n] * t.e[n];
+            for (std::size_t n = 0; n <= N; ++n) {
+                double deviation = 0.0;
+                for (std::size_t k = 0; k < M; ++k) {
+                    const double c = t.w(n, k) - (k < L ? data.wo_path[n * L + k] : 0.0);
+                    deviation += c * c;
+                    meanw[n * M + k] += t.w(n, k);
+                }
+                msd[n] += deviation;
+            }
+        }
+        for (auto* curve : {&mse, &msd, &meanw})
+            for (double& value : *curve) value /= static_cast<double>(R);
+        CAPTURE(static_cast<int>(id));
+        CHECK(same_bits(ensemble.mse, mse));
+        CHECK(same_bits(ensemble.msd, msd));
+        CHECK(same_bits(ensemble.meanw, meanw));
+    }
+}
+
+TEST_CASE("walk: what the engine refuses", "[walk]") {
+    EnsembleOptions o;
+    o.scenario.walk = 1e-4;
+    o.realizations = 4;
+    o.scenario.taps = 2; // len(wo) = 3 > M
+    REQUIRE_THROWS_WITH(run_ensemble(o), Catch::Contains("len(wo) <= M"));
+    o.scenario.taps = 3;
+    o.rng = Rng::philox;
+    REQUIRE_THROWS_WITH(run_ensemble(o), Catch::Contains("use --rng numpy"));
+    o.rng = Rng::numpy;
+    o.scenario.walk = -1;
+    REQUIRE_THROWS_AS(run_ensemble(o), InputError);
+}
+
+TEST_CASE("walk: LMS's tracking theory against the simulation, white and coloured", "[walk]") {
+    // R = 1e4 realizations, N = 3000: the last quarter's mean MSE within 4 standard errors plus 0.3 % of the MSE (the
+    // independence assumption's bias at these steps; measured -0.02 % white, -0.03 % at A = 0.5).
+    for (const auto& [A, eta] : {std::pair<double, double>{0.0, 0.03}, {0.5, 0.02}}) {
+        EnsembleOptions o;
+        o.scenario = coloured(0, 3000, {0.1, 0.2, 0.3}, 0.01, A);
+        if (A == 0.0) o.scenario.input_ar1.reset();
+        o.scenario.step_size = eta;
+        o.scenario.walk = 1e-5;
+        o.realizations = 10000;
+        o.threads = 2;
+        const EnsembleResult simulated = run_ensemble(o);
+        const TheoryPrediction theory = predict(o.scenario, 1.0);
+        const SteadyStateComparison c = compare_steady_state(simulated, theory);
+        CAPTURE(A, c.mse, c.predicted_window_mse, c.mse_standard_error);
+        CHECK(std::abs(c.mse - c.predicted_window_mse) < 4 * c.mse_standard_error + 0.003 * c.predicted_window_mse);
+        // without the walk's term the theory would be far off: the walk is half of this EMSE
+        o.scenario.walk = 0.0;
+        CHECK(predict(o.scenario, 1.0).emse < 0.7 * theory.emse);
+    }
+}
+
+TEST_CASE("walk: the optimal step is within 10 % of the simulated minimum", "[walk]") {
+    // White input, M = 3, Q = 1e-5: theory's optimum against the minimum of a parabola fitted, in log eta, to the
+    // simulated steady-state EMSE at five steps around it (R = 3000, N = 3000 each; each EMSE's standard error is
+    // about 1 % of it, and the curve's curvature there makes the fitted minimum good to a few per cent).
+    Scenario s = coloured(0, 3000, {0.1, 0.2, 0.3}, 0.01, 0.0);
+    s.input_ar1.reset();
+    s.walk = 1e-5;
+    s.step_size = 0.03;
+    const double optimum = predict(s, 1.0).optimal_step;
+    REQUIRE(std::isfinite(optimum));
+    // The closed form for white input: minimise (J M eta + L Q / eta) / (2 - eta (M + 2)), J = sigmav2.
+    const double J = 0.01, Q = 1e-5, M = 3, L = 3;
+    const auto closed = [&](double eta) { return (J * M * eta + L * Q / eta) / (2 - eta * (M + 2)); };
+    CHECK(closed(optimum) <= closed(optimum * 1.001));
+    CHECK(closed(optimum) <= closed(optimum / 1.001));
+    std::vector<double> v, y;
+    for (double factor : {0.4, 0.63, 1.0, 1.6, 2.5}) {
+        EnsembleOptions o;
+        o.scenario = s;
+        o.scenario.step_size = optimum * factor;
+        o.realizations = 3000;
+        o.threads = 2;
+        const EnsembleResult r = run_ensemble(o);
+        v.push_back(std::log(factor));
+        y.push_back(std::log(r.steady_mse - J));
+    }
+    // least-squares parabola y = a v^2 + b v + c
+    double S[5] = {}, T[3] = {};
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        for (int p = 0; p < 5; ++p) S[p] += std::pow(v[i], p);
+        for (int p = 0; p < 3; ++p) T[p] += y[i] * std::pow(v[i], p);
+    }
+    // normal equations [S4 S3 S2; S3 S2 S1; S2 S1 S0] [a b c] = [T2 T1 T0], by Cramer's rule
+    const auto det3 = [](double a, double b, double c, double d, double e, double f, double g, double h, double i) {
+        return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+    };
+    const double D = det3(S[4], S[3], S[2], S[3], S[2], S[1], S[2], S[1], S[0]);
+    const double a = det3(T[2], S[3], S[2], T[1], S[2], S[1], T[0], S[1], S[0]) / D;
+    const double b = det3(S[4], T[2], S[2], S[3], T[1], S[1], S[2], T[0], S[0]) / D;
+    REQUIRE(a > 0);
+    const double simulated_optimum = optimum * std::exp(-b / (2 * a));
+    CAPTURE(optimum, simulated_optimum);
+    CHECK(std::abs(simulated_optimum / optimum - 1) < 0.10);
+}

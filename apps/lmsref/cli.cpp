@@ -67,7 +67,7 @@ private:
 
 /// Which scenario options a command takes.
 enum Parts : unsigned {
-    generated = 1,  ///< --seed, -N, --sigmav2, --wo, --input: the generated data
+    generated = 1,  ///< --seed, -N, --sigmav2, --wo, --input, --walk: the generated data
     files = 2,      ///< --x, --d: data read from files
     filter = 4,     ///< -M, --eta: the adaptive filter
     torch_seed = 8, ///< --torch-seed: nn::Linear's default init
@@ -99,6 +99,8 @@ void add_scenario_options(CLI::App& command, Options& o, unsigned parts) {
         {generated, "--input", &o.input,
          "the input x: white (randn, the notebook's) or ar1:A, x(n) = A x(n-1) + sqrt(1-A^2) randn, -1 < A < 1",
          "INPUT"},
+        {generated, "--walk", &o.walk,
+         "tracking: the system moves, wo(n+1) = wo(n) + q(n), q ~ N(0, Q I), drawn after x and the noise", "Q"},
         {files, "--x", &o.x_file, "read x from this .npy or .csv file (N or N x 1), with --d", "FILE"},
         {files, "--d", &o.d_file, "read d from this .npy or .csv file (N or N x 1), with --x", "FILE"},
         {torch_seed, "--torch-seed", &o.torch_seed,

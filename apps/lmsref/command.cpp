@@ -49,14 +49,16 @@ Scenario scenario_from(const Options& o, bool files_may_describe_system) {
     scenario.noise_variance = parse_number("--sigmav2", o.sigmav2);
     scenario.wo = parse_number_list("--wo", o.wo);
     scenario.input_ar1 = parse_input(o.input);
+    scenario.walk = parse_number("--walk", o.walk);
     for (const char* option : {"--x", "--d"})
         if (o.given(option) && (option[2] == 'x' ? o.x_file : o.d_file).empty())
             throw InputError(std::string(option) + ": the path is empty; name a .npy or .csv file");
     scenario.x_file = o.x_file;
     scenario.d_file = o.d_file;
     if (scenario.data_from_files()) {
-        for (const std::string option : {"--samples", "--sigmav2", "--wo", "--input"})
-            if (o.given(option) && (!files_may_describe_system || option == "--samples" || option == "--input"))
+        for (const std::string option : {"--samples", "--sigmav2", "--wo", "--input", "--walk"})
+            if (o.given(option) &&
+                (!files_may_describe_system || option == "--samples" || option == "--input" || option == "--walk"))
                 throw InputError(option +
                                  ": the data come from --x and --d; give either the files or the generated data's "
                                  "options");

@@ -26,6 +26,7 @@ struct Options {
     std::string sigmav2 = format_number(Scenario{}.noise_variance, "%g");
     std::string wo = "0.1,0.2,0.3";
     std::string input = "white";
+    std::string walk = "0";
     std::string x_file;
     std::string d_file;
     std::string torch_seed;

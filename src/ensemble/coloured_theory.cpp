@@ -59,6 +59,17 @@ double s_of(const VectorXd& lambda, double eta, double gamma) {
     return s;
 }
 
+/// LMS's steady-state EMSE at step eta with the walk's drift_i (see predict_coloured): (J_min S + sum_i drift_i
+/// lambda_i / (1 - keep_i)) / (1 - S); infinity past the mean-square bound.
+double tracking_emse(const VectorXd& lambda, const VectorXd& drift, double j_min, double eta) {
+    const double S = s_of(lambda, eta, 0.0);
+    if (!(S < 1.0)) return std::numeric_limits<double>::infinity();
+    double sum = 0.0;
+    for (Eigen::Index i = 0; i < lambda.size(); ++i)
+        sum += drift(i) / (2.0 * eta * (1.0 - eta * lambda(i))); // lambda_i / (1 - keep_i)
+    return (j_min * S + sum) / (1.0 - S);
+}
+
 } // namespace
 
 // E[1 / x^T x] for x ~ N(0, R) = int_0^inf prod_i (1 + 2 lambda_i t)^(-1/2) dt (the Laplace transform of the
@@ -155,7 +166,13 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
     t.start = start;
     t.initial_weight_variance = initial_weight_variance;
     t.input_power = r[0];
-    t.coloured = true;
+    t.coloured = scenario.input_ar1.has_value(); // else white input with --walk: R = I
+    t.walk = scenario.walk;
+    // --walk Q: Q I on wo's L taps adds Q D, D = diag(1, ..., 1, 0, ...), to K each sample: drift_i = Q (Q^T D Q)_ii.
+    VectorXd drift = VectorXd::Zero(Mi);
+    for (Eigen::Index i = 0; i < Mi; ++i)
+        for (std::size_t j = 0; j < std::min(L, M); ++j)
+            drift(i) += scenario.walk * Q(static_cast<Eigen::Index>(j), i) * Q(static_cast<Eigen::Index>(j), i);
     t.eigenvalues = stats.eigenvalues;
     t.j_min = stats.j_min;
     t.maxstep_bound = 2.0 / (2.0 * stats.lambda_max + stats.trace);
@@ -174,7 +191,9 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
     t.past_mean_bound = eta >= t.mean_bound;
     const double S = s_of(lambda, eta, gamma);
     t.past_mean_square_bound = !(S < 1.0);
-    t.a = std::numeric_limits<double>::quiet_NaN(); // no single factor: one per mode
+    // no single factor: one per mode (white input: the MSD's factor of theory.cpp)
+    t.a = t.coloured ? std::numeric_limits<double>::quiet_NaN()
+                     : 1.0 - 2.0 * eta + eta * eta * static_cast<double>(M + 2);
     if (t.past_mean_square_bound) {
         t.emse = t.mse = t.msd = t.misadjustment = std::numeric_limits<double>::infinity();
     } else { // the fixed point of the modal recursion (for LMS: EMSE = J_min S / (1 - S))
@@ -184,7 +203,8 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
             const double li = lambda(i);
             mu(i) = -gamma * u(i) / (gamma + li);
             keep(i) = b * b - 2.0 * b * eta * li + 2.0 * eta * eta * li * li;
-            c(i) = eta * eta * gamma * gamma * u(i) * u(i) - 2.0 * eta * gamma * (b - eta * li) * mu(i) * u(i);
+            c(i) =
+                eta * eta * gamma * gamma * u(i) * u(i) - 2.0 * eta * gamma * (b - eta * li) * mu(i) * u(i) + drift(i);
             C += li * c(i) / (1.0 - keep(i));
         }
         t.emse = (t.j_min * S + C) / (1.0 - S);
@@ -195,6 +215,24 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
             t.msd += (eta * eta * lambda(i) * (t.emse + t.j_min) + c(i)) / (1.0 - keep(i));
     }
 
+    // Tracking: the step that minimises the steady-state EMSE, where too small a step lags the walk and too large a
+    // one adds gradient noise (golden-section search on log eta below the mean-square bound; the EMSE is infinite at
+    // both ends).
+    if (scenario.walk > 0 && gamma == 0.0) {
+        const double golden = 0.5 * (std::sqrt(5.0) - 1.0);
+        double lo = std::log(t.mean_square_bound * 1e-9), hi = std::log(t.mean_square_bound);
+        for (int i = 0; i < 200 && hi - lo > 1e-10; ++i) {
+            const double left = hi - golden * (hi - lo), right = lo + golden * (hi - lo);
+            if (tracking_emse(lambda, drift, t.j_min, std::exp(left)) <
+                tracking_emse(lambda, drift, t.j_min, std::exp(right)))
+                hi = right;
+            else
+                lo = left;
+        }
+        t.optimal_step = std::exp(0.5 * (lo + hi));
+        t.optimal_emse = tracking_emse(lambda, drift, t.j_min, t.optimal_step);
+    }
+
     t.mse_curve.assign(N, 0.0);
     t.msd_curve.assign(N + 1, 0.0);
     t.meanw_curve.assign((N + 1) * M, 0.0);
@@ -203,8 +241,29 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
     MatrixXd W = initial_weight_variance * MatrixXd::Identity(Mi, Mi);
     t.msd_curve[0] = W.trace() + wo2;
     std::size_t n = 0;
-    if (start == StartModel::prewindowed) {
-        const std::size_t transient = std::min(N, std::max(M, L) - 1);
+    const std::size_t transient = start == StartModel::prewindowed ? std::min(N, std::max(M, L) - 1) : 0;
+    MatrixXd K; // the deviation's second moment and mean (from w_o) where the modal recursion takes over
+    VectorXd mean_c;
+    if (scenario.walk > 0) { // len(wo) <= M: e = v - c.z with c = w - wo(n), so the deviation's own recursion
+        K = wo_M * wo_M.transpose() + initial_weight_variance * MatrixXd::Identity(Mi, Mi);
+        mean_c = -wo_M;
+        MatrixXd D = MatrixXd::Zero(Mi, Mi);
+        for (std::size_t j = 0; j < std::min(L, M); ++j)
+            D(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j)) = 1.0;
+        for (; n < transient; ++n) {
+            const MatrixXd Sn = toeplitz(r, M, std::min(n + 1, M));
+            const MatrixXd SK = Sn * K;
+            t.mse_curve[n] = scenario.noise_variance + SK.trace();
+            const MatrixXd next = K - eta * (SK + SK.transpose()) + eta * eta * (2.0 * SK * Sn + Sn * SK.trace()) +
+                                  eta * eta * scenario.noise_variance * Sn + scenario.walk * D;
+            K = 0.5 * (next + next.transpose());
+            mean_c = mean_c - eta * (Sn * mean_c);
+            t.msd_curve[n + 1] = K.trace();
+            for (std::size_t j = 0; j < M; ++j)
+                t.meanw_curve[(n + 1) * M + j] =
+                    wo_M(static_cast<Eigen::Index>(j)) + mean_c(static_cast<Eigen::Index>(j));
+        }
+    } else {
         for (; n < transient; ++n) {
             const std::size_t active = std::min(n + 1, M), reached = std::min(n + 1, L);
             const MatrixXd Sn = toeplitz(r, M, active);
@@ -223,10 +282,10 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
             t.msd_curve[n + 1] = W.trace() - 2.0 * m.dot(wo_M) + wo2;
             for (std::size_t k = 0; k < M; ++k) t.meanw_curve[(n + 1) * M + k] = m(static_cast<Eigen::Index>(k));
         }
+        mean_c = m - wo_M;
+        K = W - m * wo_M.transpose() - wo_M * m.transpose() + wo_M * wo_M.transpose();
     }
     // The deviation from w_o in R's eigenbasis: its mean and the diagonal of its second moment.
-    const VectorXd mean_c = m - wo_M;
-    const MatrixXd K = W - m * wo_M.transpose() - wo_M * m.transpose() + wo_M * wo_M.transpose();
     VectorXd k = (Q.transpose() * K * Q).diagonal();
     VectorXd c = Q.transpose() * mean_c;
     for (; n < N; ++n) {
@@ -235,7 +294,8 @@ TheoryPrediction predict_coloured(const Scenario& scenario, StartModel start, do
         for (Eigen::Index i = 0; i < Mi; ++i) {
             const double li = lambda(i);
             k(i) = (b * b - 2.0 * b * eta * li + 2.0 * eta * eta * li * li) * k(i) + eta * eta * li * (emse + t.j_min) +
-                   eta * eta * gamma * gamma * u(i) * u(i) - 2.0 * eta * gamma * (b - eta * li) * c(i) * u(i);
+                   eta * eta * gamma * gamma * u(i) * u(i) - 2.0 * eta * gamma * (b - eta * li) * c(i) * u(i) +
+                   drift(i);
             c(i) = (b - eta * li) * c(i) - eta * gamma * u(i);
         }
         t.msd_curve[n + 1] = k.sum();

@@ -83,6 +83,7 @@ constexpr std::size_t group_size = 4;
 struct Workspace {
     std::vector<double> x, d, noise, wi; // x, d: group_size signals of N samples, one after the other
     std::vector<double> hist;            // --rng philox, run-time M: the K newest x values
+    std::vector<double> q, path, path_M; // --walk: its normals, wo(n) ((N + 1) x len(wo)) and zero-padded to M
     LegacyGaussStream random;
     Workspace(std::size_t N, std::size_t M, std::size_t K = 0)
         : x(group_size * N), d(group_size * N), noise(N), wi(M), hist(K) {}
@@ -117,11 +118,11 @@ inline void start_group(std::size_t M, const double* wo_M, double* const* xM, do
 }
 
 // Sample i's terms of G realizations (e2[g] = e_g(i)^2, wi[g] = w_g(i + 1)) into the block's sums, in realization
-// order; steady[g] gathers the steady state's e^2.
+// order; steady[g] gathers the steady state's e^2. wo_M: the M weights the deviation is measured from (--walk: the
+// system's row i + 1).
 template <std::size_t G>
 inline void add_sample(const Problem& p, std::size_t i, std::size_t M, const double* e2, double* const* wi,
-                       double* steady, BlockSums& sums) {
-    const double* wo_M = p.wo_M.data();
+                       double* steady, BlockSums& sums, const double* wo_M) {
     double* row = sums.meanw.data() + (i + 1) * M;
     for (std::size_t g = 0; g < G; ++g) {
         sums.mse[i] += e2[g];
@@ -141,8 +142,10 @@ inline void add_sample(const Problem& p, std::size_t i, std::size_t M, const dou
 // before the start, yi summed from tap 0, ei = d - yi, then the member's update (lms/family_updates.hpp), the single
 // run's bits; each sum takes realization g before g + 1, as G separate calls would. StaticM > 0: M known at compile
 // time (the loops unrolled, xM and wi in registers); 0: at run time.
+// path: --walk's system, (N + 1) x M (G = 1), the deviation measured from its row n; null: from p.wo_M.
 template <std::size_t StaticM, std::size_t G, class Update>
-void add_member_group(const Problem& p, const double* x, const double* d, Update* updates, BlockSums& sums) {
+void add_member_group(const Problem& p, const double* x, const double* d, Update* updates, BlockSums& sums,
+                      const double* path = nullptr) {
     const std::size_t N = p.N;
     const std::size_t M = StaticM > 0 ? StaticM : p.M;
     constexpr std::size_t local_taps = StaticM > 0 ? StaticM : 64;
@@ -159,7 +162,7 @@ void add_member_group(const Problem& p, const double* x, const double* d, Update
         wi[g] = wi_heap.empty() ? wi_local[g] : wi_heap.data() + g * M;
     }
     for (std::size_t g = 0; g < G; ++g) updates[g].reset();
-    start_group<G>(M, p.wo_M.data(), xM, wi, sums);
+    start_group<G>(M, path != nullptr ? path : p.wo_M.data(), xM, wi, sums);
     double steady[G] = {};
     for (std::size_t i = 0; i < N; ++i) {
         double e2[G];
@@ -172,7 +175,7 @@ void add_member_group(const Problem& p, const double* x, const double* d, Update
             updates[g].update(wi[g], xM[g], ei);
             e2[g] = ei * ei;
         }
-        add_sample<G>(p, i, M, e2, wi, steady, sums);
+        add_sample<G>(p, i, M, e2, wi, steady, sums, path != nullptr ? path + (i + 1) * M : p.wo_M.data());
     }
     for (std::size_t g = 0; g < G; ++g) sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
 }
@@ -359,6 +362,23 @@ void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspac
     ws.random.reseed(seed);
     ws.random.fill(x, N); // x = np.random.randn(N, 1)
     colour_input(scenario, x, N);
+    if (scenario.walk > 0) { // --walk: the noise, the walk's normals, d from the moving system (generate_data's order)
+        const std::size_t L = wo.size(), M = static_cast<std::size_t>(scenario.taps);
+        ws.q.resize(N * L);
+        ws.path.resize((N + 1) * L);
+        ws.path_M.assign((N + 1) * M, 0.0);
+        ws.random.fill(noise, N);
+        ws.random.fill(ws.q.data(), N * L);
+        walk_path(scenario, ws.q.data(), N, ws.path.data());
+        filter_walk(ws.path.data(), L, x, noise, std::sqrt(scenario.noise_variance), N, d);
+        for (std::size_t n = 0; n <= N; ++n)
+            for (std::size_t k = 0; k < std::min(L, M); ++k) ws.path_M[n * M + k] = ws.path[n * L + k];
+        for (std::size_t n = 0; n < N; ++n)
+            if (!std::isfinite(d[n]))
+                throw InputError(Field{"walk"}, "d overflows float64 with seed " + std::to_string(seed) +
+                                                    ": the walk grew too far; use a smaller --walk or fewer samples");
+        return;
+    }
     for (std::size_t n = 0; n < N; ++n) {
         const std::size_t newest = std::min(n, wo.size() - 1);
         double sum = 0.0;
@@ -416,6 +436,17 @@ void check_ensemble_options(const EnsembleOptions& options, bool generated, bool
     if (options.algorithm != FamilyId::lms && options.device == Device::cuda)
         throw InputError(Field{"algorithm"}, "the CUDA kernel runs lms alone; the family's other members run on the "
                                              "CPU threads (--device cpu)");
+    if (options.scenario.walk > 0) {
+        const char* refused =
+            !generated                       ? "the walk moves a generated system; not with --x and --d"
+            : options.rng != Rng::numpy      ? "the walk's normals come from NumPy's stream; use --rng numpy"
+            : options.device == Device::cuda ? "the CUDA kernel runs a fixed system; use --device cpu"
+            : batched                        ? "the batched LibTorch stages run a fixed system; use --stage numpy"
+            : options.scenario.wo.size() > static_cast<std::size_t>(options.scenario.taps)
+                ? "the filter must see every tap that moves: give len(wo) <= M (pad wo with zeros or raise -M)"
+                : nullptr;
+        if (refused != nullptr) throw InputError(Field{"walk"}, refused);
+    }
     if (options.scenario.input_ar1 && options.device == Device::cuda)
         throw InputError(Field{"input"}, "the CUDA kernel makes white input; coloured input runs on the CPU threads "
                                          "(--device cpu)");
@@ -860,6 +891,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                                : philox::avx2_supported()   ? 256
                                                             : 0;
     const bool member_path = options.algorithm != FamilyId::lms || (use_philox && coloured);
+    const bool walking = scenario.walk > 0; // numpy's data (check_ensemble_options)
 
     // Block k of the span goes to sums[k]. A span of about 16 MB of sums, and at least two blocks per thread so
     // that a fast thread can run ahead.
@@ -887,6 +919,21 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 block_sums.clear();
                 const std::int64_t begin = block * ensemble_block_size;
                 const std::int64_t end = std::min(R, begin + ensemble_block_size);
+                if (walking) { // --walk: a realization at a time, its deviation from its own moving system
+                    with_family_update(options.algorithm, M, p.eta, options.family, [&](auto& update) {
+                        using Update = std::decay_t<decltype(update)>;
+                        for (std::int64_t r = begin; r < end; ++r) {
+                            generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws,
+                                                 ws.x.data(), ws.d.data());
+                            Update one[1] = {update};
+                            add_member_group<0, 1>(p, ws.x.data(), ws.d.data(), one, block_sums, ws.path_M.data());
+                        }
+                        return 0;
+                    });
+                    std::lock_guard<std::mutex> lock(mutex);
+                    if (!done(block - first)) go_on = false;
+                    continue;
+                }
                 if (member_path) { // a member of the family (or lms on coloured philox data)
                     const auto make_data = [&](std::int64_t r0, std::size_t count, double* x, double* d) {
                         const auto r = static_cast<std::uint64_t>(r0);

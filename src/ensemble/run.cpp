@@ -99,6 +99,7 @@ std::string describe_ensemble(const EnsembleRun& run, std::size_t most_wo, bool 
     }
     text += fmt::format(", sigmav2 = {:g}, wo = {}", s.noise_variance, format_vector(s.wo, "%g", most_wo));
     const std::string input = describe_input(run);
+    if (s.walk > 0) text += ", walk " + format_number(s.walk, "%g");
     return with_input && !input.empty() ? text + ", " + input : text;
 }
 

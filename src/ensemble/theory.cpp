@@ -125,7 +125,8 @@ TheoryPrediction predict_leaky(const Scenario& scenario, double sx2, double init
 // the LMS recursion above, and E w(inf) = sx2 / (sx2 + gamma) wo_M = (R + gamma I)^-1 R wo_M exactly.
 TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start, double initial_weight_variance,
                          double gamma) {
-    if (scenario.input_ar1) return predict_coloured(scenario, start, initial_weight_variance, gamma);
+    if (scenario.input_ar1 || (scenario.walk > 0 && gamma == 0.0))
+        return predict_coloured(scenario, start, initial_weight_variance, gamma); // R = sx2 I: white (sx2 = 1)
     if (gamma != 0.0) return predict_leaky(scenario, input_power, initial_weight_variance, gamma);
     const auto N = static_cast<std::size_t>(scenario.samples);
     const auto M = static_cast<std::size_t>(scenario.taps);
@@ -243,6 +244,13 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
         t.misadjustment = emse / j_min;
         theory.known = std::isfinite(emse);
     };
+    if (scenario.walk > 0 && member != FamilyId::lms && member != FamilyId::momentum && member != FamilyId::nesterov) {
+        theory.none = "--walk: the tracking theory here is LMS's (and momentum's and nesterov's through it)";
+        steady_only(std::numeric_limits<double>::quiet_NaN());
+        theory.known = false;
+        t.past_mean_square_bound = false;
+        return theory;
+    }
     switch (member) {
     case FamilyId::lms:
         theory.curves = true;

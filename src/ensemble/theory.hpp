@@ -8,6 +8,7 @@
 #include "lms/scenario.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct TheoryPrediction {
     bool coloured = false;
     std::vector<double> eigenvalues;
     double maxstep_bound = 0.0;
+    /// --walk Q (tracking, LMS): Q, and the step that minimises the steady-state EMSE with that EMSE (NaN without).
+    double walk = 0.0;
+    double optimal_step = std::numeric_limits<double>::quiet_NaN();
+    double optimal_emse = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Which mean-square bound: "2/((M + 2) sx2)" (white input) or "of R's modes (S = 1)" (coloured).

@@ -27,7 +27,8 @@ std::string input_text(const Scenario& scenario) {
 }
 
 std::string input_note(const Scenario& scenario) {
-    return scenario.input_ar1 ? ", input " + input_text(scenario) : "";
+    return (scenario.input_ar1 ? ", input " + input_text(scenario) : "") +
+           (scenario.walk > 0 ? ", walk " + format_number(scenario.walk, "%g") : "");
 }
 
 std::optional<double> parse_input(const std::string& text) {
@@ -48,6 +49,24 @@ std::optional<double> parse_input(const std::string& text) {
                                              " is not allowed; the AR(1) coefficient A must be inside (-1, 1), where "
                                              "the input is stationary");
     return a;
+}
+
+void walk_path(const Scenario& scenario, const double* q, std::size_t N, double* path) {
+    const std::size_t L = scenario.wo.size();
+    const double gain = std::sqrt(scenario.walk);
+    std::copy(scenario.wo.begin(), scenario.wo.end(), path);
+    for (std::size_t n = 0; n < N; ++n)
+        for (std::size_t k = 0; k < L; ++k) path[(n + 1) * L + k] = path[n * L + k] + gain * q[n * L + k];
+}
+
+void filter_walk(const double* path, std::size_t L, const double* x, const double* v, double noise_gain, std::size_t N,
+                 double* d) {
+    for (std::size_t n = 0; n < N; ++n) {
+        const std::size_t newest = std::min(n, L - 1);
+        double sum = 0.0;
+        for (std::size_t k = newest + 1; k-- > 0;) sum += path[n * L + k] * x[n - k];
+        d[n] = sum + noise_gain * v[n];
+    }
 }
 
 void colour_input(const Scenario& scenario, double* x, std::size_t N) {
@@ -83,6 +102,9 @@ void validate(const Scenario& s) {
     if (s.input_ar1 && !(*s.input_ar1 > -1.0 && *s.input_ar1 < 1.0))
         throw InputError(Field{"input"}, "ar1:" + format_number(*s.input_ar1, "%.10g") +
                                              " is not allowed; the AR(1) coefficient must be inside (-1, 1)");
+    if (!std::isfinite(s.walk) || s.walk < 0)
+        throw InputError(Field{"walk"},
+                         "" + format_number(s.walk, "%.10g") + " is not allowed; Q must be finite and >= 0");
     if (s.x_file.empty() != s.d_file.empty())
         throw InputError(s.x_file.empty() ? Field{"d"} : Field{"x"},
                          std::string(s.x_file.empty() ? "give --x too" : "give --d too") +
@@ -105,13 +127,23 @@ Data generate_data(const Scenario& scenario) {
     const auto N = static_cast<std::size_t>(scenario.samples);
     LegacyRandom random(scenario.seed);
     Data data;
-    data.x = random.randn(N);                  // x = np.random.randn(N, 1)
-    colour_input(scenario, data.x.data(), N);  // --input ar1:A: x = ar1_input(x, A)
-    data.d = lfilter_fir(scenario.wo, data.x); // signal.lfilter(wo.squeeze(), 1, x.squeeze())
+    data.x = random.randn(N);                 // x = np.random.randn(N, 1)
+    colour_input(scenario, data.x.data(), N); // --input ar1:A: x = ar1_input(x, A)
     const double noise_gain = std::sqrt(scenario.noise_variance);
-    const std::vector<double> noise = random.randn(N); // + np.sqrt(sigmav2) * np.random.randn(N)
+    if (scenario.walk > 0) { // --walk Q: the noise, then the walk's normals, then d from the moving system
+        const std::vector<double> noise = random.randn(N);
+        const std::size_t L = scenario.wo.size();
+        const std::vector<double> q = random.randn(N * L);
+        data.wo_path.resize((N + 1) * L);
+        walk_path(scenario, q.data(), N, data.wo_path.data());
+        data.d.resize(N);
+        filter_walk(data.wo_path.data(), L, data.x.data(), noise.data(), noise_gain, N, data.d.data());
+    } else {
+        data.d = lfilter_fir(scenario.wo, data.x);         // signal.lfilter(wo.squeeze(), 1, x.squeeze())
+        const std::vector<double> noise = random.randn(N); // + np.sqrt(sigmav2) * np.random.randn(N)
+        for (std::size_t n = 0; n < N; ++n) data.d[n] = data.d[n] + noise_gain * noise[n];
+    }
     for (std::size_t n = 0; n < N; ++n) {
-        data.d[n] = data.d[n] + noise_gain * noise[n];
         // x is finite (randn), and so is the noise (sqrt(sigmav2) randn stays below about 1e155, far too small to
         // push a finite d past float64's largest value): only wo can overflow d. Refused here, since lmsref would
         // refuse to read such a d back.

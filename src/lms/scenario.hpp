@@ -29,6 +29,9 @@ struct Scenario {
     /// --input ar1:A: x(n) = A x(n - 1) + sqrt(1 - A^2) u(n), x(0) = u(0), u the notebook's randn stream, so x has
     /// unit power and is stationary from the first sample; none: white (x = u, the notebook's).
     std::optional<double> input_ar1;
+    /// --walk Q: the system moves as a random walk, wo(n + 1) = wo(n) + q(n), q(n) ~ N(0, Q I) over wo's taps, drawn
+    /// after x and the noise (walk_path); d(n) is made with wo(n). 0: the notebook's fixed system.
+    double walk = 0.0;
     std::optional<std::uint64_t> torch_seed; ///< torch::manual_seed for nn::Linear's init; default: seed
     std::string x_file;                      ///< when both files are set, x and d are read instead of generated
     std::string d_file;
@@ -57,6 +60,13 @@ void colour_input(const Scenario& scenario, double* x, std::size_t N);
 /// for AR(1) (unit power).
 std::vector<double> input_autocorrelation(const Scenario& scenario, std::size_t count);
 
+/// --walk: the path wo(0) = wo, wo(n + 1) = wo(n) + sqrt(Q) q(n) (q: N x len(wo) normals, row-major) into
+/// path ((N + 1) x len(wo)), and d(n) = sum_k wo_k(n) x(n - k) (oldest tap first from 0.0, lfilter's order) plus
+/// noise_gain v(n): scripts/make_reference.py's `walk_data`, the same operations in the same order.
+void walk_path(const Scenario& scenario, const double* q, std::size_t N, double* path);
+void filter_walk(const double* path, std::size_t L, const double* x, const double* v, double noise_gain, std::size_t N,
+                 double* d);
+
 /// Throws InputError naming the first parameter out of range.
 void validate(const Scenario& scenario);
 
@@ -65,6 +75,8 @@ struct Data {
     std::vector<double> x;
     std::vector<double> d;
     std::vector<std::string> notes; ///< what reading the files changed (a dtype converted to float64)
+    /// --walk Q > 0: wo(n) for n = 0 ... N, (N + 1) x len(wo) row-major (row 0 = wo); empty otherwise.
+    std::vector<double> wo_path = {};
     std::int64_t samples() const { return static_cast<std::int64_t>(x.size()); }
 };
 

@@ -192,6 +192,22 @@ std::string time_lines(const EnsembleRun& run) {
 }
 
 /// The realizations line of a report: how many, where they come from, the threads and ranks.
+/// --walk Q: what moves, where the MSD is measured from, and the step that tracks best.
+std::string walk_lines(const EnsembleRun& run) {
+    const TheoryPrediction& t = run.theory;
+    if (!(run.scenario.walk > 0)) return "";
+    std::string text =
+        wrap_field("tracking",
+                   fmt::format("the system walks: wo(n + 1) = wo(n) + q(n), q ~ N(0, {:g} I) over its {} taps; the MSD "
+                               "is measured from wo(n)",
+                               run.scenario.walk, run.scenario.wo.size()));
+    if (std::isfinite(t.optimal_step))
+        text += wrap_field("best step", fmt::format("theory's steady-state EMSE is {:.6g} at eta = {:g}, and smallest, "
+                                                    "{:.6g}, at eta = {:.4g} (lag against gradient noise)",
+                                                    t.emse, run.scenario.step_size, t.optimal_emse, t.optimal_step));
+    return text;
+}
+
 /// --input ar1:A: the input, R's eigenvalues and spread, the step's bounds (and where the MSD is measured from).
 std::string coloured_input_lines(const EnsembleRun& run) {
     const TheoryPrediction& t = run.theory;
@@ -264,6 +280,7 @@ std::string member_report(const EnsembleRun& run) {
                                                   run.theory.input_power))
             : run.theory.coloured ? coloured_input_lines(run)
                                   : "  input          white Gaussian, sx2 = 1\n";
+    text += walk_lines(run);
     text += fmt::format("  steady state   the last quarter, n = {} ... {}; ± one standard error over realizations\n",
                         s.first_sample, r.samples - 1);
     const std::string standard_error =
@@ -356,6 +373,7 @@ std::string ensemble_report(const EnsembleRun& run) {
         text += wrap_field("input", fmt::format("sx2 = mean(x^2) = {:.6g}, measured; the theory assumes white input "
                                                 "(lag-1 autocorrelation {:.2g} ± {:.2g})",
                                                 t.input_power, run.lag_one.rho, run.lag_one.standard_error));
+    text += walk_lines(run);
     if (t.initial_weight_variance > 0)
         text += wrap_field("start", fmt::format("nn::Linear's default init, each weight uniform on (-1/sqrt(M), "
                                                 "1/sqrt(M)): theory starts from E w(0) = 0, MSD(0) = ||wo_M||^2 + "
@@ -805,6 +823,7 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
         }
         if (s.contains("seed")) scenario.seed = s.at("seed").get<std::uint32_t>();
         if (s.contains("input")) scenario.input_ar1 = parse_input(s.at("input").get<std::string>());
+        scenario.walk = s.value("walk", 0.0);
         if (scenario.samples < 1 || scenario.taps < 1 || summary.at("decimate").get<std::int64_t>() < 1)
             throw InputError(dir + "/summary.json: N, M or decimate below 1; it is not a summary lmsref wrote");
         const std::string stage_name = summary.at("stage").get<std::string>();

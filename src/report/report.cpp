@@ -120,6 +120,7 @@ Json scenario_json(const Scenario& s, std::int64_t samples, bool with_torch_seed
         json["wo"] = s.wo;
         json["seed"] = s.seed;
         json["input"] = input_text(s);
+        if (s.walk > 0) json["walk"] = s.walk;
     }
     if (with_torch_seed) json["torch_seed"] = s.linear_init_seed();
     return json;
@@ -173,6 +174,12 @@ void write_trajectory(const std::string& dir, const Trajectory& trajectory, File
 void write_data(const std::string& dir, const Data& data, FileFormat format) {
     write_array(output_path(dir, "x", format), column(data.x), format);
     write_array(output_path(dir, "d", format), column(data.d), format);
+    if (!data.wo_path.empty()) { // --walk: the system's path, (N + 1) x len(wo)
+        const std::size_t rows = data.x.size() + 1;
+        Array2D path(rows, data.wo_path.size() / rows);
+        path.values = data.wo_path;
+        write_array(output_path(dir, "wo", format), path, format);
+    }
 }
 
 void write_comparison(const std::string& dir, const Comparison& comparison, const Scenario& scenario, const Data& data,
@@ -276,9 +283,9 @@ bool is_output_name(const std::string& name, bool is_folder) {
     const std::string stem = path.stem().string();
     const std::string ext = lowercase_extension(name);
     static const std::vector<std::string> stems = {
-        "x",       "d",         "w",        "y",          "e",         "loss", "summary", // a run's
-        "gallery", "deviation", "learning",                                               // compare's figures
-        "mse",     "msd",       "meanw",    "mse_theory", "msd_theory"};                  // an ensemble's
+        "x",       "d",         "wo",       "w",          "y",         "e", "loss", "summary", // a run's
+        "gallery", "deviation", "learning",                                                    // compare's figures
+        "mse",     "msd",       "meanw",    "mse_theory", "msd_theory"};                       // an ensemble's
     static const std::vector<std::string> extensions = {".npy", ".csv", ".json", ".png", ".svg", ".pdf"};
     return (std::find(stems.begin(), stems.end(), stem) != stems.end() || is_stage(stem)) &&
            std::find(extensions.begin(), extensions.end(), ext) != extensions.end();

@@ -21,7 +21,10 @@ int run_data(const Options& o) {
     publish(outputs, "lmsref data: N = " + std::to_string(data.samples()) + ", sigmav2 = " +
                          format_number(scenario.noise_variance, "%g") + ", wo = " + format_vector(scenario.wo, "%g") +
                          ", seed = " + std::to_string(scenario.seed) + input_note(scenario) + "\nwrote x" +
-                         extension(format) + " and d" + extension(format) + " to " + o.out_dir + "\n");
+                         extension(format) + (data.wo_path.empty() ? " and d" : ", d") + extension(format) +
+                         (data.wo_path.empty() ? std::string()
+                                               : " and wo" + std::string(extension(format)) + " (the walk's path)") +
+                         " to " + o.out_dir + "\n");
     return 0;
 }
 
