@@ -468,6 +468,15 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                       {"mse", t.mse},
                       {"msd", t.msd},
                       {"misadjustment", t.misadjustment}};
+    if (t.coloured) {
+        json["theory"]["eigenvalues"] = t.eigenvalues;
+        json["theory"]["maxstep_bound"] = t.maxstep_bound;
+    }
+    if (t.walk > 0) {
+        json["theory"]["walk"] = t.walk;
+        json["theory"]["optimal_step"] = t.optimal_step;
+        json["theory"]["optimal_emse"] = t.optimal_emse;
+    }
     if (!known)
         json["theory"] = {{"none", "the system behind --x and --d is unknown: give --wo and --sigmav2 if they describe "
                                    "it"},
