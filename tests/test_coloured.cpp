@@ -37,6 +37,48 @@ double largest_relative_gap(const std::vector<double>& a, const std::vector<doub
     return gap;
 }
 
+/// The engine's curves rebuilt from single runs of `id` on generate_data per seed (one block: realization order, then
+/// divided by R): e^2, ||w(n) - target(n)||^2 with the target the walk's wo(n) zero-padded to M, or the Wiener
+/// solution (wiener_solution) without a walk, and w.
+struct Curves {
+    std::vector<double> mse, msd, meanw;
+};
+Curves single_runs(const Scenario& s, std::int64_t R, FamilyId id) {
+    const auto N = static_cast<std::size_t>(s.samples), M = static_cast<std::size_t>(s.taps);
+    const std::size_t L = s.wo.size();
+    const std::vector<double> wiener = wiener_solution(s);
+    Curves c{std::vector<double>(N, 0.0), std::vector<double>(N + 1, 0.0), std::vector<double>((N + 1) * M, 0.0)};
+    for (std::int64_t r = 0; r < R; ++r) {
+        Scenario sr = s;
+        sr.seed = s.seed + static_cast<std::uint32_t>(r);
+        const Data data = generate_data(sr);
+        const Trajectory t = member_of(id).run(data.x, data.d, s.step_size, M, FamilyOptions{});
+        for (std::size_t n = 0; n < N; ++n) c.mse[n] += t.e[n] * t.e[n];
+        for (std::size_t n = 0; n <= N; ++n) {
+            double deviation = 0.0;
+            for (std::size_t k = 0; k < M; ++k) {
+                const double target = data.wo_path.empty() ? wiener[k] : (k < L ? data.wo_path[n * L + k] : 0.0);
+                const double d = t.w(n, k) - target;
+                deviation += d * d;
+                c.meanw[n * M + k] += t.w(n, k);
+            }
+            c.msd[n] += deviation;
+        }
+    }
+    for (auto* curve : {&c.mse, &c.msd, &c.meanw})
+        for (double& value : *curve) value /= static_cast<double>(R);
+    return c;
+}
+
+EnsembleOptions options_for(const Scenario& s, std::int64_t R, FamilyId id) {
+    EnsembleOptions o;
+    o.scenario = s;
+    o.realizations = R;
+    o.threads = 2;
+    o.algorithm = id;
+    return o;
+}
+
 } // namespace
 
 TEST_CASE("coloured input: the data are NumPy's ar1_input, bit for bit", "[coloured]") {
@@ -69,31 +111,22 @@ TEST_CASE("coloured input: --input's text", "[coloured]") {
 }
 
 TEST_CASE("coloured input: the engine's realizations are the single runs on the coloured data", "[coloured]") {
-    // lms and nlms through the engine on numpy data and on philox data (philox: the scalar path that filters x),
-    // against the plain recursion run on generate_data per seed (numpy) — the bits of each realization.
+    // lms and nlms through the engine on numpy data, against single runs on generate_data per seed: the bits of each
+    // realization, the MSD measured from the Wiener solution (M = 3 < len(wo) = 4). Philox data are coloured too:
+    // realization 0's x differs from white philox's after sample 0.
     Scenario s = coloured(11, 40, {0.1, 0.2, 0.3, 0.4}, 0.01, 0.8);
     s.taps = 3;
     s.step_size = 0.05;
     const std::int64_t R = 9;
     for (FamilyId id : {FamilyId::lms, FamilyId::nlms}) {
-        EnsembleOptions o;
-        o.scenario = s;
-        o.realizations = R;
-        o.threads = 2;
-        o.algorithm = id;
+        EnsembleOptions o = options_for(s, R, id);
         const EnsembleResult ensemble = run_ensemble(o);
-        std::vector<double> mse(static_cast<std::size_t>(s.samples), 0.0);
-        for (std::int64_t r = 0; r < R; ++r) {
-            Scenario sr = s;
-            sr.seed = s.seed + static_cast<std::uint32_t>(r);
-            const Data data = generate_data(sr);
-            const Trajectory t = member_of(id).run(data.x, data.d, s.step_size, 3, FamilyOptions{});
-            for (std::size_t n = 0; n < mse.size(); ++n) mse[n] += t.e[n] * t.e[n];
-        }
-        for (double& value : mse) value /= static_cast<double>(R); // one block: the engine's order of additions
+        const Curves direct = single_runs(s, R, id);
         CAPTURE(static_cast<int>(id));
-        CHECK(same_bits(ensemble.mse, mse));
-        o.rng = Rng::philox; // coloured too: realization 0's x differs from white philox's after sample 0
+        CHECK(same_bits(ensemble.mse, direct.mse));
+        CHECK(same_bits(ensemble.msd, direct.msd));
+        CHECK(same_bits(ensemble.meanw, direct.meanw));
+        o.rng = Rng::philox;
         const EnsembleResult philox = run_ensemble(o);
         o.scenario.input_ar1.reset();
         const EnsembleResult white = run_ensemble(o);
@@ -330,45 +363,21 @@ TEST_CASE("walk: the data and the system's path are NumPy's walk_data, bit for b
 
 TEST_CASE("walk: the engine's realizations are single runs, their deviation measured from the moving system",
           "[walk]") {
-    // lms and nlms on walk data: the engine's mse, msd and meanw against single runs on generate_data per seed, summed
-    // as the engine sums (one block), with ||w(n) - wo(n)||^2 over the path zero-padded to M = 4 > len(wo) = 3.
+    // lms and nlms on walk data: the engine's mse, msd and meanw against single runs on generate_data per seed, with
+    // ||w(n) - wo(n)||^2 over the path zero-padded to M = 4 > len(wo) = 3.
     Scenario s = coloured(21, 60, {0.1, 0.2, 0.3}, 0.01, 0.0);
     s.input_ar1.reset();
     s.taps = 4;
     s.step_size = 0.05;
     s.walk = 1e-3;
     const std::int64_t R = 7;
-    const std::size_t N = 60, M = 4, L = 3;
     for (FamilyId id : {FamilyId::lms, FamilyId::nlms}) {
-        EnsembleOptions o;
-        o.scenario = s;
-        o.realizations = R;
-        o.threads = 2;
-        o.algorithm = id;
-        const EnsembleResult ensemble = run_ensemble(o);
-        std::vector<double> mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0);
-        for (std::int64_t r = 0; r < R; ++r) {
-            Scenario sr = s;
-            sr.seed = s.seed + static_cast<std::uint32_t>(r);
-            const Data data = generate_data(sr);
-            const Trajectory t = member_of(id).run(data.x, data.d, s.step_size, M, FamilyOptions{});
-            for (std::size_t n = 0; n < N; ++n) mse[n] += t.e[n] * t.e[n];
-            for (std::size_t n = 0; n <= N; ++n) {
-                double deviation = 0.0;
-                for (std::size_t k = 0; k < M; ++k) {
-                    const double c = t.w(n, k) - (k < L ? data.wo_path[n * L + k] : 0.0);
-                    deviation += c * c;
-                    meanw[n * M + k] += t.w(n, k);
-                }
-                msd[n] += deviation;
-            }
-        }
-        for (auto* curve : {&mse, &msd, &meanw})
-            for (double& value : *curve) value /= static_cast<double>(R);
+        const EnsembleResult ensemble = run_ensemble(options_for(s, R, id));
+        const Curves direct = single_runs(s, R, id);
         CAPTURE(static_cast<int>(id));
-        CHECK(same_bits(ensemble.mse, mse));
-        CHECK(same_bits(ensemble.msd, msd));
-        CHECK(same_bits(ensemble.meanw, meanw));
+        CHECK(same_bits(ensemble.mse, direct.mse));
+        CHECK(same_bits(ensemble.msd, direct.msd));
+        CHECK(same_bits(ensemble.meanw, direct.meanw));
     }
 }
 
