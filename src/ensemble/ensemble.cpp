@@ -884,12 +884,10 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const philox::Problem philox_p = philox_problem(p, scenario);
     const PhiloxKernels philox_kernel = philox_kernels(M, p.K, use_philox && philox::avx2_supported());
     // The family's members on philox data: its vector twins make four realizations' signals at a time.
-    // Coloured input: philox::signals alone filters x, so the members' path runs every realization (lms too).
+    // Coloured input: the fused lms kernels make white input, so the members' path runs every realization (lms
+    // too), on philox::signals and its vector twins, which filter x.
     const bool coloured = scenario.input_ar1.has_value();
-    const int philox_vectors = !use_philox || coloured      ? 0
-                               : philox::avx512_supported() ? 512
-                               : philox::avx2_supported()   ? 256
-                                                            : 0;
+    const int philox_vectors = !use_philox ? 0 : philox::avx512_supported() ? 512 : philox::avx2_supported() ? 256 : 0;
     const bool member_path = options.algorithm != FamilyId::lms || (use_philox && coloured);
     const bool walking = scenario.walk > 0; // numpy's data (check_ensemble_options)
 

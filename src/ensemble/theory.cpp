@@ -1,5 +1,7 @@
 #include "ensemble/theory.hpp"
 
+#include "core/errors.hpp"
+
 #include "lms/bounds.hpp"
 
 #include <fmt/format.h>
@@ -125,6 +127,8 @@ TheoryPrediction predict_leaky(const Scenario& scenario, double sx2, double init
 // the LMS recursion above, and E w(inf) = sx2 / (sx2 + gamma) wo_M = (R + gamma I)^-1 R wo_M exactly.
 TheoryPrediction predict(const Scenario& scenario, double input_power, StartModel start, double initial_weight_variance,
                          double gamma) {
+    if (scenario.walk > 0 && gamma != 0.0) // a leaky filter has no steady state on a walking system
+        throw InputError(Field{"walk"}, "no theory for leaky LMS (gamma > 0) on a walking system");
     if (scenario.input_ar1 || (scenario.walk > 0 && gamma == 0.0))
         return predict_coloured(scenario, start, initial_weight_variance, gamma); // R = sx2 I: white (sx2 = 1)
     if (gamma != 0.0) return predict_leaky(scenario, input_power, initial_weight_variance, gamma);
@@ -309,7 +313,8 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
                                   "modes: src/ensemble/coloured_theory.cpp)"
                                 : "independence assumption, white Gaussian input (derived as LMS's: "
                                   "src/ensemble/theory.cpp)";
-        theory.bound = coloured ? "mean square: every mode converges and S < 1" + bound_value
+        theory.bound = coloured ? "mean square: every mode converges and S < 1" +
+                                      fmt::format(" (eta < {:.6g})", t.mean_square_bound) // leaky's own
                                 : "mean square: a(eta) = 1 - 2 eta (sx2 + gamma) + eta^2 ((sx2 + gamma)^2 + (M + 1) "
                                   "sx2^2) < 1";
         theory.past_bound = t.past_mean_square_bound;

@@ -10,6 +10,13 @@
 
 namespace lmsref {
 
+void family_update::append_adam_corrections(std::vector<double>& step_size, std::vector<double>& root_correction,
+                                            double eta, double beta1, double beta2) {
+    const double step = static_cast<double>(step_size.size() + 1);
+    step_size.push_back(eta / (1 - std::pow(beta1, step)));
+    root_correction.push_back(std::sqrt(1 - std::pow(beta2, step)));
+}
+
 namespace {
 
 /// The notebook's loop with the member's update in place of its LMS step.

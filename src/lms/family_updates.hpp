@@ -233,6 +233,12 @@ template <std::size_t StaticM, class V = double> struct Rmsprop : Base<StaticM> 
     }
 };
 
+/// Adam's bias corrections of the next step t = step_size.size() + 1: eta / (1 - beta1^t) and sqrt(1 - beta2^t),
+/// appended. Defined in family.cpp, which is compiled without AVX2: the vector's growth is not instantiated in the
+/// AVX2 translation unit, whose copy the linker could otherwise pick for code that runs on any processor.
+void append_adam_corrections(std::vector<double>& step_size, std::vector<double>& root_correction, double eta,
+                             double beta1, double beta2);
+
 /// PyTorch's Adam (no weight decay, not amsgrad) on g = -2 e x with lr = eta, in its implementation's order:
 /// step lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps.
 template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
@@ -250,11 +256,8 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     }
     void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
-        if (t == step_size.size()) {
-            const double step = static_cast<double>(t + 1);
-            step_size.push_back(eta / (1 - std::pow(o.adam_beta1, step)));
-            root_correction.push_back(std::sqrt(1 - std::pow(o.adam_beta2, step)));
-        }
+        if (t == step_size.size())
+            append_adam_corrections(step_size, root_correction, eta, o.adam_beta1, o.adam_beta2);
         const double lr = step_size[t], correction = root_correction[t];
         ++t;
         for (std::size_t k = 0; k < M; ++k) {

@@ -24,7 +24,7 @@ namespace {
 const char* const other_colours[] = {"#17becf", "#bcbd22", "#7f7f7f", "#1f77b4", "#ff7f0e", "#2ca02c"};
 
 std::vector<double> known_wo(const Scenario& scenario) {
-    return scenario.data_from_files() ? std::vector<double>{} : optimum_for_taps(scenario.wo, scenario.taps);
+    return scenario.data_from_files() ? std::vector<double>{} : wiener_solution(scenario);
 }
 
 /// The series name of a saved file: its folder's name (out/linear/w.npy -> "linear"), else the file's stem.
@@ -352,8 +352,7 @@ Figure family_plot(const FamilyComparison& comparison, const Scenario& scenario,
         errors.push_back({std::string(run.member->name), colour, &run.program.e});
         drawn.push_back(&run.program.w);
     }
-    const std::vector<double> wo =
-        scenario.data_from_files() ? std::vector<double>{} : optimum_for_taps(scenario.wo, scenario.taps);
+    const std::vector<double> wo = scenario.data_from_files() ? std::vector<double>{} : wiener_solution(scenario);
     return family_figure("lmsref family: " + figure_title(scenario, data), panels, errors,
                          scenario.data_from_files() ? std::nan("") : scenario.noise_variance, wo,
                          weights_log_x(drawn, scale));

@@ -141,7 +141,10 @@ __attribute__((target("avx2"))) inline void signals_four_avx2(const Problem& p, 
             d[g * stride + static_cast<std::size_t>(n)] = vs[g];
         }
     }
-    for (std::size_t g = 0; g < 4; ++g) filter_signal(p, x + g * stride, d + g * stride);
+    if (p.coloured)
+        colour_signals(p, x, d, stride, 4);
+    else
+        for (std::size_t g = 0; g < 4; ++g) filter_signal(p, x + g * stride, d + g * stride);
 }
 
 /// philox::add_realization for realizations first ... first + 3 at once, M = K = StaticM, in AVX2 (a lane per

@@ -258,6 +258,10 @@ LMSREF_AVX512_TARGET inline void signals_four_avx512(const Problem& p, std::uint
         made.make(keys, first, static_cast<std::uint64_t>(n0), [](int) {});
         for (int s = 0; s < 4; ++s) _mm512_storeu_pd(xs[past + 2 * s], made.x[s]);
         for (int s = 0; s < 4; ++s) { // two samples of the four realizations
+            if (p.coloured) {         // the noise's normals alone: x is coloured, then d made from it, below
+                _mm512_store_pd(ds[2 * s], made.v[s]);
+                continue;
+            }
             __m512d di = _mm512_setzero_pd();
             for (int k = p.history; k-- > 0;)
                 di = _mm512_add_pd(di, _mm512_mul_pd(_mm512_set1_pd(p.wo_K[k]), _mm512_loadu_pd(xs[past + 2 * s - k])));
@@ -272,6 +276,7 @@ LMSREF_AVX512_TARGET inline void signals_four_avx512(const Problem& p, std::uint
         for (int i = 0; i < past; ++i) // the last `past` rows become the history of the next chunk
             for (int g = 0; g < 4; ++g) xs[i][g] = xs[8 + i][g];
     }
+    if (p.coloured) colour_signals(p, x, d, stride, 4);
 }
 
 /// target[i] += rows[i][0], then rows[i][1], rows[i][2], rows[i][3] for i = 0 ... count - 1 (rows: four values per

@@ -31,6 +31,7 @@
 #include <Random123/philox.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -188,8 +189,8 @@ struct Problem {
     double diverged_above = 1.7976931348623157e308;
     const double* wo_K = nullptr; ///< K taps: the unknown system wo, zero-padded to K
     const double* wo_M = nullptr; ///< M taps: wo cut or zero-padded to M (for ||w - wo_M||^2)
-    /// --input ar1:A: x(n) = ar1 x(n - 1) + ar1_gain u(n), x(0) = u(0), u the normals (signals() alone; the engine's
-    /// other paths make white input).
+    /// --input ar1:A: x(n) = ar1 x(n - 1) + ar1_gain u(n), x(0) = u(0), u the normals (signals() and its vector
+    /// twins; the engine's fused paths and the CUDA kernel make white input).
     bool coloured = false;
     double ar1 = 0.0, ar1_gain = 1.0;
 };
@@ -258,6 +259,28 @@ inline void signals(const Problem& p, std::uint64_t realization, double* hist, d
         for (int k = p.history; k-- > 0;) di += p.wo_K[k] * hist[k];
         x[n] = xn;
         d[n] = di + p.noise_gain * z.v;
+    }
+}
+
+/// Coloured input (p.coloured), for the vector twins, which make white normals: the `count` signals x + g stride
+/// through the AR(1) filter in place, x(n) = ar1 x(n - 1) + ar1_gain u(n) for n >= 1, then d + g stride (the noise's
+/// normals on entry) made from them as filter_signal makes it: `signals`'s operations, the signals interleaved
+/// sample by sample so that their chains of dependent operations overlap.
+inline void colour_signals(const Problem& p, double* x, double* d, std::size_t stride, std::size_t count) {
+    for (std::int64_t n = 1; n < p.samples; ++n)
+        for (std::size_t g = 0; g < count; ++g) {
+            double* xg = x + g * stride;
+            xg[n] = p.ar1 * xg[n - 1] + p.ar1_gain * xg[n];
+        }
+    for (std::int64_t n = 0; n < p.samples; ++n) {
+        const std::int64_t newest = n < p.history - 1 ? n : p.history - 1;
+        for (std::size_t g = 0; g < count; ++g) {
+            const double* xg = x + g * stride;
+            double di = 0.0;
+            for (std::int64_t k = newest + 1; k-- > 0;) di += p.wo_K[k] * xg[n - k];
+            d[g * stride + static_cast<std::size_t>(n)] =
+                di + p.noise_gain * d[g * stride + static_cast<std::size_t>(n)];
+        }
     }
 }
 

@@ -191,7 +191,6 @@ std::string time_lines(const EnsembleRun& run) {
     return text;
 }
 
-/// The realizations line of a report: how many, where they come from, the threads and ranks.
 /// --walk Q: what moves, where the MSD is measured from, and the step that tracks best.
 std::string walk_lines(const EnsembleRun& run) {
     const TheoryPrediction& t = run.theory;
@@ -201,10 +200,16 @@ std::string walk_lines(const EnsembleRun& run) {
                    fmt::format("the system walks: wo(n + 1) = wo(n) + q(n), q ~ N(0, {:g} I) over its {} taps; the MSD "
                                "is measured from wo(n)",
                                run.scenario.walk, run.scenario.wo.size()));
-    if (std::isfinite(t.optimal_step))
-        text += wrap_field("best step", fmt::format("theory's steady-state EMSE is {:.6g} at eta = {:g}, and smallest, "
-                                                    "{:.6g}, at eta = {:.4g} (lag against gradient noise)",
-                                                    t.emse, run.scenario.step_size, t.optimal_emse, t.optimal_step));
+    // lms's theory, or momentum's and nesterov's through LMS at eta / (1 - beta): their best eta is (1 - beta) times
+    const bool heavy_ball =
+        run.is_member() && (run.algorithm == FamilyId::momentum || run.algorithm == FamilyId::nesterov);
+    const bool has_theory = !run.is_member() || run.algorithm == FamilyId::lms || heavy_ball;
+    const double scale = heavy_ball ? 1.0 - run.family.beta : 1.0;
+    if (has_theory && std::isfinite(t.optimal_step))
+        text += wrap_field("best step",
+                           fmt::format("theory's steady-state EMSE is {:.6g} at eta = {:g}, and smallest, "
+                                       "{:.6g}, at eta = {:.4g} (lag against gradient noise)",
+                                       t.emse, run.scenario.step_size, t.optimal_emse, t.optimal_step * scale));
     return text;
 }
 
@@ -217,14 +222,22 @@ std::string coloured_input_lines(const EnsembleRun& run) {
         "input", fmt::format("AR(1) Gaussian, {}, unit power; R (M x M) has eigenvalues {:.4g} ... {:.4g}, spread "
                              "{:.4g}",
                              input_text(run.scenario), lambda_min, lambda_max, lambda_max / lambda_min));
-    const std::string bounds =
-        fmt::format("mean square {:.6g} (eta lambda_max < 1 and S = sum eta lambda_i / (2 - 2 eta lambda_i) < 1), "
-                    "mean 2/lambda_max = {:.6g}, MATLAB maxstep's 2/(2 lambda_max + tr R) = {:.6g}",
-                    t.mean_square_bound, t.mean_bound, t.maxstep_bound);
-    text += wrap_field("step bounds",
+    if (run.is_member() && run.algorithm != FamilyId::lms) { // the member's own bound, where its theory gives one
+        const MemberTheory& m = run.member_theory;
+        if (!m.bound.empty())
+            text += wrap_field("step bounds", fmt::format("{}: eta = {:g} is {}", m.bound, eta,
+                                                          m.past_bound ? "PAST it" : "below it"));
+    } else {
+        const std::string bounds = fmt::format(
+            "mean square {:.6g} (eta lambda_max < 1 and S = sum eta lambda_i / (2 - 2 eta lambda_i) < 1), mean "
+            "2/lambda_max = {:.6g}, MATLAB maxstep's 2/(2 lambda_max + tr R) = {:.6g}",
+            t.mean_square_bound, t.mean_bound, t.maxstep_bound);
+        text +=
+            wrap_field("step bounds",
                        t.past_mean_square_bound
                            ? fmt::format("eta = {:g} is PAST the mean-square bound: no steady state; {}", eta, bounds)
                            : fmt::format("eta = {:g} is below them: {}", eta, bounds));
+    }
     if (static_cast<std::size_t>(run.scenario.taps) < run.scenario.wo.size())
         text += wrap_field("MSD", "measured from the Wiener solution w_o = R^-1 p of M taps, where the mean weights "
                                   "converge (not wo cut to M)");
@@ -831,7 +844,7 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
             scenario.wo = s.at("wo").get<std::vector<double>>();
         }
         if (s.contains("seed")) scenario.seed = s.at("seed").get<std::uint32_t>();
-        if (s.contains("input")) scenario.input_ar1 = parse_input(s.at("input").get<std::string>());
+        if (s.contains("ar1")) scenario.input_ar1 = s.at("ar1").get<double>();
         scenario.walk = s.value("walk", 0.0);
         if (scenario.samples < 1 || scenario.taps < 1 || summary.at("decimate").get<std::int64_t>() < 1)
             throw InputError(dir + "/summary.json: N, M or decimate below 1; it is not a summary lmsref wrote");

@@ -2,6 +2,7 @@
 #include "stages/registry.hpp"
 
 #include "core/text.hpp"
+#include "ensemble/theory.hpp"
 #include "io/files.hpp"
 #include "report/report_json.hpp"
 #include "stages/libtorch.hpp"
@@ -46,9 +47,15 @@ std::string stage_report(const StageRun& run, const Scenario& scenario, const Da
         text += fmt::format("  device     {}, LibTorch {}\n", to_string(run.device), libtorch_version());
     text += "  w_N        " + shown_weights(final_weights) + "\n";
     if (!scenario.data_from_files()) {
-        const std::vector<double> optimum = optimum_for_taps(scenario.wo, scenario.taps);
-        text += "  wo         " + shown_weights(optimum) +
-                (scenario.wo.size() != optimum.size() ? "  (wo cut or padded to M taps)" : "") + "\n";
+        std::vector<double> optimum = wiener_solution(scenario); // wo cut or padded to M; R^-1 p when coloured
+        std::string note = scenario.wo.size() != optimum.size() ? "  (wo cut or padded to M taps)" : "";
+        if (scenario.input_ar1 && scenario.wo.size() > optimum.size()) note = "  (the Wiener solution R^-1 p, M taps)";
+        if (!data.wo_path.empty()) { // --walk: where the system ended, wo(N)
+            const std::size_t L = scenario.wo.size(), N = data.x.size();
+            for (std::size_t k = 0; k < optimum.size(); ++k) optimum[k] = k < L ? data.wo_path[N * L + k] : 0.0;
+            note = "  (wo(N), where the walk ended)";
+        }
+        text += "  wo         " + shown_weights(optimum) + note + "\n";
         text += fmt::format("  ||w_N - wo|| = {:.9g}\n", distance(final_weights, optimum));
     }
     const std::int64_t samples = data.samples();
@@ -120,6 +127,7 @@ Json scenario_json(const Scenario& s, std::int64_t samples, bool with_torch_seed
         json["wo"] = s.wo;
         json["seed"] = s.seed;
         json["input"] = input_text(s);
+        if (s.input_ar1) json["ar1"] = *s.input_ar1; // A in full (input shows %g)
         if (s.walk > 0) json["walk"] = s.walk;
     }
     if (with_torch_seed) json["torch_seed"] = s.linear_init_seed();
