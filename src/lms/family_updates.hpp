@@ -256,8 +256,7 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     }
     void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
-        if (t == step_size.size())
-            append_adam_corrections(step_size, root_correction, eta, o.adam_beta1, o.adam_beta2);
+        if (t == step_size.size()) append_adam_corrections(step_size, root_correction, eta, o.adam_beta1, o.adam_beta2);
         const double lr = step_size[t], correction = root_correction[t];
         ++t;
         for (std::size_t k = 0; k < M; ++k) {
