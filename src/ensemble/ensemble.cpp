@@ -3,13 +3,16 @@
 #include "core/errors.hpp"
 #include "ensemble/cuda/block_sums.hpp"
 #include "ensemble/family_lanes.hpp" // the block records, shared with the kernel; no CUDA runtime
-#include "ensemble/theory.hpp"       // wiener_solution
+#include "ensemble/rows_avx512.hpp"
+#include "ensemble/theory.hpp" // wiener_solution
 #include "lms/bounds.hpp"
 #include "lms/static_taps.hpp"
 #include "random/legacy_gauss.hpp"
+#include "random/legacy_lanes.hpp"
 #include "random/philox_avx2.hpp"
 #include "random/philox_avx512.hpp"
 #include "random/philox_data.hpp"
+#include "random/simd.hpp"
 #ifdef LMSREF_HAVE_CUDA_KERNEL
 #include "ensemble/cuda/ensemble_kernel.hpp"
 #endif
@@ -79,14 +82,20 @@ static_assert(ensemble_block_size == cuda_kernel::block_size, "the engine's bloc
 // fill the wait. Each realization's arithmetic is untouched, and every sum still takes its realizations in order.
 constexpr std::size_t group_size = 4;
 
+// NumPy's data are made eight realizations at a time where the processor has the lanes (random/legacy_lanes.hpp).
+constexpr std::size_t data_group_size = legacy_lanes::lanes;
+
 // What a group of realizations needs, allocated once per thread.
 struct Workspace {
-    std::vector<double> x, d, noise, wi; // x, d: group_size signals of N samples, one after the other
+    std::vector<double> x, d, noise, wi; // x, d: data_group_size signals of N samples, one after the other
     std::vector<double> hist;            // --rng philox, run-time M: the K newest x values
     std::vector<double> q, path, path_M; // --walk: its normals, wo(n) ((N + 1) x len(wo)) and zero-padded to M
     LegacyGaussStream random;
+    std::unique_ptr<legacy_lanes::Workspace> lanes; // made on first use
+    std::vector<double> made_x, made_d;             // a member's data made eight at a time, served four at a time
+    std::vector<double> rows;                       // eight realizations' normals, sample by sample
     Workspace(std::size_t N, std::size_t M, std::size_t K = 0)
-        : x(group_size * N), d(group_size * N), noise(N), wi(M), hist(K) {}
+        : x(data_group_size * N), d(data_group_size * N), noise(data_group_size * N), wi(M), hist(K) {}
 };
 
 struct Problem {
@@ -352,9 +361,30 @@ PhiloxKernels philox_kernels(std::size_t M, std::size_t K, bool avx2) {
     });
 }
 
+// d = lfilter(wo, 1, x) + sqrt(sigmav2) noise, generate_data's operations (scenario.cpp): lfilter's order of
+// additions (oldest tap first, from 0.0), then the noise; seed names the realization in the error.
+void filter_realization(const Scenario& scenario, std::uint32_t seed, const double* x, const double* noise, double* d) {
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    const std::vector<double>& wo = scenario.wo;
+    for (std::size_t n = 0; n < N; ++n) {
+        const std::size_t newest = std::min(n, wo.size() - 1);
+        double sum = 0.0;
+        for (std::size_t k = newest + 1; k-- > 0;) sum += wo[k] * x[n - k];
+        d[n] = sum;
+    }
+    const double noise_gain = std::sqrt(scenario.noise_variance);
+    for (std::size_t n = 0; n < N; ++n) {
+        d[n] = d[n] + noise_gain * noise[n];
+        if (!std::isfinite(d[n]))
+            throw InputError(Field{"wo"}, "d = lfilter(wo, 1, x) + noise overflows float64 with seed " +
+                                              std::to_string(seed) + ": d[" + std::to_string(n) +
+                                              "] = " + format_number(d[n], "%g") +
+                                              " is its first non-finite sample; use smaller coefficients");
+    }
+}
+
 // generate_data (scenario.cpp) into the workspace, without allocating: x = randn(N), d = lfilter(wo, 1, x) +
-// sqrt(sigmav2) randn(N), from one generator, with lfilter's order of additions (oldest tap first, from 0.0).
-// LegacyGaussStream draws LegacyRandom's normals, bit for bit, faster.
+// sqrt(sigmav2) randn(N), from one generator. LegacyGaussStream draws LegacyRandom's normals, bit for bit, faster.
 void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspace& ws, double* x, double* d) {
     const auto N = static_cast<std::size_t>(scenario.samples);
     const std::vector<double>& wo = scenario.wo;
@@ -379,22 +409,84 @@ void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspac
                                                     ": the walk grew too far; use a smaller --walk or fewer samples");
         return;
     }
-    for (std::size_t n = 0; n < N; ++n) {
-        const std::size_t newest = std::min(n, wo.size() - 1);
-        double sum = 0.0;
-        for (std::size_t k = newest + 1; k-- > 0;) sum += wo[k] * x[n - k];
-        d[n] = sum;
-    }
     ws.random.fill(noise, N); // np.random.randn(N), after x: a cached normal left by an odd N comes first
-    const double noise_gain = std::sqrt(scenario.noise_variance);
-    for (std::size_t n = 0; n < N; ++n) {
-        d[n] = d[n] + noise_gain * noise[n];
-        if (!std::isfinite(d[n]))
-            throw InputError(Field{"wo"}, "d = lfilter(wo, 1, x) + noise overflows float64 with seed " +
-                                              std::to_string(seed) + ": d[" + std::to_string(n) +
-                                              "] = " + format_number(d[n], "%g") +
-                                              " is its first non-finite sample; use smaller coefficients");
+    filter_realization(scenario, seed, x, noise, d);
+}
+
+// The normals of realizations first_seed ... first_seed + count - 1 (seeds wrapping as uint32; count <= 8) as rows
+// (x = randn(N), then randn(N), of realization g at rows[8 n + g] and rows[8 (N + n) + g]), in the lanes.
+double* lane_normals(std::uint32_t first_seed, std::size_t count, std::size_t N, Workspace& ws) {
+    if (!ws.lanes) ws.lanes = std::make_unique<legacy_lanes::Workspace>();
+    ws.rows.resize((2 * N + 2) * data_group_size); // and two rows of scratch
+    std::uint32_t seeds[data_group_size];
+    for (std::size_t g = 0; g < count; ++g) seeds[g] = first_seed + static_cast<std::uint32_t>(g);
+    legacy_lanes::normals(*ws.lanes, seeds, count, 2 * N, ws.rows.data());
+    return ws.rows.data();
+}
+
+// Realizations of seeds first_seed ... first_seed + count - 1 (count <= data_group_size, the seeds wrapping as
+// uint32) into x + g N and d + g N: generate_realization's bits, the normals of all of them made together in the
+// lanes where the processor has them (not for --walk, whose realizations the engine runs one at a time).
+void generate_realizations(const Scenario& scenario, std::uint32_t first_seed, std::size_t count, Workspace& ws,
+                           double* x, double* d, bool lanes) {
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    if (!lanes || scenario.walk > 0) {
+        for (std::size_t g = 0; g < count; ++g)
+            generate_realization(scenario, first_seed + static_cast<std::uint32_t>(g), ws, x + g * N, d + g * N);
+        return;
     }
+    const double* rows = lane_normals(first_seed, count, N, ws);
+    double* noise = ws.noise.data();
+    for (std::size_t g = 0; g < count; ++g) {
+        double* xg = x + g * N;
+        for (std::size_t n = 0; n < N; ++n) {
+            xg[n] = rows[n * data_group_size + g];
+            noise[n] = rows[(N + n) * data_group_size + g];
+        }
+        colour_input(scenario, xg, N);
+        filter_realization(scenario, first_seed + static_cast<std::uint32_t>(g), xg, noise, d + g * N);
+    }
+}
+
+// Eight realizations of seeds first_seed ... first_seed + 7 (wrapping as uint32) as rows, sample n of realization g
+// at x[8 n + g] and d[8 n + g] (x: the workspace's rows): generate_realization's values, the normals made in the
+// lanes (legacy_lanes) and d eight realizations at a time (rows::filter_eight, AVX-512: the caller checks
+// avx512_supported()). Returns x.
+const double* generate_rows(const Scenario& scenario, std::uint32_t first_seed, Workspace& ws, double* d) {
+    constexpr std::size_t G = data_group_size;
+    const auto N = static_cast<std::size_t>(scenario.samples);
+    double* x = lane_normals(first_seed, G, N, ws);
+    const double* noise = x + G * N;
+    for (std::size_t g = 0; g < G; ++g) colour_input(scenario, x + g, N, G);
+    const std::vector<double>& wo = scenario.wo;
+    if (rows::filter_eight(wo.data(), wo.size(), std::sqrt(scenario.noise_variance), x, noise, d, N)) return x;
+    for (std::size_t g = 0; g < G; ++g) { // the first realization with a non-finite d says so, as one at a time would
+        std::vector<double> xg(N), noise_g(N), dg(N);
+        for (std::size_t n = 0; n < N; ++n) {
+            xg[n] = x[n * G + g];
+            noise_g[n] = noise[n * G + g];
+        }
+        filter_realization(scenario, first_seed + static_cast<std::uint32_t>(g), xg.data(), noise_g.data(), dg.data());
+    }
+    return x;
+}
+
+// rows::add_eight_lms for M taps, or null where it does not apply (M beyond 8, or no AVX-512).
+using RowsFunction = void (*)(std::size_t, const double*, double, std::size_t, const double*, const double*, double*,
+                              double*, double*, double*);
+RowsFunction rows_kernel(std::size_t M) {
+#ifdef LMSREF_PHILOX_AVX512
+    if (!philox::avx512_supported()) return nullptr;
+    return with_static_taps(static_cast<std::int64_t>(M), [](auto taps) -> RowsFunction {
+        if constexpr (is_static_taps<decltype(taps)>)
+            return rows::add_eight_lms<static_cast<int>(decltype(taps)::value)>;
+        else
+            return nullptr;
+    });
+#else
+    (void)M;
+    return nullptr;
+#endif
 }
 
 } // namespace
@@ -415,6 +507,7 @@ std::string rng_description(Rng rng) {
 
 void check_ensemble_options(const EnsembleOptions& options, bool generated, bool batched) {
     validate(options.scenario);
+    simd::limit(); // LMSREF_SIMD, if set, is a level the vector paths know
     if (options.realizations < 1)
         throw InputError(Field{"realizations"},
                          "" + std::to_string(options.realizations) + " is not allowed; R must be >= 1");
@@ -742,21 +835,21 @@ std::int64_t agreed_span(const EnsembleOptions& options, std::int64_t wanted, st
 void side_by_side(const Scenario& scenario, const RealizationSource* source, std::int64_t first, std::size_t C,
                   double* x, double* d, int workers) {
     const auto N = static_cast<std::size_t>(scenario.samples);
-    constexpr std::size_t together = 8;
+    constexpr std::size_t together = data_group_size;
+    const bool lanes = legacy_lanes::available();
     on_threads(workers, [&](int t) {
         Workspace ws(N, static_cast<std::size_t>(scenario.taps));
         std::vector<double> xs(together * N), ds(together * N);
         for (std::size_t c0 = static_cast<std::size_t>(t) * together; c0 < C;
              c0 += static_cast<std::size_t>(workers) * together) {
             const std::size_t count = std::min(together, C - c0);
-            for (std::size_t j = 0; j < count; ++j) {
-                const std::int64_t r = first + static_cast<std::int64_t>(c0 + j);
-                if (source != nullptr)
-                    (*source)(r, xs.data() + j * N, ds.data() + j * N);
-                else
-                    generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, xs.data() + j * N,
-                                         ds.data() + j * N);
-            }
+            const std::int64_t r = first + static_cast<std::int64_t>(c0);
+            if (source != nullptr)
+                for (std::size_t j = 0; j < count; ++j)
+                    (*source)(r + static_cast<std::int64_t>(j), xs.data() + j * N, ds.data() + j * N);
+            else
+                generate_realizations(scenario, static_cast<std::uint32_t>(scenario.seed + r), count, ws, xs.data(),
+                                      ds.data(), lanes);
             for (std::size_t n = 0; n < N; ++n)
                 for (std::size_t j = 0; j < count; ++j) {
                     x[n * C + c0 + j] = xs[j * N + n];
@@ -890,6 +983,8 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const int philox_vectors = !use_philox ? 0 : philox::avx512_supported() ? 512 : philox::avx2_supported() ? 256 : 0;
     const bool member_path = options.algorithm != FamilyId::lms || (use_philox && coloured);
     const bool walking = scenario.walk > 0; // numpy's data (check_ensemble_options)
+    const bool numpy_lanes = !use_philox && source == nullptr && legacy_lanes::available();
+    const RowsFunction rows_lms = numpy_lanes && !member_path ? rows_kernel(M) : nullptr;
 
     // Block k of the span goes to sums[k]. A span of about 16 MB of sums, and at least two blocks per thread so
     // that a fast thread can run ahead.
@@ -906,6 +1001,10 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
         std::mutex mutex;
         on_threads(static_cast<int>(std::min<std::int64_t>(threads, last - first)), [&](int) {
             Workspace ws(use_philox && !member_path ? 0 : N, M, p.K);
+            if (member_path && numpy_lanes) {
+                ws.made_x.resize(data_group_size * N);
+                ws.made_d.resize(data_group_size * N);
+            }
             for (;;) {
                 std::int64_t block = 0;
                 {
@@ -933,12 +1032,26 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                     continue;
                 }
                 if (member_path) { // a member of the family (or lms on coloured philox data)
+                    std::int64_t made_first = 0, made_end = 0; // numpy's lanes: realizations made ahead
                     const auto make_data = [&](std::int64_t r0, std::size_t count, double* x, double* d) {
                         const auto r = static_cast<std::uint64_t>(r0);
                         if (use_philox && count == 4 && philox_vectors == 512)
                             return philox::signals_four_avx512(philox_p, r, x, d, N);
                         if (use_philox && count == 4 && philox_vectors == 256)
                             return philox::signals_four_avx2(philox_p, r, x, d, N);
+                        if (numpy_lanes) { // eight at a time into ws.made_x, ws.made_d, served four at a time
+                            if (r0 < made_first || r0 + static_cast<std::int64_t>(count) > made_end) {
+                                made_first = r0;
+                                made_end = std::min<std::int64_t>(end, r0 + data_group_size);
+                                generate_realizations(scenario, static_cast<std::uint32_t>(scenario.seed + r0),
+                                                      static_cast<std::size_t>(made_end - r0), ws, ws.made_x.data(),
+                                                      ws.made_d.data(), true);
+                            }
+                            const auto offset = static_cast<std::size_t>(r0 - made_first) * N;
+                            std::copy_n(ws.made_x.data() + offset, count * N, x);
+                            std::copy_n(ws.made_d.data() + offset, count * N, d);
+                            return;
+                        }
                         for (std::size_t g = 0; g < count; ++g, x += N, d += N)
                             if (use_philox)
                                 philox::signals(philox_p, r + g, ws.hist.data(), x, d);
@@ -963,22 +1076,33 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                                                                                ws, block_sums);
                     r += whole_group ? static_cast<std::int64_t>(group_size) : 1;
                 }
-                for (std::int64_t r = begin; !use_philox && r < end;) {
-                    const bool whole_group =
-                        kernel.group != nullptr && end - r >= static_cast<std::int64_t>(group_size);
-                    const std::size_t count = whole_group ? group_size : 1;
-                    for (std::size_t g = 0; g < count; ++g) {
-                        double* x = ws.x.data() + g * N;
-                        double* d = ws.d.data() + g * N;
-                        const std::int64_t realization = r + static_cast<std::int64_t>(g);
-                        if (source != nullptr)
-                            (*source)(realization, x, d);
-                        else
-                            generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + realization), ws,
-                                                 x, d);
+                for (std::int64_t r = begin; !use_philox && r < end;) { // up to eight realizations' data, then
+                    const auto made = static_cast<std::size_t>(         // their groups of four and the rest one by one
+                        std::min<std::int64_t>(data_group_size, end - r));
+                    if (rows_lms != nullptr && made == data_group_size) { // eight in the lanes, data and LMS
+                        const double* x =
+                            generate_rows(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, ws.d.data());
+                        double steady[data_group_size];
+                        rows_lms(N, p.wo_M.data(), p.eta / 2 * 2, p.steady_start, x, ws.d.data(), block_sums.mse.data(),
+                                 block_sums.msd.data(), block_sums.meanw.data(), steady);
+                        for (const double value : steady)
+                            block_sums.add_steady(value / static_cast<double>(N - p.steady_start));
+                        r += static_cast<std::int64_t>(made);
+                        continue;
                     }
-                    (whole_group ? kernel.group : kernel.single)(p, ws.x.data(), ws.d.data(), ws, block_sums);
-                    r += static_cast<std::int64_t>(count);
+                    if (source != nullptr)
+                        for (std::size_t g = 0; g < made; ++g)
+                            (*source)(r + static_cast<std::int64_t>(g), ws.x.data() + g * N, ws.d.data() + g * N);
+                    else
+                        generate_realizations(scenario, static_cast<std::uint32_t>(scenario.seed + r), made, ws,
+                                              ws.x.data(), ws.d.data(), numpy_lanes);
+                    for (std::size_t g = 0; g < made;) {
+                        const bool whole_group = kernel.group != nullptr && made - g >= group_size;
+                        (whole_group ? kernel.group : kernel.single)(p, ws.x.data() + g * N, ws.d.data() + g * N, ws,
+                                                                     block_sums);
+                        g += whole_group ? group_size : 1;
+                    }
+                    r += static_cast<std::int64_t>(made);
                 }
                 std::lock_guard<std::mutex> lock(mutex);
                 if (!done(block - first)) go_on = false;

@@ -5,6 +5,7 @@
 
 #include "lms/static_taps.hpp"
 #include "random/philox_avx512.hpp"
+#include "random/simd.hpp"
 
 #include <vector>
 
@@ -85,7 +86,7 @@ void run_fused(const Block& b, const philox::Problem& p, std::uint64_t r, Update
 } // namespace
 
 bool available() {
-    return __builtin_cpu_supports("avx2");
+    return simd::allows(simd::Level::avx2) && __builtin_cpu_supports("avx2");
 }
 
 void add_block(const Block& b, std::int64_t begin, std::int64_t end, MakeData make_data, void* context, double* x,

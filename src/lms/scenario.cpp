@@ -69,11 +69,11 @@ void filter_walk(const double* path, std::size_t L, const double* x, const doubl
     }
 }
 
-void colour_input(const Scenario& scenario, double* x, std::size_t N) {
+void colour_input(const Scenario& scenario, double* x, std::size_t N, std::size_t stride) {
     if (!scenario.input_ar1) return;
     const double a = *scenario.input_ar1;
     const double gain = std::sqrt(1.0 - a * a);
-    for (std::size_t n = 1; n < N; ++n) x[n] = a * x[n - 1] + gain * x[n];
+    for (std::size_t n = 1; n < N; ++n) x[n * stride] = a * x[(n - 1) * stride] + gain * x[n * stride];
 }
 
 std::vector<double> input_autocorrelation(const Scenario& scenario, std::size_t count) {

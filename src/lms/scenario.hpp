@@ -54,7 +54,8 @@ std::optional<double> parse_input(const std::string& text);
 
 /// x = u through the scenario's input filter, in place (nothing for white input): x(0) = u(0), then
 /// x(n) = A x(n - 1) + sqrt(1 - A^2) u(n), in that order of operations (scripts/make_reference.py's `ar1_input`).
-void colour_input(const Scenario& scenario, double* x, std::size_t N);
+/// Sample n at x[n stride].
+void colour_input(const Scenario& scenario, double* x, std::size_t N, std::size_t stride = 1);
 
 /// The input's autocorrelation r(k) = E[x(n) x(n - k)], k = 0 ... count - 1: 1, 0, 0, ... for white input and A^k
 /// for AR(1) (unit power).

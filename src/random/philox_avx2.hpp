@@ -10,6 +10,7 @@
 #pragma once
 
 #include "random/philox_data.hpp"
+#include "random/simd.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -24,9 +25,9 @@ namespace philox {
 
 #ifdef LMSREF_PHILOX_AVX2
 
-/// Whether this processor runs the AVX2 twins.
+/// Whether this processor runs the AVX2 twins, and LMSREF_SIMD allows them (random/simd.hpp).
 inline bool avx2_supported() {
-    return __builtin_cpu_supports("avx2");
+    return simd::allows(simd::Level::avx2) && __builtin_cpu_supports("avx2");
 }
 
 /// x[g], v[g] = philox::normals(seed, r0 + g, n) for g = 0 ... 3, the same bits.

@@ -41,10 +41,10 @@ namespace philox {
 #ifdef LMSREF_PHILOX_AVX512
 
 /// Whether this processor (and its operating system: GCC's check includes the saved register state) runs the
-/// AVX-512 twins.
+/// AVX-512 twins, and LMSREF_SIMD allows them (random/simd.hpp).
 inline bool avx512_supported() {
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx512vl");
+    return simd::allows(simd::Level::avx512) && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
 
 /// Philox's round keys for one seed: k0[i], k1[i] of round i (broadcast to the lanes where they are used).

@@ -1,0 +1,236 @@
+#include "random/legacy_lanes.hpp"
+
+#include "random/simd.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+// GCC 12 warns that its own AVX-512 intrinsics read an "uninitialized" _mm512_undefined_*() operand; they do not.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__) && defined(__FMA__)
+#define LMSREF_LEGACY_LANES 1
+#include <immintrin.h>
+#endif
+
+namespace lmsref::legacy_lanes {
+
+#ifdef LMSREF_LEGACY_LANES
+
+namespace {
+
+using u32x8 = std::uint32_t __attribute__((vector_size(32)));
+#define LMSREF_LANES_INLINE inline __attribute__((always_inline))
+
+/// init_genrand in the eight lanes (mt19937::seed's operations).
+void seed(u32x8* key, const std::uint32_t* seeds, std::size_t used) {
+    u32x8 value = {};
+    for (std::size_t g = 0; g < lanes; ++g) value[g] = seeds[g < used ? g : 0];
+    key[0] = value;
+    for (std::size_t pos = 1; pos < state_size; ++pos) {
+        value = 1812433253U * (value ^ (value >> 30)) + static_cast<std::uint32_t>(pos);
+        key[pos] = value;
+    }
+}
+
+/// mt19937::twist in the eight lanes.
+void twist(u32x8* key) {
+    constexpr std::size_t period = 397;
+    const auto next = [](u32x8 upper, u32x8 lower, u32x8 far) {
+        const u32x8 y = (upper & 0x80000000U) | (lower & 0x7fffffffU);
+        return far ^ (y >> 1) ^ ((0U - (y & 1U)) & 0x9908b0dfU);
+    };
+    std::size_t i = 0;
+    for (; i < state_size - period; ++i) key[i] = next(key[i], key[i + 1], key[i + period]);
+    for (; i < state_size - 1; ++i) key[i] = next(key[i], key[i + 1], key[i + period - state_size]);
+    key[state_size - 1] = next(key[state_size - 1], key[0], key[period - 1]);
+}
+
+LMSREF_LANES_INLINE u32x8 temper(u32x8 y) {
+    y ^= (y >> 11);
+    y ^= (y << 7) & 0x9d2c5680U;
+    y ^= (y << 15) & 0xefc60000U;
+    y ^= (y >> 18);
+    return y;
+}
+
+/// 2 random_sample() - 1 for the eight lanes from the shifted words a = first >> 5, b = second >> 6. NumPy's
+/// (a 2^26 + b) / 2^53, doubled, is v 2^-52 with v = a 2^26 + b < 2^53, all exact; so one fused multiply-add forms
+/// v exactly and another rounds v 2^-52 - 1 once, as the scalar 2u - 1 does.
+LMSREF_LANES_INLINE __m512d candidate(u32x8 a, u32x8 b) {
+    const __m512d v = _mm512_fmadd_pd(_mm512_cvtepi32_pd(reinterpret_cast<__m256i>(a)), _mm512_set1_pd(67108864.0),
+                                      _mm512_cvtepi32_pd(reinterpret_cast<__m256i>(b)));
+    return _mm512_fmsub_pd(v, _mm512_set1_pd(0x1p-52), _mm512_set1_pd(1.0));
+}
+
+/// log(x) for x in (0, 1) to about 2^-60 relative, as H + L (H the double nearest the estimate, |L| <= ulp(H) / 2),
+/// and whether H is surely glibc's log(x). glibc's log is within 0.520 ulp of the true value (its source,
+/// sysdeps/ieee754/dbl-64/e_log.c: 0.519 ulp with FMA, 0.520 without; "around 0.507" for x in [1 - 2^-4, 1), its
+/// other path), so where the estimate lies within 0.47 ulp of H, its own error bound included, every other double is
+/// more than 0.53 ulp away and glibc must return H. The rest (L near half an ulp, or H a power of two, whose lower
+/// neighbour is half an ulp away) are left to std::log itself: about 9 % of the values.
+///
+/// x = 2^k m with m in [sqrt(1/2), sqrt(2)); s = (m - 1) / (m + 1) in double-double (|s| <= 0.172); log m =
+/// 2 atanh(s) = 2 s + 2 s^3 / 3 + ... + 2 s^23 / 23 (truncated below 2^-64 relative); log x = k ln 2 + log m, ln 2
+/// as fdlibm's ln2_hi (k ln2_hi exact) + ln2_lo.
+struct Log {
+    __m512d hi, lo; // H, L
+    __mmask8 sure;  // the lanes where H is glibc's log(x)
+};
+LMSREF_LANES_INLINE Log log_estimate(__m512d x) {
+    __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); // x = 2^k m, m in [1, 2), exactly
+    __m512d k = _mm512_getexp_pd(x);
+    const __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
+    m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5)); // exact
+    k = _mm512_mask_add_pd(k, big, k, _mm512_set1_pd(1.0));
+
+    const __m512d one = _mm512_set1_pd(1.0);
+    const __m512d u = _mm512_sub_pd(m, one);    // exact (Sterbenz)
+    const __m512d a_hi = _mm512_add_pd(m, one); // m + 1 = a_hi + a_lo, a_hi - 1 and a_lo exact (Sterbenz)
+    const __m512d a_lo = _mm512_sub_pd(m, _mm512_sub_pd(a_hi, one));
+    const __m512d s_hi = _mm512_div_pd(u, a_hi);
+    __m512d rem = _mm512_fnmadd_pd(s_hi, a_hi, u); // u - s_hi a_hi, exact
+    rem = _mm512_fnmadd_pd(s_hi, a_lo, rem);
+    const __m512d s_lo = _mm512_mul_pd(rem, _mm512_rcp14_pd(a_hi)); // 2^-14 of s_lo, itself ~2^-53 s_hi, is plenty
+
+    // p = 2/3 + 2/5 z + ... + 2/23 z^10 at z = s^2, by Estrin's scheme (a short chain of dependent operations).
+    const __m512d s2 = _mm512_mul_pd(s_hi, s_hi);
+    const __m512d z2 = _mm512_mul_pd(s2, s2), z4 = _mm512_mul_pd(z2, z2), z8 = _mm512_mul_pd(z4, z4);
+    const auto pair = [s2](double c0, double c1) __attribute__((always_inline)) {
+        return _mm512_fmadd_pd(_mm512_set1_pd(c1), s2, _mm512_set1_pd(c0));
+    };
+    const __m512d r0 = _mm512_fmadd_pd(pair(2.0 / 7, 2.0 / 9), z2, pair(2.0 / 3, 2.0 / 5));
+    const __m512d r1 = _mm512_fmadd_pd(pair(2.0 / 15, 2.0 / 17), z2, pair(2.0 / 11, 2.0 / 13));
+    const __m512d r2 = _mm512_fmadd_pd(_mm512_set1_pd(2.0 / 23), z2, pair(2.0 / 19, 2.0 / 21));
+    const __m512d p = _mm512_fmadd_pd(r2, z8, _mm512_fmadd_pd(r1, z4, r0));
+    __m512d tail = _mm512_mul_pd(_mm512_mul_pd(s_hi, s2), p);  // 2 s^3 / 3 + ...
+    tail = _mm512_fmadd_pd(_mm512_add_pd(s2, s2), s_lo, tail); // + 2 s^2 s_lo
+    const __m512d two_s_hi = _mm512_add_pd(s_hi, s_hi), two_s_lo = _mm512_add_pd(s_lo, s_lo);
+
+    const __m512d k_hi = _mm512_mul_pd(k, _mm512_set1_pd(0x1.62e42fee00000p-1)); // exact
+    const __m512d sum = _mm512_add_pd(k_hi, two_s_hi);                           // two-sum: sum + e1 exactly
+    const __m512d sb = _mm512_sub_pd(sum, k_hi);
+    const __m512d e1 = _mm512_add_pd(_mm512_sub_pd(k_hi, _mm512_sub_pd(sum, sb)), _mm512_sub_pd(two_s_hi, sb));
+    const __m512d lo =
+        _mm512_add_pd(e1, _mm512_fmadd_pd(k, _mm512_set1_pd(0x1.a39ef35793c76p-33), _mm512_add_pd(two_s_lo, tail)));
+    const __m512d h = _mm512_add_pd(sum, lo);
+    const __m512d l = _mm512_sub_pd(lo, _mm512_sub_pd(h, sum)); // exact: |sum| >= |lo|
+
+    // ulp(H) = 2^(exponent - 52) from H's exponent bits; the estimate's own error, under eight roundings of the
+    // tail: 2^-49 |tail| bounds it.
+    const __m512i h_bits = _mm512_castpd_si512(h);
+    const __m512d ulp = _mm512_castsi512_pd(_mm512_sub_epi64(
+        _mm512_and_si512(h_bits, _mm512_set1_epi64(0x7ff0000000000000LL)), _mm512_set1_epi64(52LL << 52)));
+    const __m512d margin =
+        _mm512_fnmadd_pd(_mm512_abs_pd(tail), _mm512_set1_pd(0x1p-49), _mm512_mul_pd(ulp, _mm512_set1_pd(0.47)));
+    const __mmask8 close = _mm512_cmp_pd_mask(_mm512_abs_pd(l), margin, _CMP_LT_OQ);
+    const __mmask8 not_power_of_two = _mm512_test_epi64_mask(h_bits, _mm512_set1_epi64(0x000fffffffffffffLL));
+    return {h, l, static_cast<__mmask8>(close & not_power_of_two)};
+}
+
+/// Attempts first ... first + count - 1 in the eight lanes, in three passes with short chains of dependent
+/// operations (the processor overlaps many attempts): x1, x2 -> r2 and the acceptance (r2 < 1 and r2 != 0); log(r2);
+/// f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected). Where the estimate of log cannot
+/// vouch for glibc's bits, redo_unsure makes the pair again (the lanes in w.unsure[j]).
+LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t count) {
+    constexpr std::size_t most = 12;
+    alignas(64) double r2s[most][lanes], logs[most][lanes];
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t j = first + i;
+        const __m512d x1 = candidate(temper(key[4 * j]) >> 5, temper(key[4 * j + 1]) >> 6);
+        const __m512d x2 = candidate(temper(key[4 * j + 2]) >> 5, temper(key[4 * j + 3]) >> 6);
+        const __m512d r2 = _mm512_add_pd(_mm512_mul_pd(x1, x1), _mm512_mul_pd(x2, x2));
+        const __mmask8 accept = _mm512_cmp_pd_mask(r2, _mm512_set1_pd(1.0), _CMP_LT_OQ) &
+                                _mm512_cmp_pd_mask(r2, _mm512_setzero_pd(), _CMP_NEQ_OQ);
+        w.accepted[j] = static_cast<std::uint8_t>(accept);
+        _mm512_store_pd(w.x1.data() + j * lanes, x1);
+        _mm512_store_pd(w.x2.data() + j * lanes, x2);
+        _mm512_store_pd(r2s[i], _mm512_mask_blend_pd(accept, _mm512_set1_pd(0.75), r2)); // harmless where rejected
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        const Log log = log_estimate(_mm512_load_pd(r2s[i]));
+        _mm512_store_pd(logs[i], log.hi);
+        w.unsure[first + i] = static_cast<std::uint8_t>(w.accepted[first + i] & ~log.sure);
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t index = (first + i) * lanes;
+        const __m512d f = _mm512_sqrt_pd(
+            _mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), _mm512_load_pd(logs[i])), _mm512_load_pd(r2s[i])));
+        _mm512_store_pd(w.second.data() + index, _mm512_mul_pd(f, _mm512_load_pd(w.x2.data() + index))); // first out
+        _mm512_store_pd(w.first.data() + index, _mm512_mul_pd(f, _mm512_load_pd(w.x1.data() + index)));  // cached
+    }
+}
+
+/// The pairs whose log the estimate left to glibc: LegacyGaussStream's scalar operations, std::log included.
+void redo_unsure(Workspace& w) {
+    for (std::size_t j = 0; j < attempts; ++j)
+        for (unsigned bits = w.unsure[j]; bits != 0; bits &= bits - 1) {
+            const std::size_t index = j * lanes + static_cast<std::size_t>(__builtin_ctz(bits));
+            const double x1 = w.x1[index];
+            const double x2 = w.x2[index];
+            const double r2 = x1 * x1 + x2 * x2;
+            const double f = std::sqrt(-2.0 * std::log(r2) / r2);
+            w.second[index] = f * x2;
+            w.first[index] = f * x1;
+        }
+}
+
+/// The block's 156 attempts in every lane: w.second, w.first (attempt j, lane g at [j lanes + g]) and the acceptance
+/// bits w.accepted[j] (bit g).
+void make_attempts(const u32x8* key, Workspace& w) {
+    for (std::size_t j = 0; j < attempts; j += 12) attempts_of(key, w, j, 12); // 156 = 13 x 12
+    redo_unsure(w);
+}
+
+/// Lane g's normals of the block appended to its column of the rows (out[8 k + g], k from made on), up to count:
+/// every attempt is written at `made`, which moves on when it is accepted (no branch), so up to two values land past
+/// count, in the two rows of scratch. Returns the new `made`.
+std::size_t append_lane(const Workspace& w, std::size_t g, double* out, std::size_t made, std::size_t count) {
+    const double* n2 = w.second.data();
+    const double* n1 = w.first.data();
+    for (std::size_t j = 0; j < attempts; ++j) {
+        out[made * lanes + g] = n2[j * lanes + g];
+        out[(made + 1) * lanes + g] = n1[j * lanes + g];
+        made = std::min(made + 2 * ((w.accepted[j] >> g) & 1U), count);
+    }
+    return made;
+}
+
+} // namespace
+
+bool available() {
+    return simd::allows(simd::Level::avx512) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
+}
+
+void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out) {
+    auto* key = reinterpret_cast<u32x8*>(w.key.data());
+    seed(key, seeds, used);
+    std::size_t made[lanes] = {};
+    for (bool more = count > 0; more;) {
+        twist(key);
+        make_attempts(key, w);
+        more = false;
+        for (std::size_t g = 0; g < lanes; ++g) {
+            if (made[g] == count) continue;
+            made[g] = append_lane(w, g, out, made[g], count);
+            more = more || made[g] < count;
+        }
+    }
+}
+
+#else
+
+bool available() {
+    return false;
+}
+
+void normals(Workspace&, const std::uint32_t*, std::size_t, std::size_t, double*) {}
+
+#endif
+
+} // namespace lmsref::legacy_lanes

@@ -1,0 +1,49 @@
+// NumPy's legacy normal stream for eight realizations at once, a realization per lane of AVX-512 vectors: eight
+// MT19937 states side by side (word i of lane g at key[i][g]), seeded, twisted and tempered together, since
+// init_genrand, the twist and the tempering are the same integer operations on every state; then the polar method's
+// attempts in the same lanes: the 53-bit doubles, r2, the acceptance, log(r2), f = sqrt(-2 log(r2) / r2) and the pair
+// (f x2, f x1); last, each lane keeps its own accepted pairs (the realizations reject different attempts). Every
+// lane's values are those of `np.random.seed(seed_g); np.random.standard_normal(count)`, bit for bit
+// (tests/test_legacy_lanes.cpp): every operation is the scalar one, rounded once as there.
+//
+// The lanes stay in step because a stream that only draws normals takes its words four at a time and 624 = 4 x 156:
+// a block of 624 words is 156 polar attempts in every lane, whatever each lane accepts. A lane that has its `count`
+// normals before the others simply ignores the rest of the last block.
+//
+// log(r2) must be glibc's, bit for bit, and glibc's vector log is not. So the lanes compute log in double-double
+// (about 2^-60), which settles glibc's double wherever the value is not within a few hundredths of an ulp of halfway
+// between two doubles (glibc's log is within 0.52 ulp); the other 9 % or so are std::log's, called for them alone.
+// Compiled with AVX-512 (CMakeLists.txt) and called only where available() says the processor runs it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace lmsref::legacy_lanes {
+
+constexpr std::size_t lanes = 8;
+
+/// Whether this build has the lanes and this processor runs them (AVX-512 F, DQ, VL and FMA; LMSREF_SIMD=avx512,
+/// random/simd.hpp).
+bool available();
+
+constexpr std::size_t state_size = 624; // MT19937's words
+constexpr std::size_t attempts = 156;   // polar attempts per block of 624 words
+constexpr std::size_t candidates = 312; // x1, x2 of each attempt: the most normals a block gives
+
+/// What one call needs (about 80 KB): allocate it once per thread, with new (it is over-aligned).
+struct alignas(64) Workspace {
+    std::array<std::uint32_t, state_size * lanes> key;  // word i of lane g at [i lanes + g]
+    std::array<double, attempts * lanes> second, first; // attempt j's pair (f x2, f x1) in lane g at [j lanes + g]
+    std::array<double, attempts * lanes> x1, x2;        // and its candidates
+    std::array<std::uint8_t, attempts> unsure;          // the lanes of attempt j whose log is glibc's to give
+    std::array<std::uint8_t, attempts> accepted;        // attempt j accepted in lane g: bit g
+};
+
+/// For each lane g < used: `np.random.seed(seeds[g])`, then `count` values of `np.random.standard_normal()`, value k
+/// at out[8 k + g]: rows of eight realizations. out holds count + 2 rows, the last two scratch; lanes from `used`
+/// on repeat seeds[0]'s values. used is 1 ... 8.
+void normals(Workspace& work, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out);
+
+} // namespace lmsref::legacy_lanes

@@ -1,0 +1,110 @@
+// NumPy's legacy normals made eight streams at a time (random/legacy_lanes.hpp) against the scalar stream
+// (LegacyGaussStream, itself checked against LegacyRandom and NumPy's draws) and against NumPy's stored draws.
+// Tolerance: none. Every lane must be the same bits.
+#include "random/legacy_gauss.hpp"
+#include "random/legacy_lanes.hpp"
+#include "random/numpy_random.hpp"
+#include "support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <memory>
+#include <set>
+
+using namespace lmsref;
+using namespace lmsref::test;
+
+namespace {
+
+// A lane of a call, as the scalar stream makes it: seed, then count normals.
+std::vector<double> scalar_normals(std::uint32_t seed, std::size_t count) {
+    LegacyGaussStream stream;
+    stream.reseed(seed);
+    std::vector<double> values(count);
+    stream.fill(values.data(), count);
+    return values;
+}
+
+// One call of the lanes for `used` lanes (seeds[g]): each lane's values, read from its column of the rows. The
+// scratch rows past `count` may change; the rows beyond them may not.
+std::vector<std::vector<double>> lane_normals(const std::uint32_t* seeds, std::size_t used, std::size_t count) {
+    constexpr std::size_t G = legacy_lanes::lanes;
+    auto work = std::make_unique<legacy_lanes::Workspace>();
+    std::vector<double> rows((count + 3) * G, -7.0);
+    legacy_lanes::normals(*work, seeds, used, count, rows.data());
+    for (std::size_t g = 0; g < G; ++g) CHECK(rows[(count + 2) * G + g] == -7.0); // nothing past the scratch
+    std::vector<std::vector<double>> lanes(G, std::vector<double>(count));
+    for (std::size_t g = 0; g < G; ++g)
+        for (std::size_t k = 0; k < count; ++k) lanes[g][k] = rows[k * G + g];
+    return lanes;
+}
+
+// Accepted polar attempts among the first 156 of a seed's stream (the first block of 624 words).
+int accepted_in_first_block(std::uint32_t seed) {
+    LegacyRandom random(seed);
+    int accepted = 0;
+    for (int attempt = 0; attempt < 156; ++attempt) {
+        const double x1 = 2.0 * random.random_sample() - 1.0;
+        const double x2 = 2.0 * random.random_sample() - 1.0;
+        const double r2 = x1 * x1 + x2 * x2;
+        accepted += (r2 < 1.0 && r2 != 0.0) ? 1 : 0;
+    }
+    return accepted;
+}
+
+} // namespace
+
+TEST_CASE("the lanes run exactly where the processor has AVX-512 and LMSREF_SIMD allows it", "[random][lanes]") {
+    const char* limit = std::getenv("LMSREF_SIMD");
+    const bool allowed = limit == nullptr || *limit == '\0' || std::string(limit) == "avx512";
+    const bool processor = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma");
+    REQUIRE(legacy_lanes::available() == (allowed && processor));
+}
+
+TEST_CASE("eight lanes give each seed's legacy normals bit for bit", "[random][lanes]") {
+    if (!legacy_lanes::available()) {
+        WARN("skipped: the lanes do not run here (no AVX-512, or LMSREF_SIMD below avx512)");
+        return;
+    }
+    // Seeds at both ends of NumPy's range (2^32 - 1 wraps to 0 within the group), then groups spread over it.
+    std::vector<std::uint32_t> starts = {0U, 4294967288U, 4294967291U};
+    for (std::uint32_t k = 0; k < 40; ++k) starts.push_back(2654435761U * (k + 1));
+    const std::size_t counts[] = {0, 1, 2, 3, 311, 312, 313, 1000, 1001, 5001};
+    std::set<int> acceptances; // lanes of one group reject different numbers of attempts
+    std::size_t call = 0;
+    for (const std::uint32_t start : starts) {
+        std::uint32_t seeds[legacy_lanes::lanes];
+        for (std::uint32_t g = 0; g < legacy_lanes::lanes; ++g) seeds[g] = start + g;
+        const std::size_t count = counts[call % std::size(counts)];
+        const std::size_t used = 1 + call % legacy_lanes::lanes; // partial groups too
+        ++call;
+        CAPTURE(start, used, count);
+        const auto lanes = lane_normals(seeds, used, count);
+        for (std::size_t g = 0; g < legacy_lanes::lanes; ++g) { // the unused lanes repeat seeds[0]
+            CAPTURE(g);
+            require_same_bits(lanes[g], scalar_normals(seeds[g < used ? g : 0], count));
+        }
+        if (used == legacy_lanes::lanes) {
+            std::set<int> group;
+            for (const std::uint32_t seed : seeds) group.insert(accepted_in_first_block(seed));
+            acceptances.insert(static_cast<int>(group.size()));
+        }
+    }
+    CHECK(*acceptances.rbegin() >= 4); // some group had lanes at four or more different acceptance counts
+}
+
+TEST_CASE("the lanes give NumPy's stored randn draws", "[random][lanes]") {
+    if (!legacy_lanes::available()) {
+        WARN("skipped: the lanes do not run here (no AVX-512, or LMSREF_SIMD below avx512)");
+        return;
+    }
+    const std::uint32_t seeds[] = {0U, 1U, 42U, 123456789U, 4294967295U};
+    const std::size_t count = reference_array("random/randn_0.npy").values.size();
+    const auto lanes = lane_normals(seeds, std::size(seeds), count);
+    for (std::size_t g = 0; g < std::size(seeds); ++g) {
+        CAPTURE(seeds[g]);
+        require_same_bits(lanes[g], reference_array("random/randn_" + std::to_string(seeds[g]) + ".npy").values);
+    }
+}
