@@ -134,8 +134,9 @@ LMSREF_LANES_INLINE Log log_estimate(__m512d x) {
 /// Attempts first ... first + count - 1 in the eight lanes, in three passes with short chains of dependent
 /// operations (the processor overlaps many attempts): x1, x2 -> r2 and the acceptance (r2 < 1 and r2 != 0); log(r2);
 /// f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected). Where the estimate of log cannot
-/// vouch for glibc's bits, redo_unsure makes the pair again (the lanes in w.unsure[j]).
-LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t count) {
+/// vouch for glibc's bits, redo_unsure makes the pair again (their places are appended to w.unsure).
+LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t count,
+                                     std::size_t& unsure_count) {
     constexpr std::size_t most = 12;
     alignas(64) double r2s[most][lanes], logs[most][lanes];
     for (std::size_t i = 0; i < count; ++i) {
@@ -150,10 +151,14 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
         _mm512_store_pd(w.x2.data() + j * lanes, x2);
         _mm512_store_pd(r2s[i], _mm512_mask_blend_pd(accept, _mm512_set1_pd(0.75), r2)); // harmless where rejected
     }
+    const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     for (std::size_t i = 0; i < count; ++i) {
         const Log log = log_estimate(_mm512_load_pd(r2s[i]));
         _mm512_store_pd(logs[i], log.hi);
-        w.unsure[first + i] = static_cast<std::uint8_t>(w.accepted[first + i] & ~log.sure);
+        const auto unsure = static_cast<__mmask8>(w.accepted[first + i] & ~log.sure); // their places, appended
+        const __m512i places = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>((first + i) * lanes)), lane);
+        _mm512_storeu_si512(w.unsure.data() + unsure_count, _mm512_maskz_compress_epi64(unsure, places));
+        unsure_count += static_cast<std::size_t>(__builtin_popcount(unsure));
     }
     for (std::size_t i = 0; i < count; ++i) {
         const std::size_t index = (first + i) * lanes;
@@ -164,39 +169,50 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
     }
 }
 
-/// The pairs whose log the estimate left to glibc: LegacyGaussStream's scalar operations, std::log included.
-void redo_unsure(Workspace& w) {
-    for (std::size_t j = 0; j < attempts; ++j)
-        for (unsigned bits = w.unsure[j]; bits != 0; bits &= bits - 1) {
-            const std::size_t index = j * lanes + static_cast<std::size_t>(__builtin_ctz(bits));
-            const double x1 = w.x1[index];
-            const double x2 = w.x2[index];
-            const double r2 = x1 * x1 + x2 * x2;
-            const double f = std::sqrt(-2.0 * std::log(r2) / r2);
-            w.second[index] = f * x2;
-            w.first[index] = f * x1;
-        }
+/// The pairs whose log the estimate left to glibc (places w.unsure[0 ... count)): LegacyGaussStream's scalar
+/// operations, std::log included.
+void redo_unsure(Workspace& w, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t index = w.unsure[i];
+        const double x1 = w.x1[index];
+        const double x2 = w.x2[index];
+        const double r2 = x1 * x1 + x2 * x2;
+        const double f = std::sqrt(-2.0 * std::log(r2) / r2);
+        w.second[index] = f * x2;
+        w.first[index] = f * x1;
+    }
 }
 
 /// The block's 156 attempts in every lane: w.second, w.first (attempt j, lane g at [j lanes + g]) and the acceptance
 /// bits w.accepted[j] (bit g).
 void make_attempts(const u32x8* key, Workspace& w) {
-    for (std::size_t j = 0; j < attempts; j += 12) attempts_of(key, w, j, 12); // 156 = 13 x 12
-    redo_unsure(w);
+    std::size_t unsure = 0;
+    for (std::size_t j = 0; j < attempts; j += 12) attempts_of(key, w, j, 12, unsure); // 156 = 13 x 12
+    redo_unsure(w, unsure);
 }
 
-/// Lane g's normals of the block appended to its column of the rows (out[8 k + g], k from made on), up to count:
-/// every attempt is written at `made`, which moves on when it is accepted (no branch), so up to two values land past
-/// count, in the two rows of scratch. Returns the new `made`.
-std::size_t append_lane(const Workspace& w, std::size_t g, double* out, std::size_t made, std::size_t count) {
+/// Each lane's normals of the block appended to its column of the rows (out[8 k + g], k from made[g] on), up to
+/// count: every attempt is written at made[g], which moves on when it is accepted (no branch), so up to two values
+/// land past count, in the two rows of scratch. The lanes go side by side, attempt by attempt, so that the stores of
+/// one attempt fall in the same few rows.
+void append(const Workspace& w, double* out, std::size_t* made, std::size_t count) {
     const double* n2 = w.second.data();
     const double* n1 = w.first.data();
+    std::size_t at[lanes]; // out's index of each lane's next value, kept in registers
+#pragma GCC unroll 8
+    for (std::size_t g = 0; g < lanes; ++g) at[g] = made[g] * lanes + g;
+    const std::size_t end = count * lanes;
     for (std::size_t j = 0; j < attempts; ++j) {
-        out[made * lanes + g] = n2[j * lanes + g];
-        out[(made + 1) * lanes + g] = n1[j * lanes + g];
-        made = std::min(made + 2 * ((w.accepted[j] >> g) & 1U), count);
+        const unsigned accepted = w.accepted[j];
+#pragma GCC unroll 8
+        for (std::size_t g = 0; g < lanes; ++g) {
+            out[at[g]] = n2[j * lanes + g];
+            out[at[g] + lanes] = n1[j * lanes + g];
+            at[g] = std::min(at[g] + 2 * lanes * ((accepted >> g) & 1U), end + g);
+        }
     }
-    return made;
+#pragma GCC unroll 8
+    for (std::size_t g = 0; g < lanes; ++g) made[g] = at[g] / lanes;
 }
 
 } // namespace
@@ -214,12 +230,9 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
     for (bool more = count > 0; more;) {
         twist(key);
         make_attempts(key, w);
+        append(w, out, made, count);
         more = false;
-        for (std::size_t g = 0; g < lanes; ++g) {
-            if (made[g] == count) continue;
-            made[g] = append_lane(w, g, out, made[g], count);
-            more = more || made[g] < count;
-        }
+        for (std::size_t g = 0; g < lanes; ++g) more = more || made[g] < count;
     }
 }
 

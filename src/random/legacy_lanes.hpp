@@ -37,8 +37,8 @@ struct alignas(64) Workspace {
     std::array<std::uint32_t, state_size * lanes> key;  // word i of lane g at [i lanes + g]
     std::array<double, attempts * lanes> second, first; // attempt j's pair (f x2, f x1) in lane g at [j lanes + g]
     std::array<double, attempts * lanes> x1, x2;        // and its candidates
-    std::array<std::uint8_t, attempts> unsure;          // the lanes of attempt j whose log is glibc's to give
-    std::array<std::uint8_t, attempts> accepted;        // attempt j accepted in lane g: bit g
+    std::array<std::uint64_t, attempts * lanes + lanes> unsure; // the places whose log is glibc's to give
+    std::array<std::uint8_t, attempts> accepted;                // attempt j accepted in lane g: bit g
 };
 
 /// For each lane g < used: `np.random.seed(seeds[g])`, then `count` values of `np.random.standard_normal()`, value k
