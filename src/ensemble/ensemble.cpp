@@ -226,9 +226,12 @@ Kernels kernels(std::size_t M) {
 // A block's realizations [begin, end) of a member of the family, group_size at a time (then one by one), their data
 // made into the workspace by make_data(r, count, x, d): realizations r ... r + count - 1 at x + g N, d + g N.
 // philox: the problem on philox data (else null), for the lanes that make the data and run the member together.
-template <class MakeData>
+// make_rows: null, or a maker of eight realizations as rows (make_rows(r, d) makes r ... r + 7 and returns x), for
+// family_lanes::add_rows_block.
+template <class MakeData, class MakeRows = std::nullptr_t>
 void add_member_block(const EnsembleOptions& options, const Problem& p, std::int64_t begin, std::int64_t end,
-                      Workspace& ws, BlockSums& sums, const MakeData& make_data, const philox::Problem* philox) {
+                      Workspace& ws, BlockSums& sums, const MakeData& make_data, const philox::Problem* philox,
+                      const MakeRows* make_rows = nullptr) {
     if (family_lanes::available()) { // four realizations in AVX2 lanes: the same operations, the same bits
         family_lanes::Block block;
         block.N = p.N;
@@ -245,6 +248,24 @@ void add_member_block(const EnsembleOptions& options, const Problem& p, std::int
         const auto call = [](void* context, std::int64_t r, std::size_t count, double* x, double* d) {
             (*static_cast<const MakeData*>(context))(r, count, x, d);
         };
+        if constexpr (!std::is_same_v<MakeRows, std::nullptr_t>) {
+            if (make_rows != nullptr) {
+                struct Makers {
+                    const MakeData* data;
+                    const MakeRows* rows;
+                } makers{&make_data, make_rows};
+                const auto rows = [](void* context, std::int64_t r, double* d) -> const double* {
+                    return (*static_cast<Makers*>(context)->rows)(r, d);
+                };
+                const auto data = [](void* context, std::int64_t r, std::size_t count, double* x, double* d) {
+                    (*static_cast<Makers*>(context)->data)(r, count, x, d);
+                };
+                family_lanes::add_rows_block(block, begin, end, rows, data, &makers, ws.x.data(), ws.d.data(), steady);
+                for (std::int64_t r = begin; r < end; ++r)
+                    sums.add_steady(steady[r - begin] / static_cast<double>(p.N - p.steady_start));
+                return;
+            }
+        }
         family_lanes::add_block(block, begin, end, call, const_cast<MakeData*>(&make_data), ws.x.data(), ws.d.data(),
                                 steady, philox);
         for (std::int64_t r = begin; r < end; ++r)
@@ -985,6 +1006,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const bool walking = scenario.walk > 0; // numpy's data (check_ensemble_options)
     const bool numpy_lanes = !use_philox && source == nullptr && legacy_lanes::available();
     const RowsFunction rows_lms = numpy_lanes && !member_path ? rows_kernel(M) : nullptr;
+    const bool numpy_rows = numpy_lanes && philox::avx512_supported(); // generate_rows runs (rows::filter_eight)
 
     // Block k of the span goes to sums[k]. A span of about 16 MB of sums, and at least two blocks per thread so
     // that a fast thread can run ahead.
@@ -1063,8 +1085,11 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                                                          static_cast<std::uint32_t>(g),
                                                      ws, x, d);
                     };
+                    const auto make_rows = [&](std::int64_t r, double* d) {
+                        return generate_rows(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, d);
+                    };
                     add_member_block(options, p, begin, end, ws, block_sums, make_data,
-                                     use_philox && !coloured ? &philox_p : nullptr);
+                                     use_philox && !coloured ? &philox_p : nullptr, numpy_rows ? &make_rows : nullptr);
                     std::lock_guard<std::mutex> lock(mutex);
                     if (!done(block - first)) go_on = false;
                     continue;

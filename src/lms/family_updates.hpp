@@ -69,9 +69,9 @@ template <class V> V splat(double s) {
 
 #if defined(__AVX2__)
 /// Four doubles in one value (GCC's and Clang's vector extension), for the translation unit that is compiled for AVX2
-/// (src/ensemble/family_lanes.cpp): the ensemble runs four realizations of a member in the lanes, each lane with the
-/// scalar operations above, in their order: the same bits (no fused multiply-add: -ffp-contract=off, and no FMA
-/// enabled there). Elsewhere it is not declared, as 32-byte vectors change the calling convention without AVX.
+/// (src/ensemble/family_lanes.cpp): the ensemble runs four (or eight) realizations of a member in the lanes, each lane
+/// with the scalar operations above, in their order: the same bits (no fused multiply-add: -ffp-contract=off, and no
+/// FMA enabled there). Elsewhere it is not declared, as 32-byte vectors change the calling convention without AVX.
 using Lanes4 = double __attribute__((vector_size(32)));
 inline Lanes4 sign(Lanes4 v) {
     return __builtin_convertvector((v < 0) - (v > 0), Lanes4); // a true comparison is -1 in its lane
@@ -81,6 +81,20 @@ inline Lanes4 root(Lanes4 v) { // vsqrtpd: IEEE's correctly rounded square root 
 }
 inline Lanes4 clamp(Lanes4 v, double lo, double hi) { // std::clamp's comparisons, lane by lane
     const Lanes4 low = splat<Lanes4>(lo), high = splat<Lanes4>(hi);
+    return v < low ? low : (high < v ? high : v);
+}
+/// Eight doubles, eight realizations: two AVX2 vectors' worth, the same operations in each lane.
+using Lanes8 = double __attribute__((vector_size(64)));
+inline Lanes8 sign(Lanes8 v) {
+    return __builtin_convertvector((v < 0) - (v > 0), Lanes8);
+}
+inline Lanes8 root(Lanes8 v) { // vsqrtpd on each half
+    const Lanes4 low = {v[0], v[1], v[2], v[3]}, high = {v[4], v[5], v[6], v[7]};
+    const Lanes4 a = root(low), b = root(high);
+    return Lanes8{a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]};
+}
+inline Lanes8 clamp(Lanes8 v, double lo, double hi) {
+    const Lanes8 low = splat<Lanes8>(lo), high = splat<Lanes8>(hi);
     return v < low ? low : (high < v ? high : v);
 }
 #endif
