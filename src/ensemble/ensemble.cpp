@@ -93,9 +93,9 @@ struct Workspace {
     LegacyGaussStream random;
     std::unique_ptr<legacy_lanes::Workspace> lanes; // made on first use
     std::vector<double> made_x, made_d;             // a member's data made eight at a time, served four at a time
-    std::vector<double> rows;                       // eight realizations' normals, sample by sample
+    std::vector<double> rows[2];                    // eight realizations' normals, sample by sample (two sets)
     Workspace(std::size_t N, std::size_t M, std::size_t K = 0)
-        : x(data_group_size * N), d(data_group_size * N), noise(data_group_size * N), wi(M), hist(K) {}
+        : x(data_group_size * N), d(2 * data_group_size * N), noise(data_group_size * N), wi(M), hist(K) {}
 };
 
 struct Problem {
@@ -436,13 +436,15 @@ void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspac
 
 // The normals of realizations first_seed ... first_seed + count - 1 (seeds wrapping as uint32; count <= 8) as rows
 // (x = randn(N), then randn(N), of realization g at rows[8 n + g] and rows[8 (N + n) + g]), in the lanes.
-double* lane_normals(std::uint32_t first_seed, std::size_t count, std::size_t N, Workspace& ws) {
+// slot 0 or 1: which of the workspace's two buffers of rows.
+double* lane_normals(std::uint32_t first_seed, std::size_t count, std::size_t N, Workspace& ws, int slot = 0) {
     if (!ws.lanes) ws.lanes = std::make_unique<legacy_lanes::Workspace>();
-    ws.rows.resize((2 * N + 2) * data_group_size); // and two rows of scratch
+    std::vector<double>& rows = ws.rows[slot];
+    rows.resize((2 * N + 2) * data_group_size); // and two rows of scratch
     std::uint32_t seeds[data_group_size];
     for (std::size_t g = 0; g < count; ++g) seeds[g] = first_seed + static_cast<std::uint32_t>(g);
-    legacy_lanes::normals(*ws.lanes, seeds, count, 2 * N, ws.rows.data());
-    return ws.rows.data();
+    legacy_lanes::normals(*ws.lanes, seeds, count, 2 * N, rows.data());
+    return rows.data();
 }
 
 // Realizations of seeds first_seed ... first_seed + count - 1 (count <= data_group_size, the seeds wrapping as
@@ -473,10 +475,11 @@ void generate_realizations(const Scenario& scenario, std::uint32_t first_seed, s
 // at x[8 n + g] and d[8 n + g] (x: the workspace's rows): generate_realization's values, the normals made in the
 // lanes (legacy_lanes) and d eight realizations at a time (rows::filter_eight, AVX-512: the caller checks
 // avx512_supported()). Returns x.
-const double* generate_rows(const Scenario& scenario, std::uint32_t first_seed, Workspace& ws, double* d) {
+const double* generate_rows(const Scenario& scenario, std::uint32_t first_seed, Workspace& ws, double* d,
+                            int slot = 0) {
     constexpr std::size_t G = data_group_size;
     const auto N = static_cast<std::size_t>(scenario.samples);
-    double* x = lane_normals(first_seed, G, N, ws);
+    double* x = lane_normals(first_seed, G, N, ws, slot);
     const double* noise = x + G * N;
     for (std::size_t g = 0; g < G; ++g) colour_input(scenario, x + g, N, G);
     const std::vector<double>& wo = scenario.wo;
@@ -492,21 +495,27 @@ const double* generate_rows(const Scenario& scenario, std::uint32_t first_seed, 
     return x;
 }
 
-// rows::add_eight_lms for M taps, or null where it does not apply (M beyond 8, or no AVX-512).
-using RowsFunction = void (*)(std::size_t, const double*, double, std::size_t, const double*, const double*, double*,
-                              double*, double*, double*);
-RowsFunction rows_kernel(std::size_t M) {
+// rows::add_lms for M taps and one or two groups of eight, or null where it does not apply (M beyond 8, or no
+// AVX-512).
+using RowsFunction = void (*)(std::size_t, const double*, double, std::size_t, const double* const*,
+                              const double* const*, double*, double*, double*, double*);
+struct RowsKernels {
+    RowsFunction one = nullptr, two = nullptr; // 8 and 16 realizations
+};
+RowsKernels rows_kernels(std::size_t M) {
 #ifdef LMSREF_PHILOX_AVX512
-    if (!philox::avx512_supported()) return nullptr;
-    return with_static_taps(static_cast<std::int64_t>(M), [](auto taps) -> RowsFunction {
-        if constexpr (is_static_taps<decltype(taps)>)
-            return rows::add_eight_lms<static_cast<int>(decltype(taps)::value)>;
-        else
-            return nullptr;
+    if (!philox::avx512_supported()) return {};
+    return with_static_taps(static_cast<std::int64_t>(M), [](auto taps) -> RowsKernels {
+        if constexpr (is_static_taps<decltype(taps)>) {
+            constexpr int StaticM = static_cast<int>(decltype(taps)::value);
+            return {rows::add_lms<StaticM, 1>, rows::add_lms<StaticM, 2>};
+        } else {
+            return {};
+        }
     });
 #else
     (void)M;
-    return nullptr;
+    return {};
 #endif
 }
 
@@ -1005,7 +1014,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const bool member_path = options.algorithm != FamilyId::lms || (use_philox && coloured);
     const bool walking = scenario.walk > 0; // numpy's data (check_ensemble_options)
     const bool numpy_lanes = !use_philox && source == nullptr && legacy_lanes::available();
-    const RowsFunction rows_lms = numpy_lanes && !member_path ? rows_kernel(M) : nullptr;
+    const RowsKernels rows_lms = numpy_lanes && !member_path ? rows_kernels(M) : RowsKernels{};
     const bool numpy_rows = numpy_lanes && philox::avx512_supported(); // generate_rows runs (rows::filter_eight)
 
     // Block k of the span goes to sums[k]. A span of about 16 MB of sums, and at least two blocks per thread so
@@ -1104,15 +1113,23 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 for (std::int64_t r = begin; !use_philox && r < end;) { // up to eight realizations' data, then
                     const auto made = static_cast<std::size_t>(         // their groups of four and the rest one by one
                         std::min<std::int64_t>(data_group_size, end - r));
-                    if (rows_lms != nullptr && made == data_group_size) { // eight in the lanes, data and LMS
-                        const double* x =
-                            generate_rows(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, ws.d.data());
-                        double steady[data_group_size];
-                        rows_lms(N, p.wo_M.data(), p.eta / 2 * 2, p.steady_start, x, ws.d.data(), block_sums.mse.data(),
-                                 block_sums.msd.data(), block_sums.meanw.data(), steady);
-                        for (const double value : steady)
-                            block_sums.add_steady(value / static_cast<double>(N - p.steady_start));
-                        r += static_cast<std::int64_t>(made);
+                    if (rows_lms.one != nullptr && made == data_group_size) { // 8 or 16 in the lanes
+                        const bool two = end - r >= static_cast<std::int64_t>(2 * data_group_size);
+                        const double* xs[2] = {};
+                        const double* ds[2] = {ws.d.data(), ws.d.data() + data_group_size * N};
+                        for (int i = 0; i < (two ? 2 : 1); ++i) {
+                            const std::int64_t group_first = r + i * static_cast<std::int64_t>(data_group_size);
+                            xs[i] = generate_rows(scenario, static_cast<std::uint32_t>(scenario.seed + group_first), ws,
+                                                  ws.d.data() + static_cast<std::size_t>(i) * data_group_size * N, i);
+                        }
+                        double steady[2 * data_group_size];
+                        (two ? rows_lms.two : rows_lms.one)(N, p.wo_M.data(), p.eta / 2 * 2, p.steady_start, xs, ds,
+                                                            block_sums.mse.data(), block_sums.msd.data(),
+                                                            block_sums.meanw.data(), steady);
+                        const std::size_t count = (two ? 2 : 1) * data_group_size;
+                        for (std::size_t g = 0; g < count; ++g)
+                            block_sums.add_steady(steady[g] / static_cast<double>(N - p.steady_start));
+                        r += static_cast<std::int64_t>(count);
                         continue;
                     }
                     if (source != nullptr)

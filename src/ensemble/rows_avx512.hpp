@@ -40,64 +40,76 @@ LMSREF_AVX512_TARGET inline bool filter_eight(const double* wo, std::size_t L, d
     return bad == 0;
 }
 
-/// Eight realizations (whole rows) into the block's sums: mse (N), msd (N + 1), meanw ((N + 1) x M); steady[g]:
-/// realization g's sum of e^2 from sample steady_start on. step: eta / 2 * 2, the numpy stage's factor.
-template <int M>
-LMSREF_AVX512_TARGET void add_eight_lms(std::size_t N, const double* wo_M, double step, std::size_t steady_start,
-                                        const double* x, const double* d, double* mse, double* msd, double* meanw,
-                                        double* steady) {
+/// 8 G realizations (G groups of eight, whole rows: group i's data at x[i], d[i]) into the block's sums: mse (N),
+/// msd (N + 1), meanw ((N + 1) x M); steady[8 i + g]: realization 8 i + g's sum of e^2 from sample steady_start on.
+/// step: eta / 2 * 2, the numpy stage's factor. The groups' recursions interleave, so that one's chain of dependent
+/// operations (w -> y -> e -> w) fills the other's wait; the sums take group 0's lanes, then group 1's.
+template <int M, int G>
+LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step, std::size_t steady_start,
+                                  const double* const* x, const double* const* d, double* mse, double* msd,
+                                  double* meanw, double* steady) {
     double deviation0 = 0.0; // w = 0 at the start
     for (int k = 0; k < M; ++k) {
         const double c = 0.0 - wo_M[k];
         deviation0 += c * c;
     }
-    for (int g = 0; g < 8; ++g) {
+    for (int g = 0; g < 8 * G; ++g) {
         msd[0] += deviation0;
         for (int k = 0; k < M; ++k) meanw[k] += 0.0;
     }
-    __m512d hist[M], w[M], wo[M];
-    for (int k = 0; k < M; ++k) {
-        hist[k] = _mm512_setzero_pd();
-        w[k] = _mm512_setzero_pd();
-        wo[k] = _mm512_set1_pd(wo_M[k]);
+    __m512d hist[G][M], w[G][M], wo[M], steady_sum[G];
+    for (int k = 0; k < M; ++k) wo[k] = _mm512_set1_pd(wo_M[k]);
+    for (int i = 0; i < G; ++i) {
+        steady_sum[i] = _mm512_setzero_pd();
+        for (int k = 0; k < M; ++k) hist[i][k] = w[i][k] = _mm512_setzero_pd();
     }
     const __m512d step_v = _mm512_set1_pd(step);
-    __m512d steady_sum = _mm512_setzero_pd();
-    // Per sample of a chunk of eight, lanes 0 ... 3 and 4 ... 7 apart (add_rows_in_order's rows of four).
-    alignas(64) double e2s[2][8][4], devs[2][8][4], ws[2][8 * M][4];
+    // Per sample of a chunk of eight, per group, lanes 0 ... 3 and 4 ... 7 apart (add_rows_in_order's rows of four).
+    alignas(64) double e2s[G][2][8][4], devs[G][2][8][4], ws[G][2][8 * M][4];
+    const auto keep = [](double* half0, double* half1, __m512d v) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
+        _mm256_store_pd(half0, _mm512_castpd512_pd256(v));
+        _mm256_store_pd(half1, _mm512_extractf64x4_pd(v, 1));
+    };
     for (std::size_t n0 = 0; n0 < N; n0 += 8) {
         const std::size_t count = N - n0 < 8 ? N - n0 : 8;
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t n = n0 + j;
-            for (int k = M - 1; k > 0; --k) hist[k] = hist[k - 1];
-            hist[0] = _mm512_loadu_pd(x + 8 * n);
-            __m512d yi = _mm512_setzero_pd();
-            for (int k = 0; k < M; ++k) yi = _mm512_add_pd(yi, _mm512_mul_pd(w[k], hist[k]));
-            const __m512d ei = _mm512_sub_pd(_mm512_loadu_pd(d + 8 * n), yi);
-            const __m512d step_e = _mm512_mul_pd(step_v, ei);
-            __m512d sum = _mm512_setzero_pd();
-            for (int k = 0; k < M; ++k) {
-                w[k] = _mm512_add_pd(w[k], _mm512_mul_pd(step_e, hist[k]));
-                const __m512d c = _mm512_sub_pd(w[k], wo[k]);
-                sum = _mm512_add_pd(sum, _mm512_mul_pd(c, c));
-                _mm256_store_pd(ws[0][j * M + k], _mm512_castpd512_pd256(w[k]));
-                _mm256_store_pd(ws[1][j * M + k], _mm512_extractf64x4_pd(w[k], 1));
+            __m512d yi[G], ei[G], step_e[G], sum[G];
+            for (int i = 0; i < G; ++i) {
+                for (int k = M - 1; k > 0; --k) hist[i][k] = hist[i][k - 1];
+                hist[i][0] = _mm512_loadu_pd(x[i] + 8 * n);
+                yi[i] = _mm512_setzero_pd();
             }
-            const __m512d e2 = _mm512_mul_pd(ei, ei);
-            if (n >= steady_start) steady_sum = _mm512_add_pd(steady_sum, e2);
-            _mm256_store_pd(e2s[0][j], _mm512_castpd512_pd256(e2));
-            _mm256_store_pd(e2s[1][j], _mm512_extractf64x4_pd(e2, 1));
-            _mm256_store_pd(devs[0][j], _mm512_castpd512_pd256(sum));
-            _mm256_store_pd(devs[1][j], _mm512_extractf64x4_pd(sum, 1));
+            for (int k = 0; k < M; ++k)
+                for (int i = 0; i < G; ++i) yi[i] = _mm512_add_pd(yi[i], _mm512_mul_pd(w[i][k], hist[i][k]));
+            for (int i = 0; i < G; ++i) {
+                ei[i] = _mm512_sub_pd(_mm512_loadu_pd(d[i] + 8 * n), yi[i]);
+                step_e[i] = _mm512_mul_pd(step_v, ei[i]);
+                sum[i] = _mm512_setzero_pd();
+            }
+            for (int k = 0; k < M; ++k)
+                for (int i = 0; i < G; ++i) {
+                    w[i][k] = _mm512_add_pd(w[i][k], _mm512_mul_pd(step_e[i], hist[i][k]));
+                    const __m512d c = _mm512_sub_pd(w[i][k], wo[k]);
+                    sum[i] = _mm512_add_pd(sum[i], _mm512_mul_pd(c, c));
+                    keep(ws[i][0][j * M + k], ws[i][1][j * M + k], w[i][k]);
+                }
+            for (int i = 0; i < G; ++i) {
+                const __m512d e2 = _mm512_mul_pd(ei[i], ei[i]);
+                if (n >= steady_start) steady_sum[i] = _mm512_add_pd(steady_sum[i], e2);
+                keep(e2s[i][0][j], e2s[i][1][j], e2);
+                keep(devs[i][0][j], devs[i][1][j], sum[i]);
+            }
         }
         const int rows = static_cast<int>(count);
-        for (int half = 0; half < 2; ++half) { // lanes 0 ... 3, then 4 ... 7: realization order
-            philox::add_rows_in_order(e2s[half][0], rows, mse + n0);
-            philox::add_rows_in_order(devs[half][0], rows, msd + n0 + 1);
-            philox::add_rows_in_order(ws[half][0], rows * M, meanw + (n0 + 1) * M);
-        }
+        for (int i = 0; i < G; ++i)
+            for (int half = 0; half < 2; ++half) { // lanes 0 ... 3, then 4 ... 7, group by group: realization order
+                philox::add_rows_in_order(e2s[i][half][0], rows, mse + n0);
+                philox::add_rows_in_order(devs[i][half][0], rows, msd + n0 + 1);
+                philox::add_rows_in_order(ws[i][half][0], rows * M, meanw + (n0 + 1) * M);
+            }
     }
-    _mm512_storeu_pd(steady, steady_sum);
+    for (int i = 0; i < G; ++i) _mm512_storeu_pd(steady + 8 * i, steady_sum[i]);
 }
 
 #else
