@@ -4,6 +4,7 @@
 #include "random/legacy_gauss.hpp"
 #include "random/legacy_lanes.hpp"
 #include "random/numpy_random.hpp"
+#include "random/simd.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <set>
+#include <stdlib.h> // setenv, unsetenv
 
 using namespace lmsref;
 using namespace lmsref::test;
@@ -107,4 +109,23 @@ TEST_CASE("the lanes give NumPy's stored randn draws", "[random][lanes]") {
         CAPTURE(seeds[g]);
         require_same_bits(lanes[g], reference_array("random/randn_" + std::to_string(seeds[g]) + ".npy").values);
     }
+}
+
+TEST_CASE("LMSREF_SIMD takes scalar, avx2 or avx512 and refuses anything else", "[random][lanes]") {
+    const char* saved = std::getenv("LMSREF_SIMD");
+    const std::string before = saved != nullptr ? saved : "";
+    const std::pair<const char*, simd::Level> levels[] = {
+        {"scalar", simd::Level::scalar}, {"avx2", simd::Level::avx2}, {"avx512", simd::Level::avx512}};
+    for (const auto& [text, level] : levels) {
+        ::setenv("LMSREF_SIMD", text, 1);
+        CHECK(simd::limit() == level);
+    }
+    ::setenv("LMSREF_SIMD", "scalar", 1);
+    CHECK_FALSE(legacy_lanes::available());
+    ::setenv("LMSREF_SIMD", "avx3", 1);
+    CHECK_THROWS_WITH(simd::limit(), "LMSREF_SIMD: 'avx3' is not scalar, avx2 or avx512");
+    if (saved != nullptr)
+        ::setenv("LMSREF_SIMD", before.c_str(), 1);
+    else
+        ::unsetenv("LMSREF_SIMD");
 }

@@ -273,12 +273,7 @@ void add_member_block(const EnsembleOptions& options, const Problem& p, std::int
         return;
     }
     with_static_taps(static_cast<std::int64_t>(p.M), [&](auto taps) {
-        constexpr std::size_t StaticM = [] {
-            if constexpr (is_static_taps<decltype(taps)>)
-                return decltype(taps)::value;
-            else
-                return std::size_t{0};
-        }();
+        constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
         with_family_update<StaticM>(options.algorithm, p.M, p.eta, options.family, [&](auto& update) {
             using Update = std::decay_t<decltype(update)>;
             static_assert(group_size == 4, "four copies of the update");

@@ -18,6 +18,20 @@ namespace {
 
 using family_update::Lanes4;
 
+/// Row 0 of `count` realizations that start from w = 0: ||0 - wo_M||^2 into msd[0] and 0.0 into meanw's row 0, in
+/// realization order (start_group's sums).
+void start_sums(const Block& b, std::size_t M, std::size_t count) {
+    for (std::size_t g = 0; g < count; ++g) {
+        double deviation = 0.0;
+        for (std::size_t k = 0; k < M; ++k) {
+            const double c = 0.0 - b.wo_M[k];
+            deviation += c * c;
+            b.meanw[k] += 0.0;
+        }
+        b.msd[0] += deviation;
+    }
+}
+
 /// One group of `count` realizations (x and d of lane g at x + g N, d + g N; lanes from count on repeat lane 0's
 /// data and are not added): the scalar loop's operations, lane by lane, and its sums in realization order.
 template <std::size_t StaticM, class Update>
@@ -31,15 +45,7 @@ void run_group(const Block& b, Update& update, const double* x, const double* d,
     Lanes4* wi = StaticM > 0 ? wi_local : wi_heap.data();
     const std::size_t lane[4] = {0, count > 1 ? N : 0, count > 2 ? 2 * N : 0, count > 3 ? 3 * N : 0};
     update.reset();
-    for (std::size_t g = 0; g < count; ++g) { // row 0: w = 0 (start_group's sums)
-        double deviation = 0.0;
-        for (std::size_t k = 0; k < M; ++k) {
-            const double c = 0.0 - b.wo_M[k];
-            deviation += c * c;
-            b.meanw[k] += 0.0;
-        }
-        b.msd[0] += deviation;
-    }
+    start_sums(b, M, count);
     double steady_sum[4] = {};
     for (std::size_t i = 0; i < N; ++i) {
         for (std::size_t k = M - 1; k > 0; --k) xM[k] = xM[k - 1];
@@ -95,15 +101,7 @@ LMSREF_AVX512_TARGET void run_rows(const Block& b, Update& update, const double*
     const std::size_t N = b.N;
     Lanes8 xM[M] = {}, wi[M] = {};
     update.reset();
-    for (std::size_t g = 0; g < 8; ++g) { // row 0: w = 0 (start_group's sums)
-        double deviation = 0.0;
-        for (std::size_t k = 0; k < M; ++k) {
-            const double c = 0.0 - b.wo_M[k];
-            deviation += c * c;
-            b.meanw[k] += 0.0;
-        }
-        b.msd[0] += deviation;
-    }
+    start_sums(b, M, 8);
     Lanes8 wo[M];
     for (std::size_t k = 0; k < M; ++k) wo[k] = splat<Lanes8>(b.wo_M[k]);
     Lanes8 steady_sum = {};
@@ -157,12 +155,7 @@ bool available() {
 void add_block(const Block& b, std::int64_t begin, std::int64_t end, MakeData make_data, void* context, double* x,
                double* d, double* steady, const philox::Problem* philox) {
     with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
-        constexpr std::size_t StaticM = [] {
-            if constexpr (is_static_taps<decltype(taps)>)
-                return decltype(taps)::value;
-            else
-                return std::size_t{0};
-        }();
+        constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
         return with_family_update<StaticM, Lanes4>(b.algorithm, b.M, b.eta, b.family, [&](auto& update) {
             const bool fused = StaticM > 0 && philox != nullptr && philox->history == static_cast<int>(b.M) &&
                                philox::avx512_supported();
@@ -185,12 +178,7 @@ void add_block(const Block& b, std::int64_t begin, std::int64_t end, MakeData ma
 void add_rows_block(const Block& b, std::int64_t begin, std::int64_t end, MakeRows make_rows, MakeData make_data,
                     void* context, double* x, double* d, double* steady) {
     with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
-        constexpr std::size_t StaticM = [] {
-            if constexpr (is_static_taps<decltype(taps)>)
-                return decltype(taps)::value;
-            else
-                return std::size_t{0};
-        }();
+        constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
         if constexpr (StaticM > 0) {
             if (philox::avx512_supported()) { // add_rows_in_order is AVX-512's
                 const std::int64_t whole = begin + (end - begin) / 8 * 8;
