@@ -13,7 +13,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <stdlib.h> // setenv, unsetenv
+#include <string>
 #include <vector>
 
 using namespace lmsref;
@@ -104,6 +107,49 @@ TEST_CASE("family ensemble: each member's curves are the block sums of its singl
             CHECK(same_bits(ensemble.mse, direct.mse));
             CHECK(same_bits(ensemble.msd, direct.msd));
             CHECK(same_bits(ensemble.meanw, direct.meanw));
+        }
+    }
+}
+
+TEST_CASE("family ensemble: each realization's steady state is its own, in partial groups too", "[family]") {
+    // R = 100 and 37 leave groups of eight and a remainder of four or fewer in a block, which take different paths
+    // (eight realizations on rows, then four in lanes, then one by one): each realization's steady-state mean must
+    // still be its single run's, the largest named by its own index, whatever LMSREF_SIMD allows.
+    const Scenario s = scenario(48, 3, 4242, 0.05, {0.1, 0.2, 0.3});
+    const auto N = static_cast<std::size_t>(s.samples);
+    const char* saved = std::getenv("LMSREF_SIMD");
+    const std::string before = saved != nullptr ? saved : "";
+    for (FamilyId id : {FamilyId::nlms, FamilyId::adam, FamilyId::rls}) {
+        const FamilyMember& member = member_of(id);
+        for (const std::int64_t R : {100, 37}) {
+            CAPTURE(member.name, R);
+            const EnsembleResult ensemble = run_ensemble(member_options(s, R, 1, id));
+            const auto start = static_cast<std::size_t>(ensemble.steady_start);
+            std::vector<double> means(static_cast<std::size_t>(R));
+            for (std::int64_t r = 0; r < R; ++r) {
+                const Trajectory t = member.run(numpy_data(s, r).x, numpy_data(s, r).d, s.step_size, 3, {});
+                double sum = 0.0;
+                for (std::size_t n = start; n < N; ++n) sum += t.e[n] * t.e[n];
+                means[static_cast<std::size_t>(r)] = sum / static_cast<double>(N - start);
+            }
+            const auto largest = std::max_element(means.begin(), means.end());
+            CHECK(ensemble.largest_steady_realization == largest - means.begin());
+            CHECK(ensemble.largest_steady == *largest);
+            double mean = 0.0;
+            for (const double m : means) mean += m;
+            mean /= static_cast<double>(R);
+            CHECK(ensemble.steady_mse == Approx(mean).epsilon(1e-13)); // summed in another order
+            for (const char* level : {"avx2", "scalar"}) {             // the other paths: the same bits
+                ::setenv("LMSREF_SIMD", level, 1);
+                const EnsembleResult other = run_ensemble(member_options(s, R, 1, id));
+                CHECK(std::memcmp(&other.steady_mse, &ensemble.steady_mse, sizeof(double)) == 0);
+                CHECK(std::memcmp(&other.steady_m2, &ensemble.steady_m2, sizeof(double)) == 0);
+                CHECK(other.largest_steady_realization == ensemble.largest_steady_realization);
+            }
+            if (saved != nullptr)
+                ::setenv("LMSREF_SIMD", before.c_str(), 1);
+            else
+                ::unsetenv("LMSREF_SIMD");
         }
     }
 }

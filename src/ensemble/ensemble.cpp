@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <sched.h>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -487,7 +488,7 @@ const double* generate_rows(const Scenario& scenario, std::uint32_t first_seed, 
         }
         filter_realization(scenario, first_seed + static_cast<std::uint32_t>(g), xg.data(), noise_g.data(), dg.data());
     }
-    return x;
+    throw std::logic_error("generate_rows: filter_eight saw a non-finite d that filter_realization does not");
 }
 
 // rows::add_lms for M taps and one or two groups of eight, or null where it does not apply (M beyond 8, or no

@@ -177,6 +177,7 @@ void add_block(const Block& b, std::int64_t begin, std::int64_t end, MakeData ma
 
 void add_rows_block(const Block& b, std::int64_t begin, std::int64_t end, MakeRows make_rows, MakeData make_data,
                     void* context, double* x, double* d, double* steady) {
+    const std::int64_t first = begin; // steady[r - first] is realization r's
     with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
         constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
         if constexpr (StaticM > 0) {
@@ -193,7 +194,7 @@ void add_rows_block(const Block& b, std::int64_t begin, std::int64_t end, MakeRo
         }
         return 0;
     });
-    if (begin < end) add_block(b, begin, end, make_data, context, x, d, steady, nullptr);
+    if (begin < end) add_block(b, begin, end, make_data, context, x, d, steady + (begin - first), nullptr);
 }
 
 #else

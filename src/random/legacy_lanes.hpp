@@ -46,4 +46,9 @@ struct alignas(64) Workspace {
 /// on repeat seeds[0]'s values. used is 1 ... 8.
 void normals(Workspace& work, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out);
 
+/// For the tests: the lanes' estimate of log(x[i]) for n values in (0, 1), n a multiple of 8, into out[i], and
+/// sure[i]: whether the estimate vouches for it as glibc's (the values it does not vouch for, the lanes hand to
+/// std::log). Call only where available().
+void log_estimates(const double* x, std::size_t n, double* out, bool* sure);
+
 } // namespace lmsref::legacy_lanes

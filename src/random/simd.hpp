@@ -3,24 +3,13 @@
 // vector path gives its scalar twin's bits; this only chooses the speed.
 #pragma once
 
-#include "core/errors.hpp"
-
-#include <cstdlib>
-#include <cstring>
-#include <string>
-
 namespace lmsref::simd {
 
 enum class Level : int { scalar = 0, avx2 = 1, avx512 = 2 };
 
-/// LMSREF_SIMD's level (avx512 when unset or empty); InputError for any other value.
-inline Level limit() {
-    const char* text = std::getenv("LMSREF_SIMD");
-    if (text == nullptr || *text == '\0' || std::strcmp(text, "avx512") == 0) return Level::avx512;
-    if (std::strcmp(text, "avx2") == 0) return Level::avx2;
-    if (std::strcmp(text, "scalar") == 0) return Level::scalar;
-    throw InputError("LMSREF_SIMD: '" + std::string(text) + "' is not scalar, avx2 or avx512");
-}
+/// LMSREF_SIMD's level (avx512 when unset or empty); InputError for any other value. Defined in simd.cpp, compiled
+/// for any x86-64: the files compiled for AVX2 or AVX-512 call it and instantiate nothing of its error.
+Level limit();
 
 /// Whether code of this level may run: allowed by LMSREF_SIMD (the processor's support is the caller's check).
 inline bool allows(Level level) {
