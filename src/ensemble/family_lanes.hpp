@@ -53,4 +53,11 @@ void add_block(const Block& block, std::int64_t begin, std::int64_t end, MakeDat
 void add_rows_block(const Block& block, std::int64_t begin, std::int64_t end, MakeRows make_rows, MakeData make_data,
                     void* context, double* x, double* d, double* steady);
 
+/// What the two files of lanes share (not for other callers). add_rows: whole groups of eight realizations [begin,
+/// end) on rows (family_rows.cpp, AVX-512; M <= 8). start_sums: row 0 of `count` realizations that start from w = 0,
+/// ||0 - wo_M||^2 into msd[0] and 0.0 into meanw's row 0, in realization order (start_group's sums).
+void add_rows(const Block& block, std::int64_t begin, std::int64_t end, MakeRows make_rows, void* context, double* d,
+              double* steady);
+void start_sums(const Block& block, std::size_t M, std::size_t count);
+
 } // namespace lmsref::family_lanes

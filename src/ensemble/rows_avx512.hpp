@@ -92,7 +92,8 @@ LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step
                     w[i][k] = _mm512_add_pd(w[i][k], _mm512_mul_pd(step_e[i], hist[i][k]));
                     const __m512d c = _mm512_sub_pd(w[i][k], wo[k]);
                     sum[i] = _mm512_add_pd(sum[i], _mm512_mul_pd(c, c));
-                    keep(ws[i][0][j * M + k], ws[i][1][j * M + k], w[i][k]);
+                    const std::size_t at = j * static_cast<std::size_t>(M) + static_cast<std::size_t>(k);
+                    keep(ws[i][0][at], ws[i][1][at], w[i][k]);
                 }
             for (int i = 0; i < G; ++i) {
                 const __m512d e2 = _mm512_mul_pd(ei[i], ei[i]);

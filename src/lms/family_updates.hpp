@@ -83,7 +83,9 @@ inline Lanes4 clamp(Lanes4 v, double lo, double hi) { // std::clamp's comparison
     const Lanes4 low = splat<Lanes4>(lo), high = splat<Lanes4>(hi);
     return v < low ? low : (high < v ? high : v);
 }
-/// Eight doubles, eight realizations: two AVX2 vectors' worth, the same operations in each lane.
+#if defined(__AVX512F__)
+/// Eight doubles, eight realizations, for the file compiled for AVX-512 (src/ensemble/family_rows.cpp): the same
+/// operations in each lane.
 using Lanes8 = double __attribute__((vector_size(64)));
 inline Lanes8 sign(Lanes8 v) {
     return __builtin_convertvector((v < 0) - (v > 0), Lanes8);
@@ -97,6 +99,7 @@ inline Lanes8 clamp(Lanes8 v, double lo, double hi) {
     const Lanes8 low = splat<Lanes8>(lo), high = splat<Lanes8>(hi);
     return v < low ? low : (high < v ? high : v);
 }
+#endif
 #endif
 
 /// An update's per-tap state: a fixed array when its size is known at compile time (Size > 0, the ensemble's
