@@ -1,5 +1,6 @@
 // Coloured input (--input ar1:A): its data bit for bit against NumPy, the engine on it, and LMS's theory for it.
 #include "core/errors.hpp"
+#include "curves.hpp"
 #include "ensemble/ensemble.hpp"
 #include "ensemble/theory.hpp"
 #include "lms/family.hpp"
@@ -38,37 +39,24 @@ double largest_relative_gap(const std::vector<double>& a, const std::vector<doub
     return gap;
 }
 
-/// The engine's curves rebuilt from single runs of `id` on generate_data per seed (one block: realization order, then
-/// divided by R): e^2, ||w(n) - target(n)||^2 with the target the walk's wo(n) zero-padded to M, or the Wiener
-/// solution (wiener_solution) without a walk, and w.
-struct Curves {
-    std::vector<double> mse, msd, meanw;
-};
+/// The engine's curves rebuilt from single runs of `id` on generate_data per seed (curves.hpp), the deviation from
+/// the walk's wo(n) zero-padded to M, or from the Wiener solution (wiener_solution) without a walk.
 Curves single_runs(const Scenario& s, std::int64_t R, FamilyId id) {
     const auto N = static_cast<std::size_t>(s.samples), M = static_cast<std::size_t>(s.taps);
     const std::size_t L = s.wo.size();
     const std::vector<double> wiener = wiener_solution(s);
-    Curves c{std::vector<double>(N, 0.0), std::vector<double>(N + 1, 0.0), std::vector<double>((N + 1) * M, 0.0)};
-    for (std::int64_t r = 0; r < R; ++r) {
+    return direct_curves(N, M, R, [&](std::int64_t r) {
         Scenario sr = s;
         sr.seed = s.seed + static_cast<std::uint32_t>(r);
         const Data data = generate_data(sr);
-        const Trajectory t = member_of(id).run(data.x, data.d, s.step_size, M, FamilyOptions{});
-        for (std::size_t n = 0; n < N; ++n) c.mse[n] += t.e[n] * t.e[n];
-        for (std::size_t n = 0; n <= N; ++n) {
-            double deviation = 0.0;
-            for (std::size_t k = 0; k < M; ++k) {
-                const double target = data.wo_path.empty() ? wiener[k] : (k < L ? data.wo_path[n * L + k] : 0.0);
-                const double d = t.w(n, k) - target;
-                deviation += d * d;
-                c.meanw[n * M + k] += t.w(n, k);
-            }
-            c.msd[n] += deviation;
+        SingleRun run{member_of(id).run(data.x, data.d, s.step_size, M, FamilyOptions{}), wiener};
+        if (!data.wo_path.empty()) {
+            run.target.assign((N + 1) * M, 0.0);
+            for (std::size_t n = 0; n <= N; ++n)
+                for (std::size_t k = 0; k < std::min(L, M); ++k) run.target[n * M + k] = data.wo_path[n * L + k];
         }
-    }
-    for (auto* curve : {&c.mse, &c.msd, &c.meanw})
-        for (double& value : *curve) value /= static_cast<double>(R);
-    return c;
+        return run;
+    });
 }
 
 EnsembleOptions options_for(const Scenario& s, std::int64_t R, FamilyId id) {
@@ -156,25 +144,11 @@ TEST_CASE("coloured input: philox's realizations are single runs on philox::sign
             EnsembleOptions o = options_for(s, R, id);
             o.rng = Rng::philox;
             const EnsembleResult ensemble = run_ensemble(o);
-            Curves direct{std::vector<double>(N, 0.0), std::vector<double>(N + 1, 0.0),
-                          std::vector<double>((N + 1) * M, 0.0)};
             std::vector<double> x(N), d(N), hist(static_cast<std::size_t>(p.history));
-            for (std::int64_t r = 0; r < R; ++r) {
+            const Curves direct = direct_curves(N, M, R, [&](std::int64_t r) {
                 philox::signals(p, static_cast<std::uint64_t>(r), hist.data(), x.data(), d.data());
-                const Trajectory t = member_of(id).run(x, d, s.step_size, M, FamilyOptions{});
-                for (std::size_t n = 0; n < N; ++n) direct.mse[n] += t.e[n] * t.e[n];
-                for (std::size_t n = 0; n <= N; ++n) {
-                    double deviation = 0.0;
-                    for (std::size_t k = 0; k < M; ++k) {
-                        const double c = t.w(n, k) - wiener[k];
-                        deviation += c * c;
-                        direct.meanw[n * M + k] += t.w(n, k);
-                    }
-                    direct.msd[n] += deviation;
-                }
-            }
-            for (auto* curve : {&direct.mse, &direct.msd, &direct.meanw})
-                for (double& value : *curve) value /= static_cast<double>(R);
+                return SingleRun{member_of(id).run(x, d, s.step_size, M, FamilyOptions{}), wiener};
+            });
             CAPTURE(wo.size(), static_cast<int>(id));
             CHECK(same_bits(ensemble.mse, direct.mse));
             CHECK(same_bits(ensemble.msd, direct.msd));

@@ -1,6 +1,7 @@
 // The LMS family in the ensemble (`ensemble --algorithm`): each realization is the member's single run, bit for
 // bit, however the work is split; and each member's theory (src/ensemble/theory.cpp) against the simulation.
 #include "core/errors.hpp"
+#include "curves.hpp"
 #include "ensemble/ensemble.hpp"
 #include "ensemble/theory.hpp"
 #include "lms/bounds.hpp"
@@ -24,43 +25,17 @@ using namespace lmsref::test;
 
 namespace {
 
-struct Curves {
-    std::vector<double> mse, msd, meanw;
-};
-
-/// The curves of realizations 0 ... R - 1 from the member's single runs on `data_of(r)`, summed as the engine sums:
-/// each block of ensemble_block_size in realization order from 0.0, the blocks added in block order, divided by R.
+/// The curves of realizations 0 ... R - 1 from the member's single runs on `data_of(r)`, the deviation from wo cut
+/// or zero-padded to M, summed as the engine sums (curves.hpp).
 template <class DataOf>
 Curves direct_curves(const FamilyMember& member, const Scenario& s, std::int64_t R, const FamilyOptions& options,
                      const DataOf& data_of) {
-    const auto N = static_cast<std::size_t>(s.samples);
     const auto M = static_cast<std::size_t>(s.taps);
     const std::vector<double> wo_M = optimum_for_taps(s.wo, s.taps);
-    Curves total{std::vector<double>(N, 0.0), std::vector<double>(N + 1, 0.0), std::vector<double>((N + 1) * M, 0.0)};
-    for (std::int64_t first = 0; first < R; first += ensemble_block_size) {
-        Curves block{std::vector<double>(N, 0.0), std::vector<double>(N + 1, 0.0),
-                     std::vector<double>((N + 1) * M, 0.0)};
-        for (std::int64_t r = first; r < std::min(R, first + ensemble_block_size); ++r) {
-            const Data data = data_of(r);
-            const Trajectory t = member.run(data.x, data.d, s.step_size, M, options);
-            for (std::size_t n = 0; n < N; ++n) block.mse[n] += t.e[n] * t.e[n];
-            for (std::size_t n = 0; n <= N; ++n) {
-                double deviation = 0.0;
-                for (std::size_t k = 0; k < M; ++k) {
-                    const double c = t.w(n, k) - wo_M[k];
-                    deviation += c * c;
-                    block.meanw[n * M + k] += t.w(n, k);
-                }
-                block.msd[n] += deviation;
-            }
-        }
-        for (std::size_t j = 0; j < N; ++j) total.mse[j] += block.mse[j];
-        for (std::size_t j = 0; j <= N; ++j) total.msd[j] += block.msd[j];
-        for (std::size_t j = 0; j < total.meanw.size(); ++j) total.meanw[j] += block.meanw[j];
-    }
-    for (auto* curve : {&total.mse, &total.msd, &total.meanw})
-        for (double& value : *curve) value /= static_cast<double>(R);
-    return total;
+    return test::direct_curves(static_cast<std::size_t>(s.samples), M, R, [&](std::int64_t r) {
+        const Data data = data_of(r);
+        return SingleRun{member.run(data.x, data.d, s.step_size, M, options), wo_M};
+    });
 }
 
 EnsembleOptions member_options(const Scenario& s, std::int64_t R, int threads, FamilyId member,
