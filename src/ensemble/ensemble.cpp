@@ -88,7 +88,8 @@ constexpr std::size_t data_group_size = legacy_lanes::lanes;
 
 // What a group of realizations needs, allocated once per thread.
 struct Workspace {
-    std::vector<double> x, d, noise, wi; // x, d: data_group_size signals of N samples, one after the other
+    std::vector<double> x, d, noise, wi; // x, d: data_group_size signals of N samples, one after the other (d: two
+                                         // groups of rows); noise: one realization's
     std::vector<double> hist;            // --rng philox, run-time M: the K newest x values
     std::vector<double> q, path, path_M; // --walk: its normals, wo(n) ((N + 1) x len(wo)) and zero-padded to M
     LegacyGaussStream random;
@@ -96,7 +97,7 @@ struct Workspace {
     std::vector<double> made_x, made_d;             // a member's data made eight at a time, served four at a time
     std::vector<double> rows[2];                    // eight realizations' normals, sample by sample (two sets)
     Workspace(std::size_t N, std::size_t M, std::size_t K = 0)
-        : x(data_group_size * N), d(2 * data_group_size * N), noise(data_group_size * N), wi(M), hist(K) {}
+        : x(data_group_size * N), d(2 * data_group_size * N), noise(N), wi(M), hist(K) {}
 };
 
 struct Problem {
