@@ -18,6 +18,7 @@
 #include <cstring>
 #include <stdlib.h> // setenv, unsetenv
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace lmsref;
@@ -88,21 +89,41 @@ TEST_CASE("family ensemble: each member's curves are the block sums of its singl
 
 TEST_CASE("family ensemble: each realization's steady state is its own, in partial groups too", "[family]") {
     // R = 100 and 37 leave groups of eight and a remainder of four or fewer in a block, which take different paths
-    // (eight realizations on rows, then four in lanes, then one by one): each realization's steady-state mean must
-    // still be its single run's, the largest named by its own index, whatever LMSREF_SIMD allows.
+    // (eight realizations on rows or, on philox's data, fused eight or four to a vector, then four in lanes, then
+    // one by one): each realization's steady-state mean must still be its single run's, the largest named by its own
+    // index, whatever LMSREF_SIMD allows.
     const Scenario s = scenario(48, 3, 4242, 0.05, {0.1, 0.2, 0.3});
     const auto N = static_cast<std::size_t>(s.samples);
     const char* saved = std::getenv("LMSREF_SIMD");
     const std::string before = saved != nullptr ? saved : "";
-    for (FamilyId id : {FamilyId::nlms, FamilyId::adam, FamilyId::rls}) {
+    std::vector<double> wo_K, wo_M;
+    const philox::Problem p = test::philox_problem(s, wo_K, wo_M);
+    for (const auto& [id, rng] : {std::pair{FamilyId::nlms, Rng::numpy},
+                                  {FamilyId::adam, Rng::numpy},
+                                  {FamilyId::rls, Rng::numpy},
+                                  {FamilyId::nlms, Rng::philox},
+                                  {FamilyId::adam, Rng::philox},
+                                  {FamilyId::rmsprop, Rng::philox}}) {
         const FamilyMember& member = member_of(id);
+        const auto data = [&, rng = rng](std::int64_t r) {
+            if (rng == Rng::numpy) return numpy_data(s, r);
+            Data d;
+            d.x.resize(N);
+            d.d.resize(N);
+            std::vector<double> hist(static_cast<std::size_t>(p.history));
+            philox::signals(p, static_cast<std::uint64_t>(r), hist.data(), d.x.data(), d.d.data());
+            return d;
+        };
         for (const std::int64_t R : {100, 37}) {
-            CAPTURE(member.name, R);
-            const EnsembleResult ensemble = run_ensemble(member_options(s, R, 1, id));
+            CAPTURE(member.name, R, rng == Rng::philox);
+            EnsembleOptions o = member_options(s, R, 1, id);
+            o.rng = rng;
+            const EnsembleResult ensemble = run_ensemble(o);
             const auto start = static_cast<std::size_t>(ensemble.steady_start);
             std::vector<double> means(static_cast<std::size_t>(R));
             for (std::int64_t r = 0; r < R; ++r) {
-                const Trajectory t = member.run(numpy_data(s, r).x, numpy_data(s, r).d, s.step_size, 3, {});
+                const Data made = data(r);
+                const Trajectory t = member.run(made.x, made.d, s.step_size, 3, {});
                 double sum = 0.0;
                 for (std::size_t n = start; n < N; ++n) sum += t.e[n] * t.e[n];
                 means[static_cast<std::size_t>(r)] = sum / static_cast<double>(N - start);
@@ -116,7 +137,7 @@ TEST_CASE("family ensemble: each realization's steady state is its own, in parti
             CHECK(ensemble.steady_mse == Approx(mean).epsilon(1e-13)); // summed in another order
             for (const char* level : {"avx2", "scalar"}) {             // the other paths: the same bits
                 ::setenv("LMSREF_SIMD", level, 1);
-                const EnsembleResult other = run_ensemble(member_options(s, R, 1, id));
+                const EnsembleResult other = run_ensemble(o);
                 CHECK(std::memcmp(&other.steady_mse, &ensemble.steady_mse, sizeof(double)) == 0);
                 CHECK(std::memcmp(&other.steady_m2, &ensemble.steady_m2, sizeof(double)) == 0);
                 CHECK(other.largest_steady_realization == ensemble.largest_steady_realization);
@@ -173,12 +194,13 @@ TEST_CASE("family ensemble: philox data are the lms engine's, and a member runs 
           "[family]") {
     // philox::signals makes the x and d that the lms engine's Realization::step makes on the spot: every member's
     // single runs on them sum to the engine's philox curves, bit for bit. With len(wo) > M (K = 4) the engine makes
-    // the data, then runs the member; with K = M = 3 and 8, on a processor with AVX-512, it runs whole groups of four
-    // fused with their data (philox::add_four_realizations_avx512), and the last three realizations of R = 67 the
-    // other way: both are checked here.
+    // the data, then runs the member; with K = M = 3 and 8, on a processor with AVX-512, it runs whole groups fused
+    // with their data (philox::add_realizations_avx512), eight to a vector for adagrad, rmsprop and adam, else four,
+    // and the rest the other way: R = 79 leaves 15 in the second block, eight, four and three, so every path is
+    // checked here.
     for (const Scenario& s : {scenario(45, 3, 5, 0.1, {0.1, 0.2, 0.3, 0.4}), scenario(45, 3, 5, 0.1, {0.1, 0.2, 0.3}),
                               scenario(37, 8, 6, 0.05, {0.1, -0.2, 0.3, 0.05, 0.4, -0.1, 0.2, 0.15})}) {
-        const std::int64_t R = 67;
+        const std::int64_t R = 79;
         std::vector<double> wo_K, wo_M;
         const philox::Problem p = test::philox_problem(s, wo_K, wo_M);
         const auto philox_data = [&](std::int64_t r) {

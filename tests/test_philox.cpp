@@ -214,9 +214,14 @@ TEST_CASE("philox: the AVX-512 twin makes philox::normals' bits, eight (realizat
 
 namespace {
 
-// A vector group (add_four_realizations_avx512<M> or _avx2<M>) against four calls of philox::add_realization
-// (realizations first ... first + 3, in order, into sums that start from the same values): the same bits.
-template <int M, bool Avx512> bool group_matches(std::int64_t N, std::uint32_t seed, std::uint64_t first, double eta) {
+// The vector groups: AVX2's four realizations, AVX-512's four, AVX-512's eight (the width the family's divider-bound
+// members take, here with the LMS step).
+enum class Group { avx2, avx512, avx512_eight };
+
+// A vector group (add_four_realizations_avx2<M>, add_four_realizations_avx512<M> or add_eight_realizations_avx512<M>)
+// against as many calls of philox::add_realization (realizations first, first + 1, ..., in order, into sums that
+// start from the same values): the same bits.
+template <int M, Group Kind> bool group_matches(std::int64_t N, std::uint32_t seed, std::uint64_t first, double eta) {
     const std::vector<double> wo_all = {0.1, -0.2, 0.3, 0.05, -0.4, 0.25, 0.15, -0.1};
     std::vector<double> wo(wo_all.begin(), wo_all.begin() + std::min<int>(M, 3 + M % 2)); // len(wo) <= M
     wo.resize(M, 0.0);
@@ -238,39 +243,42 @@ template <int M, bool Avx512> bool group_matches(std::int64_t N, std::uint32_t s
     };
     std::vector<double> mse = start(n), msd = start(n + 1), meanw = start((n + 1) * M);
     std::vector<double> mse2 = mse, msd2 = msd, meanw2 = meanw;
-    double steady[4], direct[4];
-    if constexpr (Avx512)
+    constexpr int count = Kind == Group::avx512_eight ? 8 : 4;
+    double steady[count], direct[count];
+    if constexpr (Kind == Group::avx512_eight)
+        philox::add_eight_realizations_avx512<M>(p, first, mse.data(), msd.data(), meanw.data(), steady);
+    else if constexpr (Kind == Group::avx512)
         philox::add_four_realizations_avx512<M>(p, first, mse.data(), msd.data(), meanw.data(), steady);
     else
         philox::add_four_realizations_avx2<M>(p, first, mse.data(), msd.data(), meanw.data(), steady);
     std::vector<double> hist(M), w(M);
-    for (std::uint64_t g = 0; g < 4; ++g)
+    for (std::uint64_t g = 0; g < count; ++g)
         direct[g] =
             philox::add_realization<M, M>(p, first + g, hist.data(), w.data(), mse2.data(), msd2.data(), meanw2.data());
     return same_bits(mse, mse2) && same_bits(msd, msd2) && same_bits(meanw, meanw2) &&
            std::memcmp(steady, direct, sizeof steady) == 0;
 }
 
-template <int M, bool Avx512> void check_groups() {
+template <int M, Group Kind> void check_groups() {
     INFO("M = " << M);
     for (std::int64_t N : {1, 5, 8, 9, 16, 37, 100}) {
         INFO("N = " << N);
-        CHECK(group_matches<M, Avx512>(N, 7, 0, 0.1));
-        CHECK(group_matches<M, Avx512>(N, 4294967295U, (std::uint64_t{1} << 32) - 2, 0.5));
-        CHECK(group_matches<M, Avx512>(N, 12345, 640, 3.0)); // diverges: infinities and NaNs, the same bits too
+        CHECK(group_matches<M, Kind>(N, 7, 0, 0.1));
+        CHECK(group_matches<M, Kind>(N, 4294967295U, (std::uint64_t{1} << 32) - 2, 0.5));
+        CHECK(group_matches<M, Kind>(N, 12345, 640, 3.0)); // diverges: infinities and NaNs, the same bits too
     }
 }
 
 // check_groups for every M the vector twins take.
-template <bool Avx512> void check_groups_up_to_8() {
-    check_groups<1, Avx512>();
-    check_groups<2, Avx512>();
-    check_groups<3, Avx512>();
-    check_groups<4, Avx512>();
-    check_groups<5, Avx512>();
-    check_groups<6, Avx512>();
-    check_groups<7, Avx512>();
-    check_groups<8, Avx512>();
+template <Group Kind> void check_groups_up_to_8() {
+    check_groups<1, Kind>();
+    check_groups<2, Kind>();
+    check_groups<3, Kind>();
+    check_groups<4, Kind>();
+    check_groups<5, Kind>();
+    check_groups<6, Kind>();
+    check_groups<7, Kind>();
+    check_groups<8, Kind>();
 }
 
 } // namespace
@@ -281,7 +289,17 @@ TEST_CASE("philox: the AVX-512 group adds four realizations as four calls of phi
         WARN("skipped: this processor has no AVX-512 F, DQ and VL (the engine then uses AVX2 or the scalar code)");
         return;
     }
-    check_groups_up_to_8<true>();
+    check_groups_up_to_8<Group::avx512>();
+}
+
+TEST_CASE("philox: the AVX-512 group of eight adds eight realizations as eight calls of philox::add_realization, "
+          "M = 1 ... 8",
+          "[philox]") {
+    if (!philox::avx512_supported()) {
+        WARN("skipped: this processor has no AVX-512 F, DQ and VL (the engine then uses AVX2 or the scalar code)");
+        return;
+    }
+    check_groups_up_to_8<Group::avx512_eight>();
 }
 
 TEST_CASE("philox: the AVX2 group adds four realizations as four calls of philox::add_realization, M = 1 ... 8",
@@ -291,7 +309,7 @@ TEST_CASE("philox: the AVX2 group adds four realizations as four calls of philox
         WARN("skipped: this processor has no AVX2 (the engine then uses the scalar code)");
         return;
     }
-    check_groups_up_to_8<false>();
+    check_groups_up_to_8<Group::avx2>();
 }
 
 TEST_CASE("philox: 10^6 normals have mean 0, variance 1 and x, v uncorrelated within 5 standard errors", "[philox]") {

@@ -104,11 +104,12 @@ struct Problem {
     std::size_t N = 0;
     std::size_t M = 0;
     double eta = 0.0;
-    std::vector<double> wo_M;     // wo cut or zero-padded to M taps
-    std::size_t steady_start = 0; // first sample of the last quarter
-    double diverged_above = 0.0;  // a steady-state mean beyond it diverged (divergence_level)
-    std::size_t K = 0;            // --rng philox: max(M, len(wo)), the x values kept
-    std::vector<double> wo_K;     // and wo zero-padded to K taps
+    std::vector<double> wo_M;         // wo cut or zero-padded to M taps
+    std::size_t steady_start = 0;     // first sample of the last quarter
+    double diverged_above = 0.0;      // a steady-state mean beyond it diverged (divergence_level)
+    std::size_t K = 0;                // --rng philox: max(M, len(wo)), the x values kept
+    std::vector<double> wo_K;         // and wo zero-padded to K taps
+    family_update::StepTables tables; // a family member's per-step constants, for N steps
 };
 
 // Row 0 of G realizations that start from w = 0: their regressors and weights zeroed, ||0 - wo_M||^2 into msd[0]
@@ -243,6 +244,7 @@ void add_member_block(const EnsembleOptions& options, const Problem& p, std::int
         block.steady_start = p.steady_start;
         block.algorithm = options.algorithm;
         block.family = options.family;
+        block.tables = &p.tables;
         block.mse = sums.mse.data();
         block.msd = sums.msd.data();
         block.meanw = sums.meanw.data();
@@ -276,7 +278,7 @@ void add_member_block(const EnsembleOptions& options, const Problem& p, std::int
     }
     with_static_taps(static_cast<std::int64_t>(p.M), [&](auto taps) {
         constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
-        with_family_update<StaticM>(options.algorithm, p.M, p.eta, options.family, [&](auto& update) {
+        with_family_update<StaticM>(options.algorithm, p.M, p.eta, options.family, p.tables, [&](auto& update) {
             using Update = std::decay_t<decltype(update)>;
             static_assert(group_size == 4, "four copies of the update");
             Update updates[group_size] = {update, update, update, update};
@@ -592,6 +594,7 @@ Problem make_problem(const EnsembleOptions& options) {
     p.K = std::max(p.M, scenario.wo.size());
     p.wo_K.assign(p.K, 0.0);
     std::copy(scenario.wo.begin(), scenario.wo.end(), p.wo_K.begin());
+    p.tables = family_update::make_step_tables(options.algorithm, p.eta, options.family, p.N);
     double d_power = options.d_power;
     if (d_power == 0) { // generated data: x of unit power, d = wo * x + v
         d_power = scenario.noise_variance;
@@ -1045,7 +1048,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 const std::int64_t begin = block * ensemble_block_size;
                 const std::int64_t end = std::min(R, begin + ensemble_block_size);
                 if (walking) { // --walk: a realization at a time, its deviation from its own moving system
-                    with_family_update(options.algorithm, M, p.eta, options.family, [&](auto& update) {
+                    with_family_update(options.algorithm, M, p.eta, options.family, p.tables, [&](auto& update) {
                         using Update = std::decay_t<decltype(update)>;
                         for (std::int64_t r = begin; r < end; ++r) {
                             generate_realization(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws,

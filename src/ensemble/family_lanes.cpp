@@ -74,12 +74,12 @@ void run_group(const Block& b, Update& update, const double* x, const double* d,
     for (std::size_t g = 0; g < count; ++g) steady[g] = steady_sum[g];
 }
 
-/// Realizations r ... r + 3 on philox's data, made and run together (philox::add_four_realizations_avx512) with the
+/// Realizations r ... r + 3 on philox's data, made and run together (philox::add_realizations_avx512) with the
 /// member's update in the lanes: the bits of make_data and run_group.
 template <std::size_t StaticM, class Update>
 void run_fused(const Block& b, const philox::Problem& p, std::uint64_t r, Update& update, double* steady) {
     update.reset();
-    philox::add_four_realizations_avx512<static_cast<int>(StaticM)>(
+    philox::add_realizations_avx512<static_cast<int>(StaticM), 4>(
         p, r, b.mse, b.msd, b.meanw,
         steady, [&update](__m256d * w, const __m256d* xM, const __m256d& e) __attribute__((always_inline, flatten)) {
             Lanes4 wl[StaticM], xl[StaticM];
@@ -102,10 +102,17 @@ void add_block(const Block& b, std::int64_t begin, std::int64_t end, MakeData ma
                double* d, double* steady, const philox::Problem* philox) {
     with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
         constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
-        return with_family_update<StaticM, Lanes4>(b.algorithm, b.M, b.eta, b.family, [&](auto& update) {
-            const bool fused = StaticM > 0 && philox != nullptr && philox->history == static_cast<int>(b.M) &&
-                               philox::avx512_supported();
-            for (std::int64_t r = begin; r < end; r += 4) {
+        const bool fused =
+            StaticM > 0 && philox != nullptr && philox->history == static_cast<int>(b.M) && philox::avx512_supported();
+        // A member whose step is a long chain through the divider runs eight realizations per chain (family_rows.cpp)
+        std::int64_t from = begin;
+        if (fused && divider_bound(b.algorithm)) {
+            from = begin + (end - begin) / 8 * 8;
+            if (from > begin) add_fused_rows(b, *philox, begin, from, steady);
+        }
+        if (from == end) return 0;
+        return with_family_update<StaticM, Lanes4>(b.algorithm, b.M, b.eta, b.family, *b.tables, [&](auto& update) {
+            for (std::int64_t r = from; r < end; r += 4) {
                 const auto count = static_cast<std::size_t>(end - r < 4 ? end - r : 4);
                 if constexpr (StaticM > 0) {
                     if (fused && count == 4) { // the data made and the member run together, eight samples at a time

@@ -23,9 +23,10 @@ struct Block {
     std::size_t steady_start = 0; ///< the first sample of the steady state
     FamilyId algorithm = FamilyId::lms;
     FamilyOptions family;
-    double* mse = nullptr;   ///< N: sum_r e_r(n)^2
-    double* msd = nullptr;   ///< N + 1: sum_r ||w_r(n) - wo_M||^2
-    double* meanw = nullptr; ///< (N + 1) x M: sum_r w_r(n)
+    const family_update::StepTables* tables = nullptr; ///< the member's per-step constants, for N steps
+    double* mse = nullptr;                             ///< N: sum_r e_r(n)^2
+    double* msd = nullptr;                             ///< N + 1: sum_r ||w_r(n) - wo_M||^2
+    double* meanw = nullptr;                           ///< (N + 1) x M: sum_r w_r(n)
 };
 
 /// Makes realizations r ... r + count - 1 (count <= 4) into x + g N and d + g N. A plain function and its context,
@@ -42,7 +43,7 @@ bool available();
 /// realization order as the scalar loop adds them; steady[r - begin] receives realization r's sum of e^2 over the
 /// steady state. x and d: the caller's 4 N values each, for make_data. philox: the problem when the data are
 /// philox's (else null); then, where the processor has AVX-512 and M = K is small, whole groups run fused with their
-/// data (philox::add_four_realizations_avx512 with the member's update), the same bits as make_data's.
+/// data (philox::add_realizations_avx512 with the member's update), the same bits as make_data's.
 void add_block(const Block& block, std::int64_t begin, std::int64_t end, MakeData make_data, void* context, double* x,
                double* d, double* steady, const philox::Problem* philox = nullptr);
 
@@ -54,10 +55,18 @@ void add_rows_block(const Block& block, std::int64_t begin, std::int64_t end, Ma
                     void* context, double* x, double* d, double* steady);
 
 /// What the two files of lanes share (not for other callers). add_rows: whole groups of eight realizations [begin,
-/// end) on rows (family_rows.cpp, AVX-512; M <= 8). start_sums: row 0 of `count` realizations that start from w = 0,
-/// ||0 - wo_M||^2 into msd[0] and 0.0 into meanw's row 0, in realization order (start_group's sums).
+/// end) on rows (family_rows.cpp, AVX-512; M <= 8). add_fused_rows: whole groups of eight realizations [begin, end)
+/// on philox's data, made and run together (philox::add_realizations_avx512 with eight lanes; family_rows.cpp,
+/// M = K <= 8). divider_bound: the members whose step is a long chain through the divider (square roots and
+/// divisions), which add_block runs eight to a chain. start_sums: row 0 of `count` realizations that start from
+/// w = 0, ||0 - wo_M||^2 into msd[0] and 0.0 into meanw's row 0, in realization order (start_group's sums).
 void add_rows(const Block& block, std::int64_t begin, std::int64_t end, MakeRows make_rows, void* context, double* d,
               double* steady);
+void add_fused_rows(const Block& block, const philox::Problem& philox, std::int64_t begin, std::int64_t end,
+                    double* steady);
+constexpr bool divider_bound(FamilyId id) {
+    return id == FamilyId::adagrad || id == FamilyId::rmsprop || id == FamilyId::adam;
+}
 void start_sums(const Block& block, std::size_t M, std::size_t count);
 
 } // namespace lmsref::family_lanes

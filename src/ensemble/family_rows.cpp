@@ -71,6 +71,25 @@ void run_rows(const Block& b, Update& update, const double* x, const double* d, 
     for (std::size_t g = 0; g < 8; ++g) steady[g] = steady_sum[g];
 }
 
+/// Realizations r ... r + 7 on philox's data, made and run together (philox::add_realizations_avx512, eight lanes)
+/// with the member's update in the lanes of Lanes8: the bits of the single runs.
+template <std::size_t StaticM, class Update>
+void run_fused(const Block& b, const philox::Problem& p, std::int64_t r, Update& update, double* steady) {
+    using family_update::Lanes8;
+    update.reset();
+    philox::add_realizations_avx512<static_cast<int>(StaticM), 8>(
+        p, static_cast<std::uint64_t>(r), b.mse, b.msd, b.meanw,
+        steady, [&update](__m512d * w, const __m512d* xM, const __m512d& e) __attribute__((always_inline, flatten)) {
+            Lanes8 wl[StaticM], xl[StaticM];
+            for (std::size_t k = 0; k < StaticM; ++k) {
+                wl[k] = reinterpret_cast<Lanes8>(w[k]);
+                xl[k] = reinterpret_cast<Lanes8>(xM[k]);
+            }
+            update.update(wl, xl, reinterpret_cast<const Lanes8&>(e));
+            for (std::size_t k = 0; k < StaticM; ++k) w[k] = reinterpret_cast<__m512d>(wl[k]);
+        });
+}
+
 } // namespace
 
 void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows make_rows, void* context, double* d,
@@ -78,11 +97,27 @@ void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows mak
     with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
         constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
         if constexpr (StaticM > 0) {
-            with_family_update<StaticM, family_update::Lanes8>(b.algorithm, b.M, b.eta, b.family, [&](auto& update) {
-                for (std::int64_t r = begin; r < end; r += 8)
-                    run_rows<StaticM>(b, update, make_rows(context, r, d), d, steady + (r - begin));
-                return 0;
-            });
+            with_family_update<StaticM, family_update::Lanes8>(
+                b.algorithm, b.M, b.eta, b.family, *b.tables, [&](auto& update) {
+                    for (std::int64_t r = begin; r < end; r += 8)
+                        run_rows<StaticM>(b, update, make_rows(context, r, d), d, steady + (r - begin));
+                    return 0;
+                });
+        }
+        return 0;
+    });
+}
+
+void add_fused_rows(const Block& b, const philox::Problem& p, std::int64_t begin, std::int64_t end, double* steady) {
+    with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
+        constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
+        if constexpr (StaticM > 0) {
+            with_family_update<StaticM, family_update::Lanes8>(
+                b.algorithm, b.M, b.eta, b.family, *b.tables, [&](auto& update) {
+                    for (std::int64_t r = begin; r < end; r += 8)
+                        run_fused<StaticM>(b, p, r, update, steady + (r - begin));
+                    return 0;
+                });
         }
         return 0;
     });
@@ -91,6 +126,7 @@ void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows mak
 #else
 
 void add_rows(const Block&, std::int64_t, std::int64_t, MakeRows, void*, double*, double*) {}
+void add_fused_rows(const Block&, const philox::Problem&, std::int64_t, std::int64_t, double*) {}
 
 #endif
 

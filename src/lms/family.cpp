@@ -10,11 +10,16 @@
 
 namespace lmsref {
 
-void family_update::append_adam_corrections(std::vector<double>& step_size, std::vector<double>& root_correction,
-                                            double eta, double beta1, double beta2) {
-    const double step = static_cast<double>(step_size.size() + 1);
-    step_size.push_back(eta / (1 - std::pow(beta1, step)));
-    root_correction.push_back(std::sqrt(1 - std::pow(beta2, step)));
+family_update::StepTables family_update::make_step_tables(FamilyId id, double eta, const FamilyOptions& o,
+                                                          std::size_t steps) {
+    StepTables tables;
+    if (id != FamilyId::adam) return tables;
+    for (std::size_t t = 1; t <= steps; ++t) {
+        const auto step = static_cast<double>(t);
+        tables.adam_step_size.push_back(eta / (1 - std::pow(o.adam_beta1, step)));
+        tables.adam_root_correction.push_back(std::sqrt(1 - std::pow(o.adam_beta2, step)));
+    }
+    return tables;
 }
 
 namespace {
@@ -42,7 +47,8 @@ Trajectory run_loop(const std::vector<double>& x, const std::vector<double>& d, 
 template <FamilyId Id>
 Trajectory run_member(const std::vector<double>& x, const std::vector<double>& d, double eta, std::size_t M,
                       const FamilyOptions& options) {
-    return with_family_update(Id, M, eta, options, [&](auto& update) { return run_loop(x, d, M, update); });
+    const family_update::StepTables tables = family_update::make_step_tables(Id, eta, options, x.size());
+    return with_family_update(Id, M, eta, options, tables, [&](auto& update) { return run_loop(x, d, M, update); });
 }
 
 } // namespace

@@ -90,10 +90,9 @@ using Lanes8 = double __attribute__((vector_size(64)));
 inline Lanes8 sign(Lanes8 v) {
     return __builtin_convertvector((v < 0) - (v > 0), Lanes8);
 }
-inline Lanes8 root(Lanes8 v) { // vsqrtpd on each half
-    const Lanes4 low = {v[0], v[1], v[2], v[3]}, high = {v[4], v[5], v[6], v[7]};
-    const Lanes4 a = root(low), b = root(high);
-    return Lanes8{a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]};
+inline Lanes8 root(Lanes8 v) { // vsqrtpd, correctly rounded in each lane (maskz: GCC 12 warns of _mm512_sqrt_pd's
+                               // "uninitialized" pass-through operand)
+    return __builtin_convertvector(_mm512_maskz_sqrt_pd(0xFF, __builtin_convertvector(v, __m512d)), Lanes8);
 }
 inline Lanes8 clamp(Lanes8 v, double lo, double hi) {
     const Lanes8 low = splat<Lanes8>(lo), high = splat<Lanes8>(hi);
@@ -112,14 +111,23 @@ template <std::size_t Size, class V> State<Size, V> zero_state(std::size_t n) {
         return std::vector<V>(n);
 }
 
-/// What every update holds: M, eta and the options. reset() starts a new run from w = 0 (the caller zeroes w);
-/// update(w, x, e) takes one step with the regressor x (newest first) and the a-priori error e = d - w.x.
-/// StaticM > 0: M known at compile time (the ensemble's unrolled loops); 0: M at run time. The same operations in
-/// the same order either way.
+/// The constants of each step t = 1 ... steps of a member's run, the same for every realization: made once
+/// (make_step_tables, family.cpp, compiled without AVX2) and read by the updates. Adam's bias corrections eta / (1 -
+/// beta1^t) and sqrt(1 - beta2^t), by the same std::pow and std::sqrt calls as PyTorch's step; empty for the others.
+struct StepTables {
+    std::vector<double> adam_step_size, adam_root_correction;
+};
+StepTables make_step_tables(FamilyId id, double eta, const FamilyOptions& o, std::size_t steps);
+
+/// What every update holds: M, eta and the options. use(tables) points it at the per-step constants of its runs
+/// (StepTables); reset() starts a new run from w = 0 (the caller zeroes w); update(w, x, e) takes one
+/// step with the regressor x (newest first) and the a-priori error e = d - w.x. StaticM > 0: M known at compile time
+/// (the ensemble's unrolled loops); 0: M at run time. The same operations in the same order either way.
 template <std::size_t StaticM> struct Base {
     std::size_t runtime_M;
     double eta;
     FamilyOptions o;
+    void use(const StepTables& /*tables*/) {}
     void reset() {}
     std::size_t taps() const { return StaticM > 0 ? StaticM : runtime_M; }
 };
@@ -250,12 +258,6 @@ template <std::size_t StaticM, class V = double> struct Rmsprop : Base<StaticM> 
     }
 };
 
-/// Adam's bias corrections of the next step t = step_size.size() + 1: eta / (1 - beta1^t) and sqrt(1 - beta2^t),
-/// appended. Defined in family.cpp, which is compiled without AVX2: the vector's growth is not instantiated in the
-/// AVX2 translation unit, whose copy the linker could otherwise pick for code that runs on any processor.
-void append_adam_corrections(std::vector<double>& step_size, std::vector<double>& root_correction, double eta,
-                             double beta1, double beta2);
-
 /// PyTorch's Adam (no weight decay, not amsgrad) on g = -2 e x with lr = eta, in its implementation's order:
 /// step lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps.
 template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
@@ -263,9 +265,14 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     using Base<StaticM>::o;
     State<StaticM, V> first = zero_state<StaticM, V>(this->taps()), second = zero_state<StaticM, V>(this->taps());
     std::size_t t = 0;
-    /// eta / (1 - beta1^t) and sqrt(1 - beta2^t) of step t (from 1), made once and kept across resets: the same
-    /// std::pow and std::sqrt calls as at each step, so the same bits, without a pow per step per realization.
-    std::vector<double> step_size = {}, root_correction = {};
+    /// eta / (1 - beta1^t) and sqrt(1 - beta2^t) of step t (from 1): StepTables's, made once per run of the
+    /// ensemble, not per step per realization.
+    const double* step_size = nullptr;
+    const double* root_correction = nullptr;
+    void use(const StepTables& tables) {
+        step_size = tables.adam_step_size.data();
+        root_correction = tables.adam_root_correction.data();
+    }
     void reset() {
         std::fill(first.begin(), first.end(), V{});
         std::fill(second.begin(), second.end(), V{});
@@ -273,7 +280,6 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     }
     void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
-        if (t == step_size.size()) append_adam_corrections(step_size, root_correction, eta, o.adam_beta1, o.adam_beta2);
         const double lr = step_size[t], correction = root_correction[t];
         ++t;
         for (std::size_t k = 0; k < M; ++k) {
@@ -327,12 +333,15 @@ template <std::size_t StaticM, class V = double> struct Rls : Base<StaticM> {
 } // namespace family_update
 
 /// Returns body(update), update the member's struct above for M taps (StaticM > 0: M = StaticM, known at compile
-/// time; V = Lanes4: four realizations in the lanes), step eta and options o, reset for a run. body is instantiated
-/// once per member: a loop written once runs every member at full speed.
+/// time; V = Lanes4: four realizations in the lanes), step eta and options o, reading `tables` (make_step_tables of
+/// the same member, eta and options, for at least the steps of a run), reset for a run. body is instantiated once per
+/// member: a loop written once runs every member at full speed.
 template <std::size_t StaticM = 0, class V = double, class Body>
-auto with_family_update(FamilyId id, std::size_t M, double eta, const FamilyOptions& o, Body&& body) {
+auto with_family_update(FamilyId id, std::size_t M, double eta, const FamilyOptions& o,
+                        const family_update::StepTables& tables, Body&& body) {
     const family_update::Base<StaticM> base{M, eta, o};
     const auto call = [&](auto update) {
+        update.use(tables);
         update.reset();
         return body(update);
     };

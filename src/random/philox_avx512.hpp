@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #ifdef LMSREF_PHILOX_AVX2
@@ -65,7 +66,8 @@ inline void make_keys512(std::uint32_t seed, Keys512& keys) {
 
 /// The normals of S vectors of (realization, sample) pairs, in stages (so that a caller can put other work between
 /// them): start, rounds (Philox), integers, log_poly, log_finish, sin_part, cos_part, rotate. Lane l = 4 j + g of
-/// vector s holds realization r0 + g, sample n + 2 s + j; after rotate, x[s], v[s] = philox::normals of that pair,
+/// vector s holds realization r0 + 4 (s / 4) + g, sample n + 2 (s mod 4) + j (S = 8: two groups of four
+/// realizations, eight samples each); after rotate, x[s], v[s] = philox::normals of that pair,
 /// the same bits. The S vectors go through each stage together: S independent chains at once.
 template <int S> struct Normals512 {
     __m512i c0[S], c1[S], c2[S], c3[S];
@@ -75,11 +77,12 @@ template <int S> struct Normals512 {
 
     LMSREF_AVX512_TARGET __attribute__((always_inline)) void start(std::uint64_t r0, std::uint64_t n) {
         const __m512i low32 = _mm512_set1_epi64(0xffffffffLL);
-        const __m512i r =
-            _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(r0)), _mm512_set_epi64(3, 2, 1, 0, 3, 2, 1, 0));
         const __m512i lane_sample = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0);
         for (int s = 0; s < S; ++s) {
-            const __m512i sample = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(n + 2 * s)), lane_sample);
+            const __m512i r = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(r0 + 4 * (s / 4))),
+                                               _mm512_set_epi64(3, 2, 1, 0, 3, 2, 1, 0));
+            const __m512i sample =
+                _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(n + 2 * (s % 4))), lane_sample);
             c0[s] = sample; // only its low 32 bits are read (vpmuludq)
             c1[s] = _mm512_srli_epi64(sample, 32);
             c2[s] = _mm512_and_si512(r, low32);
@@ -304,111 +307,199 @@ LMSREF_AVX512_TARGET __attribute__((always_inline)) inline void add_rows_in_orde
         for (int g = 0; g < 4; ++g) target[i] += rows[4 * i + g];
 }
 
-/// philox::add_realization for realizations first ... first + 3 at once, M = K = StaticM, eight samples at a time:
-/// their normals in four 512-bit vectors of eight (realization, sample) pairs (Normals512), d = lfilter + noise two
-/// samples per vector, Realization::step_with's LMS recursion in 256-bit vectors (a lane per realization) keeping
-/// each sample's e^2, ||w - wo_M||^2 and w, and the block sums added eight samples at a time in realization order
-/// (add_rows_in_order). The recursion of samples n ... n + 7 runs between the stages of the normals of n + 8 ...
-/// n + 15: its chain of dependent operations and theirs overlap. Each value is made by the scalar code's operations
-/// in its order: the bits of four calls of add_realization. steady[g]: realization first + g's sum of e^2 over the
-/// steady state. step(w, x, e) updates the M weights w from the regressor x and the a-priori error e, four lanes
-/// each (the overload below: the LMS step; the family's members pass theirs, src/ensemble/family_lanes.cpp).
-template <int StaticM, class Step>
-LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
-                                                       double* meanw, double* steady, Step&& step_weights) {
+/// Arithmetic on a 256-bit or a 512-bit vector of doubles by one name (add_realizations_avx512's two widths).
+namespace lanes {
+template <int Width> struct Vector;
+template <> struct Vector<4> { using type = __m256d; };
+template <> struct Vector<8> { using type = __m512d; };
+LMSREF_AVX512_TARGET inline __m256d add(__m256d a, __m256d b) {
+    return _mm256_add_pd(a, b);
+}
+LMSREF_AVX512_TARGET inline __m512d add(__m512d a, __m512d b) {
+    return _mm512_add_pd(a, b);
+}
+LMSREF_AVX512_TARGET inline __m256d sub(__m256d a, __m256d b) {
+    return _mm256_sub_pd(a, b);
+}
+LMSREF_AVX512_TARGET inline __m512d sub(__m512d a, __m512d b) {
+    return _mm512_sub_pd(a, b);
+}
+LMSREF_AVX512_TARGET inline __m256d mul(__m256d a, __m256d b) {
+    return _mm256_mul_pd(a, b);
+}
+LMSREF_AVX512_TARGET inline __m512d mul(__m512d a, __m512d b) {
+    return _mm512_mul_pd(a, b);
+}
+template <class V> LMSREF_AVX512_TARGET inline V load(const double* p);
+template <> LMSREF_AVX512_TARGET inline __m256d load<__m256d>(const double* p) {
+    return _mm256_load_pd(p);
+}
+template <> LMSREF_AVX512_TARGET inline __m512d load<__m512d>(const double* p) {
+    return _mm512_load_pd(p);
+}
+template <class V> LMSREF_AVX512_TARGET inline V splat(double s);
+template <> LMSREF_AVX512_TARGET inline __m256d splat<__m256d>(double s) {
+    return _mm256_set1_pd(s);
+}
+template <> LMSREF_AVX512_TARGET inline __m512d splat<__m512d>(double s) {
+    return _mm512_set1_pd(s);
+}
+/// v's lanes 0 ... 3 into low (four values), lanes 4 ... 7 (for a 512-bit v) into high.
+LMSREF_AVX512_TARGET inline void store_halves(__m256d v, double* low, double*) {
+    _mm256_store_pd(low, v);
+}
+LMSREF_AVX512_TARGET inline void store_halves(__m512d v, double* low, double* high) {
+    _mm256_store_pd(low, _mm512_castpd512_pd256(v));
+    _mm256_store_pd(high, _mm512_extractf64x4_pd(v, 1));
+}
+} // namespace lanes
+
+/// philox::add_realization for realizations first ... first + Width - 1 at once (Width = 4 or 8), M = K = StaticM,
+/// eight samples at a time: their normals in 512-bit vectors of eight (realization, sample) pairs (Normals512, four
+/// per four realizations), d = lfilter + noise, Realization::step_with's LMS recursion in vectors of Width doubles (a
+/// lane per realization) keeping each sample's e^2, ||w - wo_M||^2 and w, and the block sums added eight samples at a
+/// time in realization order (add_rows_in_order, four realizations at a time). The recursion of samples n ... n + 7
+/// runs between the stages of the normals of n + 8 ... n + 15: its chain of dependent operations and theirs overlap.
+/// Each value is made by the scalar code's operations in its order: the bits of Width calls of add_realization.
+/// steady[g]: realization first + g's sum of e^2 over the steady state. step(w, x, e) updates the M weights w from
+/// the regressor x and the a-priori error e, a vector of Width each (the overload below: the LMS step; the family's
+/// members pass theirs, src/ensemble/family_lanes.cpp and family_rows.cpp). Width 8 is for a member whose step is a
+/// long chain through the divider: one chain for eight realizations, half the instructions of two.
+template <int StaticM, int Width, class Step>
+LMSREF_AVX512_TARGET void add_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
+                                                  double* meanw, double* steady, Step&& step_weights) {
+    static_assert(Width == 4 || Width == 8, "four or eight realizations");
+    using Vec = typename lanes::Vector<Width>::type;
     constexpr int M = StaticM;
-    constexpr int S = 4;         // vectors of normals made together
+    constexpr int S = 4;         // vectors of normals per four realizations
     constexpr int chunk = 2 * S; // samples per chunk
-    constexpr int past = M - 1;  // x rows kept from the chunk before (lfilter's history; zeros before the start)
+    constexpr int halves = Width / 4;
+    constexpr int past = M - 1; // x rows kept from the chunk before (lfilter's history; zeros before the start)
     static_assert(chunk == 8, "Normals512::make calls between() eight times: a sample's LMS step each");
     double deviation0 = 0.0; // Realization::start: w = 0
     for (int k = 0; k < M; ++k) {
         const double c = 0.0 - p.wo_M[k];
         deviation0 += c * c;
     }
-    for (int g = 0; g < 4; ++g) {
+    for (int g = 0; g < Width; ++g) {
         msd[0] += deviation0;
         for (int k = 0; k < M; ++k) meanw[k] += 0.0;
     }
     Keys512 keys;
     make_keys512(p.seed, keys);
-    __m256d hist[M], w[M], wo_M[M];
+    Vec hist[M], w[M], wo_M[M];
     __m512d wo_K[M];
     for (int k = 0; k < M; ++k) {
-        hist[k] = _mm256_setzero_pd();
-        w[k] = _mm256_setzero_pd();
-        wo_M[k] = _mm256_set1_pd(p.wo_M[k]);
+        hist[k] = lanes::splat<Vec>(0.0);
+        w[k] = lanes::splat<Vec>(0.0);
+        wo_M[k] = lanes::splat<Vec>(p.wo_M[k]);
         wo_K[k] = _mm512_set1_pd(p.wo_K[k]);
     }
     const __m512d noise_gain = _mm512_set1_pd(p.noise_gain);
-    __m256d steady_sum = _mm256_setzero_pd();
-    // Four values per row, one per realization. xs: the `past` rows before this chunk, this chunk's, the next's.
-    // ds: d of this chunk and of the next. e2s, devs, ws: per sample of this chunk, e^2, ||w - wo_M||^2, w (M rows).
-    alignas(64) double xs[past + 2 * chunk][4] = {}, ds[2 * chunk][4], e2s[chunk][4], devs[chunk][4], ws[chunk * M][4];
-    // The normals of the chunk at `at` into rows `at` of xs and ds, and its d.
-    auto keep = [&](const Normals512<S>& made, int at) LMSREF_AVX512_TARGET {
-        for (int s = 0; s < S; ++s) _mm512_storeu_pd(xs[past + at + 2 * s], made.x[s]);
-        for (int s = 0; s < S; ++s) { // d = lfilter(wo, 1, x) + noise_gain v, oldest tap first, two samples
+    Vec steady_sum = lanes::splat<Vec>(0.0);
+    // Rows of Width values, one per realization. xs: the `past` rows before this chunk, this chunk's, the next's.
+    // ds: d of this chunk and of the next. e2s, devs, ws: per sample of this chunk, e^2, ||w - wo_M||^2, w (M rows),
+    // four realizations per half.
+    alignas(64) double xs[past + 2 * chunk][Width] = {}, ds[2 * chunk][Width], e2s[halves][chunk][4],
+                                     devs[halves][chunk][4], ws[halves][chunk * M][4];
+    // The normals of the chunk at `at` into rows `at` of xs and ds, and its d. A 512-bit vector holds 8 / Width rows:
+    // with Width 8, the two groups' vectors of two samples become two rows of eight realizations.
+    auto keep = [&](const Normals512<S * halves>& made, int at) LMSREF_AVX512_TARGET {
+        __m512d x[Width], v[Width]; // this chunk's rows, 8 / Width per vector
+        for (int s = 0; s < S; ++s) {
+            if constexpr (Width == 4) {
+                x[s] = made.x[s];
+                v[s] = made.v[s];
+            } else { // samples 2 s and 2 s + 1: group 0's four realizations, then group 1's
+                x[2 * s] = _mm512_shuffle_f64x2(made.x[s], made.x[S + s], 0x44);
+                x[2 * s + 1] = _mm512_shuffle_f64x2(made.x[s], made.x[S + s], 0xEE);
+                v[2 * s] = _mm512_shuffle_f64x2(made.v[s], made.v[S + s], 0x44);
+                v[2 * s + 1] = _mm512_shuffle_f64x2(made.v[s], made.v[S + s], 0xEE);
+            }
+        }
+        double* rows = xs[past + at];
+        for (int q = 0; q < Width; ++q) _mm512_storeu_pd(rows + 8 * q, x[q]);
+        for (int q = 0; q < Width; ++q) { // d = lfilter(wo, 1, x) + noise_gain v, oldest tap first
             __m512d di = _mm512_setzero_pd();
             for (int k = M; k-- > 0;)
-                di = _mm512_add_pd(di, _mm512_mul_pd(wo_K[k], _mm512_loadu_pd(xs[past + at + 2 * s - k])));
-            _mm512_store_pd(ds[at + 2 * s], _mm512_add_pd(di, _mm512_mul_pd(noise_gain, made.v[s])));
+                di = _mm512_add_pd(di, _mm512_mul_pd(wo_K[k], _mm512_loadu_pd(rows + 8 * q - k * Width)));
+            _mm512_storeu_pd(ds[at] + 8 * q, _mm512_add_pd(di, _mm512_mul_pd(noise_gain, v[q])));
         }
     };
     {
-        Normals512<S> made;
+        Normals512<S * halves> made;
         made.make(keys, first, 0, [](int) {});
         keep(made, 0);
     }
     for (std::int64_t n0 = 0; n0 < p.samples; n0 += chunk) {
         const int count = static_cast<int>(p.samples - n0 < chunk ? p.samples - n0 : chunk);
-        auto recursion = [&](int j) LMSREF_AVX512_TARGET __attribute__((always_inline)) { // sample n0 + j
-            if (j >= count) return;
+        // Sample n0 + j < N. No test of j in it: between the stages, where the chunk is whole (count = chunk), it
+        // forms one basic block with them, which the compiler's scheduler interleaves with their work.
+        auto recursion = [&](int j) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
             for (int k = M - 1; k > 0; --k) hist[k] = hist[k - 1];
-            hist[0] = _mm256_loadu_pd(xs[past + j]);
-            __m256d yi = _mm256_setzero_pd();
-            for (int k = 0; k < M; ++k) yi = _mm256_add_pd(yi, _mm256_mul_pd(w[k], hist[k]));
-            const __m256d ei = _mm256_sub_pd(_mm256_load_pd(ds[j]), yi);
-            step_weights(w, static_cast<const __m256d*>(hist), ei);
-            __m256d sum = _mm256_setzero_pd();
+            hist[0] = lanes::load<Vec>(xs[past + j]);
+            Vec yi = lanes::splat<Vec>(0.0);
+            for (int k = 0; k < M; ++k) yi = lanes::add(yi, lanes::mul(w[k], hist[k]));
+            const Vec ei = lanes::sub(lanes::load<Vec>(ds[j]), yi);
+            step_weights(w, static_cast<const Vec*>(hist), ei);
+            Vec sum = lanes::splat<Vec>(0.0);
             for (int k = 0; k < M; ++k) {
-                const __m256d c = _mm256_sub_pd(w[k], wo_M[k]);
-                sum = _mm256_add_pd(sum, _mm256_mul_pd(c, c));
-                _mm256_store_pd(ws[j * M + k], w[k]);
+                const Vec c = lanes::sub(w[k], wo_M[k]);
+                sum = lanes::add(sum, lanes::mul(c, c));
+                lanes::store_halves(w[k], ws[0][j * M + k], ws[halves - 1][j * M + k]);
             }
-            const __m256d e2v = _mm256_mul_pd(ei, ei);
-            if (n0 + j >= p.steady_start) steady_sum = _mm256_add_pd(steady_sum, e2v);
-            _mm256_store_pd(e2s[j], e2v);
-            _mm256_store_pd(devs[j], sum);
+            const Vec e2v = lanes::mul(ei, ei);
+            if (n0 + j >= p.steady_start) steady_sum = lanes::add(steady_sum, e2v);
+            lanes::store_halves(e2v, e2s[0][j], e2s[halves - 1][j]);
+            lanes::store_halves(sum, devs[0][j], devs[halves - 1][j]);
         };
         const bool more = n0 + chunk < p.samples;
         if (more) { // the next chunk's normals, this chunk's recursion between their stages
-            Normals512<S> made;
+            Normals512<S * halves> made;
             made.make(keys, first, static_cast<std::uint64_t>(n0 + chunk), recursion);
             keep(made, chunk);
         } else {
-            for (int j = 0; j < chunk; ++j) recursion(j);
+            for (int j = 0; j < count; ++j) recursion(j);
         }
-        add_rows_in_order(e2s[0], count, mse + n0);
-        add_rows_in_order(devs[0], count, msd + n0 + 1);
-        add_rows_in_order(ws[0], count * M, meanw + (n0 + 1) * M);
+        for (int h = 0; h < halves; ++h) { // realization order: the first four, then the next four
+            add_rows_in_order(e2s[h][0], count, mse + n0);
+            add_rows_in_order(devs[h][0], count, msd + n0 + 1);
+            add_rows_in_order(ws[h][0], count * M, meanw + (n0 + 1) * M);
+        }
         if (!more) break;
-        for (int i = 0; i < past + chunk; ++i) _mm256_store_pd(xs[i], _mm256_load_pd(xs[chunk + i]));
-        for (int i = 0; i < chunk; ++i) _mm256_store_pd(ds[i], _mm256_load_pd(ds[chunk + i]));
+        std::memmove(xs[0], xs[chunk], sizeof(double) * Width * (past + chunk));
+        std::memmove(ds[0], ds[chunk], sizeof(double) * Width * chunk);
     }
-    _mm256_storeu_pd(steady, steady_sum);
+    if constexpr (Width == 4)
+        _mm256_storeu_pd(steady, steady_sum);
+    else
+        _mm512_storeu_pd(steady, steady_sum);
 }
 
-/// The LMS recursion (Realization::step_with): w += (step e) x.
+/// The LMS recursion (Realization::step_with) for realizations first ... first + 3: w += (step e) x.
 template <int StaticM>
 LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
                                                        double* meanw, double* steady) {
     const __m256d step = _mm256_set1_pd(p.step);
-    add_four_realizations_avx512<StaticM>(
+    add_realizations_avx512<StaticM, 4>(
         p, first, mse, msd, meanw, steady,
         [step](__m256d * w, const __m256d* x, const __m256d& e) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
             const __m256d step_e = _mm256_mul_pd(step, e);
             for (int k = 0; k < StaticM; ++k) w[k] = _mm256_add_pd(w[k], _mm256_mul_pd(step_e, x[k]));
+        });
+}
+
+/// The same for realizations first ... first + 7 in eight lanes (the width of the family's divider-bound members; for
+/// the tests of that width).
+template <int StaticM>
+LMSREF_AVX512_TARGET void add_eight_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
+                                                        double* meanw, double* steady) {
+    const __m512d step = _mm512_set1_pd(p.step);
+    add_realizations_avx512<StaticM, 8>(
+        p, first, mse, msd, meanw, steady,
+        [step](__m512d * w, const __m512d* x, const __m512d& e) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
+            const __m512d step_e = _mm512_mul_pd(step, e);
+            for (int k = 0; k < StaticM; ++k) w[k] = _mm512_add_pd(w[k], _mm512_mul_pd(step_e, x[k]));
         });
 }
 
@@ -421,8 +512,10 @@ inline void normals8_avx512(std::uint32_t, std::uint64_t, std::uint64_t, double*
 inline void signals_four_avx512(const Problem&, std::uint64_t, double*, double*, std::size_t) {}
 template <int StaticM>
 void add_four_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
-template <int StaticM, class Step>
-void add_four_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*, Step&&) {}
+template <int StaticM>
+void add_eight_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
+template <int StaticM, int Width, class Step>
+void add_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*, Step&&) {}
 
 #endif
 
