@@ -184,26 +184,18 @@ void redo_unsure(Workspace& w, std::size_t count) {
     }
 }
 
-/// The block's 156 attempts in every lane: w.second, w.first (attempt j, lane g at [j lanes + g]) and the acceptance
-/// bits w.accepted[j] (bit g).
-void make_attempts(const u32x8* key, Workspace& w) {
-    std::size_t unsure = 0;
-    for (std::size_t j = 0; j < attempts; j += 12) attempts_of(key, w, j, 12, unsure); // 156 = 13 x 12
-    redo_unsure(w, unsure);
-}
-
-/// Each lane's normals of the block appended to its column of the rows (out[8 k + g], k from made[g] on), up to
-/// count: every attempt is written at made[g], which moves on when it is accepted (no branch), so up to two values
-/// land past count, in the two rows of scratch. The lanes go side by side, attempt by attempt, so that the stores of
-/// one attempt fall in the same few rows.
-void append(const Workspace& w, double* out, std::size_t* made, std::size_t count) {
+/// Each lane's normals of attempts [from, to) appended to its column of the rows (out[8 k + g], k from made[g] on),
+/// up to count: every attempt is written at made[g], which moves on when it is accepted (no branch), so up to two
+/// values land past count, in the two rows of scratch. The lanes go side by side, attempt by attempt, so that the
+/// stores of one attempt fall in the same few rows.
+void append(const Workspace& w, std::size_t from, std::size_t to, double* out, std::size_t* made, std::size_t count) {
     const double* n2 = w.second.data();
     const double* n1 = w.first.data();
     std::size_t at[lanes]; // out's index of each lane's next value, kept in registers
 #pragma GCC unroll 8
     for (std::size_t g = 0; g < lanes; ++g) at[g] = made[g] * lanes + g;
     const std::size_t end = count * lanes;
-    for (std::size_t j = 0; j < attempts; ++j) {
+    for (std::size_t j = from; j < to; ++j) {
         const unsigned accepted = w.accepted[j];
 #pragma GCC unroll 8
         for (std::size_t g = 0; g < lanes; ++g) {
@@ -232,12 +224,20 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
     auto* key = reinterpret_cast<u32x8*>(w.key.data());
     seed(key, seeds, used);
     std::size_t made[lanes] = {};
-    for (bool more = count > 0; more;) {
+    // A block's attempts twelve at a time (156 = 13 x 12), made, mended where the estimate left log to glibc, and
+    // appended, until every lane has its count: the last block stops where they do, not at its end.
+    constexpr std::size_t step = 12;
+    bool more = count > 0;
+    while (more) {
         twist(key);
-        make_attempts(key, w);
-        append(w, out, made, count);
-        more = false;
-        for (std::size_t g = 0; g < lanes; ++g) more = more || made[g] < count;
+        for (std::size_t j = 0; more && j < attempts; j += step) {
+            std::size_t unsure = 0;
+            attempts_of(key, w, j, step, unsure);
+            redo_unsure(w, unsure);
+            append(w, j, j + step, out, made, count);
+            more = false;
+            for (std::size_t g = 0; g < lanes; ++g) more = more || made[g] < count;
+        }
     }
 }
 

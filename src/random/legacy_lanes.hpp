@@ -7,8 +7,8 @@
 // (tests/test_legacy_lanes.cpp): every operation is the scalar one, rounded once as there.
 //
 // The lanes stay in step because a stream that only draws normals takes its words four at a time and 624 = 4 x 156:
-// a block of 624 words is 156 polar attempts in every lane, whatever each lane accepts. A lane that has its `count`
-// normals before the others simply ignores the rest of the last block.
+// a block of 624 words is 156 polar attempts in every lane, whatever each lane accepts. The attempts go twelve at a
+// time and stop once every lane has its `count` normals; a lane that has them before the others ignores the rest.
 //
 // log(r2) must be glibc's, bit for bit, and glibc's vector log is not. So the lanes compute log in double-double
 // (about 2^-60), which settles glibc's double wherever the value is not within a few hundredths of an ulp of halfway
