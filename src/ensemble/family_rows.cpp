@@ -50,16 +50,11 @@ void run_rows(const Block& b, Update& update, const double* x, const double* d, 
                 const Lanes8 c = wi[k] - wo[k];
                 deviation += c * c;
             }
-            for (std::size_t lane = 0; lane < 4; ++lane) { // lanes 0 ... 3 and 4 ... 7 apart
-                e2s[0][j][lane] = e2[lane];
-                e2s[1][j][lane] = e2[4 + lane];
-                devs[0][j][lane] = deviation[lane];
-                devs[1][j][lane] = deviation[4 + lane];
-                for (std::size_t k = 0; k < M; ++k) {
-                    ws[0][j * M + k][lane] = wi[k][lane];
-                    ws[1][j * M + k][lane] = wi[k][4 + lane];
-                }
-            }
+            // lanes 0 ... 3 and 4 ... 7 apart
+            philox::lanes::store_halves(reinterpret_cast<__m512d>(e2), e2s[0][j], e2s[1][j]);
+            philox::lanes::store_halves(reinterpret_cast<__m512d>(deviation), devs[0][j], devs[1][j]);
+            for (std::size_t k = 0; k < M; ++k)
+                philox::lanes::store_halves(reinterpret_cast<__m512d>(wi[k]), ws[0][j * M + k], ws[1][j * M + k]);
         }
         const int rows = static_cast<int>(count);
         for (int half = 0; half < 2; ++half) { // realization order
