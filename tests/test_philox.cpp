@@ -218,7 +218,7 @@ namespace {
 // members take, here with the LMS step).
 enum class Group { avx2, avx512, avx512_eight };
 
-// A vector group (add_four_realizations_avx2<M>, add_four_realizations_avx512<M> or add_eight_realizations_avx512<M>)
+// A vector group (add_four_realizations_avx2<M>, add_lms_realizations_avx512<M, 4> or <M, 8>)
 // against as many calls of philox::add_realization (realizations first, first + 1, ..., in order, into sums that
 // start from the same values): the same bits.
 template <int M, Group Kind> bool group_matches(std::int64_t N, std::uint32_t seed, std::uint64_t first, double eta) {
@@ -246,9 +246,9 @@ template <int M, Group Kind> bool group_matches(std::int64_t N, std::uint32_t se
     constexpr int count = Kind == Group::avx512_eight ? 8 : 4;
     double steady[count], direct[count];
     if constexpr (Kind == Group::avx512_eight)
-        philox::add_eight_realizations_avx512<M>(p, first, mse.data(), msd.data(), meanw.data(), steady);
+        philox::add_lms_realizations_avx512<M, 8>(p, first, mse.data(), msd.data(), meanw.data(), steady);
     else if constexpr (Kind == Group::avx512)
-        philox::add_four_realizations_avx512<M>(p, first, mse.data(), msd.data(), meanw.data(), steady);
+        philox::add_lms_realizations_avx512<M, 4>(p, first, mse.data(), msd.data(), meanw.data(), steady);
     else
         philox::add_four_realizations_avx2<M>(p, first, mse.data(), msd.data(), meanw.data(), steady);
     std::vector<double> hist(M), w(M);

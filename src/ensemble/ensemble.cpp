@@ -302,7 +302,7 @@ void add_member_block(const EnsembleOptions& options, const Problem& p, std::int
 // function the CUDA kernel calls), adding into the block's sums in realization order: the same bits as G calls of
 // philox::add_realization. StaticM > 0: M = K = StaticM known at compile time (len(wo) <= M); 0: at run time, G = 1.
 // Avx2 (G = 4): philox::add_four_realizations_avx2 runs the four, a lane each (src/philox_avx2.hpp), the same bits;
-// Avx512 (G = 4): philox::add_four_realizations_avx512 (src/philox_avx512.hpp), the same bits again.
+// Avx512 (G = 4): philox::add_lms_realizations_avx512 (src/philox_avx512.hpp), the same bits again.
 template <int StaticM, std::size_t G, bool Avx2 = false, bool Avx512 = false>
 void add_philox_group(const philox::Problem& p, std::uint64_t first, Workspace& ws, BlockSums& sums) {
     static_assert(StaticM > 0 || G == 1, "a run-time M runs one realization at a time");
@@ -315,8 +315,8 @@ void add_philox_group(const philox::Problem& p, std::uint64_t first, Workspace& 
         if constexpr (Avx2 || Avx512) { // the same, four lanes at a time
             double steady[G] = {};
             if constexpr (Avx512)
-                philox::add_four_realizations_avx512<StaticM>(p, first, sums.mse.data(), sums.msd.data(),
-                                                              sums.meanw.data(), steady);
+                philox::add_lms_realizations_avx512<StaticM, 4>(p, first, sums.mse.data(), sums.msd.data(),
+                                                                sums.meanw.data(), steady);
             else
                 philox::add_four_realizations_avx2<StaticM>(p, first, sums.mse.data(), sums.msd.data(),
                                                             sums.meanw.data(), steady);

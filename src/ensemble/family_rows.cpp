@@ -8,6 +8,7 @@
 #include "random/philox_avx512.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 namespace lmsref::family_lanes {
 
@@ -85,17 +86,14 @@ void run_fused(const Block& b, const philox::Problem& p, std::int64_t r, Update&
         });
 }
 
-} // namespace
-
-void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows make_rows, void* context, double* d,
-              double* steady) {
+/// body(taps, update): a member's Lanes8 update for the block's M (taps::value, at most 8), reset for a run.
+template <class Body> void with_rows_update(const Block& b, Body&& body) {
     with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
         constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
         if constexpr (StaticM > 0) {
             with_family_update<StaticM, family_update::Lanes8>(
                 b.algorithm, b.M, b.eta, b.family, *b.tables, [&](auto& update) {
-                    for (std::int64_t r = begin; r < end; r += 8)
-                        run_rows<StaticM>(b, update, make_rows(context, r, d), d, steady + (r - begin));
+                    body(std::integral_constant<std::size_t, StaticM>{}, update);
                     return 0;
                 });
         }
@@ -103,18 +101,20 @@ void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows mak
     });
 }
 
+} // namespace
+
+void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows make_rows, void* context, double* d,
+              double* steady) {
+    with_rows_update(b, [&](auto taps, auto& update) {
+        for (std::int64_t r = begin; r < end; r += 8)
+            run_rows<decltype(taps)::value>(b, update, make_rows(context, r, d), d, steady + (r - begin));
+    });
+}
+
 void add_fused_rows(const Block& b, const philox::Problem& p, std::int64_t begin, std::int64_t end, double* steady) {
-    with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
-        constexpr std::size_t StaticM = static_taps_of<decltype(taps)>;
-        if constexpr (StaticM > 0) {
-            with_family_update<StaticM, family_update::Lanes8>(
-                b.algorithm, b.M, b.eta, b.family, *b.tables, [&](auto& update) {
-                    for (std::int64_t r = begin; r < end; r += 8)
-                        run_fused<StaticM>(b, p, r, update, steady + (r - begin));
-                    return 0;
-                });
-        }
-        return 0;
+    with_rows_update(b, [&](auto taps, auto& update) {
+        for (std::int64_t r = begin; r < end; r += 8)
+            run_fused<decltype(taps)::value>(b, p, r, update, steady + (r - begin));
     });
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <type_traits>
@@ -269,9 +270,11 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     /// ensemble, not per step per realization.
     const double* step_size = nullptr;
     const double* root_correction = nullptr;
+    std::size_t steps = 0; // the tables' length: the most updates of a run
     void use(const StepTables& tables) {
         step_size = tables.adam_step_size.data();
         root_correction = tables.adam_root_correction.data();
+        steps = tables.adam_step_size.size();
     }
     void reset() {
         std::fill(first.begin(), first.end(), V{});
@@ -280,6 +283,7 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     }
     void update(V* w, const V* x, V e) {
         const std::size_t M = this->taps();
+        assert(t < steps && "make_step_tables was given fewer steps than the run takes");
         const double lr = step_size[t], correction = root_correction[t];
         ++t;
         for (std::size_t k = 0; k < M; ++k) {

@@ -5,10 +5,11 @@
 // xors in one vpternlogq, the 53-bit integers converted exactly (vcvtqq2pd), log_unit's mantissa and exponent taken
 // exactly (vgetmantpd, vgetexppd), cos_sin_2pi's quadrant and fraction taken exactly from u2's 53-bit integer (q = k2
 // >> 51, f = (k2 mod 2^51) 2^-51, which are the scalar floor(4 u2) and 4 u2 - q), and masks where the scalar code
-// selects. add_four_realizations_avx512 makes eight samples' normals at a time this way (four independent vectors in
-// flight), runs Realization::step_with's LMS update (or a family member's) on the previous eight in 256-bit vectors
-// between their stages (the long chains of dependent operations of both overlap), and adds into the block sums as
-// four calls of philox::add_realization would, eight samples at a time.
+// selects. add_realizations_avx512 makes eight samples' normals of four (or eight) realizations at a time this way
+// (four, or eight, independent vectors in flight), runs Realization::step_with's LMS update (or a family member's) on
+// the previous eight samples in vectors of a realization per lane between their stages (the long chains of dependent
+// operations of both overlap), and adds into the block sums as that many calls of philox::add_realization would,
+// eight samples at a time.
 // Every floating-point operation of the scalar code is here, in the same order, lane by lane, with no fused
 // multiply-add; what differs is only how exact values (integers, mantissas, exponents, signs) are obtained: the
 // same bits (tests/test_philox.cpp checks the normals against philox::normals and the engine's curves against
@@ -79,10 +80,11 @@ template <int S> struct Normals512 {
         const __m512i low32 = _mm512_set1_epi64(0xffffffffLL);
         const __m512i lane_sample = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0);
         for (int s = 0; s < S; ++s) {
-            const __m512i r = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(r0 + 4 * (s / 4))),
+            const auto group = static_cast<std::uint64_t>(s / 4), pair = static_cast<std::uint64_t>(s % 4);
+            const __m512i r = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(r0 + 4 * group)),
                                                _mm512_set_epi64(3, 2, 1, 0, 3, 2, 1, 0));
             const __m512i sample =
-                _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(n + 2 * (s % 4))), lane_sample);
+                _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>(n + 2 * pair)), lane_sample);
             c0[s] = sample; // only its low 32 bits are read (vpmuludq)
             c1[s] = _mm512_srli_epi64(sample, 32);
             c2[s] = _mm512_and_si512(r, low32);
@@ -243,7 +245,7 @@ LMSREF_AVX512_TARGET inline void normals8_avx512(std::uint32_t seed, std::uint64
 }
 
 /// philox::signals for realizations first ... first + 3 at once, eight samples at a time (Normals512<4>), d made
-/// in the vectors as add_four_realizations_avx512 makes it (lfilter oldest tap first from 0.0, then the noise):
+/// in the vectors as add_realizations_avx512 makes it (lfilter oldest tap first from 0.0, then the noise):
 /// realization first + g's x and d at x + g stride, d + g stride, the same bits.
 LMSREF_AVX512_TARGET inline void signals_four_avx512(const Problem& p, std::uint64_t first, double* x, double* d,
                                                      std::size_t stride) {
@@ -476,30 +478,18 @@ LMSREF_AVX512_TARGET void add_realizations_avx512(const Problem& p, std::uint64_
         _mm512_storeu_pd(steady, steady_sum);
 }
 
-/// The LMS recursion (Realization::step_with) for realizations first ... first + 3: w += (step e) x.
-template <int StaticM>
-LMSREF_AVX512_TARGET void add_four_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
-                                                       double* meanw, double* steady) {
-    const __m256d step = _mm256_set1_pd(p.step);
-    add_realizations_avx512<StaticM, 4>(
-        p, first, mse, msd, meanw, steady,
-        [step](__m256d * w, const __m256d* x, const __m256d& e) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
-            const __m256d step_e = _mm256_mul_pd(step, e);
-            for (int k = 0; k < StaticM; ++k) w[k] = _mm256_add_pd(w[k], _mm256_mul_pd(step_e, x[k]));
-        });
-}
-
-/// The same for realizations first ... first + 7 in eight lanes (the width of the family's divider-bound members; for
-/// the tests of that width).
-template <int StaticM>
-LMSREF_AVX512_TARGET void add_eight_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
-                                                        double* meanw, double* steady) {
-    const __m512d step = _mm512_set1_pd(p.step);
-    add_realizations_avx512<StaticM, 8>(
-        p, first, mse, msd, meanw, steady,
-        [step](__m512d * w, const __m512d* x, const __m512d& e) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
-            const __m512d step_e = _mm512_mul_pd(step, e);
-            for (int k = 0; k < StaticM; ++k) w[k] = _mm512_add_pd(w[k], _mm512_mul_pd(step_e, x[k]));
+/// The LMS recursion (Realization::step_with) for realizations first ... first + Width - 1: w += (step e) x. The
+/// engine runs four (Width 4); eight is the width of the family's divider-bound members, here for the tests.
+template <int StaticM, int Width>
+LMSREF_AVX512_TARGET void add_lms_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd,
+                                                      double* meanw, double* steady) {
+    using Vec = typename lanes::Vector<Width>::type;
+    const Vec step = lanes::splat<Vec>(p.step);
+    add_realizations_avx512<StaticM, Width>(
+        p, first, mse, msd, meanw,
+        steady, [step](Vec * w, const Vec* x, const Vec& e) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
+            const Vec step_e = lanes::mul(step, e);
+            for (int k = 0; k < StaticM; ++k) w[k] = lanes::add(w[k], lanes::mul(step_e, x[k]));
         });
 }
 
@@ -510,10 +500,8 @@ inline bool avx512_supported() {
 }
 inline void normals8_avx512(std::uint32_t, std::uint64_t, std::uint64_t, double*, double*) {}
 inline void signals_four_avx512(const Problem&, std::uint64_t, double*, double*, std::size_t) {}
-template <int StaticM>
-void add_four_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
-template <int StaticM>
-void add_eight_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
+template <int StaticM, int Width>
+void add_lms_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
 template <int StaticM, int Width, class Step>
 void add_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*, Step&&) {}
 
