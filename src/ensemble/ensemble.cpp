@@ -1073,7 +1073,7 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                         if (numpy_lanes) { // eight at a time into ws.made_x, ws.made_d, served four at a time
                             if (r0 < made_first || r0 + static_cast<std::int64_t>(count) > made_end) {
                                 made_first = r0;
-                                made_end = std::min<std::int64_t>(end, r0 + data_group_size);
+                                made_end = std::min(end, r0 + static_cast<std::int64_t>(data_group_size));
                                 generate_realizations(scenario, static_cast<std::uint32_t>(scenario.seed + r0),
                                                       static_cast<std::size_t>(made_end - r0), ws, ws.made_x.data(),
                                                       ws.made_d.data(), true);
