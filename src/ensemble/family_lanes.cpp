@@ -74,24 +74,6 @@ void run_group(const Block& b, Update& update, const double* x, const double* d,
     for (std::size_t g = 0; g < count; ++g) steady[g] = steady_sum[g];
 }
 
-/// Realizations r ... r + 3 on philox's data, made and run together (philox::add_realizations_avx512) with the
-/// member's update in the lanes: the bits of make_data and run_group.
-template <std::size_t StaticM, class Update>
-void run_fused(const Block& b, const philox::Problem& p, std::uint64_t r, Update& update, double* steady) {
-    update.reset();
-    philox::add_realizations_avx512<static_cast<int>(StaticM), 4>(
-        p, r, b.mse, b.msd, b.meanw,
-        steady, [&update](__m256d * w, const __m256d* xM, const __m256d& e) __attribute__((always_inline, flatten)) {
-            Lanes4 wl[StaticM], xl[StaticM];
-            for (std::size_t k = 0; k < StaticM; ++k) {
-                wl[k] = reinterpret_cast<Lanes4>(w[k]);
-                xl[k] = reinterpret_cast<Lanes4>(xM[k]);
-            }
-            update.update(wl, xl, reinterpret_cast<const Lanes4&>(e));
-            for (std::size_t k = 0; k < StaticM; ++k) w[k] = reinterpret_cast<__m256d>(wl[k]);
-        });
-}
-
 } // namespace
 
 bool available() {
@@ -116,7 +98,10 @@ void add_block(const Block& b, std::int64_t begin, std::int64_t end, MakeData ma
                 const auto count = static_cast<std::size_t>(end - r < 4 ? end - r : 4);
                 if constexpr (StaticM > 0) {
                     if (fused && count == 4) { // the data made and the member run together, eight samples at a time
-                        run_fused<StaticM>(b, *philox, static_cast<std::uint64_t>(r), update, steady + (r - begin));
+                        // the member's update on philox's data made beside it (the bits of make_data and run_group)
+                        philox::add_updated_realizations_avx512<static_cast<int>(StaticM), 4, Lanes4>(
+                            *philox, static_cast<std::uint64_t>(r), b.mse, b.msd, b.meanw, steady + (r - begin),
+                            update);
                         continue;
                     }
                 }

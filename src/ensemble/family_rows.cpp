@@ -67,25 +67,6 @@ void run_rows(const Block& b, Update& update, const double* x, const double* d, 
     for (std::size_t g = 0; g < 8; ++g) steady[g] = steady_sum[g];
 }
 
-/// Realizations r ... r + 7 on philox's data, made and run together (philox::add_realizations_avx512, eight lanes)
-/// with the member's update in the lanes of Lanes8: the bits of the single runs.
-template <std::size_t StaticM, class Update>
-void run_fused(const Block& b, const philox::Problem& p, std::int64_t r, Update& update, double* steady) {
-    using family_update::Lanes8;
-    update.reset();
-    philox::add_realizations_avx512<static_cast<int>(StaticM), 8>(
-        p, static_cast<std::uint64_t>(r), b.mse, b.msd, b.meanw,
-        steady, [&update](__m512d * w, const __m512d* xM, const __m512d& e) __attribute__((always_inline, flatten)) {
-            Lanes8 wl[StaticM], xl[StaticM];
-            for (std::size_t k = 0; k < StaticM; ++k) {
-                wl[k] = reinterpret_cast<Lanes8>(w[k]);
-                xl[k] = reinterpret_cast<Lanes8>(xM[k]);
-            }
-            update.update(wl, xl, reinterpret_cast<const Lanes8&>(e));
-            for (std::size_t k = 0; k < StaticM; ++k) w[k] = reinterpret_cast<__m512d>(wl[k]);
-        });
-}
-
 /// body(taps, update): a member's Lanes8 update for the block's M (taps::value, at most 8), reset for a run.
 template <class Body> void with_rows_update(const Block& b, Body&& body) {
     with_static_taps(static_cast<std::int64_t>(b.M), [&](auto taps) {
@@ -114,7 +95,8 @@ void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows mak
 void add_fused_rows(const Block& b, const philox::Problem& p, std::int64_t begin, std::int64_t end, double* steady) {
     with_rows_update(b, [&](auto taps, auto& update) {
         for (std::int64_t r = begin; r < end; r += 8)
-            run_fused<decltype(taps)::value>(b, p, r, update, steady + (r - begin));
+            philox::add_updated_realizations_avx512<static_cast<int>(decltype(taps)::value), 8, family_update::Lanes8>(
+                p, static_cast<std::uint64_t>(r), b.mse, b.msd, b.meanw, steady + (r - begin), update);
     });
 }
 

@@ -493,6 +493,27 @@ LMSREF_AVX512_TARGET void add_lms_realizations_avx512(const Problem& p, std::uin
         });
 }
 
+/// add_realizations_avx512 with a caller's update whose lanes are the vector extension's type Lanes (Width doubles,
+/// the family's Lanes4 or Lanes8): update.reset(), then update.update(w, x, e) on each sample, the vectors taken as
+/// Lanes and back.
+template <int StaticM, int Width, class Lanes, class Update>
+void add_updated_realizations_avx512(const Problem& p, std::uint64_t first, double* mse, double* msd, double* meanw,
+                                     double* steady, Update& update) {
+    using Vec = typename lanes::Vector<Width>::type;
+    update.reset();
+    add_realizations_avx512<StaticM, Width>(
+        p, first, mse, msd, meanw,
+        steady, [&update](Vec * w, const Vec* xM, const Vec& e) __attribute__((always_inline, flatten)) {
+            Lanes wl[StaticM], xl[StaticM];
+            for (int k = 0; k < StaticM; ++k) {
+                wl[k] = reinterpret_cast<Lanes>(w[k]);
+                xl[k] = reinterpret_cast<Lanes>(xM[k]);
+            }
+            update.update(wl, xl, reinterpret_cast<const Lanes&>(e));
+            for (int k = 0; k < StaticM; ++k) w[k] = reinterpret_cast<Vec>(wl[k]);
+        });
+}
+
 #else
 
 inline bool avx512_supported() {
@@ -502,6 +523,8 @@ inline void normals8_avx512(std::uint32_t, std::uint64_t, std::uint64_t, double*
 inline void signals_four_avx512(const Problem&, std::uint64_t, double*, double*, std::size_t) {}
 template <int StaticM, int Width>
 void add_lms_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*) {}
+template <int StaticM, int Width, class Lanes, class Update>
+void add_updated_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*, Update&) {}
 template <int StaticM, int Width, class Step>
 void add_realizations_avx512(const Problem&, std::uint64_t, double*, double*, double*, double*, Step&&) {}
 
