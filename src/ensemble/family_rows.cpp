@@ -100,8 +100,22 @@ void add_fused_rows(const Block& b, const philox::Problem& p, std::int64_t begin
     });
 }
 
+bool divide_by_constant_in_lanes(const double* a, std::size_t n, double c, double y, double* out) {
+    if (!philox::avx512_supported()) return false;
+    for (std::size_t i = 0; i + 8 <= n; i += 8) {
+        family_update::Lanes8 v;
+        std::memcpy(&v, a + i, sizeof v);
+        const family_update::Lanes8 q = family_update::divide_by_constant(v, c, y);
+        std::memcpy(out + i, &q, sizeof q);
+    }
+    return true;
+}
+
 #else
 
+bool divide_by_constant_in_lanes(const double*, std::size_t, double, double, double*) {
+    return false;
+}
 void add_rows(const Block&, std::int64_t, std::int64_t, MakeRows, void*, double*, double*) {}
 void add_fused_rows(const Block&, const philox::Problem&, std::int64_t, std::int64_t, double*) {}
 

@@ -18,6 +18,8 @@ family_update::StepTables family_update::make_step_tables(FamilyId id, double et
         const auto step = static_cast<double>(t);
         tables.adam_step_size.push_back(eta / (1 - std::pow(o.adam_beta1, step)));
         tables.adam_root_correction.push_back(std::sqrt(1 - std::pow(o.adam_beta2, step)));
+        const double correction = tables.adam_root_correction.back();
+        tables.adam_root_reciprocal.push_back(correction >= 0x1p-64 && correction <= 0x1p64 ? 1.0 / correction : 0.0);
     }
     return tables;
 }

@@ -67,6 +67,11 @@ inline double clamp(double v, double lo, double hi) {
 template <class V> V splat(double s) {
     return V{} + s;
 }
+/// a / c for a constant c of the step, given y = 1 / c rounded once, or 0 where c lies outside [2^-64, 2^64]
+/// (Lanes8's overload uses y: below).
+template <class V> V divide_by_constant(V a, double c, double /*y*/) {
+    return a / c;
+}
 
 #if defined(__AVX2__)
 /// Four doubles in one value (GCC's and Clang's vector extension), for the translation unit that is compiled for AVX2
@@ -99,6 +104,25 @@ inline Lanes8 clamp(Lanes8 v, double lo, double hi) {
     const Lanes8 low = splat<Lanes8>(lo), high = splat<Lanes8>(hi);
     return v < low ? low : (high < v ? high : v);
 }
+#if defined(__AVX512DQ__)
+/// a / c in each lane, IEEE's quotient, by fused multiply-adds instead of the divider (which Adam's chain of
+/// dependent operations otherwise takes for two divisions and a square root per tap), given y = 1 / c rounded once.
+/// From q0 = a y, within 1.5 ulp of a / c, Newton's correction q1 = q0 + (a - c q0) y is within one ulp (its own
+/// error is about 2^-51 ulp); then Markstein's theorem (P. Markstein, IBM J. Res. Dev. 34(1), 1990: y within half
+/// an ulp of 1 / c, q1 within one ulp of a / c) makes q1 + (a - c q1) y, rounded once, a / c rounded once: the same
+/// bits. Each remainder is one fused multiply-add, exact while it stays a normal number: so c must lie in [2^-64,
+/// 2^64] (y = 0 otherwise: then it divides) and each a be zero, infinite, NaN or of size in [2^-900, 2^900], as a
+/// square root's is (Adam's a). Infinities and NaN take q0 = a y, which is a / c for them, and so do zeros.
+inline Lanes8 divide_by_constant(Lanes8 a, double c, double y) {
+    if (!(y > 0.0)) return a / c;
+    const __m512d av = __builtin_convertvector(a, __m512d), cv = _mm512_set1_pd(c), yv = _mm512_set1_pd(y);
+    const __m512d q0 = _mm512_mul_pd(av, yv);
+    const __m512d q1 = _mm512_fmadd_pd(_mm512_fnmadd_pd(q0, cv, av), yv, q0);
+    const __m512d q2 = _mm512_fmadd_pd(_mm512_fnmadd_pd(q1, cv, av), yv, q1);
+    const __mmask8 special = _mm512_fpclass_pd_mask(av, 0x9F); // NaN, zero or infinite
+    return __builtin_convertvector(_mm512_mask_blend_pd(special, q2, q0), Lanes8);
+}
+#endif
 #endif
 #endif
 
@@ -114,9 +138,10 @@ template <std::size_t Size, class V> State<Size, V> zero_state(std::size_t n) {
 
 /// The constants of each step t = 1 ... steps of a member's run, the same for every realization: made once
 /// (make_step_tables, family.cpp, compiled without AVX2) and read by the updates. Adam's bias corrections eta / (1 -
-/// beta1^t) and sqrt(1 - beta2^t), by the same std::pow and std::sqrt calls as PyTorch's step; empty for the others.
+/// beta1^t) and sqrt(1 - beta2^t), by the same std::pow and std::sqrt calls as PyTorch's step, and the latter's
+/// reciprocal for divide_by_constant (0 where it may not be used); empty for the others.
 struct StepTables {
-    std::vector<double> adam_step_size, adam_root_correction;
+    std::vector<double> adam_step_size, adam_root_correction, adam_root_reciprocal;
 };
 StepTables make_step_tables(FamilyId id, double eta, const FamilyOptions& o, std::size_t steps);
 
@@ -260,20 +285,25 @@ template <std::size_t StaticM, class V = double> struct Rmsprop : Base<StaticM> 
 };
 
 /// PyTorch's Adam (no weight decay, not amsgrad) on g = -2 e x with lr = eta, in its implementation's order:
-/// step lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps.
+/// step lr / (1 - beta1^t), denominator sqrt(v) / sqrt(1 - beta2^t) + eps. Every tap's moments and square root
+/// first, then every tap's step: no tap reads another's, so each value has PyTorch's operations, and the taps'
+/// square roots are in flight together.
 template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     using Base<StaticM>::eta;
     using Base<StaticM>::o;
     State<StaticM, V> first = zero_state<StaticM, V>(this->taps()), second = zero_state<StaticM, V>(this->taps());
+    std::vector<V> roots = std::vector<V>(StaticM > 0 ? 0 : this->taps()); // run-time M's square roots
     std::size_t t = 0;
-    /// eta / (1 - beta1^t) and sqrt(1 - beta2^t) of step t (from 1): StepTables's, made once per run of the
-    /// ensemble, not per step per realization.
+    /// eta / (1 - beta1^t), sqrt(1 - beta2^t) and its reciprocal for step t (from 1): StepTables's, made once per
+    /// run of the ensemble, not per step per realization.
     const double* step_size = nullptr;
     const double* root_correction = nullptr;
+    const double* root_reciprocal = nullptr;
     std::size_t steps = 0; // the tables' length: the most updates of a run
     void use(const StepTables& tables) {
         step_size = tables.adam_step_size.data();
         root_correction = tables.adam_root_correction.data();
+        root_reciprocal = tables.adam_root_reciprocal.data();
         steps = tables.adam_step_size.size();
     }
     void reset() {
@@ -282,15 +312,28 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
         t = 0;
     }
     void update(V* w, const V* x, V e) {
+        if constexpr (StaticM > 0) {
+            V root_of_second[StaticM];
+            step(w, x, e, root_of_second);
+        } else {
+            step(w, x, e, roots.data());
+        }
+    }
+
+private:
+    void step(V* w, const V* x, V e, V* root_of_second) {
         const std::size_t M = this->taps();
         assert(t < steps && "make_step_tables was given fewer steps than the run takes");
-        const double lr = step_size[t], correction = root_correction[t];
-        ++t;
         for (std::size_t k = 0; k < M; ++k) {
             const V g = -2 * e * x[k];
             first[k] = o.adam_beta1 * first[k] + (1 - o.adam_beta1) * g;
             second[k] = o.adam_beta2 * second[k] + (1 - o.adam_beta2) * g * g;
-            const V denominator = root(second[k]) / correction + o.adam_eps;
+            root_of_second[k] = root(second[k]);
+        }
+        const double lr = step_size[t], correction = root_correction[t], reciprocal = root_reciprocal[t];
+        ++t;
+        for (std::size_t k = 0; k < M; ++k) {
+            const V denominator = divide_by_constant(root_of_second[k], correction, reciprocal) + o.adam_eps;
             w[k] = w[k] - lr * first[k] / denominator;
         }
     }
