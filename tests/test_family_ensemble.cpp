@@ -230,51 +230,99 @@ TEST_CASE("family ensemble: philox data are the lms engine's, and a member runs 
     }
 }
 
+namespace {
+
+__extension__ typedef unsigned __int128 u128;
+
+/// A double a whose quotient by c lies within about |r| / 2^(53 + bits of c's significand) of a halfway point
+/// between two doubles, where rounding is hardest (r = +-1: within about 2^-100 relative), or 0 if this try found
+/// none. c = C 2^e with C odd (b bits): a = (C M - r) / 2^s with M odd in [2^53, 2^54) and M = r / C mod 2^s, so
+/// that a / c = (M - r / C) 2^(s + exponent - e), M 2^(...) the halfway point.
+double near_halfway(double c, long long r, int exponent, std::mt19937_64& random) {
+    int e = 0;
+    auto C = static_cast<std::uint64_t>(std::ldexp(std::frexp(c, &e), 53));
+    while ((C & 1U) == 0) C >>= 1U;
+    int b = 0;
+    while ((C >> b) != 0) ++b;
+    std::uint64_t inverse = C; // C^-1 mod 2^64 by Newton's iteration (3, 6, 12, 24, 48, 96 bits)
+    for (int i = 0; i < 5; ++i) inverse *= 2 - C * inverse;
+    for (const int s : {b, b + 1}) {
+        const std::uint64_t low_bits = (std::uint64_t{1} << s) - 1;
+        const std::uint64_t low = static_cast<std::uint64_t>(r) * inverse & low_bits;
+        const std::uint64_t M =
+            ((std::uint64_t{1} << 53) | (random() & ~low_bits & ((std::uint64_t{1} << 53) - 1))) | low;
+        const u128 P = static_cast<u128>(C) * M - static_cast<u128>(static_cast<__int128>(r));
+        const u128 A = P >> s;
+        if ((P & low_bits) != 0 || A < (u128{1} << 52) || A >= (u128{1} << 53)) continue;
+        return std::ldexp(static_cast<double>(static_cast<std::uint64_t>(A)), exponent);
+    }
+    return 0.0;
+}
+
+double from_bits(std::uint64_t bits) {
+    double x;
+    std::memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+} // namespace
+
 TEST_CASE("family ensemble: Adam's division by its step's constant in the lanes is IEEE's a / c, bit for bit",
           "[family]") {
     // Adam's groups of eight divide sqrt(v) by sqrt(1 - beta2^t) with fused multiply-adds and the reciprocal
-    // (family_update::divide_by_constant): every value must be the bits of a / c. The constants of 20000 steps for
-    // three beta2, and c past the range where the remainders stay exact (divided), against a from square roots over
-    // sixty decades, runs of consecutive doubles, doubles of any sign and exponent the range allows, zeros,
-    // infinities and NaN.
+    // (family_update::divide_by_constant): every value must be the bits of a / c. The distinct constants of 20000
+    // steps for three beta2, with make_step_tables's reciprocals, and c past the range where the remainders stay
+    // exact (divided), against a from square roots over sixty decades, quotients next to a halfway point between two
+    // doubles, doubles of any sign and exponent the range allows, zeros, infinities and NaN (payload, sign,
+    // signalling).
     std::mt19937_64 random(20261205);
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    std::vector<double> constants;
+    std::vector<std::pair<double, double>> constants; // c, y
     for (const double beta2 : {0.999, 0.9, 0.5}) {
         FamilyOptions o;
         o.adam_beta2 = beta2;
         const auto tables = family_update::make_step_tables(FamilyId::adam, 0.05, o, 20000);
-        for (std::size_t t = 0; t < tables.adam_root_correction.size(); t += 97)
-            constants.push_back(tables.adam_root_correction[t]);
-        constants.push_back(tables.adam_root_correction.back());
+        for (std::size_t t = 0; t < tables.adam_root_correction.size(); t += beta2 == 0.999 ? 97 : 1)
+            if (constants.empty() || tables.adam_root_correction[t] != constants.back().first)
+                constants.emplace_back(tables.adam_root_correction[t], tables.adam_root_reciprocal[t]);
     }
-    for (const double c : {0x1p-70, 0x1p70, 3.0, 0.0}) constants.push_back(c);
+    for (const double c : {0x1p-70, 0x1p70, 0.0}) constants.emplace_back(c, 0.0); // y = 0: divided
+    constants.emplace_back(3.0, 1.0 / 3.0);
     const double inf = std::numeric_limits<double>::infinity();
-    std::size_t compared = 0, differ = 0;
-    for (const double c : constants) {
+    std::size_t compared = 0, halfway = 0, differ = 0;
+    for (const auto& [c, y] : constants) {
         std::vector<double> a;
         for (int i = 0; i < 64; ++i) a.push_back(std::sqrt(unit(random) * std::pow(10.0, 60.0 * unit(random) - 30)));
-        const double start = 1.0 + unit(random); // 256 consecutive doubles
-        for (double x = start; a.size() < 64 + 256; x = std::nextafter(x, 2.0)) a.push_back(x);
+        while (a.size() < 64 + 128 && c > 0.0 && c < inf && c != 1.0) { // r = +-1 (the hardest), then up to +-64
+            const long long r = a.size() < 128 ? 1 : 1 + static_cast<long long>(random() % 64);
+            const double x =
+                near_halfway(c, random() % 2 == 0 ? r : -r, static_cast<int>(random() % 400) - 252, random);
+            if (x == 0.0) continue;
+            a.push_back(x);
+            // the construction itself: in long double (64 bits), a / c sits half an ulp from its double
+            const long double q = static_cast<long double>(x) / c;
+            const double nearest = static_cast<double>(q);
+            const double ulp = std::nextafter(std::fabs(nearest), inf) - std::fabs(nearest);
+            halfway += r == 1 && std::fabs(std::fabs(q - nearest) / ulp - 0.5L) < 0x1p-9L;
+        }
         while (a.size() % 8 != 0) a.push_back(unit(random));
         // zeros, infinities and NaN among ordinary values, and the ends of the range the remainders allow
-        for (const double x : {0.0, -0.0, inf, -inf, std::nan(""), 1.5, 2.5, 0.25, 0x1p-900, 0x1p900, -0x1p-900,
-                               -0x1p900, 0x1p-537, 0x1p512, std::sqrt(std::numeric_limits<double>::max()),
-                               std::sqrt(std::numeric_limits<double>::denorm_min())})
+        for (const double x : {0.0, -0.0, inf, -inf, std::nan(""), -std::nan(""), from_bits(0x7FF8000000001234ULL),
+                               from_bits(0x7FF0000000000001ULL), 0x1p-900, 0x1p900, -0x1p-900, -0x1p900, 0x1p-537,
+                               0x1p512, std::sqrt(std::numeric_limits<double>::max()), 1.5})
             a.push_back(x);
         for (int i = 0; i < 8 * 16; ++i) // sign, significand and exponent (-900 ... 899) at random
             a.push_back(std::ldexp(random() % 2 == 0 ? 1.0 + unit(random) : -1.0 - unit(random),
                                    static_cast<int>(random() % 1800) - 900));
         REQUIRE(a.size() % 8 == 0);
         std::vector<double> lanes(a.size());
-        const double y = c >= 0x1p-64 && c <= 0x1p64 ? 1.0 / c : 0.0; // as make_step_tables makes it
         if (!family_lanes::divide_by_constant_in_lanes(a.data(), a.size(), c, y, lanes.data())) {
             WARN("no AVX-512 here: the division in Adam's lanes is not reached");
             return;
         }
         for (std::size_t i = 0; i < a.size(); ++i) {
             const double expected = a[i] / c;
-            ++compared;
+            compared += c != 1.0 && y > 0.0; // a / 1 and the divided ones test little
             if (std::memcmp(&expected, &lanes[i], sizeof expected) != 0) {
                 ++differ;
                 CAPTURE(a[i], c, expected, lanes[i]);
@@ -282,7 +330,8 @@ TEST_CASE("family ensemble: Adam's division by its step's constant in the lanes 
             }
         }
     }
-    CHECK(compared > 100000);
+    CHECK(compared > 150000);
+    CHECK(halfway > 20000); // r = +-1: 64 per constant, c = 1 and the divided ones aside
     CHECK(differ == 0);
 }
 

@@ -107,12 +107,13 @@ inline Lanes8 clamp(Lanes8 v, double lo, double hi) {
 #if defined(__AVX512DQ__)
 /// a / c in each lane, IEEE's quotient, by fused multiply-adds instead of the divider (which Adam's chain of
 /// dependent operations otherwise takes for two divisions and a square root per tap), given y = 1 / c rounded once.
-/// From q0 = a y, within 1.5 ulp of a / c, Newton's correction q1 = q0 + (a - c q0) y is within one ulp (its own
-/// error is about 2^-51 ulp); then Markstein's theorem (P. Markstein, IBM J. Res. Dev. 34(1), 1990: y within half
-/// an ulp of 1 / c, q1 within one ulp of a / c) makes q1 + (a - c q1) y, rounded once, a / c rounded once: the same
-/// bits. Each remainder is one fused multiply-add, exact while it stays a normal number: so c must lie in [2^-64,
-/// 2^64] (y = 0 otherwise: then it divides) and each a be zero, infinite, NaN or of size in [2^-900, 2^900], as a
-/// square root's is (Adam's a). Infinities and NaN take q0 = a y, which is a / c for them, and so do zeros.
+/// From q0 = a y, within 1.5 ulp of a / c, Newton's correction q1 = q0 + (a - c q0) y is within one ulp (its
+/// remainder, which may round when q0 is more than an ulp off, and y leave an error of about 2^-50 ulp); then
+/// Markstein's theorem (P. Markstein, IBM J. Res. Dev. 34(1), 1990: y within half an ulp of 1 / c, q1 within one ulp
+/// of a / c, the remainder a - c q1 exact, as one fused multiply-add makes it when its last bit is not below
+/// 2^-1074) makes q1 + (a - c q1) y, rounded once, a / c rounded once: the same bits. That holds where c lies in
+/// [2^-64, 2^64] (y = 0 otherwise: then it divides) and each a is zero, infinite, NaN or of size in [2^-900, 2^900],
+/// as a square root's is (Adam's a). Infinities and NaN take q0 = a y, which is a / c for them, and so do zeros.
 inline Lanes8 divide_by_constant(Lanes8 a, double c, double y) {
     if (!(y > 0.0)) return a / c;
     const __m512d av = __builtin_convertvector(a, __m512d), cv = _mm512_set1_pd(c), yv = _mm512_set1_pd(y);
