@@ -111,9 +111,9 @@ LMSREF_LANES_INLINE Log log_estimate(__m512d x) {
     const __m512d two_s_hi = _mm512_add_pd(s_hi, s_hi), two_s_lo = _mm512_add_pd(s_lo, s_lo);
 
     const __m512d k_hi = _mm512_mul_pd(k, _mm512_set1_pd(0x1.62e42fee00000p-1)); // exact
-    const __m512d sum = _mm512_add_pd(k_hi, two_s_hi);                           // two-sum: sum + e1 exactly
-    const __m512d sb = _mm512_sub_pd(sum, k_hi);
-    const __m512d e1 = _mm512_add_pd(_mm512_sub_pd(k_hi, _mm512_sub_pd(sum, sb)), _mm512_sub_pd(two_s_hi, sb));
+    // sum + e1 = k_hi + 2 s_hi exactly (Dekker's fast two-sum: k = 0, or |k_hi| >= ln 2 > 2 |s_hi|)
+    const __m512d sum = _mm512_add_pd(k_hi, two_s_hi);
+    const __m512d e1 = _mm512_sub_pd(two_s_hi, _mm512_sub_pd(sum, k_hi));
     const __m512d lo =
         _mm512_add_pd(e1, _mm512_fmadd_pd(k, _mm512_set1_pd(0x1.a39ef35793c76p-33), _mm512_add_pd(two_s_lo, tail)));
     const __m512d h = _mm512_add_pd(sum, lo);
@@ -132,14 +132,36 @@ LMSREF_LANES_INLINE Log log_estimate(__m512d x) {
     return {h, l, static_cast<__mmask8>(close & not_power_of_two)};
 }
 
-/// Attempts first ... first + count - 1 in the eight lanes, in three passes with short chains of dependent
-/// operations (the processor overlaps many attempts): x1, x2 -> r2 and the acceptance (r2 < 1 and r2 != 0); log(r2);
-/// f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected). Where the estimate of log cannot
-/// vouch for glibc's bits, redo_unsure makes the pair again (their places are appended to w.unsure).
+/// Each lane's normals appended to its column of the rows (out[8 k + g], k from made[g] on), up to count, attempt by
+/// attempt: every attempt is written at made[g], which moves on when it is accepted (no branch), so up to two values
+/// land past count, in the two rows of scratch. The lanes go side by side, so that the stores of one attempt fall in
+/// the same few rows.
+struct Appender {
+    double* out;
+    std::size_t end;       // count rows of eight
+    std::size_t at[lanes]; // out's index of each lane's next value
+    LMSREF_LANES_INLINE void add(const Workspace& w, std::size_t j) {
+        const unsigned accepted = w.accepted[j];
+#pragma GCC unroll 8
+        for (std::size_t g = 0; g < lanes; ++g) {
+            out[at[g]] = w.second[j * lanes + g];
+            out[at[g] + lanes] = w.first[j * lanes + g];
+            at[g] = std::min(at[g] + 2 * lanes * ((accepted >> g) & 1U), end + g);
+        }
+    }
+};
+
+/// Attempts first ... first + count - 1 in the eight lanes, in two passes (the processor overlaps many attempts):
+/// x1, x2 -> r2 and the acceptance (r2 < 1 and r2 != 0), counted into accepted_so_far, with the scalar appends of
+/// the twelve attempts before (pending_first ..., already mended) beside this integer work; then log(r2),
+/// f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected), the divider's division and root
+/// beside the estimate's multiply-adds. Where the estimate of log cannot vouch for glibc's bits, redo_unsure makes
+/// the pair again (their places are appended to w.unsure).
 LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t count,
-                                     std::size_t& unsure_count) {
+                                     std::size_t& unsure_count, __m512i& accepted_so_far, Appender& app,
+                                     std::size_t pending_first, std::size_t pending_count) {
     constexpr std::size_t most = 12;
-    alignas(64) double r2s[most][lanes], logs[most][lanes];
+    alignas(64) double r2s[most][lanes];
     for (std::size_t i = 0; i < count; ++i) {
         const std::size_t j = first + i;
         const __m512d x1 = candidate(temper(key[4 * j]) >> 5, temper(key[4 * j + 1]) >> 6);
@@ -148,23 +170,22 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
         const __mmask8 accept = _mm512_cmp_pd_mask(r2, _mm512_set1_pd(1.0), _CMP_LT_OQ) &
                                 _mm512_cmp_pd_mask(r2, _mm512_setzero_pd(), _CMP_NEQ_OQ);
         w.accepted[j] = static_cast<std::uint8_t>(accept);
+        accepted_so_far = _mm512_mask_add_epi64(accepted_so_far, accept, accepted_so_far, _mm512_set1_epi64(1));
         _mm512_store_pd(w.x1.data() + j * lanes, x1);
         _mm512_store_pd(w.x2.data() + j * lanes, x2);
         _mm512_store_pd(r2s[i], _mm512_mask_blend_pd(accept, _mm512_set1_pd(0.75), r2)); // harmless where rejected
+        if (i < pending_count) app.add(w, pending_first + i);
     }
     const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     for (std::size_t i = 0; i < count; ++i) {
         const Log log = log_estimate(_mm512_load_pd(r2s[i]));
-        _mm512_store_pd(logs[i], log.hi);
         const auto unsure = static_cast<__mmask8>(w.accepted[first + i] & ~log.sure); // their places, appended
         const __m512i places = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>((first + i) * lanes)), lane);
         _mm512_storeu_si512(w.unsure.data() + unsure_count, _mm512_maskz_compress_epi64(unsure, places));
         unsure_count += static_cast<std::size_t>(__builtin_popcount(unsure));
-    }
-    for (std::size_t i = 0; i < count; ++i) {
         const std::size_t index = (first + i) * lanes;
-        const __m512d f = _mm512_sqrt_pd(
-            _mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), _mm512_load_pd(logs[i])), _mm512_load_pd(r2s[i])));
+        const __m512d f =
+            _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), log.hi), _mm512_load_pd(r2s[i])));
         _mm512_store_pd(w.second.data() + index, _mm512_mul_pd(f, _mm512_load_pd(w.x2.data() + index))); // first out
         _mm512_store_pd(w.first.data() + index, _mm512_mul_pd(f, _mm512_load_pd(w.x1.data() + index)));  // cached
     }
@@ -184,30 +205,6 @@ void redo_unsure(Workspace& w, std::size_t count) {
     }
 }
 
-/// Each lane's normals of attempts [from, to) appended to its column of the rows (out[8 k + g], k from made[g] on),
-/// up to count: every attempt is written at made[g], which moves on when it is accepted (no branch), so up to two
-/// values land past count, in the two rows of scratch. The lanes go side by side, attempt by attempt, so that the
-/// stores of one attempt fall in the same few rows.
-void append(const Workspace& w, std::size_t from, std::size_t to, double* out, std::size_t* made, std::size_t count) {
-    const double* n2 = w.second.data();
-    const double* n1 = w.first.data();
-    std::size_t at[lanes]; // out's index of each lane's next value, kept in registers
-#pragma GCC unroll 8
-    for (std::size_t g = 0; g < lanes; ++g) at[g] = made[g] * lanes + g;
-    const std::size_t end = count * lanes;
-    for (std::size_t j = from; j < to; ++j) {
-        const unsigned accepted = w.accepted[j];
-#pragma GCC unroll 8
-        for (std::size_t g = 0; g < lanes; ++g) {
-            out[at[g]] = n2[j * lanes + g];
-            out[at[g] + lanes] = n1[j * lanes + g];
-            at[g] = std::min(at[g] + 2 * lanes * ((accepted >> g) & 1U), end + g);
-        }
-    }
-#pragma GCC unroll 8
-    for (std::size_t g = 0; g < lanes; ++g) made[g] = at[g] / lanes;
-}
-
 } // namespace
 
 // glibc's error bound is what lets the estimate stand for its log: another C library gets the scalar stream.
@@ -223,22 +220,27 @@ bool available() {
 void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out) {
     auto* key = reinterpret_cast<u32x8*>(w.key.data());
     seed(key, seeds, used);
-    std::size_t made[lanes] = {};
+    Appender app{out, count * lanes, {}};
+    for (std::size_t g = 0; g < lanes; ++g) app.at[g] = g;
+    __m512i accepted = _mm512_setzero_si512(); // each lane's accepted attempts, a pair each
+    const __m512i wanted = _mm512_set1_epi64(static_cast<long long>((count + 1) / 2));
     // A block's attempts twelve at a time (156 = 13 x 12), made, mended where the estimate left log to glibc, and
-    // appended, until every lane has its count: the last block stops where they do, not at its end.
+    // appended while the next twelve are made, until every lane has its count: the last block stops where they do.
     constexpr std::size_t step = 12;
+    std::size_t pending_first = 0, pending_count = 0; // attempts made, not yet appended
     bool more = count > 0;
     while (more) {
         twist(key);
         for (std::size_t j = 0; more && j < attempts; j += step) {
             std::size_t unsure = 0;
-            attempts_of(key, w, j, step, unsure);
+            attempts_of(key, w, j, step, unsure, accepted, app, pending_first, pending_count);
             redo_unsure(w, unsure);
-            append(w, j, j + step, out, made, count);
-            more = false;
-            for (std::size_t g = 0; g < lanes; ++g) more = more || made[g] < count;
+            pending_first = j;
+            pending_count = step;
+            more = _mm512_cmplt_epu64_mask(accepted, wanted) != 0;
         }
     }
+    for (std::size_t i = 0; i < pending_count; ++i) app.add(w, pending_first + i);
 }
 
 void log_estimates(const double* x, std::size_t n, double* out, bool* sure) {
