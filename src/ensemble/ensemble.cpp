@@ -1023,10 +1023,13 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
     const std::int64_t automatic_span = std::max<std::int64_t>(
         2 * threads, std::min<std::int64_t>(1024, static_cast<std::int64_t>(16e6 / block_bytes)));
     const std::int64_t span = agreed_span(options, options.span > 0 ? options.span : automatic_span, blocks);
-    std::vector<BlockSums> sums;
+    // Block first + i's sums at sums_of[i] from its start until it is added; then its memory holds another block's.
+    // So only the blocks in flight (at most a span) hold memory, and little of it is touched for the first time.
+    std::vector<std::unique_ptr<BlockSums>> made_sums;
+    std::vector<BlockSums*> free_sums, sums_of;
     SpanWork work;
     work.compute = [&](std::int64_t first, std::int64_t last, const std::function<bool(std::int64_t)>& done) {
-        while (static_cast<std::int64_t>(sums.size()) < last - first) sums.emplace_back(N, M);
+        sums_of.assign(static_cast<std::size_t>(last - first), nullptr);
         std::int64_t next = first; // the next block to start
         bool go_on = true;
         std::mutex mutex;
@@ -1038,12 +1041,20 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
             }
             for (;;) {
                 std::int64_t block = 0;
+                BlockSums* sums_here = nullptr;
                 {
                     std::lock_guard<std::mutex> lock(mutex);
                     if (!go_on || next >= last) return;
                     block = next++;
+                    if (free_sums.empty()) {
+                        made_sums.push_back(std::make_unique<BlockSums>(N, M));
+                        free_sums.push_back(made_sums.back().get());
+                    }
+                    sums_here = free_sums.back();
+                    free_sums.pop_back();
+                    sums_of[static_cast<std::size_t>(block - first)] = sums_here;
                 }
-                BlockSums& block_sums = sums[static_cast<std::size_t>(block - first)];
+                BlockSums& block_sums = *sums_here;
                 block_sums.clear();
                 const std::int64_t begin = block * ensemble_block_size;
                 const std::int64_t end = std::min(R, begin + ensemble_block_size);
@@ -1151,7 +1162,12 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
             }
         });
     };
-    work.add = [&](std::int64_t i, Totals& totals) { totals.add(sums[static_cast<std::size_t>(i)], p.diverged_above); };
+    work.add = [&](std::int64_t i, Totals& totals) { // under compute's lock, or after it
+        BlockSums*& added = sums_of[static_cast<std::size_t>(i)];
+        totals.add(*added, p.diverged_above);
+        free_sums.push_back(added);
+        added = nullptr;
+    };
     Totals totals(N, M);
     fold_blocks(options, blocks, span, totals, work);
     return finish(options, p, totals, source == nullptr, threads, start_time);
