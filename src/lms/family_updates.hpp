@@ -107,21 +107,22 @@ inline Lanes8 clamp(Lanes8 v, double lo, double hi) {
 #if defined(__AVX512DQ__)
 /// a / c in each lane, IEEE's quotient, by fused multiply-adds instead of the divider (which Adam's chain of
 /// dependent operations otherwise takes for two divisions and a square root per tap), given y = 1 / c rounded once.
-/// From q0 = a y, within 1.5 ulp of a / c, Newton's correction q1 = q0 + (a - c q0) y is within one ulp (its
-/// remainder, which may round when q0 is more than an ulp off, and y leave an error of about 2^-50 ulp); then
-/// Markstein's theorem (P. Markstein, IBM J. Res. Dev. 34(1), 1990: y within half an ulp of 1 / c, q1 within one ulp
-/// of a / c, the remainder a - c q1 exact, as one fused multiply-add makes it when its last bit is not below
-/// 2^-1074) makes q1 + (a - c q1) y, rounded once, a / c rounded once: the same bits. That holds where c lies in
-/// [2^-64, 2^64] (y = 0 otherwise: then it divides) and each a is zero, infinite, NaN or of size in [2^-900, 2^900],
-/// as a square root's is (Adam's a). Infinities and NaN take q0 = a y, which is a / c for them, and so do zeros.
+/// y_lo = (1 - c y) y, the first product exact in one fused multiply-add, makes y + y_lo = 1 / c to within 2^-104 of
+/// it; so q0 = a y + a y_lo, rounded once (a y_lo's own rounding is another 2^-105 of a / c), lies within half an
+/// ulp and 2^-103 of a / c: within one ulp. Then Markstein's theorem (P. Markstein, IBM J. Res. Dev. 34(1), 1990: y
+/// within half an ulp of 1 / c, q0 within one ulp of a / c, the remainder a - c q0 exact, as one fused multiply-add
+/// makes it when its last bit is not below 2^-1074) makes q0 + (a - c q0) y, rounded once, a / c rounded once: the
+/// same bits. That holds where c lies in [2^-64, 2^64] (y = 0 otherwise: then it divides) and each a is zero,
+/// infinite, NaN or of size in [2^-900, 2^900], as a square root's is (Adam's a). Infinities and NaN take a y, which
+/// is a / c for them, and so do zeros. Four operations deep (a y_lo, q0, the remainder, q1): 15 cycles on Zen 4.
 inline Lanes8 divide_by_constant(Lanes8 a, double c, double y) {
     if (!(y > 0.0)) return a / c;
     const __m512d av = __builtin_convertvector(a, __m512d), cv = _mm512_set1_pd(c), yv = _mm512_set1_pd(y);
-    const __m512d q0 = _mm512_mul_pd(av, yv);
+    const __m512d y_lo = _mm512_mul_pd(_mm512_fnmadd_pd(cv, yv, _mm512_set1_pd(1.0)), yv);
+    const __m512d q0 = _mm512_fmadd_pd(av, yv, _mm512_mul_pd(av, y_lo));
     const __m512d q1 = _mm512_fmadd_pd(_mm512_fnmadd_pd(q0, cv, av), yv, q0);
-    const __m512d q2 = _mm512_fmadd_pd(_mm512_fnmadd_pd(q1, cv, av), yv, q1);
     const __mmask8 special = _mm512_fpclass_pd_mask(av, 0x9F); // NaN, zero or infinite
-    return __builtin_convertvector(_mm512_mask_blend_pd(special, q2, q0), Lanes8);
+    return __builtin_convertvector(_mm512_mask_blend_pd(special, q1, _mm512_mul_pd(av, yv)), Lanes8);
 }
 #endif
 #endif
