@@ -132,10 +132,10 @@ LMSREF_LANES_INLINE Log log_estimate(__m512d x) {
     return {h, l, static_cast<__mmask8>(close & not_power_of_two)};
 }
 
-/// Each lane's normals appended to its column of the rows (out[8 k + g], k from made[g] on), up to count, attempt by
-/// attempt: every attempt is written at made[g], which moves on when it is accepted (no branch), so up to two values
-/// land past count, in the two rows of scratch. The lanes go side by side, so that the stores of one attempt fall in
-/// the same few rows.
+/// Each lane's normals appended to its column of the rows (out[8 k + g]), up to count, attempt by attempt: every
+/// attempt is written at at[g], which moves on two rows when it is accepted (no branch), so up to two values land
+/// past count, in the two rows of scratch. The lanes go side by side, so that the stores of one attempt fall in the
+/// same few rows.
 struct Appender {
     double* out;
     std::size_t end;       // count rows of eight
