@@ -269,28 +269,35 @@ double from_bits(std::uint64_t bits) {
 
 TEST_CASE("family ensemble: Adam's division by its step's constant in the lanes is IEEE's a / c, bit for bit",
           "[family]") {
-    // Adam's groups of eight divide sqrt(v) by sqrt(1 - beta2^t) with fused multiply-adds and the reciprocal
-    // (family_update::divide_by_constant): every value must be the bits of a / c. The distinct constants of 20000
-    // steps for three beta2, with make_step_tables's reciprocals, and c past the range where the remainders stay
-    // exact (divided), against a from square roots over sixty decades, quotients next to a halfway point between two
-    // doubles, doubles of any sign and exponent the range allows, zeros, infinities and NaN (payload, sign,
-    // signalling).
+    // Adam's groups of eight divide sqrt(v) by sqrt(1 - beta2^t) with fused multiply-adds from make_divisor's
+    // reciprocal, corrected where make_divisor says so (family_update::divide_by_constant): every value must be the
+    // bits of a / c. The distinct constants of 20000 steps for three beta2, as make_step_tables makes them, and c past
+    // the range where the remainders stay exact (divided), against a from square roots over sixty decades, quotients
+    // next to a halfway point between two doubles, doubles of any sign and exponent the range allows, zeros,
+    // infinities and NaN (payload, sign, signalling).
     std::mt19937_64 random(20261205);
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    std::vector<std::pair<double, double>> constants; // c, y
+    std::vector<family_update::Divisor> constants;
+    std::size_t corrected = 0;
     for (const double beta2 : {0.999, 0.9, 0.5}) {
         FamilyOptions o;
         o.adam_beta2 = beta2;
         const auto tables = family_update::make_step_tables(FamilyId::adam, 0.05, o, 20000);
-        for (std::size_t t = 0; t < tables.adam_root_correction.size(); t += beta2 == 0.999 ? 97 : 1)
-            if (constants.empty() || tables.adam_root_correction[t] != constants.back().first)
-                constants.emplace_back(tables.adam_root_correction[t], tables.adam_root_reciprocal[t]);
+        for (std::size_t t = 0; t < tables.adam_root_correction.size(); ++t) {
+            const family_update::Divisor& d = tables.adam_root_correction[t];
+            // every corrected one, every 97th of beta2 = 0.999's others
+            if ((t % 97 == 0 || beta2 != 0.999 || d.corrected) && (constants.empty() || d.c != constants.back().c)) {
+                constants.push_back(d);
+                corrected += d.corrected;
+            }
+        }
     }
-    for (const double c : {0x1p-70, 0x1p70, 0.0}) constants.emplace_back(c, 0.0); // y = 0: divided
-    constants.emplace_back(3.0, 1.0 / 3.0);
+    CHECK(corrected > 100); // the path with Markstein's correction is taken
+    for (const double c : {0x1p-70, 0x1p70, 0.0, 3.0}) constants.push_back(family_update::make_divisor(c));
     const double inf = std::numeric_limits<double>::infinity();
     std::size_t compared = 0, halfway = 0, differ = 0;
-    for (const auto& [c, y] : constants) {
+    for (const family_update::Divisor& d : constants) {
+        const double c = d.c, y = d.y;
         std::vector<double> a;
         for (int i = 0; i < 64; ++i) a.push_back(std::sqrt(unit(random) * std::pow(10.0, 60.0 * unit(random) - 30)));
         while (a.size() < 64 + 128 && c > 0.0 && c < inf && c != 1.0) { // r = +-1 (the hardest), then up to +-64
@@ -308,15 +315,15 @@ TEST_CASE("family ensemble: Adam's division by its step's constant in the lanes 
         while (a.size() % 8 != 0) a.push_back(unit(random));
         // zeros, infinities and NaN among ordinary values, and the ends of the range the remainders allow
         for (const double x : {0.0, -0.0, inf, -inf, std::nan(""), -std::nan(""), from_bits(0x7FF8000000001234ULL),
-                               from_bits(0x7FF0000000000001ULL), 0x1p-900, 0x1p900, -0x1p-900, -0x1p900, 0x1p-537,
+                               from_bits(0x7FF0000000000001ULL), 0x1p-800, 0x1p800, -0x1p-800, -0x1p800, 0x1p-537,
                                0x1p512, std::sqrt(std::numeric_limits<double>::max()), 1.5})
             a.push_back(x);
-        for (int i = 0; i < 8 * 16; ++i) // sign, significand and exponent (-900 ... 899) at random
+        for (int i = 0; i < 8 * 16; ++i) // sign, significand and exponent (-800 ... 799) at random
             a.push_back(std::ldexp(random() % 2 == 0 ? 1.0 + unit(random) : -1.0 - unit(random),
-                                   static_cast<int>(random() % 1800) - 900));
+                                   static_cast<int>(random() % 1600) - 800));
         REQUIRE(a.size() % 8 == 0);
         std::vector<double> lanes(a.size());
-        if (!family_lanes::divide_by_constant_in_lanes(a.data(), a.size(), c, y, lanes.data())) {
+        if (!family_lanes::divide_by_constant_in_lanes(a.data(), a.size(), d, lanes.data())) {
             WARN("no AVX-512 here: the division in Adam's lanes is not reached");
             return;
         }
@@ -330,9 +337,55 @@ TEST_CASE("family ensemble: Adam's division by its step's constant in the lanes 
             }
         }
     }
-    CHECK(compared > 150000);
-    CHECK(halfway > 20000); // r = +-1: 64 per constant, c = 1 and the divided ones aside
+    CHECK(compared > 400000);
+    CHECK(halfway > 80000); // r = +-1: 64 per constant, c = 1 and the divided ones aside
     CHECK(differ == 0);
+}
+
+TEST_CASE("family ensemble: make_divisor asks for Markstein's correction where the two-operation quotient needs it",
+          "[family]") {
+    // divide_by_constant's q0 = fma(a, y, a y_low) is a / c unless a / c lies within about 2^-105 of a halfway
+    // point; make_divisor sets `corrected` where such an a rounds otherwise. Checked here by this file's own search
+    // (near_halfway, with A 2^s - M C = -r for r = +-1 ... +-3 and other r up to 64, not make_divisor's
+    // enumeration): where `corrected` is unset, no a it finds may round otherwise, and where it is set, it must find
+    // one (a divisor corrected for nothing would only cost time). The constants of Adam's 20000 steps at beta2 =
+    // 0.999 and random significands at random exponents.
+    std::mt19937_64 random(20261206);
+    std::vector<double> cs;
+    FamilyOptions o;
+    const auto tables = family_update::make_step_tables(FamilyId::adam, 0.05, o, 20000);
+    for (const family_update::Divisor& d : tables.adam_root_correction)
+        if (cs.empty() || d.c != cs.back()) cs.push_back(d.c);
+    for (int i = 0; i < 20000; ++i)
+        cs.push_back(
+            std::ldexp(1.0 + static_cast<double>(random() >> 11U) * 0x1p-53, static_cast<int>(random() % 121) - 60));
+    std::size_t corrected = 0, confirmed = 0, wrong = 0, tried = 0;
+    for (const double c : cs) {
+        const family_update::Divisor d = family_update::make_divisor(c);
+        REQUIRE(d.y == 1.0 / c);
+        bool rounds_otherwise = false;
+        for (long long r = -64; r <= 64; ++r) {
+            const int tries = std::abs(r) <= 3 ? 8 : 1;
+            for (int i = 0; i < tries && r != 0; ++i) {
+                const double a = near_halfway(c, r, static_cast<int>(random() % 200) - 100, random);
+                if (a == 0.0) continue;
+                ++tried;
+                rounds_otherwise = rounds_otherwise || std::fma(a, d.y, a * d.y_low) != a / c;
+            }
+        }
+        corrected += d.corrected;
+        confirmed += d.corrected && rounds_otherwise;
+        if (!d.corrected && rounds_otherwise) {
+            ++wrong;
+            CAPTURE(c);
+            CHECK_FALSE(rounds_otherwise);
+        }
+    }
+    CAPTURE(cs.size(), tried, corrected, confirmed);
+    CHECK(tried > 100 * cs.size());
+    CHECK(corrected > 500);
+    CHECK(confirmed == corrected);
+    CHECK(wrong == 0);
 }
 
 TEST_CASE("family ensemble: the members run on the CPU engine only", "[family]") {

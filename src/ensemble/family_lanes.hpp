@@ -69,9 +69,9 @@ constexpr bool divider_bound(FamilyId id) {
 }
 void start_sums(const Block& block, std::size_t M, std::size_t count);
 
-/// For the tests: out[i] = family_update::divide_by_constant(a[i], c, y) for i < n (n a multiple of 8) in the
-/// lanes of Lanes8, the path Adam's groups of eight take (family_rows.cpp); false, with nothing written, where this
-/// build or processor has no AVX-512.
-bool divide_by_constant_in_lanes(const double* a, std::size_t n, double c, double y, double* out);
+/// For the tests: out[i] = family_update::divide_by_constant(a[i], d) for i < n (n a multiple of 8) in the lanes
+/// of Lanes8, the path Adam's groups of eight take (family_rows.cpp); false, with nothing written, where this build
+/// or processor has no AVX-512.
+bool divide_by_constant_in_lanes(const double* a, std::size_t n, const family_update::Divisor& d, double* out);
 
 } // namespace lmsref::family_lanes

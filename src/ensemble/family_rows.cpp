@@ -100,25 +100,25 @@ void add_fused_rows(const Block& b, const philox::Problem& p, std::int64_t begin
     });
 }
 
-bool divide_by_constant_in_lanes(const double* a, std::size_t n, double c, double y, double* out) {
+bool divide_by_constant_in_lanes(const double* a, std::size_t n, const family_update::Divisor& d, double* out) {
 #if defined(__AVX512DQ__)
     if (!philox::avx512_supported()) return false;
     for (std::size_t i = 0; i + 8 <= n; i += 8) {
         family_update::Lanes8 v;
         std::memcpy(&v, a + i, sizeof v);
-        const family_update::Lanes8 q = family_update::divide_by_constant(v, c, y);
+        const family_update::Lanes8 q = family_update::divide_by_constant(v, d);
         std::memcpy(out + i, &q, sizeof q);
     }
     return true;
 #else
-    (void)a, (void)n, (void)c, (void)y, (void)out;
+    (void)a, (void)n, (void)d, (void)out;
     return false; // Lanes8's divide_by_constant is a / c itself here: nothing of the lanes' own to check
 #endif
 }
 
 #else
 
-bool divide_by_constant_in_lanes(const double*, std::size_t, double, double, double*) {
+bool divide_by_constant_in_lanes(const double*, std::size_t, const family_update::Divisor&, double*) {
     return false;
 }
 void add_rows(const Block&, std::int64_t, std::int64_t, MakeRows, void*, double*, double*) {}

@@ -5,10 +5,71 @@
 #include "core/text.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <sstream>
 #include <utility>
 
 namespace lmsref {
+
+namespace {
+
+__extension__ typedef unsigned __int128 u128;
+
+/// An a in [1, 2) whose quotient by d.c made as divide_by_constant's q0, fma(a, y, a y_low), rounds other than a / c,
+/// or 0 if there is none. Only an a whose quotient lies near a halfway point between two doubles can: with u = 2^-53,
+/// y = 1 / c + D (|D| < u / c) and y_low = -D + E (|E| < u |D|), so y + y_low = 1 / c + E; a y_low rounded adds
+/// less than u |a y_low| < u^2 (1 + u) |a / c|; the sum before its rounding lies within b = 2^-105 (1 + 2^-54) |a / c|
+/// of a / c, and rounds otherwise only if a halfway point lies that close. Scale a and c to their significands A and
+/// C, integers in [2^52, 2^53): where A >= C, A / C lies in [1, 2), its halfway points are odd M / 2^53 with M in
+/// [2^53, 2^54), and |A / C - M / 2^53| < b A / C means |A 2^53 - M C| < 2^-52 (1 + 2^-54) A < 2: the integer
+/// A 2^53 - M C is +-1 (it is never 0, as M is odd and C < 2^53). Where A < C, the halfway points are M / 2^54 and
+/// |A 2^54 - M C| < 4: +-1, +-2 or +-3. For each such r = A 2^k - M C, M C = -r mod 2^k fixes M (C = 2^s C', C' odd:
+/// r needs 2^s as a factor, and M = -(r / 2^s) / C' mod 2^(k - s)), and A = (M C + r) / 2^k; where A lies in its
+/// range, that a is tried. Scaling by powers of two changes no rounding while every value stays normal, as it does
+/// for c in [2^-64, 2^64] and a in [2^-800, 2^800].
+double quotient_witness(const family_update::Divisor& d) {
+    int exponent = 0;
+    const auto C = static_cast<std::uint64_t>(std::ldexp(std::frexp(d.c, &exponent), 53));
+    int s = 0;
+    while (((C >> s) & 1U) == 0) ++s;
+    const std::uint64_t odd = C >> s;
+    std::uint64_t inverse = odd; // odd^-1 mod 2^64 by Newton's iteration (3, 6, 12, 24, 48, 96 bits)
+    for (int i = 0; i < 5; ++i) inverse *= 2 - odd * inverse;
+    const u128 low = u128{1} << 53, high = u128{1} << 54;
+    for (const int k : {53, 54}) {
+        const long long largest = k == 53 ? 1 : 3;
+        for (long long r = -largest; r <= largest; ++r) {
+            if (r == 0 || r % (1LL << s) != 0) continue;
+            const int bits = k - s;
+            const u128 modulus = u128{1} << bits;
+            const u128 first = static_cast<u128>(static_cast<std::uint64_t>(-(r >> s)) * inverse) & (modulus - 1);
+            for (u128 M = first; M < high; M += modulus) {
+                if (M < low || (M & 1U) == 0) continue;
+                const u128 A = (M * C + static_cast<u128>(static_cast<__int128>(r))) >> k;
+                if (A < (u128{1} << 52) || A >= low || (k == 53) != (A >= C)) continue;
+                const double a = std::ldexp(static_cast<double>(static_cast<std::uint64_t>(A)), -52);
+                if (std::fma(a, d.y, a * d.y_low) != a / d.c) return a;
+            }
+        }
+    }
+    return 0.0;
+}
+
+} // namespace
+
+family_update::Divisor family_update::make_divisor(double c) {
+    Divisor d;
+    d.c = c;
+    if (!(c >= 0x1p-64 && c <= 0x1p64)) {
+        d.y = 0.0; // divided
+        return d;
+    }
+    d.y = 1.0 / c;
+    d.y_low = std::fma(-c, d.y, 1.0) / c; // 1 - c y is exact (y rounded to nearest), so this is 1 / c - y rounded once
+    d.corrected = quotient_witness(d) != 0.0;
+    return d;
+}
 
 family_update::StepTables family_update::make_step_tables(FamilyId id, double eta, const FamilyOptions& o,
                                                           std::size_t steps) {
@@ -17,9 +78,7 @@ family_update::StepTables family_update::make_step_tables(FamilyId id, double et
     for (std::size_t t = 1; t <= steps; ++t) {
         const auto step = static_cast<double>(t);
         tables.adam_step_size.push_back(eta / (1 - std::pow(o.adam_beta1, step)));
-        tables.adam_root_correction.push_back(std::sqrt(1 - std::pow(o.adam_beta2, step)));
-        const double correction = tables.adam_root_correction.back();
-        tables.adam_root_reciprocal.push_back(correction >= 0x1p-64 && correction <= 0x1p64 ? 1.0 / correction : 0.0);
+        tables.adam_root_correction.push_back(make_divisor(std::sqrt(1 - std::pow(o.adam_beta2, step))));
     }
     return tables;
 }

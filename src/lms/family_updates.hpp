@@ -67,10 +67,21 @@ inline double clamp(double v, double lo, double hi) {
 template <class V> V splat(double s) {
     return V{} + s;
 }
-/// a / c for a constant c of the step, given y = 1 / c rounded once, or 0 where c lies outside [2^-64, 2^64]
-/// (Lanes8's overload uses y: below).
-template <class V> V divide_by_constant(V a, double c, double /*y*/) {
-    return a / c;
+/// A constant divisor c of a run's step made ready for divide_by_constant by make_divisor (family.cpp): y = 1 / c
+/// and y_low = 1 / c - y, each rounded once, so that y + y_low is 1 / c to within 2^-106 of it; y = 0 where c lies
+/// outside [2^-64, 2^64] (then the lanes divide). corrected: whether, for some a, the quotient a y + a y_low (the
+/// product a y_low rounded, then the sum once) rounds other than a / c, so that Markstein's correction must follow
+/// it; make_divisor tries every a for which that can happen. About one c in 150 (random significands) needs it; 3
+/// of Adam's first 500 steps at its default beta2.
+struct Divisor {
+    double c = 1.0, y = 1.0, y_low = 0.0;
+    bool corrected = false;
+};
+Divisor make_divisor(double c);
+
+/// a / c for a constant c of the step (Lanes8's overload uses the rest of the Divisor: below).
+template <class V> V divide_by_constant(V a, const Divisor& d) {
+    return a / d.c;
 }
 
 #if defined(__AVX2__)
@@ -106,23 +117,25 @@ inline Lanes8 clamp(Lanes8 v, double lo, double hi) {
 }
 #if defined(__AVX512DQ__)
 /// a / c in each lane, IEEE's quotient, by fused multiply-adds instead of the divider (which Adam's chain of
-/// dependent operations otherwise takes for two divisions and a square root per tap), given y = 1 / c rounded once.
-/// y_lo = (1 - c y) y, the first product exact in one fused multiply-add, makes y + y_lo = 1 / c to within 2^-104 of
-/// it; so q0 = a y + a y_lo, rounded once (a y_lo's own rounding is another 2^-105 of a / c), lies within half an
-/// ulp and 2^-103 of a / c: within one ulp. Then Markstein's theorem (P. Markstein, IBM J. Res. Dev. 34(1), 1990: y
-/// within half an ulp of 1 / c, q0 within one ulp of a / c, the remainder a - c q0 exact, as one fused multiply-add
-/// makes it when its last bit is not below 2^-1074) makes q0 + (a - c q0) y, rounded once, a / c rounded once: the
-/// same bits. That holds where c lies in [2^-64, 2^64] (y = 0 otherwise: then it divides) and each a is zero,
-/// infinite, NaN or of size in [2^-900, 2^900], as a square root's is (Adam's a). Infinities and NaN take a y, which
-/// is a / c for them, and so do zeros. Four operations deep (a y_lo, q0, the remainder, q1): 15 cycles on Zen 4.
-inline Lanes8 divide_by_constant(Lanes8 a, double c, double y) {
-    if (!(y > 0.0)) return a / c;
-    const __m512d av = __builtin_convertvector(a, __m512d), cv = _mm512_set1_pd(c), yv = _mm512_set1_pd(y);
-    const __m512d y_lo = _mm512_mul_pd(_mm512_fnmadd_pd(cv, yv, _mm512_set1_pd(1.0)), yv);
-    const __m512d q0 = _mm512_fmadd_pd(av, yv, _mm512_mul_pd(av, y_lo));
-    const __m512d q1 = _mm512_fmadd_pd(_mm512_fnmadd_pd(q0, cv, av), yv, q0);
+/// dependent operations otherwise takes for two divisions and a square root per tap), from make_divisor's y and
+/// y_low: q0 = a y + a y_low, the product a y_low rounded, then the sum once (N. Brisebarre, J.-M. Muller and S. K.
+/// Raina, IEEE Trans. Computers 53(8), 2004). Before its own rounding q0 lies within 2^-105 (1 + 2^-54) |a / c| of
+/// a / c (make_divisor's comment), so it is a / c rounded once unless a / c lies that close to a halfway point
+/// between two doubles; make_divisor has tried every a for which c allows that, and where one rounds otherwise it
+/// sets `corrected`. Then one correction follows: q0 is within one ulp of a / c and y within half an ulp of 1 / c, so
+/// Markstein's theorem (P. Markstein, IBM J. Res. Dev. 34(1), 1990; the remainder a - c q0 exact, as one fused
+/// multiply-add makes it when its last bit is not below 2^-1074) makes q0 + (a - c q0) y, rounded once, a / c rounded
+/// once. Either way the same bits as a / c, where c lies in [2^-64, 2^64] (y = 0 otherwise: then it divides) and each
+/// a is zero, infinite, NaN or of size in [2^-800, 2^800], as a square root's is (Adam's a); there every product
+/// stays normal. Infinities and NaN take a y, which is a / c for them, and so do zeros. Two operations deep (a y_low,
+/// q0: 7 cycles on Zen 4), four with the correction.
+inline Lanes8 divide_by_constant(Lanes8 a, const Divisor& d) {
+    if (!(d.y > 0.0)) return a / d.c;
+    const __m512d av = __builtin_convertvector(a, __m512d), yv = _mm512_set1_pd(d.y);
+    __m512d q = _mm512_fmadd_pd(av, yv, _mm512_mul_pd(av, _mm512_set1_pd(d.y_low)));
+    if (d.corrected) q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, _mm512_set1_pd(d.c), av), yv, q);
     const __mmask8 special = _mm512_fpclass_pd_mask(av, 0x9F); // NaN, zero or infinite
-    return __builtin_convertvector(_mm512_mask_blend_pd(special, q1, _mm512_mul_pd(av, yv)), Lanes8);
+    return __builtin_convertvector(_mm512_mask_blend_pd(special, q, _mm512_mul_pd(av, yv)), Lanes8);
 }
 #endif
 #endif
@@ -140,10 +153,11 @@ template <std::size_t Size, class V> State<Size, V> zero_state(std::size_t n) {
 
 /// The constants of each step t = 1 ... steps of a member's run, the same for every realization: made once
 /// (make_step_tables, family.cpp, compiled without AVX2) and read by the updates. Adam's bias corrections eta / (1 -
-/// beta1^t) and sqrt(1 - beta2^t), by the same std::pow and std::sqrt calls as PyTorch's step, and the latter's
-/// reciprocal for divide_by_constant (0 where it may not be used); empty for the others.
+/// beta1^t) and sqrt(1 - beta2^t), by the same std::pow and std::sqrt calls as PyTorch's step, the latter as a
+/// Divisor for divide_by_constant; empty for the others.
 struct StepTables {
-    std::vector<double> adam_step_size, adam_root_correction, adam_root_reciprocal;
+    std::vector<double> adam_step_size;
+    std::vector<Divisor> adam_root_correction;
 };
 StepTables make_step_tables(FamilyId id, double eta, const FamilyOptions& o, std::size_t steps);
 
@@ -296,16 +310,14 @@ template <std::size_t StaticM, class V = double> struct Adam : Base<StaticM> {
     State<StaticM, V> first = zero_state<StaticM, V>(this->taps()), second = zero_state<StaticM, V>(this->taps());
     std::vector<V> roots = std::vector<V>(StaticM > 0 ? 0 : this->taps()); // run-time M's square roots
     std::size_t t = 0;
-    /// eta / (1 - beta1^t), sqrt(1 - beta2^t) and its reciprocal for step t (from 1): StepTables's, made once per
-    /// run of the ensemble, not per step per realization.
+    /// eta / (1 - beta1^t) and sqrt(1 - beta2^t) for step t (from 1): StepTables's, made once per run of the
+    /// ensemble, not per step per realization.
     const double* step_size = nullptr;
-    const double* root_correction = nullptr;
-    const double* root_reciprocal = nullptr;
+    const Divisor* root_correction = nullptr;
     std::size_t steps = 0; // the tables' length: the most updates of a run
     void use(const StepTables& tables) {
         step_size = tables.adam_step_size.data();
         root_correction = tables.adam_root_correction.data();
-        root_reciprocal = tables.adam_root_reciprocal.data();
         steps = tables.adam_step_size.size();
     }
     void reset() {
@@ -332,10 +344,11 @@ private:
             second[k] = o.adam_beta2 * second[k] + (1 - o.adam_beta2) * g * g;
             root_of_second[k] = root(second[k]);
         }
-        const double lr = step_size[t], correction = root_correction[t], reciprocal = root_reciprocal[t];
+        const double lr = step_size[t];
+        const Divisor& correction = root_correction[t];
         ++t;
         for (std::size_t k = 0; k < M; ++k) {
-            const V denominator = divide_by_constant(root_of_second[k], correction, reciprocal) + o.adam_eps;
+            const V denominator = divide_by_constant(root_of_second[k], correction) + o.adam_eps;
             w[k] = w[k] - lr * first[k] / denominator;
         }
     }
