@@ -282,7 +282,8 @@ TEST_CASE("family ensemble: Adam's division by its step's constant in the lanes 
     for (const double beta2 : {0.999, 0.9, 0.5}) {
         FamilyOptions o;
         o.adam_beta2 = beta2;
-        const auto tables = family_update::make_step_tables(FamilyId::adam, 0.05, o, 20000);
+        const auto tables =
+            family_update::make_step_tables(FamilyId::adam, 0.05, o, 20000, family_update::TablesFor::ensemble);
         for (std::size_t t = 0; t < tables.adam_root_correction.size(); ++t) {
             const family_update::Divisor& d = tables.adam_root_correction[t];
             // every corrected one, every 97th of beta2 = 0.999's others
@@ -353,7 +354,8 @@ TEST_CASE("family ensemble: make_divisor asks for Markstein's correction where t
     std::mt19937_64 random(20261206);
     std::vector<double> cs;
     FamilyOptions o;
-    const auto tables = family_update::make_step_tables(FamilyId::adam, 0.05, o, 20000);
+    const auto tables =
+        family_update::make_step_tables(FamilyId::adam, 0.05, o, 20000, family_update::TablesFor::ensemble);
     for (const family_update::Divisor& d : tables.adam_root_correction)
         if (cs.empty() || d.c != cs.back()) cs.push_back(d.c);
     for (int i = 0; i < 20000; ++i)

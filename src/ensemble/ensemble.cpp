@@ -594,7 +594,8 @@ Problem make_problem(const EnsembleOptions& options) {
     p.K = std::max(p.M, scenario.wo.size());
     p.wo_K.assign(p.K, 0.0);
     std::copy(scenario.wo.begin(), scenario.wo.end(), p.wo_K.begin());
-    p.tables = family_update::make_step_tables(options.algorithm, p.eta, options.family, p.N);
+    p.tables = family_update::make_step_tables(options.algorithm, p.eta, options.family, p.N,
+                                               family_update::TablesFor::ensemble);
     double d_power = options.d_power;
     if (d_power == 0) { // generated data: x of unit power, d = wo * x + v
         d_power = scenario.noise_variance;

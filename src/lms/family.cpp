@@ -72,13 +72,15 @@ family_update::Divisor family_update::make_divisor(double c) {
 }
 
 family_update::StepTables family_update::make_step_tables(FamilyId id, double eta, const FamilyOptions& o,
-                                                          std::size_t steps) {
+                                                          std::size_t steps, TablesFor use) {
     StepTables tables;
     if (id != FamilyId::adam) return tables;
     for (std::size_t t = 1; t <= steps; ++t) {
         const auto step = static_cast<double>(t);
         tables.adam_step_size.push_back(eta / (1 - std::pow(o.adam_beta1, step)));
-        tables.adam_root_correction.push_back(make_divisor(std::sqrt(1 - std::pow(o.adam_beta2, step))));
+        const double correction = std::sqrt(1 - std::pow(o.adam_beta2, step));
+        tables.adam_root_correction.push_back(use == TablesFor::ensemble ? make_divisor(correction)
+                                                                         : Divisor{correction, 0.0, 0.0, false});
     }
     return tables;
 }
@@ -108,7 +110,8 @@ Trajectory run_loop(const std::vector<double>& x, const std::vector<double>& d, 
 template <FamilyId Id>
 Trajectory run_member(const std::vector<double>& x, const std::vector<double>& d, double eta, std::size_t M,
                       const FamilyOptions& options) {
-    const family_update::StepTables tables = family_update::make_step_tables(Id, eta, options, x.size());
+    const family_update::StepTables tables =
+        family_update::make_step_tables(Id, eta, options, x.size(), family_update::TablesFor::single_run);
     return with_family_update(Id, M, eta, options, tables, [&](auto& update) { return run_loop(x, d, M, update); });
 }
 

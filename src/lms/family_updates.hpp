@@ -154,12 +154,14 @@ template <std::size_t Size, class V> State<Size, V> zero_state(std::size_t n) {
 /// The constants of each step t = 1 ... steps of a member's run, the same for every realization: made once
 /// (make_step_tables, family.cpp, compiled without AVX2) and read by the updates. Adam's bias corrections eta / (1 -
 /// beta1^t) and sqrt(1 - beta2^t), by the same std::pow and std::sqrt calls as PyTorch's step, the latter as a
-/// Divisor for divide_by_constant; empty for the others.
+/// Divisor for divide_by_constant; empty for the others. Made for the ensemble, whose lanes read every field of the
+/// Divisors (make_divisor: about 100 ns a step), or for a single run, whose scalar steps divide by c alone (y = 0).
 struct StepTables {
     std::vector<double> adam_step_size;
     std::vector<Divisor> adam_root_correction;
 };
-StepTables make_step_tables(FamilyId id, double eta, const FamilyOptions& o, std::size_t steps);
+enum class TablesFor { single_run, ensemble };
+StepTables make_step_tables(FamilyId id, double eta, const FamilyOptions& o, std::size_t steps, TablesFor use);
 
 /// What every update holds: M, eta and the options. use(tables) points it at the per-step constants of its runs
 /// (StepTables); reset() starts a new run from w = 0 (the caller zeroes w); update(w, x, e) takes one
