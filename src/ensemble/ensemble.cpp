@@ -229,8 +229,8 @@ Kernels kernels(std::size_t M) {
 // A block's realizations [begin, end) of a member of the family, group_size at a time (then one by one), their data
 // made into the workspace by make_data(r, count, x, d): realizations r ... r + count - 1 at x + g N, d + g N.
 // philox: the problem on philox data (else null), for the lanes that make the data and run the member together.
-// make_rows: null, or a maker of eight realizations as rows (make_rows(r, d) makes r ... r + 7 and returns x), for
-// family_lanes::add_rows_block.
+// make_rows: null, or a maker of eight realizations as rows (make_rows(r, d, slot) makes r ... r + 7 and returns x,
+// in the workspace's rows of that slot), for family_lanes::add_rows_block.
 template <class MakeData, class MakeRows = std::nullptr_t>
 void add_member_block(const EnsembleOptions& options, const Problem& p, std::int64_t begin, std::int64_t end,
                       Workspace& ws, BlockSums& sums, const MakeData& make_data, const philox::Problem* philox,
@@ -258,8 +258,8 @@ void add_member_block(const EnsembleOptions& options, const Problem& p, std::int
                     const MakeData* data;
                     const MakeRows* rows;
                 } makers{&make_data, make_rows};
-                const auto rows = [](void* context, std::int64_t r, double* d) -> const double* {
-                    return (*static_cast<Makers*>(context)->rows)(r, d);
+                const auto rows = [](void* context, std::int64_t r, double* d, int slot) -> const double* {
+                    return (*static_cast<Makers*>(context)->rows)(r, d, slot);
                 };
                 const auto data = [](void* context, std::int64_t r, std::size_t count, double* x, double* d) {
                     (*static_cast<Makers*>(context)->data)(r, count, x, d);
@@ -1106,8 +1106,8 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                                                          static_cast<std::uint32_t>(g),
                                                      ws, x, d);
                     };
-                    const auto make_rows = [&](std::int64_t r, double* d) {
-                        return generate_rows(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, d);
+                    const auto make_rows = [&](std::int64_t r, double* d, int slot) {
+                        return generate_rows(scenario, static_cast<std::uint32_t>(scenario.seed + r), ws, d, slot);
                     };
                     add_member_block(options, p, begin, end, ws, block_sums, make_data,
                                      use_philox && !coloured ? &philox_p : nullptr, numpy_rows ? &make_rows : nullptr);

@@ -33,8 +33,9 @@ struct Block {
 /// not a std::function: no template is instantiated both here and in the code compiled without AVX2.
 using MakeData = void (*)(void* context, std::int64_t r, std::size_t count, double* x, double* d);
 
-/// Makes realizations r ... r + 7 as rows (sample n of realization g at x[8 n + g], d[8 n + g]) into d and returns x.
-using MakeRows = const double* (*)(void* context, std::int64_t r, double* d);
+/// Makes realizations r ... r + 7 as rows (sample n of realization g at x[8 n + g], d[8 n + g]) into d and returns x,
+/// which lies in the maker's buffer `slot` (0 or 1): the rows of two groups can be kept at once.
+using MakeRows = const double* (*)(void* context, std::int64_t r, double* d, int slot);
 
 /// Whether this build has the lanes and this processor runs them (AVX2).
 bool available();
@@ -48,8 +49,9 @@ void add_block(const Block& block, std::int64_t begin, std::int64_t end, MakeDat
                double* d, double* steady, const philox::Problem* philox = nullptr);
 
 /// add_block for data that come as rows of eight realizations (NumPy's, made in legacy_lanes): where the processor
-/// has AVX-512 and M is small, whole groups of eight run in the lanes of Lanes8 on make_rows's rows (d: the caller's
-/// 8 N values), the block sums added eight samples at a time in realization order; the rest as add_block runs it,
+/// has AVX-512 and M is small, whole groups of eight run in the lanes of Lanes8 on make_rows's rows, two groups at
+/// a time where two are left (d: the caller's 16 N values), the block sums added eight samples at a time in
+/// realization order; the rest as add_block runs it,
 /// on make_data. The same bits either way.
 void add_rows_block(const Block& block, std::int64_t begin, std::int64_t end, MakeRows make_rows, MakeData make_data,
                     void* context, double* x, double* d, double* steady);
