@@ -96,8 +96,9 @@ void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows mak
     with_rows_update(b, [&](auto taps, auto& update) {
         constexpr std::size_t M = decltype(taps)::value;
         // Two groups at a time where the chain is what costs: up to four taps, and at any M for a member whose step
-        // goes through the divider. With more taps a simple member's two sets of state outgrow the registers, and
-        // the spills cost more than the overlap gains (at M = 5 to 8, 2 to 7 % slower, RLS 4 to 8 %).
+        // goes through the divider. With more taps two sets of a simple member's state no longer fit the registers:
+        // at M = 5 to 8, sign-data, sign-sign, momentum and nesterov ran 2 to 7 % slower with two, RLS 4 to 8 %
+        // (nlms 3 % faster at M = 5 and 6, level at 8).
         const bool two_groups = M <= 4 || divider_bound(b.algorithm);
         std::remove_reference_t<decltype(update)> updates[2] = {update, update};
         for (std::int64_t r = begin; r < end;) {
