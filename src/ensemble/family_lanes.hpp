@@ -51,8 +51,7 @@ void add_block(const Block& block, std::int64_t begin, std::int64_t end, MakeDat
 /// add_block for data that come as rows of eight realizations (NumPy's, made in legacy_lanes): where the processor
 /// has AVX-512 and M is small, whole groups of eight run in the lanes of Lanes8 on make_rows's rows, two groups at
 /// a time where two are left (d: the caller's 16 N values), the block sums added eight samples at a time in
-/// realization order; the rest as add_block runs it,
-/// on make_data. The same bits either way.
+/// realization order; the rest as add_block runs it, on make_data. The same bits either way.
 void add_rows_block(const Block& block, std::int64_t begin, std::int64_t end, MakeRows make_rows, MakeData make_data,
                     void* context, double* x, double* d, double* steady);
 

@@ -101,8 +101,8 @@ void add_rows(const Block& b, std::int64_t begin, std::int64_t end, MakeRows mak
         // (nlms 3 % faster at M = 5 and 6, level at 8).
         const bool two_groups = M <= 4 || divider_bound(b.algorithm);
         std::remove_reference_t<decltype(update)> updates[2] = {update, update};
+        double* const d_of[2] = {d, d + 8 * b.N};
         for (std::int64_t r = begin; r < end;) {
-            double* const d_of[2] = {d, d + 8 * b.N};
             if (two_groups && end - r >= 16) { // the rows of each group in their own buffers (slots 0 and 1)
                 const double* const x_of[2] = {make_rows(context, r, d_of[0], 0),
                                                make_rows(context, r + 8, d_of[1], 1)};
