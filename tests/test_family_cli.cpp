@@ -99,6 +99,41 @@ TEST_CASE("ensemble --algorithm: a member's report, files and theory", "[family]
     CHECK(summary["algorithm"]["name"] == "nlms");
     CHECK(summary["theory"]["known"] == true);
     CHECK(summary["theory"]["curves"] == false);
+    // N = 200 leaves the window (n = 150 ... 199) in nlms's transient at M = 8 (its MSD's time constant is about
+    // M / (eta (2 - eta)) = 42 samples): the MSE still falls through it. At R = 300 the fall, from the window's first
+    // half to its second, is between four and six standard errors of the window's mean: perhaps unsettled, so the
+    // verdict names the transient beside the theory's error.
+    const std::vector<double> mse = read_array(dir + "/out/mse.npy").values;
+    double first_half = 0.0, second_half = 0.0;
+    for (std::size_t n = 150; n < 175; ++n) first_half += mse[n];
+    for (std::size_t n = 175; n < 200; ++n) second_half += mse[n];
+    const double drop = (first_half - second_half) / 25;
+    const double standard_error = summary["simulated"]["mse_standard_error"].get<double>();
+    CAPTURE(drop, standard_error);
+    CHECK(summary["simulated"]["window_drop"].get<double>() == Approx(drop).epsilon(1e-12));
+    CHECK(drop > 4 * standard_error);
+    CHECK(drop < 6 * standard_error);
+    CHECK(summary["simulated"]["settled"] == true);
+    CHECK_THAT(result.output, Catch::Contains("theory's own error (its assumption above), or in part a") &&
+                                  Catch::Contains("transient that the window still holds"));
+    // At R = 2000 the fall is beyond six standard errors: not settled, and the verdict says only that.
+    const Result longer = run_lmsref("ensemble --algorithm nlms -M 8 --wo 0.5,-0.4,0.3,0.2 -R 2000 -N 200 --json " +
+                                     dir + "/longer.json --progress never");
+    REQUIRE(longer.exit_code == 0);
+    const auto longer_summary = nlohmann::json::parse(file_bytes(dir + "/longer.json"));
+    CHECK(longer_summary["simulated"]["window_drop"].get<double>() >
+          6 * longer_summary["simulated"]["mse_standard_error"].get<double>());
+    CHECK(longer_summary["simulated"]["settled"] == false);
+    CHECK_THAT(longer.output, Catch::Contains("verdict        the MSE still falls through the window") &&
+                                  Catch::Contains("the filter has not settled by n = 150") &&
+                                  !Catch::Contains("theory's own error"));
+    // and in the members' table: the gap marked, the fall in the notes (lms's theory curve holds its transient)
+    const Result table = run_lmsref("ensemble --algorithm lms,nlms -M 8 --wo 0.5,-0.4,0.3,0.2 -R 2000 -N 200 "
+                                    "--progress never");
+    REQUIRE(table.exit_code == 0);
+    CHECK(lines_with(table.output, "(not settled)") == 1);
+    CHECK(lines_with(table.output, "not settled: the MSE still falls through the window") == 1);
+    CHECK_THAT(table.output, Catch::Contains("nlms (eps = 1e-06)") && Catch::Contains("% (not settled)"));
     // nlms's theory is a steady state: no theory curves among the files
     CHECK(std::filesystem::exists(dir + "/out/mse.npy"));
     CHECK(std::filesystem::exists(dir + "/out/msd.npy"));

@@ -403,6 +403,18 @@ SteadyStateComparison compare_steady_state(const EnsembleResult& simulated, cons
     c.emse_relative_gap = (c.emse - theory.emse) / theory.emse;
     c.gap_in_standard_errors = c.mse_standard_error > 0 ? (c.mse - c.predicted_window_mse) / c.mse_standard_error
                                                         : std::numeric_limits<double>::quiet_NaN();
+    double half_sum[2] = {}, half_count[2] = {};
+    const std::int64_t end = simulated.samples, middle = c.first_sample + (end - c.first_sample) / 2;
+    for (std::size_t j = 0; j < simulated.mse.size(); ++j) {
+        const std::int64_t n = simulated.sample_of(static_cast<std::int64_t>(j));
+        if (n < c.first_sample || n >= end) continue;
+        half_sum[n >= middle ? 1 : 0] += simulated.mse[j];
+        half_count[n >= middle ? 1 : 0] += 1;
+    }
+    if (half_count[0] > 0 && half_count[1] > 0) {
+        c.window_drop = half_sum[0] / half_count[0] - half_sum[1] / half_count[1];
+        c.settled = !(c.window_drop > 6.0 * c.mse_standard_error && c.mse_standard_error > 0);
+    }
     return c;
 }
 

@@ -121,6 +121,13 @@ struct SteadyStateComparison {
     double relative_gap = 0.0;           ///< (mse - predicted_mse) / predicted_mse
     double emse_relative_gap = 0.0;      ///< (emse - EMSE_inf) / EMSE_inf: far more sensitive than the MSE's
     double gap_in_standard_errors = 0.0; ///< (mse - predicted_window_mse) / mse_standard_error
+    /// Whether the simulated MSE has stopped falling in the window. window_drop: the mean of the MSE curve over the
+    /// window's first half minus its mean over the second half (the curve's samples, decimated as it is). Unsettled:
+    /// window_drop above 6 mse_standard_error (the halves' difference has at most twice the window mean's standard
+    /// error wherever the halves are not anti-correlated: 3 of its own). A steady-state theory does not describe an
+    /// unsettled window: the filter is still in its transient there.
+    double window_drop = 0.0;
+    bool settled = true;
 };
 
 SteadyStateComparison compare_steady_state(const EnsembleResult& simulated, const TheoryPrediction& theory);

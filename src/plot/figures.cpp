@@ -257,6 +257,7 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     c.msd_limit = t.msd;
     c.steady_start = static_cast<std::size_t>(run.steady.first_sample);
     c.steady_mse = run.steady.mse;
+    c.settled = run.steady.settled;
     c.simulated_label = fmt::format("simulated, R = {}", r.completed_realizations);
     c.realizations = static_cast<std::size_t>(r.completed_realizations);
     if (r.diverged > 0) c.simulated_label += fmt::format(" ({} diverged, kept)", r.diverged);

@@ -600,7 +600,7 @@ std::string decibel_panel(const Box& box, int figure_height, const std::string& 
                           const std::string& simulated, const std::string& theory, Range y,
                           const std::string& extra_items, std::size_t key_lines, const std::string& before,
                           bool key_outside = false) {
-    std::string out = margins(box) + x_axis(x, log_x, "sample n") + "set title " + quoted(title) + "\n";
+    std::string out = margins(box) + x_axis(x, log_x, "sample n") + "set title " + quoted_lines(title) + "\n";
     // Row 0 is not drawn on a log axis: its values do not stretch the range.
     for (std::size_t r = log_x ? 1 : 0; r < db.rows; ++r)
         for (std::size_t c = 0; c < db.cols; ++c) y.add(db(r, c));
@@ -635,7 +635,14 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
     // the residual simulated / theory - 1 with the band sampling noise alone gives.
     const bool residual =
         c.realizations >= 1000 && !c.mse_theory.empty() && c.mse_limit > 0 && std::isfinite(c.mse_limit);
-    const double top_bottom = 0.5 + 40 * py, top_top = 1 - (75 + extra_title_pixels(c.title)) * py;
+    // The MSE panel's title, its note (the theory's model, or why there is none) on a line of its own where the
+    // two would not fit over the panel's 725 pixels (about 85 characters).
+    const std::string mse_heading = "mean-square error";
+    const std::string mse_title = c.note.empty()                                ? mse_heading
+                                  : mse_heading.size() + c.note.size() + 5 > 85 ? mse_heading + "\n(" + c.note + ")"
+                                                                                : mse_heading + "   (" + c.note + ")";
+    const double top_bottom = 0.5 + 40 * py,
+                 top_top = 1 - (75 + extra_title_pixels(c.title) + extra_title_pixels(mse_title)) * py;
     const double split = residual ? top_bottom + 0.3 * (top_top - top_bottom) : top_bottom;
     const Box top{75 * px, 1 - 400 * px, residual ? split + 8 * py : top_bottom, top_top};
     const Box strip{75 * px, 1 - 400 * px, top_bottom, split - 4 * py};
@@ -680,7 +687,9 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
             shade += "set arrow 1 from " + number(start) + ", " + number(level) + " to " + number(end) + ", " +
                      number(level) + " nohead lw 3 lc rgb '#ff7f0e' front\n";
         }
-        mse_items += ", NaN with lines lw 8 lc rgb '#dcdcdc' title 'steady-state window (orange: its mean)'";
+        mse_items += std::string(", NaN with lines lw 8 lc rgb '#dcdcdc' title '") +
+                     (c.settled ? "steady-state window (orange: its mean)" : "window (orange: its mean), not settled") +
+                     "'";
         ++mse_key;
     }
     if (c.mse_limit > 0 && std::isfinite(c.mse_limit)) {
@@ -695,7 +704,6 @@ Figure ensemble_curves_figure(const EnsembleCurves& c) {
                      quoted("J_min " + format_number(c.j_min, "%.4g"));
         ++mse_key;
     }
-    const std::string mse_title = "mean-square error" + (c.note.empty() ? "" : "   (" + c.note + ")");
     // With the residual under it, the MSE's sample axis is the residual's: no tic labels of its own.
     figure.body += decibel_panel(top, figure.height, "mse", mse_db, x, log_x, mse_title, "MSE (dB)", c.simulated_label,
                                  c.theory_label, mse_y, mse_items, mse_key,

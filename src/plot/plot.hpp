@@ -75,6 +75,7 @@ struct EnsembleCurves {
     double msd_limit = 0.0;              ///< theory's steady-state MSD, a line (not drawn when infinite)
     std::size_t steady_start = 0;        ///< the steady-state window (samples steady_start ... N - 1), shaded
     double steady_mse = 0.0;             ///< the simulated mean over that window, a short line over it
+    bool settled = true;                 ///< false: the MSE still falls through the window (said in its key)
     std::string simulated_label = "simulated";
     std::string theory_label = "theory"; ///< empty: no theory (its curves are not drawn)
     std::string note;                    ///< said beside the MSE panel's title, e.g. that eta is past the bound

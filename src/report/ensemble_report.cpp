@@ -263,6 +263,43 @@ std::string member_label(const EnsembleRun& run) {
     return std::string(member_of(run.algorithm).name) + (settings.empty() ? "" : " (" + settings + ")");
 }
 
+/// Whether a steady-state theory's window still holds part of the transient (the theory's curves, where it has
+/// them, hold it too). Unsettled: SteadyStateComparison::settled, a drop above six standard errors of the window's
+/// mean. Perhaps unsettled: a drop above four, two standard errors of the drop where the window's halves are
+/// independent (less where they are correlated, as a transient's are), so that a gap beyond sampling noise is not
+/// simply put down to the theory.
+enum class Settling { settled, perhaps, not_settled };
+Settling settling(const EnsembleRun& run) {
+    const SteadyStateComparison& s = run.steady;
+    if (run.member_theory.curves || !run.member_theory.known || !(s.mse_standard_error > 0)) return Settling::settled;
+    if (!s.settled) return Settling::not_settled;
+    return s.window_drop > 4.0 * s.mse_standard_error ? Settling::perhaps : Settling::settled;
+}
+
+/// The window's fall: "its second half is 10.5 % below its first, 22 standard errors".
+std::string window_fall(const SteadyStateComparison& s) {
+    return fmt::format("its second half is {:.3g} % below its first, {:.0f} standard errors",
+                       100.0 * s.window_drop / (s.mse + s.window_drop / 2), s.window_drop / s.mse_standard_error);
+}
+
+/// A member's verdict on its steady-state gap (its theory known, two realizations or more with a spread).
+std::string member_verdict(const EnsembleRun& run) {
+    const SteadyStateComparison& s = run.steady;
+    const Settling state = settling(run);
+    if (state == Settling::not_settled)
+        return fmt::format("the MSE still falls through the window ({}): the filter has not settled by n = {}, so the "
+                           "window holds part of its transient, which the steady-state theory leaves out; more "
+                           "samples (-N) let it settle.",
+                           window_fall(s), s.first_sample);
+    if (std::abs(s.gap_in_standard_errors) <= 3.0) return "theory and simulation agree within sampling noise.";
+    std::string text = "the gap is beyond sampling noise: it is the theory's own error (its assumption above)";
+    if (state == Settling::perhaps)
+        text += fmt::format(", or in part a transient that the window still holds ({}): more samples (-N) tell them "
+                            "apart",
+                            window_fall(s));
+    return text + ".";
+}
+
 /// The gap of a member's simulated steady state to its theory, in words, and whether it is within sampling noise.
 std::string member_gap(const EnsembleRun& run) {
     const SteadyStateComparison& s = run.steady;
@@ -324,10 +361,7 @@ std::string member_report(const EnsembleRun& run) {
     if (!theory.bound.empty())
         text += wrap_field("bound", theory.bound + (theory.past_bound ? ": eta is PAST it" : ""));
     if (theory.known && r.completed_realizations >= 2 && s.mse_standard_error > 0)
-        text += wrap_field("verdict", std::abs(s.gap_in_standard_errors) <= 3.0
-                                          ? "theory and simulation agree within sampling noise."
-                                          : "the gap is beyond sampling noise: it is the theory's own error (its "
-                                            "assumption above).");
+        text += wrap_field("verdict", member_verdict(run));
     return text + divergence_lines(run, verdict(run)) + time_lines(run);
 }
 
@@ -530,6 +564,8 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                          {"emse", or_null(known && v.emse_resolved, s.emse)},
                          {"emse_resolved", known && v.emse_resolved},
                          {"misadjustment", or_null(known && v.emse_resolved, s.misadjustment)},
+                         {"window_drop", s.window_drop},
+                         {"settled", s.settled},
                          {"finite", r.finite}};
     Json first_diverged = Json::array();
     for (std::int64_t k : r.first_diverged) first_diverged.push_back(realization_name(r, k));
@@ -659,9 +695,12 @@ std::string members_report(const std::vector<EnsembleMemberRun>& runs) {
         const bool lms = !run.is_member();
         const bool known =
             run.scenario.system_known && (lms ? !run.theory.past_mean_square_bound : run.member_theory.known);
+        const Settling state = lms || !known ? Settling::settled : settling(run);
+        const bool unsettled = state == Settling::not_settled;
         std::string gap = "-";
         if (known)
-            gap = run.result.completed_realizations >= 2 && s.mse_standard_error > 0
+            gap = unsettled ? percent(s.relative_gap) + " (not settled)"
+                  : run.result.completed_realizations >= 2 && s.mse_standard_error > 0
                       ? fmt::format("{} ({:+.1f} se)", percent(s.relative_gap), s.gap_in_standard_errors)
                       : percent(s.relative_gap);
         text += fmt::format("{:<42} {:<22} {:<10} {:<24} {:>9.1f}\n", lms ? name : member_label(run),
@@ -675,6 +714,10 @@ std::string members_report(const std::vector<EnsembleMemberRun>& runs) {
                                             "; " + run.member_theory.basis
                                       : "none: " + run.member_theory.none;
         notes += wrap_field(name, basis);
+        if (state != Settling::settled)
+            notes += wrap_field("", fmt::format("{}: the MSE still falls through the window ({}); more samples (-N) "
+                                                "let it settle",
+                                                unsettled ? "not settled" : "perhaps not settled", window_fall(s)));
         if (run.result.diverged > 0)
             notes += wrap_field("", fmt::format("{} of {} realizations diverged ({}); kept in the mean "
                                                 "(--allow-divergence)",
@@ -871,6 +914,7 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
         if (scenario.system_known) r.msd = read_array(saved_file(dir, "msd")).values;
         run.steady.first_sample = summary.at("simulated").at("steady_state_first_sample").get<std::int64_t>();
         run.steady.mse = summary.at("simulated").at("mse").get<double>();
+        run.steady.settled = summary.at("simulated").value("settled", true);
         if (r.mse.size() != static_cast<std::size_t>((r.samples - 1) / r.decimate + 1) ||
             r.meanw.size() != static_cast<std::size_t>((r.samples / r.decimate + 1) * r.taps))
             throw InputError(
