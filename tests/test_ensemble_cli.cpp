@@ -8,6 +8,7 @@
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -180,6 +181,40 @@ TEST_CASE("ensemble: the report names the bounds, the steady state beside theory
     CHECK_THAT(past.output, Catch::Contains("lmsref: warning: eta = 0.45 is at or above the mean-square stability "
                                             "bound 2/((M + 2) sx2) = 0.4") &&
                                 Catch::Contains("is PAST the mean-square bound") && Catch::Contains("none"));
+}
+
+TEST_CASE("ensemble: where theory's curve has not reached its limit, the window's mean of it is the prediction",
+          "[ensemble][cli]") {
+    // eta = 0.005: LMS's MSD falls by (1 - 2 eta sx2) a sample, so by n = 375 its transient still holds about 25
+    // times the steady EMSE; the theory's curve, which holds the transient, averages 0.01206 over the window against
+    // its limit 0.01008. The report gives both: the gap to the limit, and the gap its standard errors count.
+    const std::string dir = fresh_folder("small_step");
+    const Result result = run_lmsref("ensemble -R 2000 --eta 0.005 --progress never --out-dir " + dir + "/out");
+    REQUIRE(result.exit_code == 0);
+    const auto summary = nlohmann::json::parse(file_bytes(dir + "/out/summary.json"));
+    const std::vector<double> curve = read_array(dir + "/out/mse_theory.npy").values;
+    REQUIRE(curve.size() == 500);
+    double window = 0.0;
+    for (std::size_t n = 375; n < 500; ++n) window += curve[n];
+    window /= 125;
+    const double limit = summary["theory"]["mse"].get<double>();
+    const double simulated = summary["simulated"]["mse"].get<double>();
+    const double standard_error = summary["simulated"]["mse_standard_error"].get<double>();
+    CAPTURE(window, limit, simulated, standard_error);
+    CHECK(summary["gap"]["theory_window_mse"].get<double>() == Approx(window).epsilon(1e-12));
+    CHECK(window - limit > 0.5 * standard_error);
+    CHECK(summary["gap"]["theory_settled"] == false);
+    CHECK(summary["gap"]["mse_relative_to_window"].get<double>() ==
+          Approx((simulated - window) / window).epsilon(1e-9));
+    CHECK(summary["gap"]["mse_in_standard_errors"].get<double>() ==
+          Approx((simulated - window) / standard_error).epsilon(1e-9));
+    CHECK_THAT(result.output,
+               Catch::Contains("(to the limit: not reached by n = 375)") &&
+                   Catch::Contains("  in the window                           " + fmt::format("{:.6g}", window)));
+    // At the defaults the curve has long reached its limit: one row, the gap and its standard errors together.
+    const Result defaults = run_lmsref("ensemble -R 2000 --progress never");
+    REQUIRE(defaults.exit_code == 0);
+    CHECK_THAT(defaults.output, !Catch::Contains("in the window") && !Catch::Contains("to the limit"));
 }
 
 TEST_CASE("ensemble: an ensemble that overflows exits 2 and writes nothing", "[ensemble][cli]") {

@@ -403,6 +403,9 @@ SteadyStateComparison compare_steady_state(const EnsembleResult& simulated, cons
     c.emse_relative_gap = (c.emse - theory.emse) / theory.emse;
     c.gap_in_standard_errors = c.mse_standard_error > 0 ? (c.mse - c.predicted_window_mse) / c.mse_standard_error
                                                         : std::numeric_limits<double>::quiet_NaN();
+    c.window_relative_gap = (c.mse - c.predicted_window_mse) / c.predicted_window_mse;
+    const double unresolved = c.mse_standard_error > 0 ? 0.5 * c.mse_standard_error : 1e-6 * std::abs(c.predicted_mse);
+    c.theory_settled = !(std::abs(c.predicted_window_mse - c.predicted_mse) > unresolved);
     double half_sum[2] = {}, half_count[2] = {};
     const std::int64_t end = simulated.samples, middle = c.first_sample + (end - c.first_sample) / 2;
     for (std::size_t j = 0; j < simulated.mse.size(); ++j) {

@@ -128,6 +128,12 @@ struct SteadyStateComparison {
     /// unsettled window: the filter is still in its transient there.
     double window_drop = 0.0;
     bool settled = true;
+    /// Whether theory's own curve has reached its limit over the window: predicted_window_mse within half a standard
+    /// error of predicted_mse (one part in 10^6 without a standard error). Where it has not (a small step), the limit
+    /// is no prediction for the window, and window_relative_gap = (mse - predicted_window_mse) / predicted_window_mse
+    /// is the gap that gap_in_standard_errors counts.
+    bool theory_settled = true;
+    double window_relative_gap = 0.0;
 };
 
 SteadyStateComparison compare_steady_state(const EnsembleResult& simulated, const TheoryPrediction& theory);

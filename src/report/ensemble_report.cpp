@@ -300,12 +300,33 @@ std::string member_verdict(const EnsembleRun& run) {
     return text + ".";
 }
 
+/// The gap of a member's simulated steady state to its theory in standard errors, "(+1.7 standard errors)", or ""
+/// where there is none.
+std::string member_gap_note(const EnsembleRun& run) {
+    const SteadyStateComparison& s = run.steady;
+    if (run.result.completed_realizations < 2 || !(s.mse_standard_error > 0)) return "";
+    return fmt::format("({:+.1f} standard errors)", s.gap_in_standard_errors);
+}
+
 /// The gap of a member's simulated steady state to its theory, in words, and whether it is within sampling noise.
 std::string member_gap(const EnsembleRun& run) {
     const SteadyStateComparison& s = run.steady;
     if (!run.member_theory.known) return "-";
-    if (run.result.completed_realizations < 2 || !(s.mse_standard_error > 0)) return percent(s.relative_gap);
-    return fmt::format("{} ({:+.1f} standard errors)", percent(s.relative_gap), s.gap_in_standard_errors);
+    const std::string note = member_gap_note(run);
+    return note.empty() ? percent(s.relative_gap) : percent(s.relative_gap) + " " + note;
+}
+
+/// Where theory's own curve has not reached its limit over the window (SteadyStateComparison::theory_settled): the
+/// MSE row's gap is to the limit, and a row under it gives the curve's mean over the window, the prediction that the
+/// standard errors count the gap to.
+std::string limit_note(const SteadyStateComparison& s) {
+    return fmt::format("(to the limit: not reached by n = {})", s.first_sample);
+}
+std::string window_row(const SteadyStateComparison& s, const std::string& gap_note) {
+    const std::string line =
+        fmt::format("  {:<14} {:<24} {:<12} {}", "in the window", "", fmt::format("{:.6g}", s.predicted_window_mse),
+                    percent(s.window_relative_gap) + (gap_note.empty() ? "" : " " + gap_note));
+    return line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
 }
 
 /// ensemble_report for a member of the family other than lms: its recursion, its theory where there is one.
@@ -347,8 +368,11 @@ std::string member_report(const EnsembleRun& run) {
         return text + divergence_lines(run, verdict(run)) + time_lines(run);
     }
     text += row("", "simulated", "theory", "gap");
+    const bool limit_apart = theory.known && !s.theory_settled;
     text += row("MSE", fmt::format("{:.6g} ± {}", s.mse, standard_error),
-                theory.known ? fmt::format("{:.6g}", run.theory.mse) : "none", member_gap(run));
+                theory.known ? fmt::format("{:.6g}", run.theory.mse) : "none",
+                limit_apart ? percent(s.relative_gap) + " " + limit_note(s) : member_gap(run));
+    if (limit_apart) text += window_row(s, member_gap_note(run));
     text += row("EMSE", fmt::format("{:.6g}", s.emse), theory.known ? fmt::format("{:.6g}", run.theory.emse) : "none",
                 theory.known ? percent(s.emse_relative_gap) : "");
     text += row("J_min", "", fmt::format("{:.6g}", run.theory.j_min), "");
@@ -458,8 +482,12 @@ std::string ensemble_report(const EnsembleRun& run) {
     }
     text += row("", "simulated", "theory", "gap");
     const std::string theory_mse = t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.mse);
+    const bool limit_apart = !t.past_mean_square_bound && !s.theory_settled;
     text += row("MSE", fmt::format("{:.6g} ± {}", s.mse, standard_error), theory_mse,
-                t.past_mean_square_bound ? "-" : percent(s.relative_gap) + " " + v.gap_note);
+                t.past_mean_square_bound ? "-"
+                : limit_apart            ? percent(s.relative_gap) + " " + limit_note(s)
+                                         : percent(s.relative_gap) + " " + v.gap_note);
+    if (limit_apart) text += window_row(s, v.gap_note);
     text += row("EMSE", v.emse_resolved ? fmt::format("{:.6g}", s.emse) : "not resolved",
                 t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.emse),
                 t.past_mean_square_bound || !v.emse_resolved ? "-" : percent(s.emse_relative_gap));
@@ -587,6 +615,8 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
         {"emse_relative", s.emse_relative_gap},
         {"mse_in_standard_errors", or_null(r.completed_realizations >= 2 && !v.dominated, s.gap_in_standard_errors)},
         {"theory_window_mse", s.predicted_window_mse},
+        {"theory_settled", s.theory_settled},
+        {"mse_relative_to_window", s.window_relative_gap},
         {"curve_first_sample", fit.first_sample},
         {"curve_mean_relative_gap", fit.mean_relative_gap},
         {"curve_sampling_noise", fit.noise_level}};
@@ -697,16 +727,20 @@ std::string members_report(const std::vector<EnsembleMemberRun>& runs) {
             run.scenario.system_known && (lms ? !run.theory.past_mean_square_bound : run.member_theory.known);
         const Settling state = lms || !known ? Settling::settled : settling(run);
         const bool unsettled = state == Settling::not_settled;
+        // Where theory's curve has not reached its limit over the window, its mean there is the prediction shown.
+        const bool limit_apart = known && !s.theory_settled;
+        const double relative_gap = limit_apart ? s.window_relative_gap : s.relative_gap;
         std::string gap = "-";
         if (known)
-            gap = unsettled ? percent(s.relative_gap) + " (not settled)"
+            gap = unsettled ? percent(relative_gap) + " (not settled)"
                   : run.result.completed_realizations >= 2 && s.mse_standard_error > 0
-                      ? fmt::format("{} ({:+.1f} se)", percent(s.relative_gap), s.gap_in_standard_errors)
-                      : percent(s.relative_gap);
-        text += fmt::format("{:<42} {:<22} {:<10} {:<24} {:>9.1f}\n", lms ? name : member_label(run),
-                            fmt::format("{:.6g} ± {:.2g}", s.mse, s.mse_standard_error),
-                            known ? fmt::format("{:.6g}", run.theory.mse) : "none", gap,
-                            run.result.ns_per_realization_sample());
+                      ? fmt::format("{} ({:+.1f} se)", percent(relative_gap), s.gap_in_standard_errors)
+                      : percent(relative_gap);
+        text +=
+            fmt::format("{:<42} {:<22} {:<10} {:<24} {:>9.1f}\n", lms ? name : member_label(run),
+                        fmt::format("{:.6g} ± {:.2g}", s.mse, s.mse_standard_error),
+                        known ? fmt::format("{:.6g}", limit_apart ? s.predicted_window_mse : run.theory.mse) : "none",
+                        gap, run.result.ns_per_realization_sample());
         if (!run.scenario.system_known) continue;
         const std::string basis =
             lms ? std::string("the Gaussian second-moment recursion, independence assumption (exact under it)")
@@ -714,6 +748,10 @@ std::string members_report(const std::vector<EnsembleMemberRun>& runs) {
                                             "; " + run.member_theory.basis
                                       : "none: " + run.member_theory.none;
         notes += wrap_field(name, basis);
+        if (limit_apart)
+            notes += wrap_field("", fmt::format("theory's curve has not reached its limit {:.6g} by n = {}: the "
+                                                "theory column gives its mean over the window",
+                                                run.theory.mse, s.first_sample));
         if (state != Settling::settled)
             notes += wrap_field("", fmt::format("{}: the MSE still falls through the window ({}); more samples (-N) "
                                                 "let it settle",
