@@ -80,7 +80,10 @@ std::string stage_line(const EnsembleRun& run) {
 }
 
 std::string percent(double fraction) {
-    return std::isfinite(fraction) ? fmt::format("{:+.2f} %", 100.0 * fraction) : "-";
+    if (!std::isfinite(fraction)) return "-";
+    // two decimals, but a diverged run's 1e19 % in three digits rather than twenty
+    return std::abs(fraction) < 1e3 ? fmt::format("{:+.2f} %", 100.0 * fraction)
+                                    : fmt::format("{:+.3g} %", 100.0 * fraction);
 }
 
 /// A report field whose text may run long: "  name           text", wrapped at 118 columns under itself.
@@ -502,9 +505,9 @@ std::string ensemble_report(const EnsembleRun& run) {
     text += divergence_lines(run, v);
     const CurveFit fit = curve_fit(run);
     if (std::isfinite(fit.mean_relative_gap))
-        text += fmt::format("  MSE curve      mean |simulated / theory - 1| = {:.2f} % over n >= {} (sampling noise "
+        text += fmt::format("  MSE curve      mean |simulated / theory - 1| = {} over n >= {} (sampling noise "
                             "alone: about {:.2f} %)\n",
-                            100.0 * fit.mean_relative_gap, fit.first_sample, 100.0 * fit.noise_level);
+                            percent(fit.mean_relative_gap).substr(1), fit.first_sample, 100.0 * fit.noise_level);
     return text + time_lines(run);
 }
 
