@@ -213,10 +213,48 @@ TEST_CASE("ensemble: where theory's curve has not reached its limit, the window'
     CHECK_THAT(result.output,
                Catch::Contains("(to the limit: not reached by n = 375)") &&
                    Catch::Contains("  in the window                           " + fmt::format("{:.6g}", window)));
+    // The figure marks the window as the report does, and draws the same again from the files.
+    REQUIRE(run_lmsref("plot " + dir + "/out --out " + dir + "/small_step.svg").exit_code == 0);
+    CHECK_THAT(file_bytes(dir + "/small_step.svg"), Catch::Contains("not settled"));
     // At the defaults the curve has long reached its limit: one row, the gap and its standard errors together.
     const Result defaults = run_lmsref("ensemble -R 2000 --progress never");
     REQUIRE(defaults.exit_code == 0);
     CHECK_THAT(defaults.output, !Catch::Contains("in the window") && !Catch::Contains("to the limit"));
+}
+
+TEST_CASE("ensemble: the window's fall is measured at full resolution, and a short window cannot tell",
+          "[ensemble][cli]") {
+    // The halves of the window come from every sample, whatever --decimate keeps of the curves: the same bits at
+    // m = 1 and m = 100, and the mean of the full curve's halves (n = 750 ... 874 and 875 ... 999).
+    const std::string dir = fresh_folder("halves");
+    const std::string run = "ensemble --algorithm nlms -N 1000 -R 1000 --seed 2000 --progress never ";
+    REQUIRE(run_lmsref(run + "--out-dir " + dir + "/full").exit_code == 0);
+    REQUIRE(run_lmsref(run + "--decimate 100 --out-dir " + dir + "/decimated").exit_code == 0);
+    const auto full = nlohmann::json::parse(file_bytes(dir + "/full/summary.json"));
+    const auto decimated = nlohmann::json::parse(file_bytes(dir + "/decimated/summary.json"));
+    const std::vector<double> mse = read_array(dir + "/full/mse.npy").values;
+    REQUIRE(mse.size() == 1000);
+    double halves[2] = {0.0, 0.0};
+    for (std::size_t n = 750; n < 1000; ++n) halves[n < 875 ? 0 : 1] += mse[n];
+    const double drop = halves[0] / 125 - halves[1] / 125;
+    const double standard_error = full["simulated"]["mse_standard_error"].get<double>();
+    CHECK(full["simulated"]["window_drop"].get<double>() == Approx(drop).epsilon(1e-12));
+    CHECK(decimated["simulated"]["window_drop"].get<double>() == full["simulated"]["window_drop"].get<double>());
+    CHECK(full["simulated"]["drop_in_standard_errors"].get<double>() ==
+          Approx(drop / (2 * standard_error)).epsilon(1e-12));
+    CHECK(full["simulated"]["settled"] == true);
+    CHECK(decimated["simulated"]["settled"] == true);
+    // N = 8: a window of two samples, halves of one, says nothing of settling: null, and the verdict names both
+    // the theory's error and a transient it cannot rule out.
+    const Result short_run =
+        run_lmsref("ensemble --algorithm nlms -N 8 -R 100 --progress never --json " + dir + "/short.json");
+    REQUIRE(short_run.exit_code == 0);
+    const auto brief = nlohmann::json::parse(file_bytes(dir + "/short.json"));
+    CHECK(brief["simulated"]["settled"].is_null());
+    CHECK(brief["simulated"]["window_drop"].is_null());
+    CHECK(std::abs(brief["gap"]["mse_in_standard_errors"].get<double>()) > 3);
+    CHECK_THAT(short_run.output,
+               Catch::Contains("is too short to tell whether the filter has") && Catch::Contains("n = 6 ... 7"));
 }
 
 TEST_CASE("ensemble: an ensemble that overflows exits 2 and writes nothing", "[ensemble][cli]") {

@@ -154,6 +154,17 @@ TEST_CASE("ensemble --algorithm: a member's report, files and theory", "[family]
     const Result adam = run_lmsref("ensemble --algorithm adam -R 50 -N 100 --progress never");
     REQUIRE(adam.exit_code == 0);
     CHECK_THAT(adam.output, Catch::Contains("theory         none: no published closed form checked here"));
+    // Without a theory the window is still judged: RMSprop's MSE rises through it at M = 8, eta = 0.02, N = 200,
+    // as its squared gradients' average shrinks (a rise beyond three standard errors of its own is no steady state).
+    const Result rising = run_lmsref("ensemble --algorithm rmsprop -M 8 --wo 0.5,-0.4,0.3,0.2 -N 200 -R 4000 --eta "
+                                     "0.02 --progress never --json " +
+                                     dir + "/rising.json");
+    REQUIRE(rising.exit_code == 0);
+    const auto rising_summary = nlohmann::json::parse(file_bytes(dir + "/rising.json"));
+    CHECK(rising_summary["simulated"]["drop_in_standard_errors"].get<double>() < -3);
+    CHECK(rising_summary["simulated"]["settled"] == false);
+    CHECK_THAT(rising.output, Catch::Contains("window         the MSE still rises through it (its second half is") &&
+                                  Catch::Contains("above its first"));
 }
 
 TEST_CASE("ensemble --algorithm A,B,...: one table, one folder per member, one figure", "[family][ensemble]") {

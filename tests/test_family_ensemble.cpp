@@ -498,6 +498,7 @@ TEST_CASE("family theory: a window that the MSE still falls through is no steady
     const double drop = first_half / 62 - second_half / 63;
     CAPTURE(drop, c.window_drop, c.mse_standard_error, c.gap_in_standard_errors);
     CHECK(c.window_drop == Approx(drop).epsilon(1e-12));
+    CHECK(c.drop_in_standard_errors == Approx(drop / (2 * c.mse_standard_error)).epsilon(1e-12));
     CHECK(drop > 6 * c.mse_standard_error);
     CHECK_FALSE(c.settled);
     CHECK(c.gap_in_standard_errors > 10); // what the report would otherwise put down to the theory
@@ -539,6 +540,12 @@ TEST_CASE("family theory: RLS's MSE(n) = J_min (1 + M / (n - M - 1)), and its fo
     check = check_theory(scenario(500, 3, 2024, 0.1, {0.1, 0.2, 0.3}), FamilyId::rls, o, 0.002);
     CAPTURE(check.simulated, check.predicted, check.standard_error);
     CHECK(std::abs(check.gap) <= check.allowed);
+    // lambda < 1 has a limit, J_min (1 + M (1 - lambda) / (1 + lambda)), which the prediction's steady state is;
+    // the window's mean of the curve, above it at n = 375 ... 499, is what the check above compares with.
+    const TheoryPrediction forgetting =
+        predict_member(scenario(500, 3, 2024, 0.1, {0.1, 0.2, 0.3}), 1.0, FamilyId::rls, o).prediction;
+    CHECK(forgetting.mse == Approx(0.01 * (1 + 3 * 0.01 / 1.99)).epsilon(1e-14));
+    CHECK(check.predicted > forgetting.mse);
     o.lambda = 0.98;
     check = check_theory(scenario(2000, 8, 2024, 0.1, {0.5, -0.4, 0.3, 0.2}), FamilyId::rls, o, 0.002);
     CAPTURE(check.simulated, check.predicted, check.standard_error);

@@ -728,6 +728,13 @@ EnsembleResult finish(const EnsembleOptions& options, const Problem& p, const To
     const double count = static_cast<double>(totals.completed);
     const auto m = static_cast<std::size_t>(options.decimate);
     for (std::size_t n = 0; n < p.N; n += m) result.mse.push_back(totals.mse[n] / count);
+    const std::size_t middle = p.steady_start + (p.N - p.steady_start) / 2, bounds[3] = {p.steady_start, middle, p.N};
+    for (int half = 0; half < 2; ++half) {
+        double sum = 0.0;
+        for (std::size_t n = bounds[half]; n < bounds[half + 1]; ++n) sum += totals.mse[n] / count;
+        if (bounds[half + 1] > bounds[half])
+            result.steady_half_mse[half] = sum / static_cast<double>(bounds[half + 1] - bounds[half]);
+    }
     for (std::size_t n = 0; n <= p.N; n += m) {
         result.msd.push_back(totals.msd[n] / count);
         for (std::size_t k = 0; k < p.M; ++k) result.meanw.push_back(totals.meanw[n * p.M + k] / count);

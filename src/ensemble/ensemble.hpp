@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -108,8 +109,12 @@ struct EnsembleResult {
     /// deviations from it (accumulated per block with Welford's update, blocks merged in block order with Chan's
     /// formula: deterministic). Computed at full resolution whatever the decimation.
     std::int64_t steady_start = 0;
-    double steady_mse = 0.0;                  ///< mean over realizations of the per-realization last-quarter means
-    double steady_m2 = 0.0;                   ///< sum over realizations of (mean_r - steady_mse)^2
+    double steady_mse = 0.0; ///< mean over realizations of the per-realization last-quarter means
+    double steady_m2 = 0.0;  ///< sum over realizations of (mean_r - steady_mse)^2
+    /// The MSE curve's means over the window's halves, samples steady_start ... middle - 1 and middle ... N - 1
+    /// (middle = steady_start + (N - steady_start) / 2), at full resolution whatever the decimation; NaN where a
+    /// half is empty or unknown (a run drawn again from its files).
+    double steady_half_mse[2] = {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
     double steady_mse_standard_error() const; ///< sqrt(steady_m2 / (R - 1) / R); 0 for R = 1
 
     /// Seeds of the first and last realization (generated data only).

@@ -357,14 +357,17 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
             if (lambda == 1.0 && window > Md + 1) curve[n] = j_min * (1 + Md / (window - Md - 1));
             if (lambda < 1.0 && n > 0) curve[n] = j_min * (1 + Md * weight / window);
         }
-        // the window's mean of the curve is the prediction (compare_steady_state): at lambda = 1 there is no limit
+        // lambda = 1 has no limit short of J_min itself: the window's mean of the curve is the prediction there.
+        // lambda < 1: the limit J_min (1 + M (1 - lambda) / (1 + lambda)); compare_steady_state sets the curve's mean
+        // over the window beside it where the curve has not reached it.
         const std::size_t first = N - std::max<std::size_t>(1, N / 4);
         double window_sum = 0.0;
         for (std::size_t n = first; n < N; ++n) window_sum += curve[n];
-        steady_only(window_sum / static_cast<double>(N - first) - j_min);
+        const double window_emse = window_sum / static_cast<double>(N - first) - j_min;
+        steady_only(lambda == 1.0 ? window_emse : j_min * Md * (1 - lambda) / (1 + lambda));
         t.mse_curve = std::move(curve);
         theory.curves = true;
-        theory.known = std::isfinite(t.emse);
+        theory.known = std::isfinite(t.emse) && std::isfinite(window_emse);
         if (!theory.known) theory.none = "the curve starts at n = M + 2, after the steady-state window begins";
         theory.model = lambda == 1.0 ? "MSE(n) = J_min (1 + M / (n - M - 1)) for n > M + 1"
                                      : "MSE(n) = J_min (1 + M c / n_eff), n_eff = (1 - lambda^n) / (1 - lambda), "
@@ -406,17 +409,13 @@ SteadyStateComparison compare_steady_state(const EnsembleResult& simulated, cons
     c.window_relative_gap = (c.mse - c.predicted_window_mse) / c.predicted_window_mse;
     const double unresolved = c.mse_standard_error > 0 ? 0.5 * c.mse_standard_error : 1e-6 * std::abs(c.predicted_mse);
     c.theory_settled = !(std::abs(c.predicted_window_mse - c.predicted_mse) > unresolved);
-    double half_sum[2] = {}, half_count[2] = {};
-    const std::int64_t end = simulated.samples, middle = c.first_sample + (end - c.first_sample) / 2;
-    for (std::size_t j = 0; j < simulated.mse.size(); ++j) {
-        const std::int64_t n = simulated.sample_of(static_cast<std::int64_t>(j));
-        if (n < c.first_sample || n >= end) continue;
-        half_sum[n >= middle ? 1 : 0] += simulated.mse[j];
-        half_count[n >= middle ? 1 : 0] += 1;
-    }
-    if (half_count[0] > 0 && half_count[1] > 0) {
-        c.window_drop = half_sum[0] / half_count[0] - half_sum[1] / half_count[1];
-        c.settled = !(c.window_drop > 6.0 * c.mse_standard_error && c.mse_standard_error > 0);
+    const std::int64_t half_length = (simulated.samples - c.first_sample) / 2; // the first, the shorter
+    c.settling_known = half_length >= 8 && c.mse_standard_error > 0 && std::isfinite(simulated.steady_half_mse[0]) &&
+                       std::isfinite(simulated.steady_half_mse[1]);
+    if (c.settling_known) {
+        c.window_drop = simulated.steady_half_mse[0] - simulated.steady_half_mse[1];
+        c.drop_in_standard_errors = c.window_drop / (2.0 * c.mse_standard_error);
+        c.settled = !(std::abs(c.drop_in_standard_errors) > 3.0); // a rise, too, is no steady state
     }
     return c;
 }

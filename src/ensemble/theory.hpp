@@ -121,12 +121,18 @@ struct SteadyStateComparison {
     double relative_gap = 0.0;           ///< (mse - predicted_mse) / predicted_mse
     double emse_relative_gap = 0.0;      ///< (emse - EMSE_inf) / EMSE_inf: far more sensitive than the MSE's
     double gap_in_standard_errors = 0.0; ///< (mse - predicted_window_mse) / mse_standard_error
-    /// Whether the simulated MSE has stopped falling in the window. window_drop: the mean of the MSE curve over the
-    /// window's first half minus its mean over the second half (the curve's samples, decimated as it is). Unsettled:
-    /// window_drop above 6 mse_standard_error (the halves' difference has at most twice the window mean's standard
-    /// error wherever the halves are not anti-correlated: 3 of its own). A steady-state theory does not describe an
-    /// unsettled window: the filter is still in its transient there.
-    double window_drop = 0.0;
+    /// Whether the simulated MSE has stopped falling in the window. window_drop: the MSE curve's mean over the
+    /// window's first half minus its mean over the second (EnsembleResult::steady_half_mse, at full resolution).
+    /// Its standard error is at most twice mse_standard_error wherever the halves are not anti-correlated (a
+    /// transient's are correlated: less), so window_drop / (2 mse_standard_error) is at most its own count of
+    /// standard errors: drop_in_standard_errors, a lower bound. Unsettled: beyond 3 of them, as a fall or a rise (an
+    /// adaptive-step member's MSE can grow as its step does). A steady-state theory
+    /// does not describe an unsettled window: the filter is still in its transient there. settling_known: false
+    /// where a half holds fewer than 8 samples (N < 64) or there is no standard error; then window_drop is NaN and
+    /// settled says nothing.
+    double window_drop = std::numeric_limits<double>::quiet_NaN();
+    double drop_in_standard_errors = std::numeric_limits<double>::quiet_NaN();
+    bool settling_known = false;
     bool settled = true;
     /// Whether theory's own curve has reached its limit over the window: predicted_window_mse within half a standard
     /// error of predicted_mse (one part in 10^6 without a standard error). Where it has not (a small step), the limit

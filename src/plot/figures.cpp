@@ -257,7 +257,10 @@ Figure ensemble_figure(const EnsembleRun& run, XScale scale) {
     c.msd_limit = t.msd;
     c.steady_start = static_cast<std::size_t>(run.steady.first_sample);
     c.steady_mse = run.steady.mse;
-    c.settled = run.steady.settled;
+    // The window is marked where the report says it is no steady state: a steady-state theory's (or no theory's)
+    // window that the MSE still falls or rises through, or a theory's curve short of its limit there.
+    const bool curves = run.is_member() ? run.member_theory.known && run.member_theory.curves : true;
+    c.settled = curves ? run.steady.theory_settled : !run.steady.settling_known || run.steady.settled;
     c.simulated_label = fmt::format("simulated, R = {}", r.completed_realizations);
     c.realizations = static_cast<std::size_t>(r.completed_realizations);
     if (r.diverged > 0) c.simulated_label += fmt::format(" ({} diverged, kept)", r.diverged);

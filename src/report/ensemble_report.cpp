@@ -266,40 +266,53 @@ std::string member_label(const EnsembleRun& run) {
     return std::string(member_of(run.algorithm).name) + (settings.empty() ? "" : " (" + settings + ")");
 }
 
-/// Whether a steady-state theory's window still holds part of the transient (the theory's curves, where it has
-/// them, hold it too). Unsettled: SteadyStateComparison::settled, a drop above six standard errors of the window's
-/// mean. Perhaps unsettled: a drop above four, two standard errors of the drop where the window's halves are
-/// independent (less where they are correlated, as a transient's are), so that a gap beyond sampling noise is not
-/// simply put down to the theory.
-enum class Settling { settled, perhaps, not_settled };
-Settling settling(const EnsembleRun& run) {
-    const SteadyStateComparison& s = run.steady;
-    if (run.member_theory.curves || !run.member_theory.known || !(s.mse_standard_error > 0)) return Settling::settled;
+/// Whether a steady-state theory's window still holds part of the transient (a theory's curves, where it has
+/// them, hold it too: then its window's mean is the prediction, and a limit not reached is said apart). Unsettled:
+/// SteadyStateComparison::settled, a fall or rise beyond 3 standard errors of its own. Perhaps: beyond 2, so that a gap
+/// beyond sampling noise is not simply put down to the theory. Unknown: a window too short to tell (N < 64).
+enum class Settling { settled, perhaps, not_settled, unknown };
+Settling settling(const SteadyStateComparison& s) {
+    if (!s.settling_known) return Settling::unknown;
     if (!s.settled) return Settling::not_settled;
-    return s.window_drop > 4.0 * s.mse_standard_error ? Settling::perhaps : Settling::settled;
+    return std::abs(s.drop_in_standard_errors) > 2.0 ? Settling::perhaps : Settling::settled;
+}
+Settling steady_theory_settling(const EnsembleRun& run) {
+    if (run.member_theory.curves || !run.member_theory.known) return Settling::settled;
+    return settling(run.steady);
 }
 
-/// The window's fall: "its second half is 10.5 % below its first, 22 standard errors".
+/// How the MSE moves through the window: "falls", or "rises" (the adaptive-step members' can).
+const char* moves(const SteadyStateComparison& s) {
+    return s.window_drop < 0 ? "rises" : "falls";
+}
+/// The window's fall: "its second half is 10.5 % below its first, at least 11.2 standard errors of the fall" (or
+/// above it, of the rise).
 std::string window_fall(const SteadyStateComparison& s) {
-    return fmt::format("its second half is {:.3g} % below its first, {:.0f} standard errors",
-                       100.0 * s.window_drop / (s.mse + s.window_drop / 2), s.window_drop / s.mse_standard_error);
+    const bool rise = s.window_drop < 0;
+    return fmt::format("its second half is {:.3g} % {} its first, at least {:.1f} standard errors of the {}",
+                       100.0 * std::abs(s.window_drop) / (s.mse + s.window_drop / 2), rise ? "above" : "below",
+                       std::abs(s.drop_in_standard_errors), rise ? "rise" : "fall");
 }
 
 /// A member's verdict on its steady-state gap (its theory known, two realizations or more with a spread).
 std::string member_verdict(const EnsembleRun& run) {
     const SteadyStateComparison& s = run.steady;
-    const Settling state = settling(run);
+    const Settling state = steady_theory_settling(run);
     if (state == Settling::not_settled)
-        return fmt::format("the MSE still falls through the window ({}): the filter has not settled by n = {}, so the "
+        return fmt::format("the MSE still {} through the window ({}): the filter has not settled by n = {}, so the "
                            "window holds part of its transient, which the steady-state theory leaves out; more "
                            "samples (-N) let it settle.",
-                           window_fall(s), s.first_sample);
+                           moves(s), window_fall(s), s.first_sample);
     if (std::abs(s.gap_in_standard_errors) <= 3.0) return "theory and simulation agree within sampling noise.";
     std::string text = "the gap is beyond sampling noise: it is the theory's own error (its assumption above)";
     if (state == Settling::perhaps)
         text += fmt::format(", or in part a transient that the window still holds ({}): more samples (-N) tell them "
                             "apart",
                             window_fall(s));
+    if (state == Settling::unknown)
+        text += fmt::format(", or a transient: the window, n = {} ... {}, is too short to tell whether the filter has "
+                            "settled; more samples (-N) tell them apart",
+                            s.first_sample, run.result.samples - 1);
     return text + ".";
 }
 
@@ -377,7 +390,7 @@ std::string member_report(const EnsembleRun& run) {
                 limit_apart ? percent(s.relative_gap) + " " + limit_note(s) : member_gap(run));
     if (limit_apart) text += window_row(s, member_gap_note(run));
     text += row("EMSE", fmt::format("{:.6g}", s.emse), theory.known ? fmt::format("{:.6g}", run.theory.emse) : "none",
-                theory.known ? percent(s.emse_relative_gap) : "");
+                theory.known ? percent(s.emse_relative_gap) + (limit_apart ? " (to the limit)" : "") : "");
     text += row("J_min", "", fmt::format("{:.6g}", run.theory.j_min), "");
     if (theory.known) {
         text += wrap_field("theory", theory.model + (theory.curves ? "" : " (the steady state only)"));
@@ -389,6 +402,11 @@ std::string member_report(const EnsembleRun& run) {
         text += wrap_field("bound", theory.bound + (theory.past_bound ? ": eta is PAST it" : ""));
     if (theory.known && r.completed_realizations >= 2 && s.mse_standard_error > 0)
         text += wrap_field("verdict", member_verdict(run));
+    else if (!theory.known &&
+             settling(s) == Settling::not_settled) // no theory to weigh, but the window is no steady state
+        text += wrap_field("window", fmt::format("the MSE still {} through it ({}): the filter has not settled by "
+                                                 "n = {}; more samples (-N) let it settle",
+                                                 moves(s), window_fall(s), s.first_sample));
     return text + divergence_lines(run, verdict(run)) + time_lines(run);
 }
 
@@ -493,7 +511,9 @@ std::string ensemble_report(const EnsembleRun& run) {
     if (limit_apart) text += window_row(s, v.gap_note);
     text += row("EMSE", v.emse_resolved ? fmt::format("{:.6g}", s.emse) : "not resolved",
                 t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.emse),
-                t.past_mean_square_bound || !v.emse_resolved ? "-" : percent(s.emse_relative_gap));
+                t.past_mean_square_bound || !v.emse_resolved
+                    ? "-"
+                    : percent(s.emse_relative_gap) + (limit_apart ? " (to the limit)" : ""));
     text += row("misadjustment",
                 v.emse_resolved && std::isfinite(s.misadjustment) ? fmt::format("{:.6g}", s.misadjustment) : "-",
                 t.past_mean_square_bound ? "none" : fmt::format("{:.6g}", t.misadjustment), "");
@@ -595,8 +615,9 @@ std::string ensemble_summary_json(const EnsembleRun& run) {
                          {"emse", or_null(known && v.emse_resolved, s.emse)},
                          {"emse_resolved", known && v.emse_resolved},
                          {"misadjustment", or_null(known && v.emse_resolved, s.misadjustment)},
-                         {"window_drop", s.window_drop},
-                         {"settled", s.settled},
+                         {"window_drop", or_null(s.settling_known, s.window_drop)},
+                         {"drop_in_standard_errors", or_null(s.settling_known, s.drop_in_standard_errors)},
+                         {"settled", s.settling_known ? Json(s.settled) : Json(nullptr)},
                          {"finite", r.finite}};
     Json first_diverged = Json::array();
     for (std::int64_t k : r.first_diverged) first_diverged.push_back(realization_name(r, k));
@@ -728,7 +749,7 @@ std::string members_report(const std::vector<EnsembleMemberRun>& runs) {
         const bool lms = !run.is_member();
         const bool known =
             run.scenario.system_known && (lms ? !run.theory.past_mean_square_bound : run.member_theory.known);
-        const Settling state = lms || !known ? Settling::settled : settling(run);
+        const Settling state = lms || !known ? Settling::settled : steady_theory_settling(run);
         const bool unsettled = state == Settling::not_settled;
         // Where theory's curve has not reached its limit over the window, its mean there is the prediction shown.
         const bool limit_apart = known && !s.theory_settled;
@@ -755,10 +776,14 @@ std::string members_report(const std::vector<EnsembleMemberRun>& runs) {
             notes += wrap_field("", fmt::format("theory's curve has not reached its limit {:.6g} by n = {}: the "
                                                 "theory column gives its mean over the window",
                                                 run.theory.mse, s.first_sample));
-        if (state != Settling::settled)
-            notes += wrap_field("", fmt::format("{}: the MSE still falls through the window ({}); more samples (-N) "
-                                                "let it settle",
-                                                unsettled ? "not settled" : "perhaps not settled", window_fall(s)));
+        if (unsettled)
+            notes += wrap_field("", fmt::format("not settled: the MSE still {} through the window ({}); more "
+                                                "samples (-N) let it settle",
+                                                moves(s), window_fall(s)));
+        else if (state == Settling::perhaps && std::abs(s.gap_in_standard_errors) > 3.0)
+            notes += wrap_field("", fmt::format("perhaps not settled: the MSE may still {} through the window ({}); "
+                                                "more samples (-N) tell",
+                                                s.window_drop < 0 ? "rise" : "fall", window_fall(s)));
         if (run.result.diverged > 0)
             notes += wrap_field("", fmt::format("{} of {} realizations diverged ({}); kept in the mean "
                                                 "(--allow-divergence)",
@@ -955,7 +980,11 @@ EnsembleRun load_ensemble_run(const std::string& dir) {
         if (scenario.system_known) r.msd = read_array(saved_file(dir, "msd")).values;
         run.steady.first_sample = summary.at("simulated").at("steady_state_first_sample").get<std::int64_t>();
         run.steady.mse = summary.at("simulated").at("mse").get<double>();
-        run.steady.settled = summary.at("simulated").value("settled", true);
+        const Json settled = summary.at("simulated").value("settled", Json(nullptr));
+        run.steady.settling_known = settled.is_boolean();
+        run.steady.settled = !settled.is_boolean() || settled.get<bool>();
+        const Json gap = summary.value("gap", Json(nullptr));
+        run.steady.theory_settled = !gap.is_object() || gap.value("theory_settled", true);
         if (r.mse.size() != static_cast<std::size_t>((r.samples - 1) / r.decimate + 1) ||
             r.meanw.size() != static_cast<std::size_t>((r.samples / r.decimate + 1) * r.taps))
             throw InputError(
