@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -481,6 +483,30 @@ TEST_CASE("ensemble: R = 1 has no standard error and a tiny ensemble no resolved
     CHECK_THAT(one.output, Catch::Contains("± n/a") &&
                                Catch::Contains("(n/a: one realization has no standard error)") &&
                                !Catch::Contains("nan") && Catch::Contains("EMSE           not resolved"));
+    // One realization's e^2 over its mean is a chi-square of one degree: sampling noise alone gives the curve's fit
+    // E|chi2_1 - 1|, here by Simpson's rule over x = t^2, 2 |t^2 - 1| exp(-t^2 / 2) / sqrt(2 pi) dt on [0, 40].
+    constexpr int steps = 400000;
+    const double h = 40.0 / steps;
+    double integral = 0.0;
+    for (int i = 0; i <= steps; ++i) {
+        const double t = i * h;
+        const double weight = i == 0 || i == steps ? 1.0 : i % 2 ? 4.0 : 2.0;
+        integral += weight * 2.0 * std::abs(t * t - 1.0) * std::exp(-t * t / 2.0) / std::sqrt(2.0 * 3.141592653589793);
+    }
+    integral *= h / 3.0;
+    CHECK_THAT(one.output, Catch::Contains(fmt::format("(sampling noise alone: about {:.2f} %)", 100.0 * integral)));
+    // and the members' table says n/a, not 0, for its standard error
+    const Result one_each = run_lmsref("ensemble -R 1 --algorithm lms,rls --progress never");
+    REQUIRE(one_each.exit_code == 0);
+    CHECK(std::count(one_each.output.begin(), one_each.output.end(), '\n') > 3);
+    CHECK_THAT(one_each.output, Catch::Contains("± n/a") && !Catch::Contains("± 0 "));
+    // No noise and wo within M taps: J_min = 0, the MSE falls to round-off; the verdict says there is no steady state
+    // rather than putting a gap of thousands of standard errors down to the theory.
+    const Result noiseless = run_lmsref("ensemble -R 200 --sigmav2 0 --progress never");
+    REQUIRE(noiseless.exit_code == 0);
+    CHECK_THAT(noiseless.output, Catch::Contains("J_min = 0 (no noise, and wo within the M taps)") &&
+                                     Catch::Contains("(J_min = 0: see the verdict)") &&
+                                     !Catch::Contains("theory's own error"));
     // -R 5 -N 50: the simulated MSE is below J_min + EMSE by sampling noise; a negative EMSE is not printed.
     const Result tiny = run_lmsref("ensemble -R 5 -N 50");
     REQUIRE(tiny.exit_code == 0);

@@ -127,7 +127,8 @@ void add_figure_options(CLI::App& command, Options& o, const std::string& what) 
 void add_member_options(CLI::App& command, Options& o) {
     add_value(command, "--eps", o.eps, "nlms: w += eta e x / (eps + x.x)", "FLOAT");
     add_value(command, "--gamma", o.gamma, "leaky: w = (1 - eta gamma) w + eta e x", "FLOAT");
-    add_value(command, "--beta", o.beta, "momentum, nesterov: optim::SGD's momentum, 0 <= beta < 1", "FLOAT");
+    add_value(command, "--beta", o.beta, "momentum, nesterov: optim::SGD's momentum, 0 <= beta < 1 (nesterov: above 0)",
+              "FLOAT");
     add_value(command, "--huber-delta", o.huber_delta, "huber: w += eta clip(e, -delta, delta) x", "FLOAT");
     add_value(command, "--lambda", o.lambda, "rls: the forgetting factor, 0 < lambda <= 1", "FLOAT");
     add_value(command, "--rls-delta", o.rls_delta, "rls: P(0) = I / delta", "FLOAT");

@@ -174,6 +174,11 @@ FamilyOptions family_options(const Options& o, const std::vector<const FamilyMem
             throw InputError(std::string(s.option) + ": it sets " + s.users_text +
                              " not among the members that run; name one, or leave the option out");
     }
+    // PyTorch's SGD takes Nesterov momentum only with a momentum: the member is its update, so beta = 0 is refused
+    // for it (momentum with beta = 0 is lms).
+    if (f.beta == 0.0 && uses({FamilyId::nesterov}))
+        throw InputError("--beta: 0 is not allowed for nesterov; PyTorch's SGD takes Nesterov momentum only with a "
+                         "momentum above 0 (momentum with --beta 0 is lms)");
     return f;
 }
 

@@ -371,8 +371,8 @@ MemberTheory predict_member(const Scenario& scenario, double input_power, Family
         if (!theory.known) theory.none = "the curve starts at n = M + 2, after the steady-state window begins";
         theory.model = lambda == 1.0 ? "MSE(n) = J_min (1 + M / (n - M - 1)) for n > M + 1"
                                      : "MSE(n) = J_min (1 + M c / n_eff), n_eff = (1 - lambda^n) / (1 - lambda), "
-                                       "c = (1 + lambda^n) / (1 + lambda); its limit J_min M (1 - lambda) / (1 + "
-                                       "lambda), about J_min M (1 - lambda) / 2";
+                                       "c = (1 + lambda^n) / (1 + lambda); its limit J_min (1 + M (1 - lambda) / (1 "
+                                       "+ lambda)), an EMSE of about J_min M (1 - lambda) / 2";
         theory.basis = lambda == 1.0 ? "Gaussian input of any colour, delta -> 0 (Haykin, Adaptive Filter Theory, 4th "
                                        "ed., sec. 9.8): exact"
                                      : "Gaussian input of any colour, delta -> 0, M (1 - lambda) << 1 (Haykin, sec. "

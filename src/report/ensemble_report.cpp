@@ -22,8 +22,6 @@ namespace lmsref {
 
 namespace {
 
-constexpr double pi = 3.14159265358979323846;
-
 /// A matrix file of --x or --d: N x R (or N), finite.
 Array2D read_matrix(const std::string& option, const std::string& path, std::vector<std::string>& notes) {
     std::string converted_from;
@@ -48,7 +46,9 @@ struct CurveFit {
     std::int64_t first_sample = 0;
     std::int64_t points = 0;
     double mean_relative_gap = std::numeric_limits<double>::quiet_NaN();
-    /// What sampling noise alone gives for Gaussian errors: E|mean of R e^2 / E e^2 - 1| = 2 / sqrt(pi R).
+    /// What sampling noise alone gives for Gaussian errors: E|mean of R e^2 / E e^2 - 1|, the mean of R e^2 / E e^2
+    /// a chi-square of R degrees over R: 2 a^(a - 1) e^-a / Gamma(a) with a = R / 2 (the mean absolute deviation of a
+    /// gamma variable), 2 / sqrt(pi R) for large R (96.8 % at R = 1, 73.6 % at R = 2).
     double noise_level = std::numeric_limits<double>::quiet_NaN();
 };
 
@@ -65,7 +65,8 @@ CurveFit curve_fit(const EnsembleRun& run) {
     }
     if (fit.points > 0 && !run.theory.past_mean_square_bound) {
         fit.mean_relative_gap = sum / static_cast<double>(fit.points);
-        fit.noise_level = 2.0 / std::sqrt(pi * static_cast<double>(r.completed_realizations));
+        const double a = static_cast<double>(r.completed_realizations) / 2.0;
+        fit.noise_level = 2.0 * std::exp((a - 1.0) * std::log(a) - a - std::lgamma(a));
     }
     return fit;
 }
@@ -114,6 +115,15 @@ struct Verdict {
     std::string sentence;
 };
 
+/// J_min = 0 (no noise, wo within the M taps): every filter converges to wo itself, and its MSE falls with no floor
+/// but float64's round-off: no steady state to compare.
+std::string round_off_sentence(const SteadyStateComparison& s) {
+    return fmt::format("J_min = 0 (no noise, and wo within the M taps): each filter converges to wo itself, its MSE "
+                       "falling with no floor but float64's round-off ({:.3g} over the window), so there is no steady "
+                       "state for the theory to predict; the gap measures how far the fall has gone, not the theory.",
+                       s.mse);
+}
+
 Verdict verdict(const EnsembleRun& run) {
     const EnsembleResult& r = run.result;
     const SteadyStateComparison& s = run.steady;
@@ -125,10 +135,14 @@ Verdict verdict(const EnsembleRun& run) {
     const bool one = r.completed_realizations < 2;
     const bool no_spread = !one && !(s.mse_standard_error > 0); // every realization the same steady state
     v.emse_resolved = !one && std::abs(s.emse) > 2.0 * s.mse_standard_error;
+    // J_min = 0 with a spread over realizations (without one, every e is 0 alike, which the notes below say)
+    const bool round_off = t.j_min == 0.0 && !t.past_mean_square_bound && !one && !no_spread;
     if (one)
         v.gap_note = "(n/a: one realization has no standard error)";
     else if (no_spread)
         v.gap_note = "(n/a: no spread over realizations, no standard error)";
+    else if (round_off)
+        v.gap_note = "(J_min = 0: see the verdict)";
     else if (v.dominated)
         v.gap_note = "(no standard error: one realization dominates)";
     else
@@ -144,6 +158,8 @@ Verdict verdict(const EnsembleRun& run) {
     else if (no_spread)
         v.sentence =
             "every realization has the same steady-state MSE: no standard error to weigh the gap by. " + assumption;
+    else if (round_off)
+        v.sentence = round_off_sentence(s);
     else if (v.dominated)
         v.sentence = fmt::format("the simulated MSE rests on a few realizations (see largest), so the gap of {} is "
                                  "not a measure of the theory: eta = {:g} is {:.0f} % of the mean-square bound, where "
@@ -298,6 +314,7 @@ std::string window_fall(const SteadyStateComparison& s) {
 std::string member_verdict(const EnsembleRun& run) {
     const SteadyStateComparison& s = run.steady;
     const Settling state = steady_theory_settling(run);
+    if (run.theory.j_min == 0.0) return round_off_sentence(s);
     if (state == Settling::not_settled)
         return fmt::format("the MSE still {} through the window ({}): the filter has not settled by n = {}, so the "
                            "window holds part of its transient, which the steady-state theory leaves out; more "
@@ -320,6 +337,7 @@ std::string member_verdict(const EnsembleRun& run) {
 /// where there is none.
 std::string member_gap_note(const EnsembleRun& run) {
     const SteadyStateComparison& s = run.steady;
+    if (run.theory.j_min == 0.0) return "(J_min = 0: see the verdict)";
     if (run.result.completed_realizations < 2 || !(s.mse_standard_error > 0)) return "";
     return fmt::format("({:+.1f} standard errors)", s.gap_in_standard_errors);
 }
@@ -756,15 +774,17 @@ std::string members_report(const std::vector<EnsembleMemberRun>& runs) {
         const double relative_gap = limit_apart ? s.window_relative_gap : s.relative_gap;
         std::string gap = "-";
         if (known)
-            gap = unsettled ? percent(relative_gap) + " (not settled)"
+            gap = run.theory.j_min == 0.0 ? percent(relative_gap) + " (J_min = 0)"
+                  : unsettled             ? percent(relative_gap) + " (not settled)"
                   : run.result.completed_realizations >= 2 && s.mse_standard_error > 0
                       ? fmt::format("{} ({:+.1f} se)", percent(relative_gap), s.gap_in_standard_errors)
                       : percent(relative_gap);
-        text +=
-            fmt::format("{:<42} {:<22} {:<10} {:<24} {:>9.1f}\n", lms ? name : member_label(run),
-                        fmt::format("{:.6g} ± {:.2g}", s.mse, s.mse_standard_error),
-                        known ? fmt::format("{:.6g}", limit_apart ? s.predicted_window_mse : run.theory.mse) : "none",
-                        gap, run.result.ns_per_realization_sample());
+        text += fmt::format(
+            "{:<42} {:<22} {:<10} {:<24} {:>9.1f}\n", lms ? name : member_label(run),
+            fmt::format("{:.6g} ± {}", s.mse,
+                        run.result.completed_realizations >= 2 ? fmt::format("{:.2g}", s.mse_standard_error) : "n/a"),
+            known ? fmt::format("{:.6g}", limit_apart ? s.predicted_window_mse : run.theory.mse) : "none", gap,
+            run.result.ns_per_realization_sample());
         if (!run.scenario.system_known) continue;
         const std::string basis =
             lms ? std::string("the Gaussian second-moment recursion, independence assumption (exact under it)")
