@@ -75,8 +75,8 @@ TEST_CASE("the stability warning names eta, the bound and what to expect, at or 
     const std::optional<std::string> warning = stability_warning(scenario, data);
     REQUIRE(warning);
     REQUIRE(*warning == "eta = 1 is at or above the mean-square stability bound 0.401 = 2/((M + 2) sx2) for M = 3 and "
-                        "the input power sx2 = 0.997 measured on x: the filter will probably diverge (exit code 2, "
-                        "nothing written) rather than converge");
+                        "the input power sx2 = 0.997 measured on x: the filter will probably diverge rather than "
+                        "converge (if it does: exit code 2, nothing written)");
     REQUIRE(warning->find('\n') == std::string::npos);
 
     scenario = scenario_with(0.1, 100); // the default eta is too large for 100 taps

@@ -76,6 +76,17 @@ TEST_CASE("family: a tolerance of 0 is a mismatch with the outputs kept, a diver
                                   Catch::Contains("nothing was written: a member failed"));
     CHECK_FALSE(std::filesystem::exists(dir + "/none"));
     CHECK_FALSE(std::filesystem::exists(dir + "/none.png"));
+    // lmf has no step bound here, so its advice is a smaller --eta; and lms past LMS's bound is warned of first.
+    CHECK_THAT(result.output, Catch::Contains("a smaller --eta may keep it converging (lmf has no step bound here)") &&
+                                  Catch::Contains("lmsref: warning: eta = 5 is at or above the mean-square"));
+    // momentum's bound is LMS's on its effective step eta / (1 - beta): at eta = 0.3 and beta = 0.9 (3, past 0.4),
+    // the warning and the divergence both say so, rather than that 0.3 must stay below 0.4.
+    result = run_lmsref("family momentum --eta 0.3 --beta 0.9 -N 2000");
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.output,
+               Catch::Contains("lmsref: warning: momentum, with eta / (1 - beta) for eta: eta = 3 is at or above") &&
+                   Catch::Contains("momentum: diverged at sample") &&
+                   Catch::Contains("eta / (1 - beta) = 3 must stay below about") && !Catch::Contains("eta = 0.3 must"));
 }
 
 TEST_CASE("family: --plot draws every member, and the settings reach the programs", "[family]") {

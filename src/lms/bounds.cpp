@@ -56,7 +56,8 @@ std::optional<std::string> stability_warning(const Scenario& s, const Data& data
     return "eta = " + format_number(s.step_size, "%g") + " is at or above the mean-square stability bound " +
            format_number(bound, "%.3g") + " = 2/((M + 2) sx2) for M = " + std::to_string(s.taps) +
            " and the input power sx2 = " + format_number(power, "%.3g") +
-           " measured on x: the filter will probably diverge (exit code 2, nothing written) rather than converge";
+           " measured on x: the filter will probably diverge rather than converge (if it does: exit code 2, nothing "
+           "written)";
 }
 
 } // namespace lmsref

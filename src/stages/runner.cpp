@@ -67,7 +67,30 @@ double divergence_threshold(const Data& data, const std::vector<double>& initial
     return 1e6 * (norm(initial_weights) + root_mean_square(data.d) / x_rms);
 }
 
-void check_divergence(const std::string& name, const Trajectory& trajectory, const Data& data, const Scenario& s) {
+namespace {
+
+/// What a diverged run's message advises about its step (check_divergence).
+std::string step_advice(const Scenario& s, double power, const FamilyMember* member, const FamilyOptions& o) {
+    const std::string taps = "with M = " + std::to_string(s.taps) + " and input power " + format_number(power, "%.3g");
+    const std::string bound = format_number(stability_bound(s.taps, power), "%.3g");
+    const FamilyId id = member != nullptr ? member->id : FamilyId::lms;
+    switch (id) {
+    case FamilyId::lms:
+    case FamilyId::leaky:
+        return taps + ", eta = " + format_number(s.step_size, "%g") + " must stay below about " + bound;
+    case FamilyId::momentum:
+    case FamilyId::nesterov:
+        return taps + ", eta / (1 - beta) = " + format_number(s.step_size / (1 - o.beta), "%g") +
+               " must stay below about " + bound + " (LMS's bound on its effective step)";
+    case FamilyId::nlms: return "nlms's eta must stay in (0, 2)";
+    default: return "a smaller --eta may keep it converging (" + std::string(member->name) + " has no step bound here)";
+    }
+}
+
+} // namespace
+
+void check_divergence(const std::string& name, const Trajectory& trajectory, const Data& data, const Scenario& s,
+                      const FamilyMember* member, const FamilyOptions& options) {
     const Array2D& w = trajectory.w;
     if (w.rows < 2) return;
     const double threshold = divergence_threshold(data, w.row(0));
@@ -98,11 +121,8 @@ void check_divergence(const std::string& name, const Trajectory& trajectory, con
             "||w|| passed " + format_number(threshold, "%.3g") + " = 1e6 (||w_0|| + rms(d)/rms(x)) and " +
             (not_finite != none ? "stopped being finite at sample " + std::to_string(not_finite - 1)
                                 : "never came back: " + format_number(norm(w.row(w.rows - 1)), "%.3g") + " at the end");
-    const double power = input_power(data.x);
-    throw DivergenceError(name + ": diverged at sample " + std::to_string(beyond_since - 1) + " (" + how +
-                              "); with M = " + std::to_string(s.taps) + " and input power " +
-                              format_number(power, "%.3g") + ", eta = " + format_number(s.step_size, "%g") +
-                              " must stay below about " + format_number(stability_bound(s.taps, power), "%.3g"),
+    throw DivergenceError(name + ": diverged at sample " + std::to_string(beyond_since - 1) + " (" + how + "); " +
+                              step_advice(s, input_power(data.x), member, options),
                           beyond_since - 1);
 }
 
@@ -190,7 +210,7 @@ FamilyComparison compare_family(const std::vector<const FamilyMember*>& members,
             auto start = std::chrono::steady_clock::now();
             run.recursion = member->run(data.x, data.d, scenario.step_size, M, options);
             run.recursion_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            check_divergence(name, run.recursion, data, scenario);
+            check_divergence(name, run.recursion, data, scenario, member, options);
             start = std::chrono::steady_clock::now();
             try {
                 run.program = module.family(name.c_str(), data.x, data.d, scenario.step_size, M, options);

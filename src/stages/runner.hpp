@@ -31,8 +31,11 @@ double divergence_threshold(const Data& data, const std::vector<double>& initial
 /// Throws DivergenceError, naming `stage_name`, when the trajectory's weights end beyond divergence_threshold or
 /// stop being finite: it "diverged at sample i", i the first sample of that last excursion beyond the threshold.
 /// One pass over the weights; runs after the stage, on what it returned.
+/// The advice after it: LMS's mean-square bound on eta, or a family member's own (`member`, with its settings):
+/// momentum's and nesterov's on eta / (1 - beta), nlms's (0, 2); a smaller --eta for the members without one.
 void check_divergence(const std::string& stage_name, const Trajectory& trajectory, const Data& data,
-                      const Scenario& scenario);
+                      const Scenario& scenario, const FamilyMember* member = nullptr,
+                      const FamilyOptions& options = {});
 
 struct StageComparison {
     std::optional<StageRun> run; ///< empty when the stage failed

@@ -3,6 +3,7 @@
 
 #include "core/errors.hpp"
 #include "io/array_io.hpp"
+#include "lms/bounds.hpp"
 #include "lms/family.hpp"
 #include "lms/torch_module.hpp"
 #include "plot/figures.hpp"
@@ -10,7 +11,9 @@
 #include "report/report.hpp"
 #include "stages/runner.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
 
 namespace lmsref::cli {
 
@@ -32,6 +35,22 @@ int run_family(const Options& o) {
     const std::string out_dir = o.out_dir.empty() ? "" : outputs.folder(o.out_dir, "--out-dir");
     const std::string plot = staged_file(outputs, o.plot, "--plot");
     const Data data = load_data(scenario);
+    // LMS's mean-square bound, for the members it bounds: lms and leaky on eta, momentum and nesterov on their
+    // effective step eta / (1 - beta).
+    const auto runs = [&](FamilyId id) {
+        return std::any_of(members.begin(), members.end(), [id](const FamilyMember* m) { return m->id == id; });
+    };
+    if (runs(FamilyId::lms) || runs(FamilyId::leaky)) warn_about_step_size(scenario, data);
+    if (runs(FamilyId::momentum) || runs(FamilyId::nesterov)) {
+        Scenario effective = scenario;
+        effective.step_size = scenario.step_size / (1 - options.beta);
+        if (const std::optional<std::string> warning = stability_warning(effective, data))
+            std::cerr << "lmsref: warning: "
+                      << (!runs(FamilyId::nesterov)   ? "momentum"
+                          : !runs(FamilyId::momentum) ? "nesterov"
+                                                      : "momentum and nesterov")
+                      << ", with eta / (1 - beta) for eta: " << *warning << "\n";
+    }
     const FamilyComparison comparison = compare_family(members, data, scenario, options, tolerance);
     std::cout << family_report(comparison, scenario, data) << std::flush;
     if (comparison.failed()) { // half a set of outputs would mislead
