@@ -140,6 +140,28 @@ TEST_CASE("cli: compare prints the table, writes summary.json and every stage's 
     REQUIRE(summary.at("stages").at("linear").at("within_tolerance") == false); // default init: differs early
 }
 
+TEST_CASE("cli: compare says whether linear's random start has met numpy's weights", "[cli]") {
+    // The library's distances, start and end: met once the start's has shrunk a hundredfold (the defaults: 1e-17),
+    // not at eta = 1e-9, where the start's trace stays.
+    for (const double eta : {0.1, 1e-9}) {
+        Scenario scenario;
+        scenario.step_size = eta;
+        const Comparison comparison = compare_stages(generate_data(scenario), scenario, Device::cpu, 1e-12);
+        const auto linear = std::find_if(comparison.stages.begin(), comparison.stages.end(),
+                                         [](const StageComparison& c) { return !c.stage->starts_from_zero; });
+        REQUIRE(linear != comparison.stages.end());
+        REQUIRE(linear->run);
+        CAPTURE(eta, linear->initial_distance, linear->final_distance);
+        CHECK(linear->initial_distance > 0.1);
+        const bool met = linear->final_distance <= 0.01 * linear->initial_distance;
+        CHECK(met == (eta == 0.1));
+        const Result result = run_lmsref(eta == 0.1 ? "compare" : "compare --eta 1e-9");
+        REQUIRE(result.exit_code == 0);
+        CHECK_THAT(result.output, met ? Catch::Contains("linear (default init) differs early as expected")
+                                      : Catch::Contains("has not met them by the end"));
+    }
+}
+
 TEST_CASE("cli: compare exits 3 when a stage is outside the tolerance", "[cli]") {
     // At tolerance 0, a stage that rounds differently from numpy anywhere is a mismatch.
     const Result result = run_lmsref("compare -N 50 --tolerance 0");
@@ -285,8 +307,9 @@ void check_error_case(const ErrorCase& c) {
 TEST_CASE("cli: one wrong command of cli_errors/cases.txt", "[cli][errors][cli_error_case]") {
     const std::vector<ErrorCase> cases = error_cases();
     if (const char* selected = std::getenv("LMSREF_CLI_ERROR_LINE")) {
-        const auto c = std::find_if(cases.begin(), cases.end(),
-                                    [&](const ErrorCase& candidate) { return std::to_string(candidate.line) == selected; });
+        const auto c = std::find_if(cases.begin(), cases.end(), [&](const ErrorCase& candidate) {
+            return std::to_string(candidate.line) == selected;
+        });
         INFO("LMSREF_CLI_ERROR_LINE=" << selected);
         if (c == cases.end())
             FAIL("that line of cli_errors/cases.txt is not a case: the file changed since CMake read it; build again "

@@ -43,6 +43,7 @@ void measure_deviation(StageComparison& current, const Array2D& reference) {
             std::max(current.max_scaled_deviation, deviation / std::max(1.0, std::abs(reference.values[k])));
     }
     current.final_distance = distance(w.row(w.rows - 1), reference.row(reference.rows - 1));
+    current.initial_distance = distance(w.row(0), reference.row(0));
 }
 
 } // namespace
@@ -176,7 +177,8 @@ Comparison compare_stages(const Data& data, const Scenario& scenario, Device dev
             if (numpy)
                 measure_deviation(current, numpy->trajectory.w);
             else // numpy itself failed
-                current.max_deviation = current.max_scaled_deviation = current.final_distance = std::nan("");
+                current.max_deviation = current.max_scaled_deviation = current.final_distance =
+                    current.initial_distance = std::nan("");
         }
         comparison.stages.push_back(std::move(current));
     }

@@ -45,6 +45,7 @@ struct StageComparison {
     double max_deviation = 0.0;        ///< max |w - w_numpy| over the whole trajectory
     double max_scaled_deviation = 0.0; ///< max |w - w_numpy| / max(1, |w_numpy|): what the tolerance bounds
     double final_distance = 0.0;       ///< ||w_N - w_numpy_N||
+    double initial_distance = 0.0;     ///< ||w_0 - w_numpy_0||: a random start's distance
     /// |w - w_numpy| <= tolerance * max(1, |w_numpy|) for every weight of the trajectory.
     bool within(double tolerance) const { return run && max_scaled_deviation <= tolerance; }
 };
