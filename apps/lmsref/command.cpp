@@ -118,12 +118,13 @@ double parse_tolerance(const std::string& text) {
     return tolerance;
 }
 
+bool runs_any(const std::vector<const FamilyMember*>& members, std::initializer_list<FamilyId> ids) {
+    return std::any_of(members.begin(), members.end(), [&](const FamilyMember* member) {
+        return std::find(ids.begin(), ids.end(), member->id) != ids.end();
+    });
+}
+
 FamilyOptions family_options(const Options& o, const std::vector<const FamilyMember*>& members) {
-    const auto uses = [&](std::initializer_list<FamilyId> ids) {
-        return std::any_of(members.begin(), members.end(), [&](const FamilyMember* member) {
-            return std::find(ids.begin(), ids.end(), member->id) != ids.end();
-        });
-    };
     FamilyOptions f;
     const struct {
         const char* option;
@@ -170,13 +171,13 @@ FamilyOptions family_options(const Options& o, const std::vector<const FamilyMem
         if (!std::isfinite(*s.value) || !s.allowed(*s.value))
             throw InputError(std::string(s.option) + ": " + *s.text + " is not allowed; it must be finite and " +
                              s.rule);
-        if (o.given(s.option) && !uses(s.users))
+        if (o.given(s.option) && !runs_any(members, s.users))
             throw InputError(std::string(s.option) + ": it sets " + s.users_text +
                              " not among the members that run; name one, or leave the option out");
     }
     // PyTorch's SGD takes Nesterov momentum only with a momentum: the member is its update, so beta = 0 is refused
     // for it (momentum with beta = 0 is lms).
-    if (f.beta == 0.0 && uses({FamilyId::nesterov}))
+    if (f.beta == 0.0 && runs_any(members, {FamilyId::nesterov}))
         throw InputError("--beta: 0 is not allowed for nesterov; PyTorch's SGD takes Nesterov momentum only with a "
                          "momentum above 0 (momentum with --beta 0 is lms)");
     return f;

@@ -10,6 +10,7 @@
 #include "plot/figures.hpp"
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ std::int64_t bounded_integer(const std::string& option, const std::string& text,
 /// The family's settings (--eps, --gamma, --beta, --huber-delta, --lambda, --rls-delta), each checked; one given for
 /// none of `members` is refused (it would change nothing).
 FamilyOptions family_options(const Options& o, const std::vector<const FamilyMember*>& members);
+/// Whether any of `ids` is among `members`.
+bool runs_any(const std::vector<const FamilyMember*>& members, std::initializer_list<FamilyId> ids);
 /// --tolerance: finite and >= 0.
 double parse_tolerance(const std::string& text);
 

@@ -87,6 +87,14 @@ std::string percent(double fraction) {
                                     : fmt::format("{:+.3g} %", 100.0 * fraction);
 }
 
+/// A row of the steady state's table, "  MSE            simulated                theory       gap", without
+/// trailing blanks.
+std::string row(const std::string& name, const std::string& simulated, const std::string& theory,
+                const std::string& gap) {
+    const std::string line = fmt::format("  {:<14} {:<24} {:<12} {}", name, simulated, theory, gap);
+    return line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
+}
+
 /// A report field whose text may run long: "  name           text", wrapped at 118 columns under itself.
 std::string wrap_field(const std::string& name, const std::string& text) {
     constexpr std::size_t indent = 17, width = 118;
@@ -357,10 +365,8 @@ std::string limit_note(const SteadyStateComparison& s) {
     return fmt::format("(to the limit: not reached by n = {})", s.first_sample);
 }
 std::string window_row(const SteadyStateComparison& s, const std::string& gap_note) {
-    const std::string line =
-        fmt::format("  {:<14} {:<24} {:<12} {}", "in the window", "", fmt::format("{:.6g}", s.predicted_window_mse),
-                    percent(s.window_relative_gap) + (gap_note.empty() ? "" : " " + gap_note));
-    return line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
+    return row("in the window", "", fmt::format("{:.6g}", s.predicted_window_mse),
+               percent(s.window_relative_gap) + (gap_note.empty() ? "" : " " + gap_note));
 }
 
 /// ensemble_report for a member of the family other than lms: its recursion, its theory where there is one.
@@ -390,11 +396,6 @@ std::string member_report(const EnsembleRun& run) {
                         s.first_sample, r.samples - 1);
     const std::string standard_error =
         r.completed_realizations < 2 ? "n/a" : fmt::format("{:.2g}", s.mse_standard_error);
-    const auto row = [](const std::string& name, const std::string& simulated, const std::string& predicted,
-                        const std::string& gap) {
-        const std::string line = fmt::format("  {:<14} {:<24} {:<12} {}", name, simulated, predicted, gap);
-        return line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
-    };
     if (!run.scenario.system_known) {
         text += row("MSE", fmt::format("{:.6g} ± {}", s.mse, standard_error), "", "");
         text += wrap_field("theory", "none: the system behind --x and --d is unknown; give --wo and --sigmav2 if they "
@@ -502,11 +503,6 @@ std::string ensemble_report(const EnsembleRun& run) {
                             "{:.6g} (mean)\n",
                             run.scenario.step_size, t.mean_square_bound, t.mean_bound);
 
-    const auto row = [](const std::string& name, const std::string& simulated, const std::string& theory,
-                        const std::string& gap) {
-        const std::string line = fmt::format("  {:<14} {:<24} {:<12} {}", name, simulated, theory, gap);
-        return line.substr(0, line.find_last_not_of(' ') + 1) + "\n";
-    };
     text += fmt::format("  steady state   the last quarter, n = {} ... {}; ± one standard error over realizations\n",
                         s.first_sample, r.samples - 1);
     const Verdict v = verdict(run);

@@ -11,7 +11,6 @@
 #include "report/report.hpp"
 #include "stages/runner.hpp"
 
-#include <algorithm>
 #include <iostream>
 #include <optional>
 
@@ -37,9 +36,7 @@ int run_family(const Options& o) {
     const Data data = load_data(scenario);
     // LMS's mean-square bound, for the members it bounds: lms and leaky on eta, momentum and nesterov on their
     // effective step eta / (1 - beta).
-    const auto runs = [&](FamilyId id) {
-        return std::any_of(members.begin(), members.end(), [id](const FamilyMember* m) { return m->id == id; });
-    };
+    const auto runs = [&](FamilyId id) { return runs_any(members, {id}); };
     if (runs(FamilyId::lms) || runs(FamilyId::leaky)) warn_about_step_size(scenario, data);
     if (runs(FamilyId::momentum) || runs(FamilyId::nesterov)) {
         Scenario effective = scenario;
