@@ -67,69 +67,101 @@ LMSREF_LANES_INLINE __m512d candidate(u32x8 a, u32x8 b) {
 }
 
 /// log(x) for x in (0, 1) to about 2^-60 relative, as H + L (H the double nearest the estimate, |L| <= ulp(H) / 2),
-/// and whether H is surely glibc's log(x). glibc's log is within 0.520 ulp of the true value (its source,
-/// sysdeps/ieee754/dbl-64/e_log.c: 0.519 ulp with FMA, 0.520 without; "around 0.507" for x in [1 - 2^-4, 1), its
-/// other path), so where the estimate lies within 0.47 ulp of H, its own error bound included, every other double is
-/// more than 0.53 ulp away and glibc must return H. The rest (L near half an ulp, or H a power of two, whose lower
-/// neighbour is half an ulp away) are left to std::log itself: about 9 % of the values.
+/// and whether H is surely glibc's log(x). glibc returns its own value of log(x) before the last rounding, rounded to
+/// nearest; where no halfway point between two doubles lies within that value's error of log(x), its double is the
+/// nearest to log(x), H wherever the estimate's own error leaves no halfway point within reach either. glibc's
+/// error, from its source (sysdeps/ieee754/dbl-64/e_log.c and e_log_data.c), is the smaller of:
+///  - 0.520 ulp after the rounding (0.519 with FMA; "around 0.507" for x in [1 - 2^-4, 1), its other path): so
+///    under 0.020 ulp before it;
+///  - in its main path (x below 1 - 2^-4), 2^-61.6 absolute: its r = z / c - 1 rounded once (2^-55 / N = 2^-62,
+///    N = 128), log c in its table (under 2^-66), its polynomial (0x1.88p-65), r^2's rounding (2^-69) and the
+///    polynomial's (about 2^-70). Allowed here: 2^-60, three times that, below 0.020 ulp where |log x| >= 1/4.
+/// The rest (L near half an ulp, or H a power of two, whose lower neighbour is half an ulp away) are left to
+/// std::log itself: about 4 % of the values of a uniform x.
 ///
 /// x = 2^k m with m in [sqrt(1/2), sqrt(2)); s = (m - 1) / (m + 1) in double-double (|s| <= 0.172); log m =
-/// 2 atanh(s) = 2 s + 2 s^3 / 3 + ... + 2 s^23 / 23 (truncated below 2^-64 relative); log x = k ln 2 + log m, ln 2
-/// as fdlibm's ln2_hi (k ln2_hi exact) + ln2_lo.
+/// 2 atanh(s) = 2 s + 2 s^3 / 3 + 2 s^5 q(s^2), q = 2/5 + 2/7 s^2 + ... + 2/23 s^18 (truncated below 2^-64
+/// relative); log x = k ln 2 + log m, ln 2 as fdlibm's ln2_hi (k ln2_hi exact) + ln2_lo.
 struct Log {
     __m512d hi, lo; // H, L
     __mmask8 sure;  // the lanes where H is glibc's log(x)
 };
-LMSREF_LANES_INLINE Log log_estimate(__m512d x) {
-    __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); // x = 2^k m, m in [1, 2), exactly
-    __m512d k = _mm512_getexp_pd(x);
-    const __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-    m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5)); // exact
-    k = _mm512_mask_add_pd(k, big, k, _mm512_set1_pd(1.0));
-
+/// The estimate for K vectors side by side, operation by operation: K independent chains of dependent operations,
+/// so that the processor has the others' work while one waits.
+template <int K> LMSREF_LANES_INLINE void log_estimate(const __m512d* x, Log* out) {
     const __m512d one = _mm512_set1_pd(1.0);
-    const __m512d u = _mm512_sub_pd(m, one);    // exact (Sterbenz)
-    const __m512d a_hi = _mm512_add_pd(m, one); // m + 1 = a_hi + a_lo, a_hi - 1 and a_lo exact (Sterbenz)
-    const __m512d a_lo = _mm512_sub_pd(m, _mm512_sub_pd(a_hi, one));
-    const __m512d s_hi = _mm512_div_pd(u, a_hi);
-    __m512d rem = _mm512_fnmadd_pd(s_hi, a_hi, u); // u - s_hi a_hi, exact
-    rem = _mm512_fnmadd_pd(s_hi, a_lo, rem);
-    const __m512d s_lo = _mm512_mul_pd(rem, _mm512_rcp14_pd(a_hi)); // 2^-14 of s_lo, itself ~2^-53 s_hi, is plenty
+    __m512d m[K], k[K], u[K], a_hi[K], a_lo[K], s_hi[K], rem[K], s_lo[K], s2[K], z2[K], z4[K], z8[K];
+    __mmask8 big[K];
+    // x = 2^k m, m in [1, 2) exactly, then in [sqrt(1/2), sqrt(2)) (m / 2 exact).
+    for (int t = 0; t < K; ++t) m[t] = _mm512_getmant_pd(x[t], _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    for (int t = 0; t < K; ++t) k[t] = _mm512_getexp_pd(x[t]);
+    for (int t = 0; t < K; ++t) big[t] = _mm512_cmp_pd_mask(m[t], _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
+    for (int t = 0; t < K; ++t) m[t] = _mm512_mask_mul_pd(m[t], big[t], m[t], _mm512_set1_pd(0.5));
+    for (int t = 0; t < K; ++t) k[t] = _mm512_mask_add_pd(k[t], big[t], k[t], one);
+    // u = m - 1 exact (Sterbenz); m + 1 = a_hi + a_lo, a_hi - 1 and a_lo exact (Sterbenz); s = s_hi + s_lo, the
+    // remainder u - s_hi a_hi exact, then less s_hi a_lo; 2^-14 of s_lo (itself ~2^-53 s_hi) is plenty. Beside them
+    // the powers of s^2 for q (Estrin's scheme: a short chain of dependent operations).
+    for (int t = 0; t < K; ++t) u[t] = _mm512_sub_pd(m[t], one);
+    for (int t = 0; t < K; ++t) a_hi[t] = _mm512_add_pd(m[t], one);
+    for (int t = 0; t < K; ++t) s_hi[t] = _mm512_div_pd(u[t], a_hi[t]);
+    for (int t = 0; t < K; ++t) a_lo[t] = _mm512_sub_pd(m[t], _mm512_sub_pd(a_hi[t], one));
+    for (int t = 0; t < K; ++t) s2[t] = _mm512_mul_pd(s_hi[t], s_hi[t]);
+    for (int t = 0; t < K; ++t) rem[t] = _mm512_fnmadd_pd(s_hi[t], a_hi[t], u[t]);
+    for (int t = 0; t < K; ++t) z2[t] = _mm512_mul_pd(s2[t], s2[t]);
+    for (int t = 0; t < K; ++t) rem[t] = _mm512_fnmadd_pd(s_hi[t], a_lo[t], rem[t]);
+    for (int t = 0; t < K; ++t) z4[t] = _mm512_mul_pd(z2[t], z2[t]);
+    for (int t = 0; t < K; ++t) s_lo[t] = _mm512_mul_pd(rem[t], _mm512_rcp14_pd(a_hi[t]));
+    for (int t = 0; t < K; ++t) z8[t] = _mm512_mul_pd(z4[t], z4[t]);
 
-    // p = 2/3 + 2/5 z + ... + 2/23 z^10 at z = s^2, by Estrin's scheme (a short chain of dependent operations).
-    const __m512d s2 = _mm512_mul_pd(s_hi, s_hi);
-    const __m512d z2 = _mm512_mul_pd(s2, s2), z4 = _mm512_mul_pd(z2, z2), z8 = _mm512_mul_pd(z4, z4);
-    const auto pair = [s2](double c0, double c1) __attribute__((always_inline)) {
-        return _mm512_fmadd_pd(_mm512_set1_pd(c1), s2, _mm512_set1_pd(c0));
+    const auto pair = [](__m512d z, double c0, double c1) __attribute__((always_inline)) {
+        return _mm512_fmadd_pd(_mm512_set1_pd(c1), z, _mm512_set1_pd(c0));
     };
-    const __m512d r0 = _mm512_fmadd_pd(pair(2.0 / 7, 2.0 / 9), z2, pair(2.0 / 3, 2.0 / 5));
-    const __m512d r1 = _mm512_fmadd_pd(pair(2.0 / 15, 2.0 / 17), z2, pair(2.0 / 11, 2.0 / 13));
-    const __m512d r2 = _mm512_fmadd_pd(_mm512_set1_pd(2.0 / 23), z2, pair(2.0 / 19, 2.0 / 21));
-    const __m512d p = _mm512_fmadd_pd(r2, z8, _mm512_fmadd_pd(r1, z4, r0));
-    __m512d tail = _mm512_mul_pd(_mm512_mul_pd(s_hi, s2), p);  // 2 s^3 / 3 + ...
-    tail = _mm512_fmadd_pd(_mm512_add_pd(s2, s2), s_lo, tail); // + 2 s^2 s_lo
-    const __m512d two_s_hi = _mm512_add_pd(s_hi, s_hi), two_s_lo = _mm512_add_pd(s_lo, s_lo);
+    __m512d r0[K], r1[K], q[K], s3[K], s5[K];
+    for (int t = 0; t < K; ++t)
+        r0[t] = _mm512_fmadd_pd(pair(s2[t], 2.0 / 9, 2.0 / 11), z2[t], pair(s2[t], 2.0 / 5, 2.0 / 7));
+    for (int t = 0; t < K; ++t)
+        r1[t] = _mm512_fmadd_pd(pair(s2[t], 2.0 / 17, 2.0 / 19), z2[t], pair(s2[t], 2.0 / 13, 2.0 / 15));
+    for (int t = 0; t < K; ++t)
+        q[t] = _mm512_fmadd_pd(pair(s2[t], 2.0 / 21, 2.0 / 23), z8[t], _mm512_fmadd_pd(r1[t], z4[t], r0[t]));
+    for (int t = 0; t < K; ++t) s3[t] = _mm512_mul_pd(s_hi[t], s2[t]);
+    for (int t = 0; t < K; ++t) s5[t] = _mm512_mul_pd(s3[t], s2[t]);
 
-    const __m512d k_hi = _mm512_mul_pd(k, _mm512_set1_pd(0x1.62e42fee00000p-1)); // exact
-    // sum + e1 = k_hi + 2 s_hi exactly (Dekker's fast two-sum: k = 0, or |k_hi| >= ln 2 > 2 |s_hi|)
-    const __m512d sum = _mm512_add_pd(k_hi, two_s_hi);
-    const __m512d e1 = _mm512_sub_pd(two_s_hi, _mm512_sub_pd(sum, k_hi));
-    const __m512d lo =
-        _mm512_add_pd(e1, _mm512_fmadd_pd(k, _mm512_set1_pd(0x1.a39ef35793c76p-33), _mm512_add_pd(two_s_lo, tail)));
-    const __m512d h = _mm512_add_pd(sum, lo);
-    const __m512d l = _mm512_sub_pd(lo, _mm512_sub_pd(h, sum)); // exact: |sum| >= |lo|
+    // sum + e1 = k ln2_hi + 2 s_hi exactly (k ln2_hi exact; Dekker's fast two-sum: k = 0, or |k ln2_hi| >= ln 2 >
+    // 2 |s_hi|). lo = e1 + k ln2_lo + 2 s_lo + 2 s^2 s_lo + 2 s^5 q + (2/3) s^3, the largest term last: its one
+    // rounding, s3's two (s^2's and its own) and 2/3's (half of one) are the error that counts, 3.5 roundings of
+    // (2/3) |s3| or about 2.4 of |s3| (the terms before it, under 2 % of it, add about 0.1); 3 |s3| 2^-53 bounds them.
+    __m512d k_hi[K], two_s_hi[K], two_s_lo[K], sum[K], lo[K], h[K], l[K], ulp[K], margin[K];
+    for (int t = 0; t < K; ++t) k_hi[t] = _mm512_mul_pd(k[t], _mm512_set1_pd(0x1.62e42fee00000p-1));
+    for (int t = 0; t < K; ++t) two_s_hi[t] = _mm512_add_pd(s_hi[t], s_hi[t]);
+    for (int t = 0; t < K; ++t) two_s_lo[t] = _mm512_add_pd(s_lo[t], s_lo[t]);
+    for (int t = 0; t < K; ++t) sum[t] = _mm512_add_pd(k_hi[t], two_s_hi[t]);
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_sub_pd(two_s_hi[t], _mm512_sub_pd(sum[t], k_hi[t])); // e1
+    for (int t = 0; t < K; ++t)
+        lo[t] = _mm512_add_pd(lo[t], _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.a39ef35793c76p-33), two_s_lo[t]));
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(_mm512_add_pd(s2[t], s2[t]), s_lo[t], lo[t]);
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s5[t], q[t], lo[t]);
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s3[t], _mm512_set1_pd(2.0 / 3), lo[t]);
+    for (int t = 0; t < K; ++t) h[t] = _mm512_add_pd(sum[t], lo[t]);
+    for (int t = 0; t < K; ++t) l[t] = _mm512_sub_pd(lo[t], _mm512_sub_pd(h[t], sum[t])); // exact: |sum| >= |lo|
 
-    // ulp(H) = 2^(exponent - 52) from H's exponent bits. The estimate's own error: under eight roundings of the
-    // tail, which 2^-49 |tail| bounds, and s_lo's reciprocal and k ln2_lo's roundings, under 2^-12 ulp: 0.469 ulp
-    // leaves room for them below 0.47.
-    const __m512i h_bits = _mm512_castpd_si512(h);
-    const __m512d ulp = _mm512_castsi512_pd(_mm512_sub_epi64(
-        _mm512_and_si512(h_bits, _mm512_set1_epi64(0x7ff0000000000000LL)), _mm512_set1_epi64(52LL << 52)));
-    const __m512d margin =
-        _mm512_fnmadd_pd(_mm512_abs_pd(tail), _mm512_set1_pd(0x1p-49), _mm512_mul_pd(ulp, _mm512_set1_pd(0.469)));
-    const __mmask8 close = _mm512_cmp_pd_mask(_mm512_abs_pd(l), margin, _CMP_LT_OQ);
-    const __mmask8 not_power_of_two = _mm512_test_epi64_mask(h_bits, _mm512_set1_epi64(0x000fffffffffffffLL));
-    return {h, l, static_cast<__mmask8>(close & not_power_of_two)};
+    // ulp(H) = 2^(exponent - 52) from H's exponent bits. L must stay below half an ulp by glibc's error, the larger
+    // of 0.469 ulp (0.020 and room for the rest) and half an ulp less 2^-60 - 2^-63, and by the estimate's own:
+    // 3 |s3| 2^-53 (above) and, besides, under 2^-63 min(|log x|, 1) (the series' truncation, s_lo's reciprocal,
+    // the 2 s^4 s_lo left out, ln 2's two parts, the small terms' roundings): within 0.469's room, under 2^-10 ulp.
+    const __m512i exponent = _mm512_set1_epi64(0x7ff0000000000000LL), fraction = _mm512_set1_epi64(0xfffffffffffffLL);
+    for (int t = 0; t < K; ++t)
+        ulp[t] = _mm512_castsi512_pd(
+            _mm512_sub_epi64(_mm512_and_si512(_mm512_castpd_si512(h[t]), exponent), _mm512_set1_epi64(52LL << 52)));
+    for (int t = 0; t < K; ++t)
+        margin[t] = _mm512_max_pd(_mm512_mul_pd(ulp[t], _mm512_set1_pd(0.469)),
+                                  _mm512_fmsub_pd(ulp[t], _mm512_set1_pd(0.5), _mm512_set1_pd(0x1.2p-60)));
+    for (int t = 0; t < K; ++t)
+        margin[t] = _mm512_fnmadd_pd(_mm512_abs_pd(s3[t]), _mm512_set1_pd(0x1.8p-52), margin[t]);
+    for (int t = 0; t < K; ++t) {
+        const __mmask8 close = _mm512_cmp_pd_mask(_mm512_abs_pd(l[t]), margin[t], _CMP_LT_OQ);
+        const __mmask8 not_power_of_two = _mm512_test_epi64_mask(_mm512_castpd_si512(h[t]), fraction);
+        out[t] = {h[t], l[t], static_cast<__mmask8>(close & not_power_of_two)};
+    }
 }
 
 /// Each lane's normals appended to its column of the rows (out[8 k + g]), up to count, attempt by attempt: every
@@ -153,10 +185,10 @@ struct Appender {
 
 /// Attempts first ... first + count - 1 in the eight lanes, in two passes (the processor overlaps many attempts):
 /// x1, x2 -> r2 and the acceptance (r2 < 1 and r2 != 0), counted into accepted_so_far, with the scalar appends of
-/// the twelve attempts before (pending_first ..., already mended) beside this integer work; then log(r2),
-/// f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected), the divider's division and root
-/// beside the estimate's multiply-adds. Where the estimate of log cannot vouch for glibc's bits, redo_unsure makes
-/// the pair again (their places are appended to w.unsure).
+/// the twelve attempts before (pending_first ..., already mended) beside this integer work; then, three attempts side
+/// by side, log(r2), f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected), the divider's
+/// division and root beside the estimate's multiply-adds. Where the estimate of log cannot vouch for glibc's bits,
+/// redo_unsure makes the pair again (their places are appended to w.unsure).
 LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t count,
                                      std::size_t& unsure_count, __m512i& accepted_so_far, Appender& app,
                                      std::size_t pending_first, std::size_t pending_count) {
@@ -177,17 +209,27 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
         if (i < pending_count) app.add(w, pending_first + i);
     }
     const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-    for (std::size_t i = 0; i < count; ++i) {
-        const Log log = log_estimate(_mm512_load_pd(r2s[i]));
-        const auto unsure = static_cast<__mmask8>(w.accepted[first + i] & ~log.sure); // their places, appended
-        const __m512i places = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>((first + i) * lanes)), lane);
-        _mm512_storeu_si512(w.unsure.data() + unsure_count, _mm512_maskz_compress_epi64(unsure, places));
-        unsure_count += static_cast<std::size_t>(__builtin_popcount(unsure));
-        const std::size_t index = (first + i) * lanes;
-        const __m512d f =
-            _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), log.hi), _mm512_load_pd(r2s[i])));
-        _mm512_store_pd(w.second.data() + index, _mm512_mul_pd(f, _mm512_load_pd(w.x2.data() + index))); // first out
-        _mm512_store_pd(w.first.data() + index, _mm512_mul_pd(f, _mm512_load_pd(w.x1.data() + index)));  // cached
+    constexpr int side = 3; // attempts side by side
+    static_assert(most % side == 0, "whole threes");
+    for (std::size_t i = 0; i < count; i += side) {
+        const std::size_t j = first + i;
+        __m512d r2[side], f[side];
+        Log log[side];
+        for (int t = 0; t < side; ++t) r2[t] = _mm512_load_pd(r2s[i + t]);
+        log_estimate<side>(r2, log);
+        for (int t = 0; t < side; ++t)
+            f[t] = _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), log[t].hi), r2[t]));
+        for (std::size_t t = 0; t < side; ++t) {
+            const auto unsure = static_cast<__mmask8>(w.accepted[j + t] & ~log[t].sure); // their places, appended
+            const __m512i places = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>((j + t) * lanes)), lane);
+            _mm512_storeu_si512(w.unsure.data() + unsure_count, _mm512_maskz_compress_epi64(unsure, places));
+            unsure_count += static_cast<std::size_t>(__builtin_popcount(unsure));
+        }
+        for (std::size_t t = 0; t < side; ++t) {
+            const std::size_t index = (j + t) * lanes;
+            _mm512_store_pd(w.second.data() + index, _mm512_mul_pd(f[t], _mm512_load_pd(w.x2.data() + index)));
+            _mm512_store_pd(w.first.data() + index, _mm512_mul_pd(f[t], _mm512_load_pd(w.x1.data() + index)));
+        }
     }
 }
 
@@ -245,7 +287,9 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
 
 void log_estimates(const double* x, std::size_t n, double* out, bool* sure) {
     for (std::size_t i = 0; i + lanes <= n; i += lanes) {
-        const Log log = log_estimate(_mm512_loadu_pd(x + i));
+        const __m512d v = _mm512_loadu_pd(x + i);
+        Log log;
+        log_estimate<1>(&v, &log);
         _mm512_storeu_pd(out + i, log.hi);
         for (std::size_t g = 0; g < lanes; ++g) sure[i + g] = ((log.sure >> g) & 1U) != 0;
     }

@@ -12,7 +12,8 @@
 //
 // log(r2) must be glibc's, bit for bit, and glibc's vector log is not. So the lanes compute log in double-double
 // (about 2^-60), which settles glibc's double wherever the value is not within a few hundredths of an ulp of halfway
-// between two doubles (glibc's log is within 0.52 ulp); the other 9 % or so are std::log's, called for them alone.
+// between two doubles (glibc's log is within 0.52 ulp, and within 2^-60 of log x before its last rounding for x below
+// 15/16); the other 4 % or so are std::log's, called for them alone.
 // Compiled with AVX-512 (CMakeLists.txt) and called only where available() says the processor runs it.
 #pragma once
 
