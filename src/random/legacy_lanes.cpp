@@ -167,18 +167,22 @@ template <int K> LMSREF_LANES_INLINE void log_estimate(const __m512d* x, Log* ou
 /// Each lane's normals appended to its column of the rows (out[8 k + g]), up to count, attempt by attempt: every
 /// attempt is written at at[g], which moves on two rows when it is accepted (no branch), so up to two values land
 /// past count, in the two rows of scratch. The lanes go side by side, so that the stores of one attempt fall in the
-/// same few rows.
+/// same few rows; their places move in one vector (a masked add and a minimum), read back lane by lane.
 struct Appender {
     double* out;
-    std::size_t end;       // count rows of eight
-    std::size_t at[lanes]; // out's index of each lane's next value
+    __m512i at;   // out's index of each lane's next value
+    __m512i last; // the last index each lane may take: count rows of eight on
+    Appender(double* rows, std::size_t count)
+        : out(rows), at(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)),
+          last(_mm512_add_epi64(at, _mm512_set1_epi64(static_cast<long long>(count * lanes)))) {}
     LMSREF_LANES_INLINE void add(const Workspace& w, std::size_t j) {
-        const unsigned accepted = w.accepted[j];
+        alignas(64) std::uint64_t place[lanes];
+        _mm512_store_si512(place, at);
+        at = _mm512_min_epu64(_mm512_mask_add_epi64(at, w.accepted[j], at, _mm512_set1_epi64(2 * lanes)), last);
 #pragma GCC unroll 8
         for (std::size_t g = 0; g < lanes; ++g) {
-            out[at[g]] = w.second[j * lanes + g];
-            out[at[g] + lanes] = w.first[j * lanes + g];
-            at[g] = std::min(at[g] + 2 * lanes * ((accepted >> g) & 1U), end + g);
+            out[place[g]] = w.second[j * lanes + g];
+            out[place[g] + lanes] = w.first[j * lanes + g];
         }
     }
 };
@@ -262,8 +266,7 @@ bool available() {
 void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out) {
     auto* key = reinterpret_cast<u32x8*>(w.key.data());
     seed(key, seeds, used);
-    Appender app{out, count * lanes, {}};
-    for (std::size_t g = 0; g < lanes; ++g) app.at[g] = g;
+    Appender app(out, count);
     __m512i accepted = _mm512_setzero_si512(); // each lane's accepted attempts, a pair each
     const __m512i wanted = _mm512_set1_epi64(static_cast<long long>((count + 1) / 2));
     // A block's attempts twelve at a time (156 = 13 x 12), made, mended where the estimate left log to glibc, and
