@@ -66,7 +66,7 @@ LMSREF_LANES_INLINE __m512d candidate(u32x8 a, u32x8 b) {
     return _mm512_fmsub_pd(v, _mm512_set1_pd(0x1p-52), _mm512_set1_pd(1.0));
 }
 
-/// log(x) for x in (0, 1) to about 2^-60 relative, as H + L (H the double nearest the estimate, |L| <= ulp(H) / 2),
+/// log(x) for x in (0, 1) to about 2^-63 relative, as H + L (H the double nearest the estimate, |L| <= ulp(H) / 2),
 /// and whether H is surely glibc's log(x). glibc returns its own value of log(x) before the last rounding, rounded to
 /// nearest; where no halfway point between two doubles lies within that value's error of log(x), its double is the
 /// nearest to log(x), H wherever the estimate's own error leaves no halfway point within reach either. glibc's
@@ -77,11 +77,30 @@ LMSREF_LANES_INLINE __m512d candidate(u32x8 a, u32x8 b) {
 ///    N = 128), log c in its table (under 2^-66), its polynomial (0x1.88p-65), r^2's rounding (2^-69) and the
 ///    polynomial's (about 2^-70). Allowed here: 2^-60, three times that, below 0.020 ulp where |log x| >= 1/4.
 /// The rest (L near half an ulp, or H a power of two, whose lower neighbour is half an ulp away) are left to
-/// std::log itself: about 4 % of the values of a uniform x.
+/// std::log itself: about 3 % of the values of a uniform x.
 ///
-/// x = 2^k m with m in [sqrt(1/2), sqrt(2)); s = (m - 1) / (m + 1) in double-double (|s| <= 0.172); log m =
-/// 2 atanh(s) = 2 s + 2 s^3 / 3 + 2 s^5 q(s^2), q = 2/5 + 2/7 s^2 + ... + 2/23 s^18 (truncated below 2^-64
-/// relative); log x = k ln 2 + log m, ln 2 as fdlibm's ln2_hi (k ln2_hi exact) + ln2_lo.
+/// x = 2^k m, m in [1, 2) in one of 16 intervals [1 + i/16, 1 + (i + 1)/16) of middle c (from interval 7 on, m / 2,
+/// c / 2 and k + 1; c = 1 in the last: the table below); s = (m - c) / (m + c) in double-double (|s| <= 0.016);
+/// log x = k ln 2 + log c + 2 atanh(s), 2 atanh(s) = 2 s + 2 s^3 / 3 + 2 s^5 q(s^2), q = 2/5 + 2/7 s^2 + 2/9 s^4 +
+/// 2/11 s^6 (truncated below 2^-75 relative); ln 2 as fdlibm's ln2_hi + ln2_lo, log c as the table's hi + lo.
+namespace log_table {
+// Made by scripts/log_table.py: c, log c rounded to a multiple of 2^-42, and the rest of log c.
+alignas(64) constexpr double c[16] = {
+    0x1.0800000000000p+0, 0x1.1800000000000p+0, 0x1.2800000000000p+0, 0x1.3800000000000p+0,
+    0x1.4800000000000p+0, 0x1.5800000000000p+0, 0x1.6800000000000p+0, 0x1.7800000000000p-1,
+    0x1.8800000000000p-1, 0x1.9800000000000p-1, 0x1.a800000000000p-1, 0x1.b800000000000p-1,
+    0x1.c800000000000p-1, 0x1.d800000000000p-1, 0x1.e800000000000p-1, 0x1.0000000000000p+0};
+alignas(64) constexpr double log_c_hi[16] = {
+    0x1.f829b0e780000p-6,  0x1.6f0d28ae58000p-4,  0x1.29552f8200000p-3,  0x1.9525a9cf46000p-3,
+    0x1.fb9186d5e4000p-3,  0x1.2e8e2bae12000p-2,  0x1.5d1bdbf581000p-2,  -0x1.3c25277333000p-2,
+    -0x1.1178e8227e000p-2, -0x1.d1037f2656000p-3, -0x1.823c16551a000p-3, -0x1.365fcb015a000p-3,
+    -0x1.da72763844000p-4, -0x1.4d3115d208000p-4, -0x1.894aa149f8000p-5, 0x0.0p+0};
+alignas(64) constexpr double log_c_lo[16] = {
+    0x1.980267c7e09e4p-45,  -0x1.4b4641b664613p-44, -0x1.5b967f4471dfcp-44, -0x1.297137d9f158fp-44,
+    -0x1.d572aab993c87p-47, -0x1.67b1e99b72bd8p-45, -0x1.8d6bdc9c7c238p-44, -0x1.83b54b606bd5cp-46,
+    -0x1.1ef78ce2d07f2p-44, 0x1.84a7e75b6f6e4p-47,  -0x1.e0ddb9a631e83p-46, 0x1.fd3a0afb9691bp-44,
+    -0x1.a89401fa71733p-46, 0x1.53a2582f4e1efp-48,  -0x1.9a19a8be97661p-44, 0x0.0p+0};
+} // namespace log_table
 struct Log {
     __m512d hi, lo; // H, L
     __mmask8 sure;  // the lanes where H is glibc's log(x)
@@ -89,55 +108,59 @@ struct Log {
 /// The estimate for K vectors side by side, operation by operation: K independent chains of dependent operations,
 /// so that the processor has the others' work while one waits.
 template <int K> LMSREF_LANES_INLINE void log_estimate(const __m512d* x, Log* out) {
-    const __m512d one = _mm512_set1_pd(1.0);
-    __m512d m[K], k[K], u[K], a_hi[K], a_lo[K], s_hi[K], rem[K], s_lo[K], s2[K], z2[K], z4[K], z8[K];
-    __mmask8 big[K];
-    // x = 2^k m, m in [1, 2) exactly, then in [sqrt(1/2), sqrt(2)) (m / 2 exact).
+    const __m512d c_low = _mm512_load_pd(log_table::c), c_high = _mm512_load_pd(log_table::c + 8);
+    const __m512d hi_low = _mm512_load_pd(log_table::log_c_hi), hi_high = _mm512_load_pd(log_table::log_c_hi + 8);
+    const __m512d lo_low = _mm512_load_pd(log_table::log_c_lo), lo_high = _mm512_load_pd(log_table::log_c_lo + 8);
+    __m512d m[K], k[K], c[K], log_c_hi[K], log_c_lo[K], u[K], a_hi[K], a_lo[K], s_hi[K], rem[K], s_lo[K], s2[K];
+    __m512i i[K];
+    __mmask8 halve[K];
+    // x = 2^k m exactly, the interval i from m's top four bits (vpermt2pd reads an index's low four bits), m and c
+    // halved, and k + 1, from interval 7 on.
     for (int t = 0; t < K; ++t) m[t] = _mm512_getmant_pd(x[t], _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
     for (int t = 0; t < K; ++t) k[t] = _mm512_getexp_pd(x[t]);
-    for (int t = 0; t < K; ++t) big[t] = _mm512_cmp_pd_mask(m[t], _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-    for (int t = 0; t < K; ++t) m[t] = _mm512_mask_mul_pd(m[t], big[t], m[t], _mm512_set1_pd(0.5));
-    for (int t = 0; t < K; ++t) k[t] = _mm512_mask_add_pd(k[t], big[t], k[t], one);
-    // u = m - 1 exact (Sterbenz); m + 1 = a_hi + a_lo, a_hi - 1 and a_lo exact (Sterbenz); s = s_hi + s_lo, the
-    // remainder u - s_hi a_hi exact, then less s_hi a_lo; 2^-14 of s_lo (itself ~2^-53 s_hi) is plenty. Beside them
-    // the powers of s^2 for q (Estrin's scheme: a short chain of dependent operations).
-    for (int t = 0; t < K; ++t) u[t] = _mm512_sub_pd(m[t], one);
-    for (int t = 0; t < K; ++t) a_hi[t] = _mm512_add_pd(m[t], one);
+    for (int t = 0; t < K; ++t) i[t] = _mm512_srli_epi64(_mm512_castpd_si512(x[t]), 48);
+    for (int t = 0; t < K; ++t) halve[t] = _mm512_cmp_pd_mask(m[t], _mm512_set1_pd(1.4375), _CMP_GE_OQ);
+    for (int t = 0; t < K; ++t) m[t] = _mm512_mask_mul_pd(m[t], halve[t], m[t], _mm512_set1_pd(0.5));
+    for (int t = 0; t < K; ++t) k[t] = _mm512_mask_add_pd(k[t], halve[t], k[t], _mm512_set1_pd(1.0));
+    for (int t = 0; t < K; ++t) c[t] = _mm512_permutex2var_pd(c_low, i[t], c_high);
+    // u = m - c exact (Sterbenz); m + c = a_hi + a_lo, a_lo exact (Dekker's fast two-sum: c and m share a binade,
+    // or c = 1 > m); s = s_hi + s_lo, the remainder u - s_hi a_hi exact, then less s_hi a_lo; 2^-14 of s_lo (itself
+    // ~2^-53 s_hi) is plenty.
+    for (int t = 0; t < K; ++t) u[t] = _mm512_sub_pd(m[t], c[t]);
+    for (int t = 0; t < K; ++t) a_hi[t] = _mm512_add_pd(c[t], m[t]);
     for (int t = 0; t < K; ++t) s_hi[t] = _mm512_div_pd(u[t], a_hi[t]);
-    for (int t = 0; t < K; ++t) a_lo[t] = _mm512_sub_pd(m[t], _mm512_sub_pd(a_hi[t], one));
+    for (int t = 0; t < K; ++t) a_lo[t] = _mm512_sub_pd(m[t], _mm512_sub_pd(a_hi[t], c[t]));
+    for (int t = 0; t < K; ++t) log_c_hi[t] = _mm512_permutex2var_pd(hi_low, i[t], hi_high);
+    for (int t = 0; t < K; ++t) log_c_lo[t] = _mm512_permutex2var_pd(lo_low, i[t], lo_high);
     for (int t = 0; t < K; ++t) s2[t] = _mm512_mul_pd(s_hi[t], s_hi[t]);
     for (int t = 0; t < K; ++t) rem[t] = _mm512_fnmadd_pd(s_hi[t], a_hi[t], u[t]);
-    for (int t = 0; t < K; ++t) z2[t] = _mm512_mul_pd(s2[t], s2[t]);
     for (int t = 0; t < K; ++t) rem[t] = _mm512_fnmadd_pd(s_hi[t], a_lo[t], rem[t]);
-    for (int t = 0; t < K; ++t) z4[t] = _mm512_mul_pd(z2[t], z2[t]);
     for (int t = 0; t < K; ++t) s_lo[t] = _mm512_mul_pd(rem[t], _mm512_rcp14_pd(a_hi[t]));
-    for (int t = 0; t < K; ++t) z8[t] = _mm512_mul_pd(z4[t], z4[t]);
 
-    const auto pair = [](__m512d z, double c0, double c1) __attribute__((always_inline)) {
-        return _mm512_fmadd_pd(_mm512_set1_pd(c1), z, _mm512_set1_pd(c0));
-    };
-    __m512d r0[K], r1[K], q[K], s3[K], s5[K];
-    for (int t = 0; t < K; ++t)
-        r0[t] = _mm512_fmadd_pd(pair(s2[t], 2.0 / 9, 2.0 / 11), z2[t], pair(s2[t], 2.0 / 5, 2.0 / 7));
-    for (int t = 0; t < K; ++t)
-        r1[t] = _mm512_fmadd_pd(pair(s2[t], 2.0 / 17, 2.0 / 19), z2[t], pair(s2[t], 2.0 / 13, 2.0 / 15));
-    for (int t = 0; t < K; ++t)
-        q[t] = _mm512_fmadd_pd(pair(s2[t], 2.0 / 21, 2.0 / 23), z8[t], _mm512_fmadd_pd(r1[t], z4[t], r0[t]));
+    __m512d q[K], s3[K], s5[K];
+    for (int t = 0; t < K; ++t) {
+        const __m512d z2 = _mm512_mul_pd(s2[t], s2[t]);
+        const __m512d low = _mm512_fmadd_pd(_mm512_set1_pd(2.0 / 7), s2[t], _mm512_set1_pd(2.0 / 5));
+        const __m512d high = _mm512_fmadd_pd(_mm512_set1_pd(2.0 / 11), s2[t], _mm512_set1_pd(2.0 / 9));
+        q[t] = _mm512_fmadd_pd(high, z2, low);
+    }
     for (int t = 0; t < K; ++t) s3[t] = _mm512_mul_pd(s_hi[t], s2[t]);
     for (int t = 0; t < K; ++t) s5[t] = _mm512_mul_pd(s3[t], s2[t]);
 
-    // sum + e1 = k ln2_hi + 2 s_hi exactly (k ln2_hi exact; Dekker's fast two-sum: k = 0, or |k ln2_hi| >= ln 2 >
-    // 2 |s_hi|). lo = e1 + k ln2_lo + 2 s_lo + 2 s^2 s_lo + 2 s^5 q + (2/3) s^3, the largest term last: its one
-    // rounding, s3's two (s^2's and its own) and 2/3's (half of one) are the error that counts, 3.5 roundings of
-    // (2/3) |s3| or about 2.4 of |s3| (the terms before it, under 2 % of it, add about 0.1); 3 |s3| 2^-53 bounds them.
-    __m512d k_hi[K], two_s_hi[K], two_s_lo[K], sum[K], lo[K], h[K], l[K], ulp[K], margin[K];
-    for (int t = 0; t < K; ++t) k_hi[t] = _mm512_mul_pd(k[t], _mm512_set1_pd(0x1.62e42fee00000p-1));
+    // w = k ln2_hi + log_c_hi exactly (multiples of 2^-42 under 2^10); sum + e1 = w + 2 s_hi exactly (Dekker's fast
+    // two-sum: w = 0, or |w| >= 0.048 > 2 |s_hi|, the same binade at least). lo = e1 + k ln2_lo + log_c_lo + 2 s_lo
+    // + 2 s^2 s_lo + 2 s^5 q + (2/3) s^3, the last term last: its one rounding, s3's two and 2/3's (half of one),
+    // about 2.4 roundings of |s3|, and the small terms' roundings, bounded by 3 |s3| 2^-53 + 2^-106 |w| and far
+    // below the allowance for the rest.
+    __m512d w[K], two_s_hi[K], sum[K], lo[K], h[K], l[K], ulp[K], margin[K];
+    for (int t = 0; t < K; ++t) w[t] = _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.62e42fee00000p-1), log_c_hi[t]);
     for (int t = 0; t < K; ++t) two_s_hi[t] = _mm512_add_pd(s_hi[t], s_hi[t]);
-    for (int t = 0; t < K; ++t) two_s_lo[t] = _mm512_add_pd(s_lo[t], s_lo[t]);
-    for (int t = 0; t < K; ++t) sum[t] = _mm512_add_pd(k_hi[t], two_s_hi[t]);
-    for (int t = 0; t < K; ++t) lo[t] = _mm512_sub_pd(two_s_hi[t], _mm512_sub_pd(sum[t], k_hi[t])); // e1
-    for (int t = 0; t < K; ++t)
-        lo[t] = _mm512_add_pd(lo[t], _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.a39ef35793c76p-33), two_s_lo[t]));
+    for (int t = 0; t < K; ++t) sum[t] = _mm512_add_pd(w[t], two_s_hi[t]);
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_sub_pd(two_s_hi[t], _mm512_sub_pd(sum[t], w[t])); // e1
+    for (int t = 0; t < K; ++t) {
+        const __m512d small = _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.a39ef35793c76p-33), log_c_lo[t]);
+        lo[t] = _mm512_add_pd(lo[t], _mm512_add_pd(small, _mm512_add_pd(s_lo[t], s_lo[t])));
+    }
     for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(_mm512_add_pd(s2[t], s2[t]), s_lo[t], lo[t]);
     for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s5[t], q[t], lo[t]);
     for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s3[t], _mm512_set1_pd(2.0 / 3), lo[t]);
@@ -146,8 +169,9 @@ template <int K> LMSREF_LANES_INLINE void log_estimate(const __m512d* x, Log* ou
 
     // ulp(H) = 2^(exponent - 52) from H's exponent bits. L must stay below half an ulp by glibc's error, the larger
     // of 0.469 ulp (0.020 and room for the rest) and half an ulp less 2^-60 - 2^-63, and by the estimate's own:
-    // 3 |s3| 2^-53 (above) and, besides, under 2^-63 min(|log x|, 1) (the series' truncation, s_lo's reciprocal,
-    // the 2 s^4 s_lo left out, ln 2's two parts, the small terms' roundings): within 0.469's room, under 2^-10 ulp.
+    // 3 |s3| 2^-53 (above) and, besides, under 2^-63 min(|log x|, 1) (the series' truncation, the table's lo,
+    // s_lo's reciprocal, the 2 s^4 s_lo left out, ln 2's two parts, the small terms' roundings): within 0.469's room,
+    // under 2^-10 ulp.
     const __m512i exponent = _mm512_set1_epi64(0x7ff0000000000000LL), fraction = _mm512_set1_epi64(0xfffffffffffffLL);
     for (int t = 0; t < K; ++t)
         ulp[t] = _mm512_castsi512_pd(
