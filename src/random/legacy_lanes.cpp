@@ -105,13 +105,19 @@ struct Log {
     __m512d hi, lo; // H, L
     __mmask8 sure;  // the lanes where H is glibc's log(x)
 };
-/// The estimate for K vectors side by side, operation by operation: K independent chains of dependent operations,
-/// so that the processor has the others' work while one waits.
-template <int K> LMSREF_LANES_INLINE void log_estimate(const __m512d* x, Log* out) {
+/// The estimate in two steps: reduce, up to s (its division), then estimate, the rest. The lanes reduce a group's
+/// twelve attempts first, so that the divider works through their divisions while the estimates that follow wait
+/// on the first of them; each step runs K vectors side by side, operation by operation: K independent chains of
+/// dependent operations, so that the processor has the others' work while one waits.
+struct Reduced {
+    __m512d s_hi, s_lo; // s
+    __m512d w, small;   // k ln2_hi + log_c_hi, exact; k ln2_lo + log_c_lo
+};
+template <int K> LMSREF_LANES_INLINE void reduce(const __m512d* x, Reduced* out) {
     const __m512d c_low = _mm512_load_pd(log_table::c), c_high = _mm512_load_pd(log_table::c + 8);
     const __m512d hi_low = _mm512_load_pd(log_table::log_c_hi), hi_high = _mm512_load_pd(log_table::log_c_hi + 8);
     const __m512d lo_low = _mm512_load_pd(log_table::log_c_lo), lo_high = _mm512_load_pd(log_table::log_c_lo + 8);
-    __m512d m[K], k[K], c[K], log_c_hi[K], log_c_lo[K], u[K], a_hi[K], a_lo[K], s_hi[K], rem[K], s_lo[K], s2[K];
+    __m512d m[K], k[K], c[K], log_c_hi[K], log_c_lo[K], u[K], a_hi[K], a_lo[K], s_hi[K], rem[K], s_lo[K];
     __m512i i[K];
     __mmask8 halve[K];
     // x = 2^k m exactly, the interval i from m's top four bits (vpermt2pd reads an index's low four bits), m and c
@@ -132,11 +138,19 @@ template <int K> LMSREF_LANES_INLINE void log_estimate(const __m512d* x, Log* ou
     for (int t = 0; t < K; ++t) a_lo[t] = _mm512_sub_pd(m[t], _mm512_sub_pd(a_hi[t], c[t]));
     for (int t = 0; t < K; ++t) log_c_hi[t] = _mm512_permutex2var_pd(hi_low, i[t], hi_high);
     for (int t = 0; t < K; ++t) log_c_lo[t] = _mm512_permutex2var_pd(lo_low, i[t], lo_high);
-    for (int t = 0; t < K; ++t) s2[t] = _mm512_mul_pd(s_hi[t], s_hi[t]);
     for (int t = 0; t < K; ++t) rem[t] = _mm512_fnmadd_pd(s_hi[t], a_hi[t], u[t]);
     for (int t = 0; t < K; ++t) rem[t] = _mm512_fnmadd_pd(s_hi[t], a_lo[t], rem[t]);
     for (int t = 0; t < K; ++t) s_lo[t] = _mm512_mul_pd(rem[t], _mm512_rcp14_pd(a_hi[t]));
 
+    for (int t = 0; t < K; ++t) {
+        // w = k ln2_hi + log_c_hi exactly (multiples of 2^-42 under 2^10)
+        out[t] = {s_hi[t], s_lo[t], _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.62e42fee00000p-1), log_c_hi[t]),
+                  _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.a39ef35793c76p-33), log_c_lo[t])};
+    }
+}
+template <int K> LMSREF_LANES_INLINE void estimate(const Reduced* in, Log* out) {
+    __m512d s2[K];
+    for (int t = 0; t < K; ++t) s2[t] = _mm512_mul_pd(in[t].s_hi, in[t].s_hi);
     __m512d q[K], s3[K], s5[K];
     for (int t = 0; t < K; ++t) {
         const __m512d z2 = _mm512_mul_pd(s2[t], s2[t]);
@@ -144,24 +158,20 @@ template <int K> LMSREF_LANES_INLINE void log_estimate(const __m512d* x, Log* ou
         const __m512d high = _mm512_fmadd_pd(_mm512_set1_pd(2.0 / 11), s2[t], _mm512_set1_pd(2.0 / 9));
         q[t] = _mm512_fmadd_pd(high, z2, low);
     }
-    for (int t = 0; t < K; ++t) s3[t] = _mm512_mul_pd(s_hi[t], s2[t]);
+    for (int t = 0; t < K; ++t) s3[t] = _mm512_mul_pd(in[t].s_hi, s2[t]);
     for (int t = 0; t < K; ++t) s5[t] = _mm512_mul_pd(s3[t], s2[t]);
 
-    // w = k ln2_hi + log_c_hi exactly (multiples of 2^-42 under 2^10); sum + e1 = w + 2 s_hi exactly (Dekker's fast
-    // two-sum: w = 0, or |w| >= 0.048 > 2 |s_hi|, the same binade at least). lo = e1 + k ln2_lo + log_c_lo + 2 s_lo
-    // + 2 s^2 s_lo + 2 s^5 q + (2/3) s^3, the last term last: its one rounding, s3's two and 2/3's (half of one),
-    // about 2.4 roundings of |s3|, and the small terms' roundings, bounded by 3 |s3| 2^-53 + 2^-106 |w| and far
-    // below the allowance for the rest.
-    __m512d w[K], two_s_hi[K], sum[K], lo[K], h[K], l[K], ulp[K], margin[K];
-    for (int t = 0; t < K; ++t) w[t] = _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.62e42fee00000p-1), log_c_hi[t]);
-    for (int t = 0; t < K; ++t) two_s_hi[t] = _mm512_add_pd(s_hi[t], s_hi[t]);
-    for (int t = 0; t < K; ++t) sum[t] = _mm512_add_pd(w[t], two_s_hi[t]);
-    for (int t = 0; t < K; ++t) lo[t] = _mm512_sub_pd(two_s_hi[t], _mm512_sub_pd(sum[t], w[t])); // e1
-    for (int t = 0; t < K; ++t) {
-        const __m512d small = _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.a39ef35793c76p-33), log_c_lo[t]);
-        lo[t] = _mm512_add_pd(lo[t], _mm512_add_pd(small, _mm512_add_pd(s_lo[t], s_lo[t])));
-    }
-    for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(_mm512_add_pd(s2[t], s2[t]), s_lo[t], lo[t]);
+    // sum + e1 = w + 2 s_hi exactly (Dekker's fast two-sum: w = 0, or |w| >= 0.048 > 2 |s_hi|, the same binade at
+    // least). lo = e1 + k ln2_lo + log_c_lo + 2 s_lo + 2 s^2 s_lo + 2 s^5 q + (2/3) s^3, the last term last: its one
+    // rounding, s3's two and 2/3's (half of one), about 2.4 roundings of |s3|, and the small terms' roundings,
+    // bounded by 3 |s3| 2^-53 + 2^-106 |w| and far below the allowance for the rest.
+    __m512d two_s_hi[K], sum[K], lo[K], h[K], l[K], ulp[K], margin[K];
+    for (int t = 0; t < K; ++t) two_s_hi[t] = _mm512_add_pd(in[t].s_hi, in[t].s_hi);
+    for (int t = 0; t < K; ++t) sum[t] = _mm512_add_pd(in[t].w, two_s_hi[t]);
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_sub_pd(two_s_hi[t], _mm512_sub_pd(sum[t], in[t].w)); // e1
+    for (int t = 0; t < K; ++t)
+        lo[t] = _mm512_add_pd(lo[t], _mm512_add_pd(in[t].small, _mm512_add_pd(in[t].s_lo, in[t].s_lo)));
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(_mm512_add_pd(s2[t], s2[t]), in[t].s_lo, lo[t]);
     for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s5[t], q[t], lo[t]);
     for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s3[t], _mm512_set1_pd(2.0 / 3), lo[t]);
     for (int t = 0; t < K; ++t) h[t] = _mm512_add_pd(sum[t], lo[t]);
@@ -239,12 +249,17 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
     const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     constexpr int side = 3; // attempts side by side
     static_assert(most % side == 0, "whole threes");
+    Reduced reduced[most];
+    for (std::size_t i = 0; i < count; ++i) {
+        const __m512d r2 = _mm512_load_pd(r2s[i]);
+        reduce<1>(&r2, reduced + i);
+    }
     for (std::size_t i = 0; i < count; i += side) {
         const std::size_t j = first + i;
         __m512d r2[side], f[side];
         Log log[side];
         for (int t = 0; t < side; ++t) r2[t] = _mm512_load_pd(r2s[i + t]);
-        log_estimate<side>(r2, log);
+        estimate<side>(reduced + i, log);
         for (int t = 0; t < side; ++t)
             f[t] = _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), log[t].hi), r2[t]));
         for (std::size_t t = 0; t < side; ++t) {
@@ -315,8 +330,10 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
 void log_estimates(const double* x, std::size_t n, double* out, bool* sure) {
     for (std::size_t i = 0; i + lanes <= n; i += lanes) {
         const __m512d v = _mm512_loadu_pd(x + i);
+        Reduced reduced;
         Log log;
-        log_estimate<1>(&v, &log);
+        reduce<1>(&v, &reduced);
+        estimate<1>(&reduced, &log);
         _mm512_storeu_pd(out + i, log.hi);
         for (std::size_t g = 0; g < lanes; ++g) sure[i + g] = ((log.sure >> g) & 1U) != 0;
     }
