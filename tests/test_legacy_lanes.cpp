@@ -32,9 +32,12 @@ std::vector<double> scalar_normals(std::uint32_t seed, std::size_t count) {
 
 // One call of the lanes for `used` lanes (seeds[g]): each lane's values, read from its column of the rows. The
 // scratch rows past `count` may change; the rows beyond them may not.
-std::vector<std::vector<double>> lane_normals(const std::uint32_t* seeds, std::size_t used, std::size_t count) {
+// work: a workspace of calls before (which may have seeded this call's streams), or a fresh one.
+std::vector<std::vector<double>> lane_normals(const std::uint32_t* seeds, std::size_t used, std::size_t count,
+                                              legacy_lanes::Workspace* work = nullptr) {
     constexpr std::size_t G = legacy_lanes::lanes;
-    auto work = std::make_unique<legacy_lanes::Workspace>();
+    std::unique_ptr<legacy_lanes::Workspace> fresh;
+    if (work == nullptr) work = (fresh = std::make_unique<legacy_lanes::Workspace>()).get();
     std::vector<double> rows((count + 3) * G, -7.0);
     legacy_lanes::normals(*work, seeds, used, count, rows.data());
     for (std::size_t g = 0; g < G; ++g) CHECK(rows[(count + 2) * G + g] == -7.0); // nothing past the scratch
@@ -97,6 +100,29 @@ TEST_CASE("eight lanes give each seed's legacy normals bit for bit", "[random][l
         }
     }
     CHECK(*acceptances.rbegin() >= 4); // some group had lanes at four or more different acceptance counts
+}
+
+TEST_CASE("a workspace's calls give each seed's normals whoever seeded them", "[random][lanes]") {
+    if (!legacy_lanes::available()) {
+        WARN("skipped: the lanes do not run here (no AVX-512, or LMSREF_SIMD below avx512)");
+        return;
+    }
+    // A call seeds its eight streams and the eight after them; the next call takes those when its seeds are theirs.
+    // Consecutive groups (wrapping past 2^32 - 1), a partial group, a repeated group, a jump back: one workspace.
+    const std::uint32_t starts[] = {4294967280U, 4294967288U, 0U, 8U, 8U, 16U, 24U, 12U, 20U, 4294967288U, 0U};
+    const std::size_t used_of[] = {8, 8, 8, 8, 8, 3, 8, 8, 8, 8, 8};
+    auto work = std::make_unique<legacy_lanes::Workspace>();
+    for (std::size_t call = 0; call < std::size(starts); ++call) {
+        std::uint32_t seeds[legacy_lanes::lanes];
+        for (std::uint32_t g = 0; g < legacy_lanes::lanes; ++g) seeds[g] = starts[call] + g;
+        const std::size_t used = used_of[call], count = 313 + 100 * call;
+        CAPTURE(call, starts[call], used);
+        const auto lanes = lane_normals(seeds, used, count, work.get());
+        for (std::size_t g = 0; g < legacy_lanes::lanes; ++g) {
+            CAPTURE(g);
+            require_same_bits(lanes[g], scalar_normals(seeds[g < used ? g : 0], count));
+        }
+    }
 }
 
 TEST_CASE("the lanes give NumPy's stored randn draws", "[random][lanes]") {

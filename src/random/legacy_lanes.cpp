@@ -25,14 +25,20 @@ namespace {
 using u32x8 = std::uint32_t __attribute__((vector_size(32)));
 #define LMSREF_LANES_INLINE inline __attribute__((always_inline))
 
-/// init_genrand in the eight lanes (mt19937::seed's operations).
-void seed(u32x8* key, const std::uint32_t* seeds, std::size_t used) {
-    u32x8 value = {};
-    for (std::size_t g = 0; g < lanes; ++g) value[g] = seeds[g < used ? g : 0];
-    key[0] = value;
-    for (std::size_t pos = 1; pos < state_size; ++pos) {
-        value = 1812433253U * (value ^ (value >> 30)) + static_cast<std::uint32_t>(pos);
-        key[pos] = value;
+/// init_genrand in the eight lanes (mt19937::seed's operations), and in eight more beside them (one 512-bit chain
+/// of dependent steps: its latency, not its operations, is the cost).
+void seed(u32x8* key, u32x8* next_key, const std::uint32_t* seeds, const std::uint32_t* next_seeds) {
+    alignas(64) std::uint32_t first[2 * lanes];
+    std::copy(seeds, seeds + lanes, first);
+    std::copy(next_seeds, next_seeds + lanes, first + lanes);
+    __m512i value = _mm512_load_si512(first);
+    const __m512i factor = _mm512_set1_epi32(1812433253);
+    for (std::size_t pos = 0; pos < state_size; ++pos) {
+        if (pos > 0)
+            value = _mm512_add_epi32(_mm512_mullo_epi32(factor, _mm512_xor_si512(value, _mm512_srli_epi32(value, 30))),
+                                     _mm512_set1_epi32(static_cast<int>(pos)));
+        key[pos] = reinterpret_cast<u32x8>(_mm512_castsi512_si256(value));
+        next_key[pos] = reinterpret_cast<u32x8>(_mm512_extracti64x4_epi64(value, 1));
     }
 }
 
@@ -303,8 +309,18 @@ bool available() {
 }
 
 void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out) {
-    auto* key = reinterpret_cast<u32x8*>(w.key.data());
-    seed(key, seeds, used);
+    std::uint32_t mine[lanes];
+    for (std::size_t g = 0; g < lanes; ++g) mine[g] = seeds[g < used ? g : 0];
+    if (w.next_ready && std::equal(mine, mine + lanes, w.next_seeds.begin())) {
+        w.current = 1 - w.current; // seeded by the call before
+        w.next_ready = false;
+    } else {
+        for (std::size_t g = 0; g < lanes; ++g) w.next_seeds[g] = mine[g] + static_cast<std::uint32_t>(lanes);
+        seed(reinterpret_cast<u32x8*>(w.key[w.current].data()), reinterpret_cast<u32x8*>(w.key[1 - w.current].data()),
+             mine, w.next_seeds.data());
+        w.next_ready = true;
+    }
+    auto* key = reinterpret_cast<u32x8*>(w.key[w.current].data());
     Appender app(out, count);
     __m512i accepted = _mm512_setzero_si512(); // each lane's accepted attempts, a pair each
     const __m512i wanted = _mm512_set1_epi64(static_cast<long long>((count + 1) / 2));

@@ -33,13 +33,19 @@ constexpr std::size_t state_size = 624; // MT19937's words
 constexpr std::size_t attempts = 156;   // polar attempts per block of 624 words
 constexpr std::size_t candidates = 312; // x1, x2 of each attempt: the most normals a block gives
 
-/// What one call needs (about 80 KB): allocate it once per thread, with new (it is over-aligned).
+/// What one call needs (about 100 KB): allocate it once per thread, with new (it is over-aligned).
 struct alignas(64) Workspace {
-    std::array<std::uint32_t, state_size * lanes> key;  // word i of lane g at [i lanes + g]
+    // MT19937's states: word i of lane g at key[current][i lanes + g]. A call seeds its eight streams and, in the
+    // same chain of vector operations, the eight that follow them (seeds + 8), which the next call takes when its
+    // seeds are those: init_genrand's 623 dependent steps then cost every other call.
+    std::array<std::array<std::uint32_t, state_size * lanes>, 2> key;
     std::array<double, attempts * lanes> second, first; // attempt j's pair (f x2, f x1) in lane g at [j lanes + g]
     std::array<double, attempts * lanes> x1, x2;        // and its candidates
     std::array<std::uint64_t, attempts * lanes + lanes> unsure; // the places whose log is glibc's to give
     std::array<std::uint8_t, attempts> accepted;                // attempt j accepted in lane g: bit g
+    std::array<std::uint32_t, lanes> next_seeds;                // key[1 - current]'s, where next_ready
+    int current = 0;
+    bool next_ready = false;
 };
 
 /// For each lane g < used: `np.random.seed(seeds[g])`, then `count` values of `np.random.standard_normal()`, value k
