@@ -87,7 +87,7 @@ LMSREF_LANES_INLINE __m512d candidate(u32x8 a, u32x8 b) {
 ///
 /// x = 2^k m, m in [1, 2) in one of 16 intervals [1 + i/16, 1 + (i + 1)/16) of middle c (from interval 7 on, m / 2,
 /// c / 2 and k + 1; c = 1 in the last: the table below); s = (m - c) / (m + c) in double-double (|s| <= 0.016);
-/// log x = k ln 2 + log c + 2 atanh(s), 2 atanh(s) = 2 s + 2 s^3 / 3 + 2 s^5 q(s^2), q = 2/5 + 2/7 s^2 + 2/9 s^4 +
+/// log x = k ln 2 + log c + 2 atanh(s), 2 atanh(s) = 2 s + 2 s^3 / 3 + s^5 q(s^2), q = 2/5 + 2/7 s^2 + 2/9 s^4 +
 /// 2/11 s^6 (truncated below 2^-75 relative); ln 2 as fdlibm's ln2_hi + ln2_lo, log c as the table's hi + lo.
 namespace log_table {
 // Made by scripts/log_table.py: c, log c rounded to a multiple of 2^-42, and the rest of log c.
@@ -113,8 +113,8 @@ struct Log {
 };
 /// The estimate in two steps: reduce, up to s (its division), then estimate, the rest. The lanes reduce a group's
 /// twelve attempts first, so that the divider works through their divisions while the estimates that follow wait
-/// on the first of them; each step runs K vectors side by side, operation by operation: K independent chains of
-/// dependent operations, so that the processor has the others' work while one waits.
+/// on the first of them; they estimate three side by side, operation by operation: independent chains of dependent
+/// operations, so that the processor has the others' work while one waits.
 struct Reduced {
     __m512d s_hi, s_lo; // s
     __m512d w, small;   // k ln2_hi + log_c_hi, exact; k ln2_lo + log_c_lo
@@ -126,11 +126,11 @@ template <int K> LMSREF_LANES_INLINE void reduce(const __m512d* x, Reduced* out)
     __m512d m[K], k[K], c[K], log_c_hi[K], log_c_lo[K], u[K], a_hi[K], a_lo[K], s_hi[K], rem[K], s_lo[K];
     __m512i i[K];
     __mmask8 halve[K];
-    // x = 2^k m exactly, the interval i from m's top four bits (vpermt2pd reads an index's low four bits), m and c
-    // halved, and k + 1, from interval 7 on.
+    // x = 2^k m exactly (subnormal x too), the interval i from m's top four bits (vpermt2pd reads an index's low four
+    // bits), m and c halved, and k + 1, from interval 7 on.
     for (int t = 0; t < K; ++t) m[t] = _mm512_getmant_pd(x[t], _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
     for (int t = 0; t < K; ++t) k[t] = _mm512_getexp_pd(x[t]);
-    for (int t = 0; t < K; ++t) i[t] = _mm512_srli_epi64(_mm512_castpd_si512(x[t]), 48);
+    for (int t = 0; t < K; ++t) i[t] = _mm512_srli_epi64(_mm512_castpd_si512(m[t]), 48);
     for (int t = 0; t < K; ++t) halve[t] = _mm512_cmp_pd_mask(m[t], _mm512_set1_pd(1.4375), _CMP_GE_OQ);
     for (int t = 0; t < K; ++t) m[t] = _mm512_mask_mul_pd(m[t], halve[t], m[t], _mm512_set1_pd(0.5));
     for (int t = 0; t < K; ++t) k[t] = _mm512_mask_add_pd(k[t], halve[t], k[t], _mm512_set1_pd(1.0));
@@ -167,10 +167,10 @@ template <int K> LMSREF_LANES_INLINE void estimate(const Reduced* in, Log* out) 
     for (int t = 0; t < K; ++t) s3[t] = _mm512_mul_pd(in[t].s_hi, s2[t]);
     for (int t = 0; t < K; ++t) s5[t] = _mm512_mul_pd(s3[t], s2[t]);
 
-    // sum + e1 = w + 2 s_hi exactly (Dekker's fast two-sum: w = 0, or |w| >= 0.048 > 2 |s_hi|, the same binade at
-    // least). lo = e1 + k ln2_lo + log_c_lo + 2 s_lo + 2 s^2 s_lo + 2 s^5 q + (2/3) s^3, the last term last: its one
-    // rounding, s3's two and 2/3's (half of one), about 2.4 roundings of |s3|, and the small terms' roundings,
-    // bounded by 3 |s3| 2^-53 + 2^-106 |w| and far below the allowance for the rest.
+    // sum + e1 = w + 2 s_hi exactly (Dekker's fast two-sum: w = 0, or, x being below 1, |w| >= 0.048 > 2 |s_hi|, the
+    // same binade at least). lo = e1 + k ln2_lo + log_c_lo + 2 s_lo + 2 s^2 s_lo + s^5 q + (2/3) s^3, the last term
+    // last: its one rounding, s3's two and 2/3's (half of one), about 2.4 roundings of |s3|, and the small terms'
+    // roundings, bounded by 3 |s3| 2^-53 + 2^-106 |w| and far below the allowance for the rest.
     __m512d two_s_hi[K], sum[K], lo[K], h[K], l[K], ulp[K], margin[K];
     for (int t = 0; t < K; ++t) two_s_hi[t] = _mm512_add_pd(in[t].s_hi, in[t].s_hi);
     for (int t = 0; t < K; ++t) sum[t] = _mm512_add_pd(in[t].w, two_s_hi[t]);
@@ -227,18 +227,19 @@ struct Appender {
     }
 };
 
-/// Attempts first ... first + count - 1 in the eight lanes, in two passes (the processor overlaps many attempts):
+/// Attempts first ... first + 11 in the eight lanes, in two passes (the processor overlaps many attempts):
 /// x1, x2 -> r2 and the acceptance (r2 < 1 and r2 != 0), counted into accepted_so_far, with the scalar appends of
 /// the twelve attempts before (pending_first ..., already mended) beside this integer work; then, three attempts side
 /// by side, log(r2), f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected), the divider's
 /// division and root beside the estimate's multiply-adds. Where the estimate of log cannot vouch for glibc's bits,
 /// redo_unsure makes the pair again (their places are appended to w.unsure).
-LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t count,
-                                     std::size_t& unsure_count, __m512i& accepted_so_far, Appender& app,
-                                     std::size_t pending_first, std::size_t pending_count) {
-    constexpr std::size_t most = 12;
-    alignas(64) double r2s[most][lanes];
-    for (std::size_t i = 0; i < count; ++i) {
+constexpr std::size_t group = 12; // attempts per call of attempts_of
+static_assert(attempts % group == 0, "a block of 156 attempts is thirteen groups");
+LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t& unsure_count,
+                                     __m512i& accepted_so_far, Appender& app, std::size_t pending_first,
+                                     std::size_t pending_count) {
+    alignas(64) double r2s[group][lanes];
+    for (std::size_t i = 0; i < group; ++i) {
         const std::size_t j = first + i;
         const __m512d x1 = candidate(temper(key[4 * j]) >> 5, temper(key[4 * j + 1]) >> 6);
         const __m512d x2 = candidate(temper(key[4 * j + 2]) >> 5, temper(key[4 * j + 3]) >> 6);
@@ -254,13 +255,13 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
     }
     const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     constexpr int side = 3; // attempts side by side
-    static_assert(most % side == 0, "whole threes");
-    Reduced reduced[most];
-    for (std::size_t i = 0; i < count; ++i) {
+    static_assert(group % side == 0, "whole threes");
+    Reduced reduced[group];
+    for (std::size_t i = 0; i < group; ++i) {
         const __m512d r2 = _mm512_load_pd(r2s[i]);
         reduce<1>(&r2, reduced + i);
     }
-    for (std::size_t i = 0; i < count; i += side) {
+    for (std::size_t i = 0; i < group; i += side) {
         const std::size_t j = first + i;
         __m512d r2[side], f[side];
         Log log[side];
@@ -326,17 +327,16 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
     const __m512i wanted = _mm512_set1_epi64(static_cast<long long>((count + 1) / 2));
     // A block's attempts twelve at a time (156 = 13 x 12), made, mended where the estimate left log to glibc, and
     // appended while the next twelve are made, until every lane has its count: the last block stops where they do.
-    constexpr std::size_t step = 12;
     std::size_t pending_first = 0, pending_count = 0; // attempts made, not yet appended
     bool more = count > 0;
     while (more) {
         twist(key);
-        for (std::size_t j = 0; more && j < attempts; j += step) {
+        for (std::size_t j = 0; more && j < attempts; j += group) {
             std::size_t unsure = 0;
-            attempts_of(key, w, j, step, unsure, accepted, app, pending_first, pending_count);
+            attempts_of(key, w, j, unsure, accepted, app, pending_first, pending_count);
             redo_unsure(w, unsure);
             pending_first = j;
-            pending_count = step;
+            pending_count = group;
             more = _mm512_cmplt_epu64_mask(accepted, wanted) != 0;
         }
     }

@@ -11,9 +11,9 @@
 // time and stop once every lane has its `count` normals; a lane that has them before the others ignores the rest.
 //
 // log(r2) must be glibc's, bit for bit, and glibc's vector log is not. So the lanes compute log in double-double
-// (about 2^-60), which settles glibc's double wherever the value is not within a few hundredths of an ulp of halfway
+// (about 2^-63), which settles glibc's double wherever the value is not within a few hundredths of an ulp of halfway
 // between two doubles (glibc's log is within 0.52 ulp, and within 2^-60 of log x before its last rounding for x below
-// 15/16); the other 4 % or so are std::log's, called for them alone.
+// 15/16); the other 3 % or so are std::log's, called for them alone.
 // Compiled with AVX-512 (CMakeLists.txt) and called only where available() says the processor runs it.
 #pragma once
 
@@ -33,7 +33,7 @@ constexpr std::size_t state_size = 624; // MT19937's words
 constexpr std::size_t attempts = 156;   // polar attempts per block of 624 words
 constexpr std::size_t candidates = 312; // x1, x2 of each attempt: the most normals a block gives
 
-/// What one call needs (about 100 KB): allocate it once per thread, with new (it is over-aligned).
+/// What one call needs (about 90 KB): allocate it once per thread, with new (it is over-aligned).
 struct alignas(64) Workspace {
     // MT19937's states: word i of lane g at key[current][i lanes + g]. A call seeds its eight streams and, in the
     // same chain of vector operations, the eight that follow them (seeds + 8), which the next call takes when its
