@@ -113,46 +113,40 @@ struct Log {
 };
 /// The estimate in two steps: reduce, up to s (its division), then estimate, the rest. The lanes reduce a group's
 /// twelve attempts first, so that the divider works through their divisions while the estimates that follow wait
-/// on the first of them; they estimate three side by side, operation by operation: independent chains of dependent
+/// on the first of them; they estimate K = 3 side by side, operation by operation: independent chains of dependent
 /// operations, so that the processor has the others' work while one waits.
 struct Reduced {
     __m512d s_hi, s_lo; // s
     __m512d w, small;   // k ln2_hi + log_c_hi, exact; k ln2_lo + log_c_lo
 };
-template <int K> LMSREF_LANES_INLINE void reduce(const __m512d* x, Reduced* out) {
+LMSREF_LANES_INLINE Reduced reduce(__m512d x) {
     const __m512d c_low = _mm512_load_pd(log_table::c), c_high = _mm512_load_pd(log_table::c + 8);
     const __m512d hi_low = _mm512_load_pd(log_table::log_c_hi), hi_high = _mm512_load_pd(log_table::log_c_hi + 8);
     const __m512d lo_low = _mm512_load_pd(log_table::log_c_lo), lo_high = _mm512_load_pd(log_table::log_c_lo + 8);
-    __m512d m[K], k[K], c[K], log_c_hi[K], log_c_lo[K], u[K], a_hi[K], a_lo[K], s_hi[K], rem[K], s_lo[K];
-    __m512i i[K];
-    __mmask8 halve[K];
     // x = 2^k m exactly (subnormal x too), the interval i from m's top four bits (vpermt2pd reads an index's low four
     // bits), m and c halved, and k + 1, from interval 7 on.
-    for (int t = 0; t < K; ++t) m[t] = _mm512_getmant_pd(x[t], _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
-    for (int t = 0; t < K; ++t) k[t] = _mm512_getexp_pd(x[t]);
-    for (int t = 0; t < K; ++t) i[t] = _mm512_srli_epi64(_mm512_castpd_si512(m[t]), 48);
-    for (int t = 0; t < K; ++t) halve[t] = _mm512_cmp_pd_mask(m[t], _mm512_set1_pd(1.4375), _CMP_GE_OQ);
-    for (int t = 0; t < K; ++t) m[t] = _mm512_mask_mul_pd(m[t], halve[t], m[t], _mm512_set1_pd(0.5));
-    for (int t = 0; t < K; ++t) k[t] = _mm512_mask_add_pd(k[t], halve[t], k[t], _mm512_set1_pd(1.0));
-    for (int t = 0; t < K; ++t) c[t] = _mm512_permutex2var_pd(c_low, i[t], c_high);
+    __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    __m512d k = _mm512_getexp_pd(x);
+    const __m512i i = _mm512_srli_epi64(_mm512_castpd_si512(m), 48);
+    const __mmask8 halve = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4375), _CMP_GE_OQ);
+    m = _mm512_mask_mul_pd(m, halve, m, _mm512_set1_pd(0.5));
+    k = _mm512_mask_add_pd(k, halve, k, _mm512_set1_pd(1.0));
+    const __m512d c = _mm512_permutex2var_pd(c_low, i, c_high);
     // u = m - c exact (Sterbenz); m + c = a_hi + a_lo, a_lo exact (Dekker's fast two-sum: c and m share a binade,
     // or c = 1 > m); s = s_hi + s_lo, the remainder u - s_hi a_hi exact, then less s_hi a_lo; 2^-14 of s_lo (itself
     // ~2^-53 s_hi) is plenty.
-    for (int t = 0; t < K; ++t) u[t] = _mm512_sub_pd(m[t], c[t]);
-    for (int t = 0; t < K; ++t) a_hi[t] = _mm512_add_pd(c[t], m[t]);
-    for (int t = 0; t < K; ++t) s_hi[t] = _mm512_div_pd(u[t], a_hi[t]);
-    for (int t = 0; t < K; ++t) a_lo[t] = _mm512_sub_pd(m[t], _mm512_sub_pd(a_hi[t], c[t]));
-    for (int t = 0; t < K; ++t) log_c_hi[t] = _mm512_permutex2var_pd(hi_low, i[t], hi_high);
-    for (int t = 0; t < K; ++t) log_c_lo[t] = _mm512_permutex2var_pd(lo_low, i[t], lo_high);
-    for (int t = 0; t < K; ++t) rem[t] = _mm512_fnmadd_pd(s_hi[t], a_hi[t], u[t]);
-    for (int t = 0; t < K; ++t) rem[t] = _mm512_fnmadd_pd(s_hi[t], a_lo[t], rem[t]);
-    for (int t = 0; t < K; ++t) s_lo[t] = _mm512_mul_pd(rem[t], _mm512_rcp14_pd(a_hi[t]));
-
-    for (int t = 0; t < K; ++t) {
-        // w = k ln2_hi + log_c_hi exactly (multiples of 2^-42 under 2^10)
-        out[t] = {s_hi[t], s_lo[t], _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.62e42fee00000p-1), log_c_hi[t]),
-                  _mm512_fmadd_pd(k[t], _mm512_set1_pd(0x1.a39ef35793c76p-33), log_c_lo[t])};
-    }
+    const __m512d u = _mm512_sub_pd(m, c);
+    const __m512d a_hi = _mm512_add_pd(c, m);
+    const __m512d s_hi = _mm512_div_pd(u, a_hi);
+    const __m512d a_lo = _mm512_sub_pd(m, _mm512_sub_pd(a_hi, c));
+    const __m512d log_c_hi = _mm512_permutex2var_pd(hi_low, i, hi_high);
+    const __m512d log_c_lo = _mm512_permutex2var_pd(lo_low, i, lo_high);
+    __m512d rem = _mm512_fnmadd_pd(s_hi, a_hi, u);
+    rem = _mm512_fnmadd_pd(s_hi, a_lo, rem);
+    const __m512d s_lo = _mm512_mul_pd(rem, _mm512_rcp14_pd(a_hi));
+    // w = k ln2_hi + log_c_hi exactly (multiples of 2^-42 under 2^10)
+    return {s_hi, s_lo, _mm512_fmadd_pd(k, _mm512_set1_pd(0x1.62e42fee00000p-1), log_c_hi),
+            _mm512_fmadd_pd(k, _mm512_set1_pd(0x1.a39ef35793c76p-33), log_c_lo)};
 }
 template <int K> LMSREF_LANES_INLINE void estimate(const Reduced* in, Log* out) {
     __m512d s2[K];
@@ -257,10 +251,7 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
     constexpr int side = 3; // attempts side by side
     static_assert(group % side == 0, "whole threes");
     Reduced reduced[group];
-    for (std::size_t i = 0; i < group; ++i) {
-        const __m512d r2 = _mm512_load_pd(r2s[i]);
-        reduce<1>(&r2, reduced + i);
-    }
+    for (std::size_t i = 0; i < group; ++i) reduced[i] = reduce(_mm512_load_pd(r2s[i]));
     for (std::size_t i = 0; i < group; i += side) {
         const std::size_t j = first + i;
         __m512d r2[side], f[side];
@@ -345,10 +336,8 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
 
 void log_estimates(const double* x, std::size_t n, double* out, bool* sure) {
     for (std::size_t i = 0; i + lanes <= n; i += lanes) {
-        const __m512d v = _mm512_loadu_pd(x + i);
-        Reduced reduced;
+        const Reduced reduced = reduce(_mm512_loadu_pd(x + i));
         Log log;
-        reduce<1>(&v, &reduced);
         estimate<1>(&reduced, &log);
         _mm512_storeu_pd(out + i, log.hi);
         for (std::size_t g = 0; g < lanes; ++g) sure[i + g] = ((log.sure >> g) & 1U) != 0;
