@@ -165,34 +165,37 @@ template <int K> LMSREF_LANES_INLINE void estimate(const Reduced* in, Log* out) 
     // same binade at least). lo = e1 + k ln2_lo + log_c_lo + 2 s_lo + 2 s^2 s_lo + s^5 q + (2/3) s^3, the last term
     // last: its one rounding, s3's two and 2/3's (half of one), about 2.4 roundings of |s3|, and the small terms'
     // roundings, bounded by 3 |s3| 2^-53 + 2^-106 |w| and far below the allowance for the rest.
-    __m512d two_s_hi[K], sum[K], lo[K], h[K], l[K], ulp[K], margin[K];
+    __m512d two_s_hi[K], two_s_lo[K], sum[K], lo[K], h[K], l[K];
     for (int t = 0; t < K; ++t) two_s_hi[t] = _mm512_add_pd(in[t].s_hi, in[t].s_hi);
+    for (int t = 0; t < K; ++t) two_s_lo[t] = _mm512_add_pd(in[t].s_lo, in[t].s_lo);
     for (int t = 0; t < K; ++t) sum[t] = _mm512_add_pd(in[t].w, two_s_hi[t]);
     for (int t = 0; t < K; ++t) lo[t] = _mm512_sub_pd(two_s_hi[t], _mm512_sub_pd(sum[t], in[t].w)); // e1
-    for (int t = 0; t < K; ++t)
-        lo[t] = _mm512_add_pd(lo[t], _mm512_add_pd(in[t].small, _mm512_add_pd(in[t].s_lo, in[t].s_lo)));
-    for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(_mm512_add_pd(s2[t], s2[t]), in[t].s_lo, lo[t]);
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_add_pd(lo[t], _mm512_add_pd(in[t].small, two_s_lo[t]));
+    for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s2[t], two_s_lo[t], lo[t]); // s^2 (2 s_lo) = 2 s^2 s_lo
     for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s5[t], q[t], lo[t]);
     for (int t = 0; t < K; ++t) lo[t] = _mm512_fmadd_pd(s3[t], _mm512_set1_pd(2.0 / 3), lo[t]);
     for (int t = 0; t < K; ++t) h[t] = _mm512_add_pd(sum[t], lo[t]);
     for (int t = 0; t < K; ++t) l[t] = _mm512_sub_pd(lo[t], _mm512_sub_pd(h[t], sum[t])); // exact: |sum| >= |lo|
 
-    // ulp(H) = 2^(exponent - 52) from H's exponent bits. L must stay below half an ulp by glibc's error, the larger
-    // of 0.469 ulp (0.020 and room for the rest) and half an ulp less 2^-60 - 2^-63, and by the estimate's own:
-    // 3 |s3| 2^-53 (above) and, besides, under 2^-63 min(|log x|, 1) (the series' truncation, the table's lo,
-    // s_lo's reciprocal, the 2 s^4 s_lo left out, ln 2's two parts, the small terms' roundings): within 0.469's room,
-    // under 2^-10 ulp.
-    const __m512i exponent = _mm512_set1_epi64(0x7ff0000000000000LL), fraction = _mm512_set1_epi64(0xfffffffffffffLL);
-    for (int t = 0; t < K; ++t)
-        ulp[t] = _mm512_castsi512_pd(
-            _mm512_sub_epi64(_mm512_and_si512(_mm512_castpd_si512(h[t]), exponent), _mm512_set1_epi64(52LL << 52)));
-    for (int t = 0; t < K; ++t)
-        margin[t] = _mm512_max_pd(_mm512_mul_pd(ulp[t], _mm512_set1_pd(0.469)),
-                                  _mm512_fmsub_pd(ulp[t], _mm512_set1_pd(0.5), _mm512_set1_pd(0x1.2p-60)));
-    for (int t = 0; t < K; ++t)
-        margin[t] = _mm512_fnmadd_pd(_mm512_abs_pd(s3[t]), _mm512_set1_pd(0x1.8p-52), margin[t]);
+    // L must stay below half an ulp of H by glibc's error, the larger of 0.469 ulp (0.020 and room for the rest) and
+    // half an ulp less 2^-60 - 2^-63 (A), and by the estimate's own: 3 |s3| 2^-53 (above), under 0.0004 ulp (it is
+    // 1.5 s^2 ulp at most where c = 1 and k = 0, and |log x| > 0.03, ulp >= 2^-57, elsewhere), and, besides, under
+    // 2^-63 min(|log x|, 1) (the series' truncation, the table's lo, s_lo's reciprocal, the 2 s^4 s_lo left out,
+    // ln 2's two parts, the small terms' roundings): within 0.469's room, under 2^-10 ulp. Two rounding tests, each
+    // H + D rounded to nearest, which is H only if |D| <= ulp / 2 (H not a power of two, whose lower neighbour is
+    // half an ulp away: left to std::log), settle it without ulp: D = 1.0671 L (|L| <= 0.46856 ulp, under
+    // 0.469 - 0.0004), or D = 1.0009 (L + sgn(L) A), L + sgn(L) A rounded once (|L| + A <= 0.49955 ulp, under 0.5 -
+    // 0.0004). The second vouches for more only where ulp >= 2^-54, |log x| >= 1/4: x below 15/16, glibc's main path.
+    const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
+    const __m512i fraction = _mm512_set1_epi64(0xfffffffffffffLL);
+    const __m512i absolute = _mm512_castpd_si512(_mm512_set1_pd(0x1.2p-60)); // A
     for (int t = 0; t < K; ++t) {
-        const __mmask8 close = _mm512_cmp_pd_mask(_mm512_abs_pd(l[t]), margin[t], _CMP_LT_OQ);
+        const __m512d signed_a = _mm512_castsi512_pd( // sgn(L) A: L's sign bit, A's other bits
+            _mm512_ternarylogic_epi64(_mm512_castpd_si512(l[t]), sign, absolute, 0xEA));
+        const __m512d relative = _mm512_fmadd_pd(l[t], _mm512_set1_pd(1.0671), h[t]);
+        const __m512d beyond = _mm512_fmadd_pd(_mm512_add_pd(l[t], signed_a), _mm512_set1_pd(1.0009), h[t]);
+        const __mmask8 close =
+            _mm512_cmp_pd_mask(relative, h[t], _CMP_EQ_OQ) | _mm512_cmp_pd_mask(beyond, h[t], _CMP_EQ_OQ);
         const __mmask8 not_power_of_two = _mm512_test_epi64_mask(_mm512_castpd_si512(h[t]), fraction);
         out[t] = {h[t], l[t], static_cast<__mmask8>(close & not_power_of_two)};
     }
