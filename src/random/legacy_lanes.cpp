@@ -85,7 +85,7 @@ LMSREF_LANES_INLINE __m512d candidate(u32x8 a, u32x8 b) {
 /// The rest (L near half an ulp, or H a power of two, whose lower neighbour is half an ulp away) are left to
 /// std::log itself: about 3 % of the values of a uniform x.
 ///
-/// x = 2^k m, m in [1, 2) in one of 16 intervals [1 + i/16, 1 + (i + 1)/16) of middle c (from interval 7 on, m / 2,
+/// x = 2^k m, m in [1, 2) in one of 16 intervals [1 + i/16, 1 + (i + 1)/16) of middle c (from interval 8 on, m / 2,
 /// c / 2 and k + 1; c = 1 in the last: the table below); s = (m - c) / (m + c) in double-double (|s| <= 0.016);
 /// log x = k ln 2 + log c + 2 atanh(s), 2 atanh(s) = 2 s + 2 s^3 / 3 + s^5 q(s^2), q = 2/5 + 2/7 s^2 + 2/9 s^4 +
 /// 2/11 s^6 (truncated below 2^-75 relative); ln 2 as fdlibm's ln2_hi + ln2_lo, log c as the table's hi + lo.
@@ -93,17 +93,17 @@ namespace log_table {
 // Made by scripts/log_table.py: c, log c rounded to a multiple of 2^-42, and the rest of log c.
 alignas(64) constexpr double c[16] = {
     0x1.0800000000000p+0, 0x1.1800000000000p+0, 0x1.2800000000000p+0, 0x1.3800000000000p+0,
-    0x1.4800000000000p+0, 0x1.5800000000000p+0, 0x1.6800000000000p+0, 0x1.7800000000000p-1,
+    0x1.4800000000000p+0, 0x1.5800000000000p+0, 0x1.6800000000000p+0, 0x1.7800000000000p+0,
     0x1.8800000000000p-1, 0x1.9800000000000p-1, 0x1.a800000000000p-1, 0x1.b800000000000p-1,
     0x1.c800000000000p-1, 0x1.d800000000000p-1, 0x1.e800000000000p-1, 0x1.0000000000000p+0};
 alignas(64) constexpr double log_c_hi[16] = {
     0x1.f829b0e780000p-6,  0x1.6f0d28ae58000p-4,  0x1.29552f8200000p-3,  0x1.9525a9cf46000p-3,
-    0x1.fb9186d5e4000p-3,  0x1.2e8e2bae12000p-2,  0x1.5d1bdbf581000p-2,  -0x1.3c25277333000p-2,
+    0x1.fb9186d5e4000p-3,  0x1.2e8e2bae12000p-2,  0x1.5d1bdbf581000p-2,  0x1.89a3386c14000p-2,
     -0x1.1178e8227e000p-2, -0x1.d1037f2656000p-3, -0x1.823c16551a000p-3, -0x1.365fcb015a000p-3,
     -0x1.da72763844000p-4, -0x1.4d3115d208000p-4, -0x1.894aa149f8000p-5, 0x0.0p+0};
 alignas(64) constexpr double log_c_lo[16] = {
     0x1.980267c7e09e4p-45,  -0x1.4b4641b664613p-44, -0x1.5b967f4471dfcp-44, -0x1.297137d9f158fp-44,
-    -0x1.d572aab993c87p-47, -0x1.67b1e99b72bd8p-45, -0x1.8d6bdc9c7c238p-44, -0x1.83b54b606bd5cp-46,
+    -0x1.d572aab993c87p-47, -0x1.67b1e99b72bd8p-45, -0x1.8d6bdc9c7c238p-44, 0x1.2d5ad38c40882p-45,
     -0x1.1ef78ce2d07f2p-44, 0x1.84a7e75b6f6e4p-47,  -0x1.e0ddb9a631e83p-46, 0x1.fd3a0afb9691bp-44,
     -0x1.a89401fa71733p-46, 0x1.53a2582f4e1efp-48,  -0x1.9a19a8be97661p-44, 0x0.0p+0};
 } // namespace log_table
@@ -123,14 +123,13 @@ LMSREF_LANES_INLINE Reduced reduce(__m512d x) {
     const __m512d c_low = _mm512_load_pd(log_table::c), c_high = _mm512_load_pd(log_table::c + 8);
     const __m512d hi_low = _mm512_load_pd(log_table::log_c_hi), hi_high = _mm512_load_pd(log_table::log_c_hi + 8);
     const __m512d lo_low = _mm512_load_pd(log_table::log_c_lo), lo_high = _mm512_load_pd(log_table::log_c_lo + 8);
-    // x = 2^k m exactly (subnormal x too), the interval i from m's top four bits (vpermt2pd reads an index's low four
-    // bits), m and c halved, and k + 1, from interval 7 on.
-    __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    // x = 2^k m exactly (subnormal x too), m in [0.75, 1.5): getmant halves a mantissa from 1.5 on, and then k is one
+    // more than getexp's. The interval i from m's top four bits (vpermt2pd reads an index's low four bits): 0 ... 7 in
+    // [1, 1.5), 8 ... 15 in [0.75, 1), their c halved.
+    const __m512d m = _mm512_getmant_pd(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
     __m512d k = _mm512_getexp_pd(x);
     const __m512i i = _mm512_srli_epi64(_mm512_castpd_si512(m), 48);
-    const __mmask8 halve = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4375), _CMP_GE_OQ);
-    m = _mm512_mask_mul_pd(m, halve, m, _mm512_set1_pd(0.5));
-    k = _mm512_mask_add_pd(k, halve, k, _mm512_set1_pd(1.0));
+    k = _mm512_mask_add_pd(k, _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.0), _CMP_LT_OQ), k, _mm512_set1_pd(1.0));
     const __m512d c = _mm512_permutex2var_pd(c_low, i, c_high);
     // u = m - c exact (Sterbenz); m + c = a_hi + a_lo, a_lo exact (Dekker's fast two-sum: c and m share a binade,
     // or c = 1 > m); s = s_hi + s_lo, the remainder u - s_hi a_hi exact, then less s_hi a_lo; 2^-14 of s_lo (itself
