@@ -214,14 +214,16 @@ TEST_CASE("the lanes' log vouches only for glibc's own values, over hard inputs"
         }
     }
     CHECK(wrong == 0);
-    // The uniform part: the estimate vouches for about 97 % (the 3 % left to std::log cost about 0.4 ns a sample).
+    // The uniform part: the estimate vouches for about 98 % (2.7 % were left to std::log with glibc's error allowed
+    // at 2^-60: 194602 of these 200000 draws; each costs about 16 ns).
     std::size_t uniform_sure = 0;
     for (std::size_t i = 0; i < 200000; ++i) uniform_sure += sure[i] ? 1 : 0;
-    CHECK(uniform_sure > 192000); // 96 %: a looser estimate would hand more to std::log
+    CAPTURE(uniform_sure);
+    CHECK(uniform_sure > 195500); // 97.75 %: a looser estimate, or a larger A, would hand more to std::log
     CHECK(vouched > x.size() / 2);
-    // Past 0.475 ulp only glibc's absolute bound vouches (0.469 ulp alone would not): for about half of them. And
-    // near halfway glibc does round some values away from the nearest double, so the estimate has something to get
-    // wrong there.
+    // Past 0.475 ulp only glibc's absolute bound vouches (0.469 ulp alone would not): for 89 % of them (82 % with
+    // A = 2^-60 + 2^-63). And near halfway glibc does round some values away from the nearest double, so the estimate
+    // has something to get wrong there.
     std::size_t near_far = 0, near_far_sure = 0, glibc_not_nearest = 0;
     for (std::size_t i = near_first; i < x.size(); ++i) {
         const bool far = halfway_offset(x[i]) > 0.475L;
@@ -230,6 +232,6 @@ TEST_CASE("the lanes' log vouches only for glibc's own values, over hard inputs"
         glibc_not_nearest += std::log(x[i]) != static_cast<double>(std::log(static_cast<long double>(x[i]))) ? 1 : 0;
     }
     CAPTURE(near_far, near_far_sure, glibc_not_nearest);
-    CHECK(near_far_sure > near_far / 4);
+    CHECK(near_far_sure * 100 > near_far * 86);
     CHECK(glibc_not_nearest > 0);
 }

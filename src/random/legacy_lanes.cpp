@@ -81,9 +81,10 @@ LMSREF_LANES_INLINE __m512d candidate(u32x8 a, u32x8 b) {
 ///    under 0.020 ulp before it;
 ///  - in its main path (x below 1 - 2^-4), 2^-61.6 absolute: its r = z / c - 1 rounded once (2^-55 / N = 2^-62,
 ///    N = 128), log c in its table (under 2^-66), its polynomial (0x1.88p-65), r^2's rounding (2^-69) and the
-///    polynomial's (about 2^-70). Allowed here: 2^-60, three times that, below 0.020 ulp where |log x| >= 1/4.
+///    polynomial's (about 2^-70); its source's own bound, 0.5 + 2.06/N ulp of 2^-56 and the polynomial's, is the
+///    same. Allowed here: 2^-61, 1.6 times that, below 0.020 ulp where |log x| >= 1/8.
 /// The rest (L near half an ulp, or H a power of two, whose lower neighbour is half an ulp away) are left to
-/// std::log itself: about 3 % of the values of a uniform x.
+/// std::log itself: about 2 % of the values of a uniform x.
 ///
 /// x = 2^k m, m in [1, 2) in one of 16 intervals [1 + i/16, 1 + (i + 1)/16) of middle c (from interval 8 on, m / 2,
 /// c / 2 and k + 1; c = 1 in the last: the table below); s = (m - c) / (m + c) in double-double (|s| <= 0.016);
@@ -177,17 +178,18 @@ template <int K> LMSREF_LANES_INLINE void estimate(const Reduced* in, Log* out) 
     for (int t = 0; t < K; ++t) l[t] = _mm512_sub_pd(lo[t], _mm512_sub_pd(h[t], sum[t])); // exact: |sum| >= |lo|
 
     // L must stay below half an ulp of H by glibc's error, the larger of 0.469 ulp (0.020 and room for the rest) and
-    // half an ulp less 2^-60 - 2^-63 (A), and by the estimate's own: 3 |s3| 2^-53 (above), under 0.0004 ulp (it is
+    // half an ulp less 2^-61 - 2^-63 (A), and by the estimate's own: 3 |s3| 2^-53 (above), under 0.0004 ulp (it is
     // 1.5 s^2 ulp at most where c = 1 and k = 0, and |log x| > 0.03, ulp >= 2^-57, elsewhere), and, besides, under
     // 2^-63 min(|log x|, 1) (the series' truncation, the table's lo, s_lo's reciprocal, the 2 s^4 s_lo left out,
     // ln 2's two parts, the small terms' roundings): within 0.469's room, under 2^-10 ulp. Two rounding tests, each
     // H + D rounded to nearest, which is H only if |D| <= ulp / 2 (H not a power of two, whose lower neighbour is
     // half an ulp away: left to std::log), settle it without ulp: D = 1.0671 L (|L| <= 0.46856 ulp, under
     // 0.469 - 0.0004), or D = 1.0009 (L + sgn(L) A), L + sgn(L) A rounded once (|L| + A <= 0.49955 ulp, under 0.5 -
-    // 0.0004). The second vouches for more only where ulp >= 2^-54, |log x| >= 1/4: x below 15/16, glibc's main path.
+    // 0.0004). The second vouches for more only where ulp >= 2^-55, |log x| >= 1/8 (below, A >= 0.039 ulp): x below
+    // e^-1/8 < 15/16, glibc's main path.
     const __m512i sign = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
     const __m512i fraction = _mm512_set1_epi64(0xfffffffffffffLL);
-    const __m512i absolute = _mm512_castpd_si512(_mm512_set1_pd(0x1.2p-60)); // A
+    const __m512i absolute = _mm512_castpd_si512(_mm512_set1_pd(0x1.4p-61)); // A
     for (int t = 0; t < K; ++t) {
         const __m512d signed_a = _mm512_castsi512_pd( // sgn(L) A: L's sign bit, A's other bits
             _mm512_ternarylogic_epi64(_mm512_castpd_si512(l[t]), sign, absolute, 0xEA));
@@ -202,8 +204,9 @@ template <int K> LMSREF_LANES_INLINE void estimate(const Reduced* in, Log* out) 
 
 /// Each lane's normals appended to its column of the rows (out[8 k + g]), up to count, attempt by attempt: every
 /// attempt is written at at[g], which moves on two rows when it is accepted (no branch), so up to two values land
-/// past count, in the two rows of scratch. The lanes go side by side, so that the stores of one attempt fall in the
-/// same few rows; their places move in one vector (a masked add and a minimum), read back lane by lane.
+/// past count, in the two rows of scratch. The places move in one vector (a masked add and a minimum) as the
+/// attempts are made, kept in w.places; the pairs are written later, lane by lane, their places read back from
+/// memory (scalar loads, not vector extractions that would take the vector pipes from the tempering beside them).
 struct Appender {
     double* out;
     __m512i at;   // out's index of each lane's next value
@@ -211,10 +214,12 @@ struct Appender {
     Appender(double* rows, std::size_t count)
         : out(rows), at(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)),
           last(_mm512_add_epi64(at, _mm512_set1_epi64(static_cast<long long>(count * lanes)))) {}
+    LMSREF_LANES_INLINE void place(Workspace& w, std::size_t j, __mmask8 accept) {
+        _mm512_store_si512(w.places.data() + j * lanes, at);
+        at = _mm512_min_epu64(_mm512_mask_add_epi64(at, accept, at, _mm512_set1_epi64(2 * lanes)), last);
+    }
     LMSREF_LANES_INLINE void add(const Workspace& w, std::size_t j) {
-        alignas(64) std::uint64_t place[lanes];
-        _mm512_store_si512(place, at);
-        at = _mm512_min_epu64(_mm512_mask_add_epi64(at, w.accepted[j], at, _mm512_set1_epi64(2 * lanes)), last);
+        const std::uint64_t* place = w.places.data() + j * lanes;
 #pragma GCC unroll 8
         for (std::size_t g = 0; g < lanes; ++g) {
             out[place[g]] = w.second[j * lanes + g];
@@ -228,13 +233,13 @@ struct Appender {
 /// the twelve attempts before (pending_first ..., already mended) beside this integer work; then, three attempts side
 /// by side, log(r2), f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected), the divider's
 /// division and root beside the estimate's multiply-adds. Where the estimate of log cannot vouch for glibc's bits,
-/// redo_unsure makes the pair again (their places are appended to w.unsure).
+/// redo_unsure asks glibc, and makes the pair again where it differs (their places are appended to w.unsure).
 constexpr std::size_t group = 12; // attempts per call of attempts_of
 static_assert(attempts % group == 0, "a block of 156 attempts is thirteen groups");
 LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t& unsure_count,
                                      __m512i& accepted_so_far, Appender& app, std::size_t pending_first,
                                      std::size_t pending_count) {
-    alignas(64) double r2s[group][lanes];
+    const double* r2s = w.r2.data() + first * lanes;
     for (std::size_t i = 0; i < group; ++i) {
         const std::size_t j = first + i;
         const __m512d x1 = candidate(temper(key[4 * j]) >> 5, temper(key[4 * j + 1]) >> 6);
@@ -243,26 +248,29 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
         const __mmask8 accept = _mm512_cmp_pd_mask(r2, _mm512_set1_pd(1.0), _CMP_LT_OQ) &
                                 _mm512_cmp_pd_mask(r2, _mm512_setzero_pd(), _CMP_NEQ_OQ);
         w.accepted[j] = static_cast<std::uint8_t>(accept);
+        app.place(w, j, accept);
         accepted_so_far = _mm512_mask_add_epi64(accepted_so_far, accept, accepted_so_far, _mm512_set1_epi64(1));
         _mm512_store_pd(w.x1.data() + j * lanes, x1);
         _mm512_store_pd(w.x2.data() + j * lanes, x2);
-        _mm512_store_pd(r2s[i], _mm512_mask_blend_pd(accept, _mm512_set1_pd(0.75), r2)); // harmless where rejected
+        // r2, or 0.75 where rejected: the log below runs on every lane and takes x in (0, 1)
+        _mm512_store_pd(w.r2.data() + j * lanes, _mm512_mask_blend_pd(accept, _mm512_set1_pd(0.75), r2));
         if (i < pending_count) app.add(w, pending_first + i);
     }
     const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
     constexpr int side = 3; // attempts side by side
     static_assert(group % side == 0, "whole threes");
     Reduced reduced[group];
-    for (std::size_t i = 0; i < group; ++i) reduced[i] = reduce(_mm512_load_pd(r2s[i]));
+    for (std::size_t i = 0; i < group; ++i) reduced[i] = reduce(_mm512_load_pd(r2s + i * lanes));
     for (std::size_t i = 0; i < group; i += side) {
         const std::size_t j = first + i;
         __m512d r2[side], f[side];
         Log log[side];
-        for (int t = 0; t < side; ++t) r2[t] = _mm512_load_pd(r2s[i + t]);
+        for (int t = 0; t < side; ++t) r2[t] = _mm512_load_pd(r2s + (i + t) * lanes);
         estimate<side>(reduced + i, log);
         for (int t = 0; t < side; ++t)
             f[t] = _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), log[t].hi), r2[t]));
         for (std::size_t t = 0; t < side; ++t) {
+            _mm512_store_pd(w.log_hi.data() + (j + t) * lanes, log[t].hi);
             const auto unsure = static_cast<__mmask8>(w.accepted[j + t] & ~log[t].sure); // their places, appended
             const __m512i places = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>((j + t) * lanes)), lane);
             _mm512_storeu_si512(w.unsure.data() + unsure_count, _mm512_maskz_compress_epi64(unsure, places));
@@ -276,17 +284,20 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
     }
 }
 
-/// The pairs whose log the estimate left to glibc (places w.unsure[0 ... count)): LegacyGaussStream's scalar
-/// operations, std::log included.
+/// The pairs whose log the estimate left to glibc (places w.unsure[0 ... count)): std::log(r2), and, where it is
+/// not the estimate's H (4 % of them: the estimate was within a few hundredths of an ulp of halfway, and mostly on
+/// glibc's side), LegacyGaussStream's scalar operations for f and the pair; where it is H, the lanes' pair is already
+/// the scalar code's.
 void redo_unsure(Workspace& w, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) {
         const std::size_t index = w.unsure[i];
-        const double x1 = w.x1[index];
-        const double x2 = w.x2[index];
-        const double r2 = x1 * x1 + x2 * x2;
-        const double f = std::sqrt(-2.0 * std::log(r2) / r2);
-        w.second[index] = f * x2;
-        w.first[index] = f * x1;
+        const double r2 = w.r2[index];
+        const double log_r2 = std::log(r2);
+        if (__builtin_expect(log_r2 != w.log_hi[index], 0)) {
+            const double f = std::sqrt(-2.0 * log_r2 / r2);
+            w.second[index] = f * w.x2[index];
+            w.first[index] = f * w.x1[index];
+        }
     }
 }
 

@@ -12,8 +12,8 @@
 //
 // log(r2) must be glibc's, bit for bit, and glibc's vector log is not. So the lanes compute log in double-double
 // (about 2^-63), which settles glibc's double wherever the value is not within a few hundredths of an ulp of halfway
-// between two doubles (glibc's log is within 0.52 ulp, and within 2^-60 of log x before its last rounding for x below
-// 15/16); the other 3 % or so are std::log's, called for them alone.
+// between two doubles (glibc's log is within 0.52 ulp, and within 2^-61 of log x before its last rounding for x below
+// 15/16); the other 2 % or so are std::log's, called for them alone.
 // Compiled with AVX-512 (CMakeLists.txt) and called only where available() says the processor runs it.
 #pragma once
 
@@ -33,14 +33,16 @@ constexpr std::size_t state_size = 624; // MT19937's words
 constexpr std::size_t attempts = 156;   // polar attempts per block of 624 words
 constexpr std::size_t candidates = 312; // x1, x2 of each attempt: the most normals a block gives
 
-/// What one call needs (about 90 KB): allocate it once per thread, with new (it is over-aligned).
+/// What one call needs (about 120 KB): allocate it once per thread, with new (it is over-aligned).
 struct alignas(64) Workspace {
     // MT19937's states: word i of lane g at key[current][i lanes + g]. A call seeds its eight streams and, in the
     // same chain of vector operations, the eight that follow them (seeds + 8), which the next call takes when its
     // seeds are those: init_genrand's 623 dependent steps then cost every other call.
     std::array<std::array<std::uint32_t, state_size * lanes>, 2> key;
     std::array<double, attempts * lanes> second, first; // attempt j's pair (f x2, f x1) in lane g at [j lanes + g]
-    std::array<double, attempts * lanes> x1, x2;        // and its candidates
+    std::array<double, attempts * lanes> x1, x2, r2;    // and its candidates and r2
+    std::array<double, attempts * lanes> log_hi;        // the estimate's log(r2), H
+    std::array<std::uint64_t, attempts * lanes> places; // where the pair goes in the rows (out's index of f x2)
     std::array<std::uint64_t, attempts * lanes + lanes> unsure; // the places whose log is glibc's to give
     std::array<std::uint8_t, attempts> accepted;                // attempt j accepted in lane g: bit g
     std::array<std::uint32_t, lanes> next_seeds;                // key[1 - current]'s, where next_ready
