@@ -75,6 +75,40 @@ const EnsembleResult& slow_step_ensemble() {
     return result;
 }
 
+// Checks that an ensemble of R realizations (R = 1: its sums are the run itself; R = 8: one group of the lanes, its
+// sums in realization order, as here) is plain_lms on generate_data's data for seeds S ... S + R - 1, bit for bit:
+// the means of e^2, of ||w - wo_M||^2 (from tap 0) and of w at every sample.
+void check_runs(const Scenario& s, std::int64_t R) {
+    const auto M = static_cast<std::size_t>(s.taps);
+    const auto N = static_cast<std::size_t>(s.samples);
+    const EnsembleResult ensemble = run_ensemble(options_for(s, R, 1));
+    std::vector<double> mse(N, 0.0), msd(N + 1, 0.0), meanw((N + 1) * M, 0.0);
+    for (std::int64_t r = 0; r < R; ++r) {
+        Scenario sr = s;
+        sr.seed = s.seed + static_cast<std::uint32_t>(r);
+        const PlainRun run = plain_lms(generate_data(sr), M, s.step_size);
+        for (std::size_t n = 0; n < N; ++n) mse[n] += run.e[n] * run.e[n];
+        for (std::size_t n = 0; n <= N; ++n) {
+            double deviation = 0.0;
+            for (std::size_t k = 0; k < M; ++k) {
+                const double c = run.w[n][k] - (k < s.wo.size() ? s.wo[k] : 0.0);
+                deviation += c * c;
+                meanw[n * M + k] += run.w[n][k];
+            }
+            msd[n] += deviation;
+        }
+    }
+    const auto mean = [R](std::vector<double> sums) {
+        for (double& value : sums) value /= static_cast<double>(R);
+        return sums;
+    };
+    CHECK(same_bits(ensemble.mse, mean(mse)));
+    CHECK(same_bits(ensemble.msd, mean(msd)));
+    CHECK(same_bits(ensemble.meanw, mean(meanw)));
+    CHECK(ensemble.first_seed == s.seed);
+    CHECK(ensemble.last_seed == s.seed + static_cast<std::uint32_t>(R - 1));
+}
+
 } // namespace
 
 TEST_CASE("ensemble: LegacyGaussStream draws LegacyRandom's normals, bit for bit", "[ensemble]") {
@@ -96,30 +130,29 @@ TEST_CASE("ensemble: LegacyGaussStream draws LegacyRandom's normals, bit for bit
 
 TEST_CASE("ensemble: realization r is the numpy loop on the data of seed S + r, bit for bit", "[ensemble]") {
     // N odd: x leaves a cached gauss value that the noise uses first. M = 2, 3 (compiled loops), 11 (run-time M).
-    for (std::int64_t M : {2, 3, 11}) {
+    for (std::int64_t M : {2, 3, 11})
         for (std::uint32_t seed : {0U, 7U, 4294967295U}) {
-            const Scenario s = small_scenario(37, M, seed);
-            const EnsembleResult one = run_ensemble(options_for(s, 1, 1)); // R = 1: the sums are the run itself
-            const PlainRun run = plain_lms(generate_data(s), static_cast<std::size_t>(M), s.step_size);
-            std::vector<double> e2, msd, w;
-            for (double e : run.e) e2.push_back(e * e);
-            for (const auto& row : run.w) {
-                double deviation = 0.0;
-                for (std::size_t k = 0; k < row.size(); ++k) {
-                    const double c = row[k] - (k < s.wo.size() ? s.wo[k] : 0.0);
-                    deviation += c * c;
-                }
-                msd.push_back(deviation);
-                w.insert(w.end(), row.begin(), row.end());
-            }
             CAPTURE(M, seed);
-            CHECK(same_bits(one.mse, e2));
-            CHECK(same_bits(one.msd, msd));
-            CHECK(same_bits(one.meanw, w));
-            CHECK(one.first_seed == seed);
-            CHECK(one.last_seed == seed);
+            check_runs(small_scenario(37, M, seed), 1);
         }
-    }
+}
+
+TEST_CASE("ensemble: d is generate_data's for every length of wo, and its overflow names the seed", "[ensemble]") {
+    // Eight realizations, where the lanes run: they make d eight at a time, the taps unrolled for 1 ... 8 of them, a
+    // loop beyond; the first len(wo) - 1 samples take fewer taps, all of them where N is shorter still.
+    for (std::size_t L : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12})
+        for (std::int64_t N : {5, 40}) {
+            Scenario s = small_scenario(N, 3, 11);
+            s.wo.clear();
+            for (std::size_t k = 0; k < L; ++k) s.wo.push_back((k % 2 == 0 ? 0.3 : -0.2) / static_cast<double>(k + 1));
+            CAPTURE(L, N);
+            check_runs(s, 8);
+        }
+    // A d that overflows: the error names the first seed whose d does, as one realization at a time would.
+    Scenario s = small_scenario(40, 3, 100);
+    s.wo = {1e308, 1e308, 1e308};
+    REQUIRE_THROWS_WITH(run_ensemble(options_for(s, 16, 1)),
+                        Catch::StartsWith("wo: d = lfilter(wo, 1, x) + noise overflows float64 with seed 100: d["));
 }
 
 TEST_CASE("ensemble: curves are the means of the explicit runs of seeds S ... S + R - 1", "[ensemble]") {

@@ -23,21 +23,52 @@ namespace lmsref::rows {
 
 /// d = lfilter(wo, 1, x) + noise_gain noise for eight realizations in rows (wo: L taps), generate_realization's
 /// operations lane by lane: each sum from 0.0, oldest tap first, the taps before the start left out, then the noise.
+/// Samples first ... N - 1 with all L taps (first >= L - 1), the taps in registers; returns d * 0 added up, NaN
+/// where some d is not finite (one multiply-add a sample instead of a compare).
+template <std::size_t L>
+LMSREF_AVX512_TARGET inline __m512d filter_taps(const double* wo, __m512d gain, const double* x, const double* noise,
+                                                double* d, std::size_t first, std::size_t N) {
+    __m512d taps[L];
+    for (std::size_t k = 0; k < L; ++k) taps[k] = _mm512_set1_pd(wo[k]);
+    __m512d nan_sum = _mm512_setzero_pd();
+    for (std::size_t n = first; n < N; ++n) {
+        __m512d sum = _mm512_setzero_pd();
+        for (std::size_t k = L; k-- > 0;)
+            sum = _mm512_add_pd(sum, _mm512_mul_pd(taps[k], _mm512_loadu_pd(x + 8 * (n - k))));
+        const __m512d dn = _mm512_add_pd(sum, _mm512_mul_pd(gain, _mm512_loadu_pd(noise + 8 * n)));
+        _mm512_storeu_pd(d + 8 * n, dn);
+        nan_sum = _mm512_fmadd_pd(dn, _mm512_setzero_pd(), nan_sum);
+    }
+    return nan_sum;
+}
 /// Returns whether every value of d is finite.
 LMSREF_AVX512_TARGET inline bool filter_eight(const double* wo, std::size_t L, double noise_gain, const double* x,
                                               const double* noise, double* d, std::size_t N) {
     const __m512d gain = _mm512_set1_pd(noise_gain);
-    __mmask8 bad = 0;
-    for (std::size_t n = 0; n < N; ++n) {
-        const std::size_t newest = n < L - 1 ? n : L - 1;
+    __m512d nan_sum = _mm512_setzero_pd();
+    std::size_t n = 0;
+    const auto sample = [&](std::size_t newest) LMSREF_AVX512_TARGET __attribute__((always_inline)) {
         __m512d sum = _mm512_setzero_pd();
         for (std::size_t k = newest + 1; k-- > 0;)
             sum = _mm512_add_pd(sum, _mm512_mul_pd(_mm512_set1_pd(wo[k]), _mm512_loadu_pd(x + 8 * (n - k))));
         const __m512d dn = _mm512_add_pd(sum, _mm512_mul_pd(gain, _mm512_loadu_pd(noise + 8 * n)));
         _mm512_storeu_pd(d + 8 * n, dn);
-        bad |= _mm512_cmp_pd_mask(_mm512_sub_pd(dn, dn), _mm512_setzero_pd(), _CMP_NEQ_UQ); // inf, NaN
+        nan_sum = _mm512_fmadd_pd(dn, _mm512_setzero_pd(), nan_sum);
+    };
+    for (; n < N && n + 1 < L; ++n) sample(n); // the start: taps before sample 0 left out
+    switch (L) {
+    case 1: nan_sum = _mm512_add_pd(nan_sum, filter_taps<1>(wo, gain, x, noise, d, n, N)); break;
+    case 2: nan_sum = _mm512_add_pd(nan_sum, filter_taps<2>(wo, gain, x, noise, d, n, N)); break;
+    case 3: nan_sum = _mm512_add_pd(nan_sum, filter_taps<3>(wo, gain, x, noise, d, n, N)); break;
+    case 4: nan_sum = _mm512_add_pd(nan_sum, filter_taps<4>(wo, gain, x, noise, d, n, N)); break;
+    case 5: nan_sum = _mm512_add_pd(nan_sum, filter_taps<5>(wo, gain, x, noise, d, n, N)); break;
+    case 6: nan_sum = _mm512_add_pd(nan_sum, filter_taps<6>(wo, gain, x, noise, d, n, N)); break;
+    case 7: nan_sum = _mm512_add_pd(nan_sum, filter_taps<7>(wo, gain, x, noise, d, n, N)); break;
+    case 8: nan_sum = _mm512_add_pd(nan_sum, filter_taps<8>(wo, gain, x, noise, d, n, N)); break;
+    default:
+        for (; n < N; ++n) sample(L - 1);
     }
-    return bad == 0;
+    return _mm512_cmp_pd_mask(nan_sum, nan_sum, _CMP_UNORD_Q) == 0;
 }
 
 /// 8 G realizations (G groups of eight, whole rows: group i's data at x[i], d[i]) into the block's sums: mse (N),
