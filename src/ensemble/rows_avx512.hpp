@@ -75,6 +75,10 @@ LMSREF_AVX512_TARGET inline bool filter_eight(const double* wo, std::size_t L, d
 /// msd (N + 1), meanw ((N + 1) x M); steady[8 i + g]: realization 8 i + g's sum of e^2 from sample steady_start on.
 /// step: eta / 2 * 2, the numpy stage's factor. The groups' recursions interleave, so that one's chain of dependent
 /// operations (w -> y -> e -> w) fills the other's wait; the sums take group 0's lanes, then group 1's.
+/// yi and ||w - wo_M||^2 start from their first term, not from 0.0 plus it: the same bits. 0.0 + p is p but where p
+/// is -0.0: never for c^2, and for w_0 x_0 it changes at most the sign of a zero yi; then every yi + w_k x_k after
+/// it is the same but where all are zeros, and ei = d - yi, taking its sign only where d is zero too, is squared or
+/// multiplies into w + step ei x, the same for either sign (w is never -0.0: it starts at +0.0 and x != -0.0).
 template <int M, int G>
 LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step, std::size_t steady_start,
                                   const double* const* x, const double* const* d, double* mse, double* msd,
@@ -109,20 +113,19 @@ LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step
             for (int i = 0; i < G; ++i) {
                 for (int k = M - 1; k > 0; --k) hist[i][k] = hist[i][k - 1];
                 hist[i][0] = _mm512_loadu_pd(x[i] + 8 * n);
-                yi[i] = _mm512_setzero_pd();
+                yi[i] = _mm512_mul_pd(w[i][0], hist[i][0]); // not 0.0 + it (above)
             }
-            for (int k = 0; k < M; ++k)
+            for (int k = 1; k < M; ++k)
                 for (int i = 0; i < G; ++i) yi[i] = _mm512_add_pd(yi[i], _mm512_mul_pd(w[i][k], hist[i][k]));
             for (int i = 0; i < G; ++i) {
                 ei[i] = _mm512_sub_pd(_mm512_loadu_pd(d[i] + 8 * n), yi[i]);
                 step_e[i] = _mm512_mul_pd(step_v, ei[i]);
-                sum[i] = _mm512_setzero_pd();
             }
             for (int k = 0; k < M; ++k)
                 for (int i = 0; i < G; ++i) {
                     w[i][k] = _mm512_add_pd(w[i][k], _mm512_mul_pd(step_e[i], hist[i][k]));
                     const __m512d c = _mm512_sub_pd(w[i][k], wo[k]);
-                    sum[i] = _mm512_add_pd(sum[i], _mm512_mul_pd(c, c));
+                    sum[i] = k == 0 ? _mm512_mul_pd(c, c) : _mm512_add_pd(sum[i], _mm512_mul_pd(c, c));
                     const std::size_t at = j * static_cast<std::size_t>(M) + static_cast<std::size_t>(k);
                     keep(ws[i][0][at], ws[i][1][at], w[i][k]);
                 }
