@@ -234,4 +234,11 @@ TEST_CASE("the lanes' log vouches only for glibc's own values, over hard inputs"
     CAPTURE(near_far, near_far_sure, glibc_not_nearest);
     CHECK(near_far_sure * 100 > near_far * 86);
     CHECK(glibc_not_nearest > 0);
+    // A rejected attempt's lane takes r2 = 0.75, which the estimate must vouch for: normals() hands only the lanes it
+    // does not vouch for to glibc, whether accepted or not.
+    double rejected[8] = {0.75, 0.75, 0.75, 0.75, 0.75, 0.75, 0.75, 0.75}, rejected_log[8];
+    bool rejected_sure[8];
+    legacy_lanes::log_estimates(rejected, 8, rejected_log, rejected_sure);
+    CHECK(rejected_sure[0]);
+    CHECK(rejected_log[0] == std::log(0.75));
 }

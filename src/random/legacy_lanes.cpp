@@ -210,7 +210,7 @@ template <int K> LMSREF_LANES_INLINE void estimate(const Reduced* in, Log* out) 
 struct Appender {
     double* out;
     __m512i at;   // out's index of each lane's next value
-    __m512i last; // the last index each lane may take: count rows of eight on
+    __m512i last; // the last index each lane may take: count rows of eight on; at is last once the lane has count
     Appender(double* rows, std::size_t count)
         : out(rows), at(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)),
           last(_mm512_add_epi64(at, _mm512_set1_epi64(static_cast<long long>(count * lanes)))) {}
@@ -229,16 +229,15 @@ struct Appender {
 };
 
 /// Attempts first ... first + 11 in the eight lanes, in two passes (the processor overlaps many attempts):
-/// x1, x2 -> r2 and the acceptance (r2 < 1 and r2 != 0), counted into accepted_so_far, with the scalar appends of
+/// x1, x2 -> r2 and the acceptance (r2 < 1 and r2 != 0), moving app's places, with the scalar appends of
 /// the twelve attempts before (pending_first ..., already mended) beside this integer work; then, three attempts side
 /// by side, log(r2), f = sqrt(-2 log(r2) / r2) and the pair (f x2, f x1) (meaningless where rejected), the divider's
 /// division and root beside the estimate's multiply-adds. Where the estimate of log cannot vouch for glibc's bits,
-/// redo_unsure asks glibc, and makes the pair again where it differs (their places are appended to w.unsure).
+/// redo_unsure asks glibc, and makes the pair again where it differs (their j lanes + g are appended to w.unsure).
 constexpr std::size_t group = 12; // attempts per call of attempts_of
 static_assert(attempts % group == 0, "a block of 156 attempts is thirteen groups");
 LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t first, std::size_t& unsure_count,
-                                     __m512i& accepted_so_far, Appender& app, std::size_t pending_first,
-                                     std::size_t pending_count) {
+                                     Appender& app, std::size_t pending_first, std::size_t pending_count) {
     const double* r2s = w.r2.data() + first * lanes;
     for (std::size_t i = 0; i < group; ++i) {
         const std::size_t j = first + i;
@@ -247,12 +246,11 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
         const __m512d r2 = _mm512_add_pd(_mm512_mul_pd(x1, x1), _mm512_mul_pd(x2, x2));
         const __mmask8 accept = _mm512_cmp_pd_mask(r2, _mm512_set1_pd(1.0), _CMP_LT_OQ) &
                                 _mm512_cmp_pd_mask(r2, _mm512_setzero_pd(), _CMP_NEQ_OQ);
-        w.accepted[j] = static_cast<std::uint8_t>(accept);
         app.place(w, j, accept);
-        accepted_so_far = _mm512_mask_add_epi64(accepted_so_far, accept, accepted_so_far, _mm512_set1_epi64(1));
         _mm512_store_pd(w.x1.data() + j * lanes, x1);
         _mm512_store_pd(w.x2.data() + j * lanes, x2);
-        // r2, or 0.75 where rejected: the log below runs on every lane and takes x in (0, 1)
+        // r2, or 0.75 where rejected: the log below runs on every lane and takes x in (0, 1), and its estimate vouches
+        // for 0.75, so that a rejected lane is never unsure (its pair, never kept, is not made again)
         _mm512_store_pd(w.r2.data() + j * lanes, _mm512_mask_blend_pd(accept, _mm512_set1_pd(0.75), r2));
         if (i < pending_count) app.add(w, pending_first + i);
     }
@@ -271,9 +269,9 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
             f[t] = _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(_mm512_set1_pd(-2.0), log[t].hi), r2[t]));
         for (std::size_t t = 0; t < side; ++t) {
             _mm512_store_pd(w.log_hi.data() + (j + t) * lanes, log[t].hi);
-            const auto unsure = static_cast<__mmask8>(w.accepted[j + t] & ~log[t].sure); // their places, appended
-            const __m512i places = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>((j + t) * lanes)), lane);
-            _mm512_storeu_si512(w.unsure.data() + unsure_count, _mm512_maskz_compress_epi64(unsure, places));
+            const auto unsure = static_cast<__mmask8>(~log[t].sure); // their j lanes + g, appended
+            const __m512i indices = _mm512_add_epi64(_mm512_set1_epi64(static_cast<long long>((j + t) * lanes)), lane);
+            _mm512_storeu_si512(w.unsure.data() + unsure_count, _mm512_maskz_compress_epi64(unsure, indices));
             unsure_count += static_cast<std::size_t>(__builtin_popcount(unsure));
         }
         for (std::size_t t = 0; t < side; ++t) {
@@ -284,10 +282,9 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
     }
 }
 
-/// The pairs whose log the estimate left to glibc (places w.unsure[0 ... count)): std::log(r2), and, where it is
-/// not the estimate's H (4 % of them: the estimate was within a few hundredths of an ulp of halfway, and mostly on
-/// glibc's side), LegacyGaussStream's scalar operations for f and the pair; where it is H, the lanes' pair is already
-/// the scalar code's.
+/// The pairs whose log the estimate left to glibc (w.unsure[0 ... count)): std::log(r2), and, where it is not the
+/// estimate's H (4 % of them), LegacyGaussStream's scalar operations for f and the pair; where it is H, the lanes'
+/// pair is already the scalar code's.
 void redo_unsure(Workspace& w, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) {
         const std::size_t index = w.unsure[i];
@@ -327,8 +324,6 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
     }
     auto* key = reinterpret_cast<u32x8*>(w.key[w.current].data());
     Appender app(out, count);
-    __m512i accepted = _mm512_setzero_si512(); // each lane's accepted attempts, a pair each
-    const __m512i wanted = _mm512_set1_epi64(static_cast<long long>((count + 1) / 2));
     // A block's attempts twelve at a time (156 = 13 x 12), made, mended where the estimate left log to glibc, and
     // appended while the next twelve are made, until every lane has its count: the last block stops where they do.
     std::size_t pending_first = 0, pending_count = 0; // attempts made, not yet appended
@@ -337,11 +332,11 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
         twist(key);
         for (std::size_t j = 0; more && j < attempts; j += group) {
             std::size_t unsure = 0;
-            attempts_of(key, w, j, unsure, accepted, app, pending_first, pending_count);
+            attempts_of(key, w, j, unsure, app, pending_first, pending_count);
             redo_unsure(w, unsure);
             pending_first = j;
             pending_count = group;
-            more = _mm512_cmplt_epu64_mask(accepted, wanted) != 0;
+            more = _mm512_cmplt_epu64_mask(app.at, app.last) != 0; // a lane short of count
         }
     }
     for (std::size_t i = 0; i < pending_count; ++i) app.add(w, pending_first + i);

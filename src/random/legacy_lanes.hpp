@@ -43,8 +43,7 @@ struct alignas(64) Workspace {
     std::array<double, attempts * lanes> x1, x2, r2;    // and its candidates and r2
     std::array<double, attempts * lanes> log_hi;        // the estimate's log(r2), H
     std::array<std::uint64_t, attempts * lanes> places; // where the pair goes in the rows (out's index of f x2)
-    std::array<std::uint64_t, attempts * lanes + lanes> unsure; // the places whose log is glibc's to give
-    std::array<std::uint8_t, attempts> accepted;                // attempt j accepted in lane g: bit g
+    std::array<std::uint64_t, attempts * lanes + lanes> unsure; // the j lanes + g whose log glibc gives
     std::array<std::uint32_t, lanes> next_seeds;                // key[1 - current]'s, where next_ready
     int current = 0;
     bool next_ready = false;
