@@ -55,21 +55,23 @@ void twist(u32x8* key) {
     key[state_size - 1] = next(key[state_size - 1], key[0], key[period - 1]);
 }
 
-LMSREF_LANES_INLINE u32x8 temper(u32x8 y) {
+/// MT19937's tempering, its last step's result masked by low_bits_off: y & ~31 and y & ~63 are NumPy's y >> 5 and
+/// y >> 6 times 32 and 64, one ternary logic operation with the last exclusive or instead of a shift after it.
+LMSREF_LANES_INLINE u32x8 temper(u32x8 y, std::uint32_t low_bits_off) {
     y ^= (y >> 11);
     y ^= (y << 7) & 0x9d2c5680U;
     y ^= (y << 15) & 0xefc60000U;
-    y ^= (y >> 18);
-    return y;
+    return (y ^ (y >> 18)) & ~low_bits_off;
 }
 
-/// 2 random_sample() - 1 for the eight lanes from the shifted words a = first >> 5, b = second >> 6. NumPy's
-/// (a 2^26 + b) / 2^53, doubled, is v 2^-52 with v = a 2^26 + b < 2^53, all exact; so one fused multiply-add forms
-/// v exactly and another rounds v 2^-52 - 1 once, as the scalar 2u - 1 does.
-LMSREF_LANES_INLINE __m512d candidate(u32x8 a, u32x8 b) {
-    const __m512d v = _mm512_fmadd_pd(_mm512_cvtepi32_pd(reinterpret_cast<__m256i>(a)), _mm512_set1_pd(67108864.0),
-                                      _mm512_cvtepi32_pd(reinterpret_cast<__m256i>(b)));
-    return _mm512_fmsub_pd(v, _mm512_set1_pd(0x1p-52), _mm512_set1_pd(1.0));
+/// 2 random_sample() - 1 for the eight lanes from the tempered words, masked: a32 = 32 (first >> 5), b64 = 64 (second
+/// >> 6). NumPy's (a 2^26 + b) / 2^53, doubled, is v 2^-52 with v = a 2^26 + b < 2^53, all exact, and v 2^-52 - 1
+/// is a double; so a 2^-26 - 1 = a32 2^-31 - 1 (a double), then that plus b 2^-52 = b64 2^-58, each one fused
+/// multiply-add rounding an exact double, give it as the scalar 2u - 1 does.
+LMSREF_LANES_INLINE __m512d candidate(u32x8 a32, u32x8 b64) {
+    const __m512d high = _mm512_fmsub_pd(_mm512_cvtepu32_pd(reinterpret_cast<__m256i>(a32)), _mm512_set1_pd(0x1p-31),
+                                         _mm512_set1_pd(1.0));
+    return _mm512_fmadd_pd(_mm512_cvtepu32_pd(reinterpret_cast<__m256i>(b64)), _mm512_set1_pd(0x1p-58), high);
 }
 
 /// log(x) for x in (0, 1) to about 2^-63 relative, as H + L (H the double nearest the estimate, |L| <= ulp(H) / 2),
@@ -241,8 +243,8 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
     const double* r2s = w.r2.data() + first * lanes;
     for (std::size_t i = 0; i < group; ++i) {
         const std::size_t j = first + i;
-        const __m512d x1 = candidate(temper(key[4 * j]) >> 5, temper(key[4 * j + 1]) >> 6);
-        const __m512d x2 = candidate(temper(key[4 * j + 2]) >> 5, temper(key[4 * j + 3]) >> 6);
+        const __m512d x1 = candidate(temper(key[4 * j], 31), temper(key[4 * j + 1], 63));
+        const __m512d x2 = candidate(temper(key[4 * j + 2], 31), temper(key[4 * j + 3], 63));
         const __m512d r2 = _mm512_add_pd(_mm512_mul_pd(x1, x1), _mm512_mul_pd(x2, x2));
         const __mmask8 accept = _mm512_cmp_pd_mask(r2, _mm512_set1_pd(1.0), _CMP_LT_OQ) &
                                 _mm512_cmp_pd_mask(r2, _mm512_setzero_pd(), _CMP_NEQ_OQ);
