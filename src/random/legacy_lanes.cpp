@@ -42,12 +42,18 @@ void seed(u32x8* key, u32x8* next_key, const std::uint32_t* seeds, const std::ui
     }
 }
 
-/// mt19937::twist in the eight lanes.
-void twist(u32x8* key) {
+/// mt19937::twist in the eight lanes: y, upper's top bit and lower's other 31, in one ternary logic operation; far ^
+/// (y >> 1), and the matrix's word added (exclusive or) where y, that is lower, is odd, under a mask.
+__attribute__((noinline)) void twist(u32x8* key) {
     constexpr std::size_t period = 397;
-    const auto next = [](u32x8 upper, u32x8 lower, u32x8 far) {
-        const u32x8 y = (upper & 0x80000000U) | (lower & 0x7fffffffU);
-        return far ^ (y >> 1) ^ ((0U - (y & 1U)) & 0x9908b0dfU);
+    const __m256i top = _mm256_set1_epi32(static_cast<int>(0x80000000U)), one = _mm256_set1_epi32(1);
+    const __m256i matrix = _mm256_set1_epi32(static_cast<int>(0x9908b0dfU));
+    const auto next = [=](u32x8 upper, u32x8 lower, u32x8 far) {
+        const auto lower_i = reinterpret_cast<__m256i>(lower);
+        const __m256i y = _mm256_ternarylogic_epi32(top, reinterpret_cast<__m256i>(upper), lower_i, 0xCA); // top ? :
+        const __m256i shifted = _mm256_xor_si256(reinterpret_cast<__m256i>(far), _mm256_srli_epi32(y, 1));
+        return reinterpret_cast<u32x8>(
+            _mm256_mask_xor_epi32(shifted, _mm256_test_epi32_mask(lower_i, one), shifted, matrix));
     };
     std::size_t i = 0;
     for (; i < state_size - period; ++i) key[i] = next(key[i], key[i + 1], key[i + period]);
