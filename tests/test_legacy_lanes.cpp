@@ -107,22 +107,24 @@ TEST_CASE("a workspace's calls give each seed's normals whoever seeded them", "[
         WARN("skipped: the lanes do not run here (no AVX-512, or LMSREF_SIMD below avx512)");
         return;
     }
-    // A call seeds its eight streams and the eight after them; the next call takes those when its seeds are theirs.
-    // Consecutive groups (wrapping past 2^32 - 1), partial groups (the unused lanes repeat the first seed: 16 and 24
-    // with three lanes each match), a repeated group, a jump back: one workspace.
-    const std::uint32_t starts[] = {4294967280U, 4294967288U, 0U, 8U, 8U, 16U, 24U, 32U, 12U, 20U, 4294967288U, 0U};
-    const std::size_t used_of[] = {8, 8, 8, 8, 8, 3, 3, 8, 8, 8, 8, 8};
-    const bool taken_of[] = {false, true, false, true, false, false, true, false, false, true, false, true};
+    // A call seeds its eight streams and the 24 after them (seeds + 8, + 16, + 24); the next calls take those while
+    // their seeds are the next eight's. Consecutive groups (wrapping past 2^32 - 1) until the seeded ones run out, a
+    // repeated group, partial groups (the unused lanes repeat the first seed: 16 and 24 with three lanes each match),
+    // a jump back: one workspace.
+    const std::uint32_t starts[] = {4294967272U, 4294967280U, 4294967288U, 0U,  8U,  8U,          16U,
+                                    24U,         32U,         40U,         12U, 20U, 4294967288U, 0U};
+    const std::size_t used_of[] = {8, 8, 8, 8, 8, 8, 3, 3, 8, 8, 8, 8, 8, 8};
+    const bool taken_of[] = {false, true, true, true, false, false, false, true, false, true, false, true, false, true};
     auto work = std::make_unique<legacy_lanes::Workspace>();
     for (std::size_t call = 0; call < std::size(starts); ++call) {
         std::uint32_t seeds[legacy_lanes::lanes];
         for (std::uint32_t g = 0; g < legacy_lanes::lanes; ++g) seeds[g] = starts[call] + g;
         const std::size_t used = used_of[call], count = 313 + 100 * call;
         CAPTURE(call, starts[call], used);
-        const int before = work->current;
+        const int ready_before = work->ready;
         const auto lanes = lane_normals(seeds, used, count, work.get());
-        CHECK((work->current != before) == taken_of[call]); // the seeded-ahead state taken, or this call's own seeded
-        CHECK(work->next_ready != taken_of[call]);
+        // the seeded-ahead state taken, or this call's own and three more seeded
+        CHECK(work->ready == (taken_of[call] ? ready_before - 1 : static_cast<int>(legacy_lanes::seeded) - 1));
         for (std::size_t g = 0; g < legacy_lanes::lanes; ++g) {
             CAPTURE(g);
             require_same_bits(lanes[g], scalar_normals(seeds[g < used ? g : 0], count));

@@ -24,21 +24,31 @@ namespace {
 
 using u32x8 = std::uint32_t __attribute__((vector_size(32)));
 #define LMSREF_LANES_INLINE inline __attribute__((always_inline))
+#define LMSREF_LANES_INLINE_LAMBDA __attribute__((always_inline))
 
-/// init_genrand in the eight lanes (mt19937::seed's operations), and in eight more beside them (one 512-bit chain
-/// of dependent steps: its latency, not its operations, is the cost).
-void seed(u32x8* key, u32x8* next_key, const std::uint32_t* seeds, const std::uint32_t* next_seeds) {
-    alignas(64) std::uint32_t first[2 * lanes];
-    std::copy(seeds, seeds + lanes, first);
-    std::copy(next_seeds, next_seeds + lanes, first + lanes);
-    __m512i value = _mm512_load_si512(first);
+/// init_genrand in the lanes of `seeded` groups of eight (mt19937::seed's operations), group k's seeds seeds + 8 k
+/// wrapping as uint32, into keys[k]: two 512-bit chains of dependent steps side by side, two groups each (their
+/// latency, not their operations, is the cost, and the second chain's steps fill the first's waits).
+void seed(const std::array<u32x8*, seeded>& keys, const std::uint32_t* seeds) {
+    static_assert(seeded == 4, "two chains of two groups");
+    alignas(64) std::uint32_t first[seeded * lanes];
+    for (std::size_t k = 0; k < seeded; ++k)
+        for (std::size_t g = 0; g < lanes; ++g) first[k * lanes + g] = seeds[g] + static_cast<std::uint32_t>(k * lanes);
+    __m512i low = _mm512_load_si512(first), high = _mm512_load_si512(first + 2 * lanes); // groups 0, 1 and 2, 3
     const __m512i factor = _mm512_set1_epi32(1812433253);
+    const auto step = [&](__m512i value, std::size_t pos) LMSREF_LANES_INLINE_LAMBDA {
+        return _mm512_add_epi32(_mm512_mullo_epi32(factor, _mm512_xor_si512(value, _mm512_srli_epi32(value, 30))),
+                                _mm512_set1_epi32(static_cast<int>(pos)));
+    };
     for (std::size_t pos = 0; pos < state_size; ++pos) {
-        if (pos > 0)
-            value = _mm512_add_epi32(_mm512_mullo_epi32(factor, _mm512_xor_si512(value, _mm512_srli_epi32(value, 30))),
-                                     _mm512_set1_epi32(static_cast<int>(pos)));
-        key[pos] = reinterpret_cast<u32x8>(_mm512_castsi512_si256(value));
-        next_key[pos] = reinterpret_cast<u32x8>(_mm512_extracti64x4_epi64(value, 1));
+        if (pos > 0) {
+            low = step(low, pos);
+            high = step(high, pos);
+        }
+        keys[0][pos] = reinterpret_cast<u32x8>(_mm512_castsi512_si256(low));
+        keys[1][pos] = reinterpret_cast<u32x8>(_mm512_extracti64x4_epi64(low, 1));
+        keys[2][pos] = reinterpret_cast<u32x8>(_mm512_castsi512_si256(high));
+        keys[3][pos] = reinterpret_cast<u32x8>(_mm512_extracti64x4_epi64(high, 1));
     }
 }
 
@@ -50,7 +60,8 @@ __attribute__((noinline)) void twist(u32x8* key) {
     const __m256i matrix = _mm256_set1_epi32(static_cast<int>(0x9908b0dfU));
     const auto next = [=](u32x8 upper, u32x8 lower, u32x8 far) {
         const auto lower_i = reinterpret_cast<__m256i>(lower);
-        const __m256i y = _mm256_ternarylogic_epi32(top, reinterpret_cast<__m256i>(upper), lower_i, 0xCA); // top ? :
+        const __m256i y =
+            _mm256_ternarylogic_epi32(top, reinterpret_cast<__m256i>(upper), lower_i, 0xCA); // top ? upper : lower
         const __m256i shifted = _mm256_xor_si256(reinterpret_cast<__m256i>(far), _mm256_srli_epi32(y, 1));
         return reinterpret_cast<u32x8>(
             _mm256_mask_xor_epi32(shifted, _mm256_test_epi32_mask(lower_i, one), shifted, matrix));
@@ -321,15 +332,17 @@ bool available() {
 void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out) {
     std::uint32_t mine[lanes];
     for (std::size_t g = 0; g < lanes; ++g) mine[g] = seeds[g < used ? g : 0];
-    if (w.next_ready && std::equal(mine, mine + lanes, w.next_seeds.begin())) {
-        w.current = 1 - w.current; // seeded by the call before
-        w.next_ready = false;
+    if (w.ready > 0 && std::equal(mine, mine + lanes, w.next_seeds.begin())) {
+        ++w.current; // seeded by a call before
+        --w.ready;
     } else {
-        for (std::size_t g = 0; g < lanes; ++g) w.next_seeds[g] = mine[g] + static_cast<std::uint32_t>(lanes);
-        seed(reinterpret_cast<u32x8*>(w.key[w.current].data()), reinterpret_cast<u32x8*>(w.key[1 - w.current].data()),
-             mine, w.next_seeds.data());
-        w.next_ready = true;
+        std::array<u32x8*, seeded> keys;
+        for (std::size_t k = 0; k < seeded; ++k) keys[k] = reinterpret_cast<u32x8*>(w.key[k].data());
+        seed(keys, mine);
+        w.current = 0;
+        w.ready = static_cast<int>(seeded) - 1;
     }
+    for (std::size_t g = 0; g < lanes; ++g) w.next_seeds[g] = mine[g] + static_cast<std::uint32_t>(lanes);
     auto* key = reinterpret_cast<u32x8*>(w.key[w.current].data());
     Appender app(out, count);
     // A block's attempts twelve at a time (156 = 13 x 12), made, mended where the estimate left log to glibc, and

@@ -33,20 +33,22 @@ constexpr std::size_t state_size = 624; // MT19937's words
 constexpr std::size_t attempts = 156;   // polar attempts per block of 624 words
 constexpr std::size_t candidates = 312; // x1, x2 of each attempt: the most normals a block gives
 
-/// What one call needs (about 120 KB): allocate it once per thread, with new (it is over-aligned).
+constexpr std::size_t seeded = 4; // groups of eight streams seeded together (Workspace::key)
+
+/// What one call needs (about 180 KB): allocate it once per thread, with new (it is over-aligned).
 struct alignas(64) Workspace {
     // MT19937's states: word i of lane g at key[current][i lanes + g]. A call seeds its eight streams and, in the
-    // same chain of vector operations, the eight that follow them (seeds + 8), which the next call takes when its
-    // seeds are those: init_genrand's 623 dependent steps then cost every other call.
-    std::array<std::array<std::uint32_t, state_size * lanes>, 2> key;
+    // same chains of vector operations, the 24 that follow them (seeds + 8, + 16, + 24), which the next calls take
+    // when their seeds are those: init_genrand's 623 dependent steps then cost one call in four.
+    std::array<std::array<std::uint32_t, state_size * lanes>, seeded> key;
     std::array<double, attempts * lanes> second, first; // attempt j's pair (f x2, f x1) in lane g at [j lanes + g]
     std::array<double, attempts * lanes> x1, x2, r2;    // and its candidates and r2
     std::array<double, attempts * lanes> log_hi;        // the estimate's log(r2), H
     std::array<std::uint64_t, attempts * lanes> places; // where the pair goes in the rows (out's index of f x2)
     std::array<std::uint64_t, attempts * lanes + lanes> unsure; // the j lanes + g whose log glibc gives
-    std::array<std::uint32_t, lanes> next_seeds;                // key[1 - current]'s, where next_ready
-    int current = 0;
-    bool next_ready = false;
+    std::array<std::uint32_t, lanes> next_seeds;                // key[current + 1]'s, where ready > 0
+    std::size_t current = 0;
+    int ready = 0; // the keys after key[current] that are seeded and not yet taken
 };
 
 /// For each lane g < used: `np.random.seed(seeds[g])`, then `count` values of `np.random.standard_normal()`, value k
