@@ -78,7 +78,8 @@ LMSREF_AVX512_TARGET inline bool filter_eight(const double* wo, std::size_t L, d
 /// yi and ||w - wo_M||^2 start from their first term, not from 0.0 plus it: the same bits. 0.0 + p is p but where p
 /// is -0.0: never for c^2, and for w_0 x_0 it changes at most the sign of a zero yi; then every yi + w_k x_k after
 /// it is the same but where all are zeros, and ei = d - yi, taking its sign only where d is zero too, is squared or
-/// multiplies into w + step ei x, the same for either sign (w is never -0.0: it starts at +0.0 and x != -0.0).
+/// multiplies into w + step ei x, the same for either sign (w is never -0.0: it starts at +0.0, and adding a zero
+/// to +0.0, or a sum that cancels exactly, gives +0.0).
 template <int M, int G>
 LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step, std::size_t steady_start,
                                   const double* const* x, const double* const* d, double* mse, double* msd,

@@ -197,7 +197,7 @@ template <int K> LMSREF_LANES_INLINE void estimate(const Reduced* in, Log* out) 
     for (int t = 0; t < K; ++t) l[t] = _mm512_sub_pd(lo[t], _mm512_sub_pd(h[t], sum[t])); // exact: |sum| >= |lo|
 
     // L must stay below half an ulp of H by glibc's error, the larger of 0.469 ulp (0.020 and room for the rest) and
-    // half an ulp less 2^-61 - 2^-63 (A), and by the estimate's own: 3 |s3| 2^-53 (above), under 0.0004 ulp (it is
+    // half an ulp less A = 2^-61 + 2^-63, and by the estimate's own: 3 |s3| 2^-53 (above), under 0.0004 ulp (it is
     // 1.5 s^2 ulp at most where c = 1 and k = 0, and |log x| > 0.03, ulp >= 2^-57, elsewhere), and, besides, under
     // 2^-63 min(|log x|, 1) (the series' truncation, the table's lo, s_lo's reciprocal, the 2 s^4 s_lo left out,
     // ln 2's two parts, the small terms' roundings): within 0.469's room, under 2^-10 ulp. Two rounding tests, each
@@ -268,9 +268,10 @@ LMSREF_LANES_INLINE void attempts_of(const u32x8* key, Workspace& w, std::size_t
         app.place(w, j, accept);
         _mm512_store_pd(w.x1.data() + j * lanes, x1);
         _mm512_store_pd(w.x2.data() + j * lanes, x2);
-        // r2, or 0.75 where rejected: the log below runs on every lane and takes x in (0, 1), and its estimate vouches
-        // for 0.75, so that a rejected lane is never unsure (its pair, never kept, is not made again)
-        _mm512_store_pd(w.r2.data() + j * lanes, _mm512_mask_blend_pd(accept, _mm512_set1_pd(0.75), r2));
+        // r2, or 0.5 where rejected: the log below runs on every lane and takes x in (0, 1), and its estimate vouches
+        // for 0.5 (0.21 ulp from halfway), so that a rejected lane is never unsure (its pair, never kept, is not made
+        // again)
+        _mm512_store_pd(w.r2.data() + j * lanes, _mm512_mask_blend_pd(accept, _mm512_set1_pd(0.5), r2));
         if (i < pending_count) app.add(w, pending_first + i);
     }
     const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);

@@ -35,7 +35,7 @@ constexpr std::size_t candidates = 312; // x1, x2 of each attempt: the most norm
 
 constexpr std::size_t seeded = 4; // groups of eight streams seeded together (Workspace::key)
 
-/// What one call needs (about 180 KB): allocate it once per thread, with new (it is over-aligned).
+/// What one call needs (about 160 KB): allocate it once per thread, with new (it is over-aligned).
 struct alignas(64) Workspace {
     // MT19937's states: word i of lane g at key[current][i lanes + g]. A call seeds its eight streams and, in the
     // same chains of vector operations, the 24 that follow them (seeds + 8, + 16, + 24), which the next calls take
