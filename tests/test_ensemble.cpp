@@ -4,7 +4,9 @@
 #include "ensemble/theory.hpp"
 #include "lms/scenario.hpp"
 #include "random/legacy_gauss.hpp"
+#include "random/legacy_lanes.hpp"
 #include "random/numpy_random.hpp"
+#include "random/philox_avx512.hpp"
 #include "support.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -196,6 +199,38 @@ TEST_CASE("ensemble: the same bits whatever the number of threads", "[ensemble]"
     }
 }
 
+TEST_CASE("ensemble: eight blocks side by side in the lanes give every block's bits", "[ensemble]") {
+    // Where the lanes run, eight whole blocks go at once, realization r of each block in a lane of its own; the rest
+    // a block at a time. R = 2 x 512 + 64 + 37: two such runs of eight blocks, a whole block, a short one; the last
+    // seed is 2^32 - 1. Against LMSREF_SIMD=avx2 (no lanes: a block at a time, four realizations in
+    // AVX2 lanes) and three threads: the same bits, curves and steady state, white and coloured input, M = 3 and 5.
+    const char* saved = std::getenv("LMSREF_SIMD");
+    const std::string before = saved != nullptr ? saved : "";
+    const std::int64_t R = 2 * 512 + 64 + 37;
+    for (std::int64_t M : {3, 5})
+        for (bool coloured : {false, true}) {
+            Scenario s = small_scenario(60, M, static_cast<std::uint32_t>(4294967296 - R));
+            if (coloured) s.input_ar1 = 0.5;
+            CAPTURE(M, coloured);
+            const EnsembleResult lanes = run_ensemble(options_for(s, R, 1));
+            const EnsembleResult threads = run_ensemble(options_for(s, R, 3));
+            ::setenv("LMSREF_SIMD", "avx2", 1);
+            const EnsembleResult avx2 = run_ensemble(options_for(s, R, 1));
+            if (saved != nullptr)
+                ::setenv("LMSREF_SIMD", before.c_str(), 1);
+            else
+                ::unsetenv("LMSREF_SIMD");
+            for (const EnsembleResult* other : {&threads, &avx2}) {
+                CHECK(same_bits(lanes.mse, other->mse));
+                CHECK(same_bits(lanes.msd, other->msd));
+                CHECK(same_bits(lanes.meanw, other->meanw));
+                CHECK(std::memcmp(&lanes.steady_mse, &other->steady_mse, sizeof(double)) == 0);
+                CHECK(std::memcmp(&lanes.steady_m2, &other->steady_m2, sizeof(double)) == 0);
+                CHECK(lanes.largest_steady_realization == other->largest_steady_realization);
+            }
+        }
+}
+
 TEST_CASE("ensemble: matrices and sources give the curves of the realizations they hold", "[ensemble]") {
     // Column r of an N x R matrix holding the data of seed S + r: the same sums in the same order, so the same bits.
     const Scenario s = small_scenario(40, 4, 99);
@@ -258,8 +293,10 @@ TEST_CASE("ensemble: the last seed must fit NumPy's 32 bits", "[ensemble]") {
 }
 
 TEST_CASE("ensemble: a stop request keeps the completed blocks", "[ensemble]") {
-    // With one thread the stop set after the first block is seen before the second starts: exactly 64 realizations,
-    // the same bits as an ensemble of 64.
+    // With one thread the stop set after the first block is seen before the next starts: the blocks in progress are
+    // kept, one (64 realizations), or the eight that share the lanes where they run (512), and the result has the
+    // same bits as an ensemble of that many.
+    const std::int64_t kept = legacy_lanes::available() && philox::avx512_supported() ? 512 : 64;
     const Scenario s = small_scenario(30, 3, 1);
     std::atomic<bool> stop{false};
     std::vector<std::int64_t> reported;
@@ -271,9 +308,11 @@ TEST_CASE("ensemble: a stop request keeps the completed blocks", "[ensemble]") {
     };
     const EnsembleResult stopped = run_ensemble(o);
     CHECK(stopped.stopped);
-    CHECK(stopped.completed_realizations == 64);
-    CHECK(reported == std::vector<std::int64_t>{64});
-    const EnsembleResult first_block = run_ensemble(options_for(s, 64, 1));
+    CHECK(stopped.completed_realizations == kept);
+    std::vector<std::int64_t> blocks_added;
+    for (std::int64_t done = 64; done <= kept; done += 64) blocks_added.push_back(done);
+    CHECK(reported == blocks_added);
+    const EnsembleResult first_block = run_ensemble(options_for(s, kept, 1));
     CHECK(same_bits(stopped.mse, first_block.mse));
     CHECK(same_bits(stopped.meanw, first_block.meanw));
 }

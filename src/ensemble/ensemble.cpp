@@ -96,6 +96,7 @@ struct Workspace {
     std::unique_ptr<legacy_lanes::Workspace> lanes; // made on first use
     std::vector<double> made_x, made_d;             // a member's data made eight at a time, served four at a time
     std::vector<double> rows[2];                    // eight realizations' normals, sample by sample (two sets)
+    std::vector<double> lane_sums;                  // eight blocks' sums side by side (rows::add_lms_blocks)
     Workspace(std::size_t N, std::size_t M, std::size_t K = 0)
         : x(data_group_size * N), d(2 * data_group_size * N), noise(N), wi(M), hist(K) {}
 };
@@ -433,16 +434,24 @@ void generate_realization(const Scenario& scenario, std::uint32_t seed, Workspac
     filter_realization(scenario, seed, x, noise, d);
 }
 
-// The normals of realizations first_seed ... first_seed + count - 1 (seeds wrapping as uint32; count <= 8) as rows
-// (x = randn(N), then randn(N), of realization g at rows[8 n + g] and rows[8 (N + n) + g]), in the lanes.
+// How a group's eight realizations lie: realizations first, first + lane_stride, ... (1: consecutive ones;
+// ensemble_block_size: one in each of eight blocks), and the next group's first is first + group_step.
+struct LaneLayout {
+    std::uint32_t lane_stride = 1, group_step = data_group_size;
+};
+constexpr LaneLayout consecutive_lanes{}, block_lanes{ensemble_block_size, 1};
+
+// The normals of realizations first_seed + g lane_stride, g = 0 ... count - 1 (seeds wrapping as uint32; count <= 8)
+// as rows (x = randn(N), then randn(N), of realization g at rows[8 n + g] and rows[8 (N + n) + g]), in the lanes.
 // slot 0 or 1: which of the workspace's two buffers of rows.
-double* lane_normals(std::uint32_t first_seed, std::size_t count, std::size_t N, Workspace& ws, int slot = 0) {
+double* lane_normals(std::uint32_t first_seed, std::size_t count, std::size_t N, Workspace& ws, int slot = 0,
+                     LaneLayout layout = consecutive_lanes) {
     if (!ws.lanes) ws.lanes = std::make_unique<legacy_lanes::Workspace>();
     std::vector<double>& rows = ws.rows[slot];
     rows.resize((2 * N + 2) * data_group_size); // and two rows of scratch
     std::uint32_t seeds[data_group_size];
-    for (std::size_t g = 0; g < count; ++g) seeds[g] = first_seed + static_cast<std::uint32_t>(g);
-    legacy_lanes::normals(*ws.lanes, seeds, count, 2 * N, rows.data());
+    for (std::size_t g = 0; g < count; ++g) seeds[g] = first_seed + static_cast<std::uint32_t>(g) * layout.lane_stride;
+    legacy_lanes::normals(*ws.lanes, seeds, count, 2 * N, rows.data(), layout.group_step);
     return rows.data();
 }
 
@@ -474,11 +483,11 @@ void generate_realizations(const Scenario& scenario, std::uint32_t first_seed, s
 // at x[8 n + g] and d[8 n + g] (x: the workspace's rows): generate_realization's values, the normals made in the
 // lanes (legacy_lanes) and d eight realizations at a time (rows::filter_eight, AVX-512: the caller checks
 // avx512_supported()). Returns x.
-const double* generate_rows(const Scenario& scenario, std::uint32_t first_seed, Workspace& ws, double* d,
-                            int slot = 0) {
+const double* generate_rows(const Scenario& scenario, std::uint32_t first_seed, Workspace& ws, double* d, int slot = 0,
+                            LaneLayout layout = consecutive_lanes) {
     constexpr std::size_t G = data_group_size;
     const auto N = static_cast<std::size_t>(scenario.samples);
-    double* x = lane_normals(first_seed, G, N, ws, slot);
+    double* x = lane_normals(first_seed, G, N, ws, slot, layout);
     const double* noise = x + G * N;
     for (std::size_t g = 0; g < G; ++g) colour_input(scenario, x + g, N, G);
     const std::vector<double>& wo = scenario.wo;
@@ -489,17 +498,23 @@ const double* generate_rows(const Scenario& scenario, std::uint32_t first_seed, 
             xg[n] = x[n * G + g];
             noise_g[n] = noise[n * G + g];
         }
-        filter_realization(scenario, first_seed + static_cast<std::uint32_t>(g), xg.data(), noise_g.data(), dg.data());
+        filter_realization(scenario, first_seed + static_cast<std::uint32_t>(g) * layout.lane_stride, xg.data(),
+                           noise_g.data(), dg.data());
     }
     throw std::logic_error("generate_rows: filter_eight saw a non-finite d that filter_realization does not");
 }
+
+constexpr std::int64_t lanes_of_blocks = data_group_size; // blocks that share the lanes in add_blocks_in_lanes
 
 // rows::add_lms for M taps and one or two groups of eight, or null where it does not apply (M beyond 8, or no
 // AVX-512).
 using RowsFunction = void (*)(std::size_t, const double*, double, std::size_t, const double* const*,
                               const double* const*, double*, double*, double*, double*);
+using BlockRowsFunction = void (*)(std::size_t, const double*, double, std::size_t, const double* const*,
+                                   const double* const*, double*, double*);
 struct RowsKernels {
     RowsFunction one = nullptr, two = nullptr; // 8 and 16 realizations
+    BlockRowsFunction blocks = nullptr;        // two groups whose lanes lie in eight blocks (rows::add_lms_blocks)
 };
 RowsKernels rows_kernels(std::size_t M) {
 #ifdef LMSREF_PHILOX_AVX512
@@ -507,7 +522,7 @@ RowsKernels rows_kernels(std::size_t M) {
     return with_static_taps(static_cast<std::int64_t>(M), [](auto taps) -> RowsKernels {
         if constexpr (is_static_taps<decltype(taps)>) {
             constexpr int StaticM = static_cast<int>(decltype(taps)::value);
-            return {rows::add_lms<StaticM, 1>, rows::add_lms<StaticM, 2>};
+            return {rows::add_lms<StaticM, 1>, rows::add_lms<StaticM, 2>, rows::add_lms_blocks<StaticM, 2>};
         } else {
             return {};
         }
@@ -516,6 +531,43 @@ RowsKernels rows_kernels(std::size_t M) {
     (void)M;
     return {};
 #endif
+}
+
+// Blocks first_block ... first_block + 7, whole, into sums[0 ... 7], realization r of block b in lane b: groups of
+// eight realizations, one per block, two at a time (r and r + 1) through rows::add_lms_blocks, so that each block's
+// in-order sums are vector additions. Every block's sums and steady-state means are add_lms's bits, in realization
+// order, as one block at a time makes them.
+void add_blocks_in_lanes(const Scenario& scenario, const Problem& p, std::int64_t first_block, Workspace& ws,
+                         BlockRowsFunction kernel, BlockSums* const* sums) {
+    const std::size_t N = p.N;
+    const std::size_t M = p.M;
+    constexpr std::size_t lanes = data_group_size;
+    ws.lane_sums.assign(lanes * (N + (N + 1) * (M + 1)), 0.0);
+    double steady[lanes][ensemble_block_size];
+    const auto first = static_cast<std::uint32_t>(scenario.seed + first_block * ensemble_block_size);
+    for (std::size_t r = 0; r < ensemble_block_size; r += 2) {
+        const double* xs[2];
+        const double* ds[2] = {ws.d.data(), ws.d.data() + lanes * N};
+        for (int i = 0; i < 2; ++i)
+            xs[i] = generate_rows(scenario, first + static_cast<std::uint32_t>(r) + static_cast<std::uint32_t>(i), ws,
+                                  ws.d.data() + static_cast<std::size_t>(i) * lanes * N, i, block_lanes);
+        double group_steady[2 * lanes];
+        kernel(N, p.wo_M.data(), p.eta / 2 * 2, p.steady_start, xs, ds, ws.lane_sums.data(), group_steady);
+        for (std::size_t i = 0; i < 2; ++i)
+            for (std::size_t b = 0; b < lanes; ++b) steady[b][r + i] = group_steady[i * lanes + b];
+    }
+    const double* mse = ws.lane_sums.data();
+    const double* msd = mse + lanes * N;
+    const double* meanw = msd + lanes * (N + 1);
+    for (std::size_t b = 0; b < lanes; ++b) {
+        BlockSums& block = *sums[b];
+        block.clear();
+        for (std::size_t j = 0; j < N; ++j) block.mse[j] = mse[lanes * j + b];
+        for (std::size_t j = 0; j <= N; ++j) block.msd[j] = msd[lanes * j + b];
+        for (std::size_t j = 0; j < (N + 1) * M; ++j) block.meanw[j] = meanw[lanes * j + b];
+        for (std::size_t r = 0; r < ensemble_block_size; ++r)
+            block.add_steady(steady[b][r] / static_cast<double>(N - p.steady_start));
+    }
 }
 
 } // namespace
@@ -1048,21 +1100,35 @@ EnsembleResult run(const EnsembleOptions& options, const RealizationSource* sour
                 ws.made_d.resize(data_group_size * N);
             }
             for (;;) {
-                std::int64_t block = 0;
-                BlockSums* sums_here = nullptr;
+                std::int64_t block = 0, claimed = 1;
+                BlockSums* claimed_sums[lanes_of_blocks] = {};
                 {
                     std::lock_guard<std::mutex> lock(mutex);
                     if (!go_on || next >= last) return;
-                    block = next++;
-                    if (free_sums.empty()) {
-                        made_sums.push_back(std::make_unique<BlockSums>(N, M));
-                        free_sums.push_back(made_sums.back().get());
+                    block = next;
+                    // Eight whole blocks at once where their realizations can share the lanes, one per block.
+                    if (rows_lms.blocks != nullptr && !walking && next + lanes_of_blocks <= last &&
+                        (next + lanes_of_blocks) * ensemble_block_size <= R)
+                        claimed = lanes_of_blocks;
+                    next += claimed;
+                    for (std::int64_t i = 0; i < claimed; ++i) {
+                        if (free_sums.empty()) {
+                            made_sums.push_back(std::make_unique<BlockSums>(N, M));
+                            free_sums.push_back(made_sums.back().get());
+                        }
+                        claimed_sums[i] = free_sums.back();
+                        free_sums.pop_back();
+                        sums_of[static_cast<std::size_t>(block + i - first)] = claimed_sums[i];
                     }
-                    sums_here = free_sums.back();
-                    free_sums.pop_back();
-                    sums_of[static_cast<std::size_t>(block - first)] = sums_here;
                 }
-                BlockSums& block_sums = *sums_here;
+                if (claimed == lanes_of_blocks) {
+                    add_blocks_in_lanes(scenario, p, block, ws, rows_lms.blocks, claimed_sums);
+                    std::lock_guard<std::mutex> lock(mutex);
+                    for (std::int64_t i = 0; i < claimed; ++i)
+                        if (!done(block + i - first)) go_on = false;
+                    continue;
+                }
+                BlockSums& block_sums = *claimed_sums[0];
                 block_sums.clear();
                 const std::int64_t begin = block * ensemble_block_size;
                 const std::int64_t end = std::min(R, begin + ensemble_block_size);

@@ -148,6 +148,77 @@ LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step
     for (int i = 0; i < G; ++i) _mm512_storeu_pd(steady + 8 * i, steady_sum[i]);
 }
 
+/// add_lms's recursions for G groups of eight realizations whose lane b belongs to block b of eight blocks side by
+/// side (group i: the blocks' realization r + i), into the eight blocks' sums interleaved: sums[8 j + b] is entry j
+/// of block b's mse (N), msd (N + 1) and meanw ((N + 1) x M), one after the other. A block's realizations are its
+/// lane's, so its in-order sums are vector additions, group 0's, then group 1's: no transposes, and each block's
+/// sums the bits add_lms gives them. steady[8 i + b]: group i's realization in block b, its sum of e^2 from sample
+/// steady_start on.
+template <int M, int G>
+LMSREF_AVX512_TARGET void add_lms_blocks(std::size_t N, const double* wo_M, double step, std::size_t steady_start,
+                                         const double* const* x, const double* const* d, double* sums, double* steady) {
+    double* mse = sums;
+    double* msd = sums + 8 * N;
+    double* meanw = sums + 8 * (2 * N + 1);
+    double deviation0 = 0.0; // w = 0 at the start
+    for (int k = 0; k < M; ++k) {
+        const double c = 0.0 - wo_M[k];
+        deviation0 += c * c;
+    }
+    {
+        __m512d msd0 = _mm512_loadu_pd(msd), meanw0[M];
+        for (int k = 0; k < M; ++k) meanw0[k] = _mm512_loadu_pd(meanw + 8 * k);
+        for (int i = 0; i < G; ++i) {
+            msd0 = _mm512_add_pd(msd0, _mm512_set1_pd(deviation0));
+            for (int k = 0; k < M; ++k) meanw0[k] = _mm512_add_pd(meanw0[k], _mm512_setzero_pd());
+        }
+        _mm512_storeu_pd(msd, msd0);
+        for (int k = 0; k < M; ++k) _mm512_storeu_pd(meanw + 8 * k, meanw0[k]);
+    }
+    __m512d hist[G][M], w[G][M], wo[M], steady_sum[G];
+    for (int k = 0; k < M; ++k) wo[k] = _mm512_set1_pd(wo_M[k]);
+    for (int i = 0; i < G; ++i) {
+        steady_sum[i] = _mm512_setzero_pd();
+        for (int k = 0; k < M; ++k) hist[i][k] = w[i][k] = _mm512_setzero_pd();
+    }
+    const __m512d step_v = _mm512_set1_pd(step);
+    for (std::size_t n = 0; n < N; ++n) {
+        __m512d yi[G], ei[G], step_e[G], sum[G];
+        for (int i = 0; i < G; ++i) {
+            for (int k = M - 1; k > 0; --k) hist[i][k] = hist[i][k - 1];
+            hist[i][0] = _mm512_loadu_pd(x[i] + 8 * n);
+            yi[i] = _mm512_mul_pd(w[i][0], hist[i][0]); // not 0.0 + it (add_lms)
+        }
+        for (int k = 1; k < M; ++k)
+            for (int i = 0; i < G; ++i) yi[i] = _mm512_add_pd(yi[i], _mm512_mul_pd(w[i][k], hist[i][k]));
+        for (int i = 0; i < G; ++i) {
+            ei[i] = _mm512_sub_pd(_mm512_loadu_pd(d[i] + 8 * n), yi[i]);
+            step_e[i] = _mm512_mul_pd(step_v, ei[i]);
+        }
+        double* meanw_n = meanw + 8 * (n + 1) * M;
+        for (int k = 0; k < M; ++k) {
+            __m512d mean = _mm512_loadu_pd(meanw_n + 8 * k);
+            for (int i = 0; i < G; ++i) {
+                w[i][k] = _mm512_add_pd(w[i][k], _mm512_mul_pd(step_e[i], hist[i][k]));
+                const __m512d c = _mm512_sub_pd(w[i][k], wo[k]);
+                sum[i] = k == 0 ? _mm512_mul_pd(c, c) : _mm512_add_pd(sum[i], _mm512_mul_pd(c, c));
+                mean = _mm512_add_pd(mean, w[i][k]);
+            }
+            _mm512_storeu_pd(meanw_n + 8 * k, mean);
+        }
+        __m512d squares = _mm512_loadu_pd(mse + 8 * n), deviations = _mm512_loadu_pd(msd + 8 * (n + 1));
+        for (int i = 0; i < G; ++i) {
+            const __m512d e2 = _mm512_mul_pd(ei[i], ei[i]);
+            if (n >= steady_start) steady_sum[i] = _mm512_add_pd(steady_sum[i], e2);
+            squares = _mm512_add_pd(squares, e2);
+            deviations = _mm512_add_pd(deviations, sum[i]);
+        }
+        _mm512_storeu_pd(mse + 8 * n, squares);
+        _mm512_storeu_pd(msd + 8 * (n + 1), deviations);
+    }
+    for (int i = 0; i < G; ++i) _mm512_storeu_pd(steady + 8 * i, steady_sum[i]);
+}
+
 #else
 
 inline bool filter_eight(const double*, std::size_t, double, const double*, const double*, double*, std::size_t) {

@@ -26,24 +26,24 @@ using u32x8 = std::uint32_t __attribute__((vector_size(32)));
 #define LMSREF_LANES_INLINE inline __attribute__((always_inline))
 #define LMSREF_LANES_INLINE_LAMBDA __attribute__((always_inline))
 
-/// init_genrand in the lanes of `seeded` groups of eight (mt19937::seed's operations), group k's seeds seeds + 8 k
+/// init_genrand in the lanes of `seeded` groups of eight (mt19937::seed's operations), group k's seeds seeds + k step
 /// wrapping as uint32, into keys[k]: two 512-bit chains of dependent steps side by side, two groups each (their
 /// latency, not their operations, is the cost, and the second chain's steps fill the first's waits).
-void seed(const std::array<u32x8*, seeded>& keys, const std::uint32_t* seeds) {
+void seed(const std::array<u32x8*, seeded>& keys, const std::uint32_t* seeds, std::uint32_t step) {
     static_assert(seeded == 4, "two chains of two groups");
     alignas(64) std::uint32_t first[seeded * lanes];
     for (std::size_t k = 0; k < seeded; ++k)
-        for (std::size_t g = 0; g < lanes; ++g) first[k * lanes + g] = seeds[g] + static_cast<std::uint32_t>(k * lanes);
+        for (std::size_t g = 0; g < lanes; ++g) first[k * lanes + g] = seeds[g] + static_cast<std::uint32_t>(k) * step;
     __m512i low = _mm512_load_si512(first), high = _mm512_load_si512(first + 2 * lanes); // groups 0, 1 and 2, 3
     const __m512i factor = _mm512_set1_epi32(1812433253);
-    const auto step = [&](__m512i value, std::size_t pos) LMSREF_LANES_INLINE_LAMBDA {
+    const auto advance = [&](__m512i value, std::size_t pos) LMSREF_LANES_INLINE_LAMBDA {
         return _mm512_add_epi32(_mm512_mullo_epi32(factor, _mm512_xor_si512(value, _mm512_srli_epi32(value, 30))),
                                 _mm512_set1_epi32(static_cast<int>(pos)));
     };
     for (std::size_t pos = 0; pos < state_size; ++pos) {
         if (pos > 0) {
-            low = step(low, pos);
-            high = step(high, pos);
+            low = advance(low, pos);
+            high = advance(high, pos);
         }
         keys[0][pos] = reinterpret_cast<u32x8>(_mm512_castsi512_si256(low));
         keys[1][pos] = reinterpret_cast<u32x8>(_mm512_extracti64x4_epi64(low, 1));
@@ -330,7 +330,8 @@ bool available() {
            __builtin_cpu_supports("avx512vl");
 }
 
-void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out) {
+void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out,
+             std::uint32_t step) {
     std::uint32_t mine[lanes];
     for (std::size_t g = 0; g < lanes; ++g) mine[g] = seeds[g < used ? g : 0];
     if (w.ready > 0 && std::equal(mine, mine + lanes, w.next_seeds.begin())) {
@@ -339,11 +340,12 @@ void normals(Workspace& w, const std::uint32_t* seeds, std::size_t used, std::si
     } else {
         std::array<u32x8*, seeded> keys;
         for (std::size_t k = 0; k < seeded; ++k) keys[k] = reinterpret_cast<u32x8*>(w.key[k].data());
-        seed(keys, mine);
+        seed(keys, mine, step);
         w.current = 0;
         w.ready = static_cast<int>(seeded) - 1;
+        w.step = step;
     }
-    for (std::size_t g = 0; g < lanes; ++g) w.next_seeds[g] = mine[g] + static_cast<std::uint32_t>(lanes);
+    for (std::size_t g = 0; g < lanes; ++g) w.next_seeds[g] = mine[g] + w.step;
     auto* key = reinterpret_cast<u32x8*>(w.key[w.current].data());
     Appender app(out, count);
     // A block's attempts twelve at a time (156 = 13 x 12), made, mended where the estimate left log to glibc, and
@@ -380,7 +382,7 @@ bool available() {
     return false;
 }
 
-void normals(Workspace&, const std::uint32_t*, std::size_t, std::size_t, double*) {}
+void normals(Workspace&, const std::uint32_t*, std::size_t, std::size_t, double*, std::uint32_t) {}
 void log_estimates(const double*, std::size_t, double*, bool*) {}
 
 #endif

@@ -38,8 +38,8 @@ constexpr std::size_t seeded = 4; // groups of eight streams seeded together (Wo
 /// What one call needs (about 160 KB): allocate it once per thread, with new (it is over-aligned).
 struct alignas(64) Workspace {
     // MT19937's states: word i of lane g at key[current][i lanes + g]. A call seeds its eight streams and, in the
-    // same chains of vector operations, the 24 that follow them (seeds + 8, + 16, + 24), which the next calls take
-    // when their seeds are those: init_genrand's 623 dependent steps then cost one call in four.
+    // same chains of vector operations, the 24 that follow them (seeds + step, + 2 step, + 3 step), which the next
+    // calls take when their seeds are those: init_genrand's 623 dependent steps then cost one call in four.
     std::array<std::array<std::uint32_t, state_size * lanes>, seeded> key;
     std::array<double, attempts * lanes> second, first; // attempt j's pair (f x2, f x1) in lane g at [j lanes + g]
     std::array<double, attempts * lanes> x1, x2, r2;    // and its candidates and r2
@@ -47,14 +47,18 @@ struct alignas(64) Workspace {
     std::array<std::uint64_t, attempts * lanes> places; // where the pair goes in the rows (out's index of f x2)
     std::array<std::uint64_t, attempts * lanes + lanes> unsure; // the j lanes + g whose log glibc gives
     std::array<std::uint32_t, lanes> next_seeds;                // key[current + 1]'s, where ready > 0
+    std::uint32_t step = lanes;                                 // the seeding call's step
     std::size_t current = 0;
     int ready = 0; // the keys after key[current] that are seeded and not yet taken
 };
 
 /// For each lane g < used: `np.random.seed(seeds[g])`, then `count` values of `np.random.standard_normal()`, value k
 /// at out[8 k + g]: rows of eight realizations. out holds count + 2 rows, the last two scratch; lanes from `used`
-/// on repeat seeds[0]'s values. used is 1 ... 8.
-void normals(Workspace& work, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out);
+/// on repeat seeds[0]'s values. used is 1 ... 8. step: the difference between one call's seeds and the next's,
+/// lane by lane, that a call seeding its streams seeds three more groups ahead for (8 for consecutive groups of
+/// consecutive seeds).
+void normals(Workspace& work, const std::uint32_t* seeds, std::size_t used, std::size_t count, double* out,
+             std::uint32_t step = lanes);
 
 /// For the tests: the lanes' estimate of log(x[i]) for n values in (0, 1), n a multiple of 8, into out[i], and
 /// sure[i]: whether the estimate vouches for it as glibc's (the values it does not vouch for, the lanes hand to
