@@ -71,6 +71,38 @@ LMSREF_AVX512_TARGET inline bool filter_eight(const double* wo, std::size_t L, d
     return _mm512_cmp_pd_mask(nan_sum, nan_sum, _CMP_UNORD_Q) == 0;
 }
 
+/// The recursions' state at the start: no regressors yet, w = 0, no steady-state sum; wo_M in every lane.
+template <int M, int G>
+LMSREF_AVX512_TARGET __attribute__((always_inline)) inline void
+start(const double* wo_M, __m512d (&hist)[G][M], __m512d (&w)[G][M], __m512d (&wo)[M], __m512d (&steady_sum)[G]) {
+    for (int k = 0; k < M; ++k) wo[k] = _mm512_set1_pd(wo_M[k]);
+    for (int i = 0; i < G; ++i) {
+        steady_sum[i] = _mm512_setzero_pd();
+        for (int k = 0; k < M; ++k) hist[i][k] = w[i][k] = _mm512_setzero_pd();
+    }
+}
+
+/// Sample n of G groups' recursions up to the update: the regressors shifted in (x at sample n), the a-priori error
+/// ei = d - yi, yi from tap 0 (from its first term, not 0.0 plus it: add_lms says why the bits are the same), and
+/// step ei.
+template <int M, int G>
+LMSREF_AVX512_TARGET __attribute__((always_inline)) inline void
+a_priori(const double* const* x, const double* const* d, std::size_t n, __m512d step, __m512d (&hist)[G][M],
+         const __m512d (&w)[G][M], __m512d (&ei)[G], __m512d (&step_e)[G]) {
+    __m512d yi[G];
+    for (int i = 0; i < G; ++i) {
+        for (int k = M - 1; k > 0; --k) hist[i][k] = hist[i][k - 1];
+        hist[i][0] = _mm512_loadu_pd(x[i] + 8 * n);
+        yi[i] = _mm512_mul_pd(w[i][0], hist[i][0]);
+    }
+    for (int k = 1; k < M; ++k)
+        for (int i = 0; i < G; ++i) yi[i] = _mm512_add_pd(yi[i], _mm512_mul_pd(w[i][k], hist[i][k]));
+    for (int i = 0; i < G; ++i) {
+        ei[i] = _mm512_sub_pd(_mm512_loadu_pd(d[i] + 8 * n), yi[i]);
+        step_e[i] = _mm512_mul_pd(step, ei[i]);
+    }
+}
+
 /// 8 G realizations (G groups of eight, whole rows: group i's data at x[i], d[i]) into the block's sums: mse (N),
 /// msd (N + 1), meanw ((N + 1) x M); steady[8 i + g]: realization 8 i + g's sum of e^2 from sample steady_start on.
 /// step: eta / 2 * 2, the numpy stage's factor. The groups' recursions interleave, so that one's chain of dependent
@@ -94,11 +126,7 @@ LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step
         for (int k = 0; k < M; ++k) meanw[k] += 0.0;
     }
     __m512d hist[G][M], w[G][M], wo[M], steady_sum[G];
-    for (int k = 0; k < M; ++k) wo[k] = _mm512_set1_pd(wo_M[k]);
-    for (int i = 0; i < G; ++i) {
-        steady_sum[i] = _mm512_setzero_pd();
-        for (int k = 0; k < M; ++k) hist[i][k] = w[i][k] = _mm512_setzero_pd();
-    }
+    start<M, G>(wo_M, hist, w, wo, steady_sum);
     const __m512d step_v = _mm512_set1_pd(step);
     // Per sample of a chunk of eight, per group, lanes 0 ... 3 and 4 ... 7 apart (add_rows_in_order's rows of four).
     alignas(64) double e2s[G][2][8][4], devs[G][2][8][4], ws[G][2][8 * M][4];
@@ -110,18 +138,8 @@ LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step
         const std::size_t count = N - n0 < 8 ? N - n0 : 8;
         for (std::size_t j = 0; j < count; ++j) {
             const std::size_t n = n0 + j;
-            __m512d yi[G], ei[G], step_e[G], sum[G];
-            for (int i = 0; i < G; ++i) {
-                for (int k = M - 1; k > 0; --k) hist[i][k] = hist[i][k - 1];
-                hist[i][0] = _mm512_loadu_pd(x[i] + 8 * n);
-                yi[i] = _mm512_mul_pd(w[i][0], hist[i][0]); // not 0.0 + it (above)
-            }
-            for (int k = 1; k < M; ++k)
-                for (int i = 0; i < G; ++i) yi[i] = _mm512_add_pd(yi[i], _mm512_mul_pd(w[i][k], hist[i][k]));
-            for (int i = 0; i < G; ++i) {
-                ei[i] = _mm512_sub_pd(_mm512_loadu_pd(d[i] + 8 * n), yi[i]);
-                step_e[i] = _mm512_mul_pd(step_v, ei[i]);
-            }
+            __m512d ei[G], step_e[G], sum[G];
+            a_priori<M, G>(x, d, n, step_v, hist, w, ei, step_e);
             for (int k = 0; k < M; ++k)
                 for (int i = 0; i < G; ++i) {
                     w[i][k] = _mm512_add_pd(w[i][k], _mm512_mul_pd(step_e[i], hist[i][k]));
@@ -176,25 +194,11 @@ LMSREF_AVX512_TARGET void add_lms_blocks(std::size_t N, const double* wo_M, doub
         for (int k = 0; k < M; ++k) _mm512_storeu_pd(meanw + 8 * k, meanw0[k]);
     }
     __m512d hist[G][M], w[G][M], wo[M], steady_sum[G];
-    for (int k = 0; k < M; ++k) wo[k] = _mm512_set1_pd(wo_M[k]);
-    for (int i = 0; i < G; ++i) {
-        steady_sum[i] = _mm512_setzero_pd();
-        for (int k = 0; k < M; ++k) hist[i][k] = w[i][k] = _mm512_setzero_pd();
-    }
+    start<M, G>(wo_M, hist, w, wo, steady_sum);
     const __m512d step_v = _mm512_set1_pd(step);
     for (std::size_t n = 0; n < N; ++n) {
-        __m512d yi[G], ei[G], step_e[G], sum[G];
-        for (int i = 0; i < G; ++i) {
-            for (int k = M - 1; k > 0; --k) hist[i][k] = hist[i][k - 1];
-            hist[i][0] = _mm512_loadu_pd(x[i] + 8 * n);
-            yi[i] = _mm512_mul_pd(w[i][0], hist[i][0]); // not 0.0 + it (add_lms)
-        }
-        for (int k = 1; k < M; ++k)
-            for (int i = 0; i < G; ++i) yi[i] = _mm512_add_pd(yi[i], _mm512_mul_pd(w[i][k], hist[i][k]));
-        for (int i = 0; i < G; ++i) {
-            ei[i] = _mm512_sub_pd(_mm512_loadu_pd(d[i] + 8 * n), yi[i]);
-            step_e[i] = _mm512_mul_pd(step_v, ei[i]);
-        }
+        __m512d ei[G], step_e[G], sum[G];
+        a_priori<M, G>(x, d, n, step_v, hist, w, ei, step_e);
         double* meanw_n = meanw + 8 * (n + 1) * M;
         for (int k = 0; k < M; ++k) {
             __m512d mean = _mm512_loadu_pd(meanw_n + 8 * k);
