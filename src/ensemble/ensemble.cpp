@@ -561,7 +561,7 @@ void add_blocks_in_lanes(const Scenario& scenario, const Problem& p, std::int64_
     const double* meanw = msd + lanes * (N + 1);
     for (std::size_t b = 0; b < lanes; ++b) {
         BlockSums& block = *sums[b];
-        block.clear();
+        block.count = 0; // its mse, msd and meanw are written whole below
         for (std::size_t j = 0; j < N; ++j) block.mse[j] = mse[lanes * j + b];
         for (std::size_t j = 0; j <= N; ++j) block.msd[j] = msd[lanes * j + b];
         for (std::size_t j = 0; j < (N + 1) * M; ++j) block.meanw[j] = meanw[lanes * j + b];

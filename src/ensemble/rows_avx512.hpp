@@ -71,6 +71,16 @@ LMSREF_AVX512_TARGET inline bool filter_eight(const double* wo, std::size_t L, d
     return _mm512_cmp_pd_mask(nan_sum, nan_sum, _CMP_UNORD_Q) == 0;
 }
 
+/// ||w - wo_M||^2 at the start, w = 0: the scalar code's terms in its order.
+template <int M> inline double start_deviation(const double* wo_M) {
+    double deviation = 0.0;
+    for (int k = 0; k < M; ++k) {
+        const double c = 0.0 - wo_M[k];
+        deviation += c * c;
+    }
+    return deviation;
+}
+
 /// The recursions' state at the start: no regressors yet, w = 0, no steady-state sum; wo_M in every lane.
 template <int M, int G>
 LMSREF_AVX512_TARGET __attribute__((always_inline)) inline void
@@ -116,11 +126,7 @@ template <int M, int G>
 LMSREF_AVX512_TARGET void add_lms(std::size_t N, const double* wo_M, double step, std::size_t steady_start,
                                   const double* const* x, const double* const* d, double* mse, double* msd,
                                   double* meanw, double* steady) {
-    double deviation0 = 0.0; // w = 0 at the start
-    for (int k = 0; k < M; ++k) {
-        const double c = 0.0 - wo_M[k];
-        deviation0 += c * c;
-    }
+    const double deviation0 = start_deviation<M>(wo_M);
     for (int g = 0; g < 8 * G; ++g) {
         msd[0] += deviation0;
         for (int k = 0; k < M; ++k) meanw[k] += 0.0;
@@ -178,11 +184,7 @@ LMSREF_AVX512_TARGET void add_lms_blocks(std::size_t N, const double* wo_M, doub
     double* mse = sums;
     double* msd = sums + 8 * N;
     double* meanw = sums + 8 * (2 * N + 1);
-    double deviation0 = 0.0; // w = 0 at the start
-    for (int k = 0; k < M; ++k) {
-        const double c = 0.0 - wo_M[k];
-        deviation0 += c * c;
-    }
+    const double deviation0 = start_deviation<M>(wo_M);
     {
         __m512d msd0 = _mm512_loadu_pd(msd), meanw0[M];
         for (int k = 0; k < M; ++k) meanw0[k] = _mm512_loadu_pd(meanw + 8 * k);
